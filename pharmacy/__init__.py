@@ -1,0 +1,149 @@
+"""pharmacy: the drug catalog and central-pharmacy inventory of a county medical community."""
+
+import importlib
+import logging
+
+from flask import Flask, redirect, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+
+from .config import ROOT, Config
+from .extensions import babel, csrf, db, login, migrate
+
+log = logging.getLogger(__name__)
+
+# "module:attribute" of every blueprint; each domain adds its own lines.
+BLUEPRINTS = [
+    "pharmacy.i18n:bp",
+    "pharmacy.home:bp",
+    "pharmacy.auth.views:bp",
+    "pharmacy.auth.api:bp",
+    "pharmacy.facilities.views:bp",
+    "pharmacy.facilities.api:bp",
+    "pharmacy.catalog.views:bp",
+    "pharmacy.catalog.api:bp",
+    "pharmacy.api:meta_bp",
+]
+
+# "module:attribute" of every click command group.
+CLI_GROUPS = [
+    "pharmacy.catalog.cli:catalog_cli",
+    "pharmacy.demo.cli:demo_cli",
+    "pharmacy.auth.cli:users_cli",
+    "pharmacy.cli:i18n_cli",
+]
+
+
+def _load(spec: str):
+    module, attribute = spec.split(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def create_app(config_overrides: dict | None = None) -> Flask:
+    """Build the application; tests and scripts pass their settings as overrides."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(Config.INSTANCE_DIR))
+    app.config.from_object(Config)
+    if config_overrides:
+        app.config.update(config_overrides)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Config.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+
+    from . import models  # noqa: F401  (every table on the metadata, for Alembic and create_all)
+    from .db_setup import configure_engine_events
+    from .errors import register_error_handlers
+    from .i18n import compile_catalogs, select_locale, translation_directories
+
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_directories())
+    compile_catalogs()
+    db.init_app(app)
+    with app.app_context():
+        configure_engine_events(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    login.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    register_error_handlers(app)
+    _configure_login(app)
+    _configure_unit_of_work(app)
+    _configure_templates(app)
+    _configure_security_headers(app)
+
+    for spec in BLUEPRINTS:
+        app.register_blueprint(_load(spec))
+    for spec in CLI_GROUPS:
+        app.cli.add_command(_load(spec))
+    return app
+
+
+def _configure_login(app: Flask) -> None:
+    from .auth.services import load_user_by_session_id
+
+    login.login_view = "auth.login"
+    login.login_message = None
+
+    @login.user_loader
+    def load_user(session_id: str):
+        return load_user_by_session_id(session_id)
+
+    @login.unauthorized_handler
+    def unauthorized():
+        from flask_babel import gettext as _
+
+        from .errors import error_response, wants_json
+
+        if wants_json():
+            return error_response(401, "unauthorized", _("请先登录"))
+        return redirect(url_for("auth.login", next=request.full_path))
+
+    @app.before_request
+    def require_login():
+        """Every view needs a signed-in user unless it is marked public."""
+        view = app.view_functions.get(request.endpoint or "")
+        if request.endpoint in (None, "static") or getattr(view, "_public", False):
+            return None
+        if not current_user.is_authenticated:
+            return login.unauthorized()
+        return None
+
+
+def _configure_unit_of_work(app: Flask) -> None:
+    """One transaction per request: services flush, the request commits when it succeeded."""
+
+    @app.after_request
+    def commit_unit_of_work(response):
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+
+def _configure_templates(app: Flask) -> None:
+    from .auth.policy import ROLE_LABELS, has_permission
+    from .navigation import navigation_for
+
+    @app.context_processor
+    def inject_globals():
+        locale = str(get_locale())
+        return {
+            "current_locale": locale,
+            "languages": app.config["LANGUAGES"],
+            "can": lambda permission: has_permission(current_user, permission),
+            "role_labels": ROLE_LABELS,
+            "nav_items": navigation_for(current_user) if current_user.is_authenticated else [],
+        }
+
+
+def _configure_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
+        )
+        return response
+

@@ -1,0 +1,152 @@
+"""The JSON API's shared parts: an operation decorator that parses input with marshmallow,
+dumps output, and records what the OpenAPI document at /api/v1/openapi.json says."""
+
+import functools
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask_babel import gettext as _
+
+from .errors import DomainError
+from .extensions import csrf
+
+API_PREFIX = "/api/v1"
+
+
+def api_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint:
+    """Make a domain's API blueprint under /api/v1; JSON writes need no form token (see `api_operation`)."""
+    bp = Blueprint(name, import_name, url_prefix=API_PREFIX + url_prefix)
+    csrf.exempt(bp)
+    return bp
+
+
+def _schema(schema):
+    if schema is None:
+        return None
+    return schema() if isinstance(schema, type) else schema
+
+
+def api_operation(*, summary: str, tags: list[str], query=None, body=None, response=None, status: int = 200,
+                  many: bool = False, description: str = ""):
+    """Declare one API operation: parse `query`/`body` with their schemas, dump the result with `response`.
+
+    Cross-site forms cannot send `application/json`, so requiring it on writes is the API's CSRF defence;
+    multipart uploads must carry the page's CSRF token in `X-CSRFToken` instead.
+    """
+    query_schema, body_schema, response_schema = _schema(query), _schema(body), _schema(response)
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if query_schema is not None:
+                kwargs["query"] = query_schema.load(_flat_args())
+            if body_schema is not None:
+                kwargs["body"] = body_schema.load(_json_body())
+            elif request.method in ("POST", "PUT", "PATCH", "DELETE") and not request.is_json:
+                _require_csrf_header()
+            result = view(*args, **kwargs)
+            if isinstance(result, (Response, tuple)) or response_schema is None:
+                return result
+            return jsonify(response_schema.dump(result, many=many)), status
+
+        wrapper._api_doc = {
+            "summary": summary,
+            "description": description,
+            "tags": tags,
+            "query": query_schema,
+            "body": body_schema,
+            "response": response_schema,
+            "status": status,
+            "many": many,
+        }
+        return wrapper
+
+    return decorate
+
+
+def _flat_args() -> dict:
+    out = {}
+    for key in request.args:
+        values = request.args.getlist(key)
+        out[key] = values if len(values) > 1 else values[0]
+    return out
+
+
+def _json_body():
+    if not request.is_json:
+        raise DomainError(_("请求体必须是 JSON（Content-Type: application/json）"), code="unsupported_media_type")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise DomainError(_("请求体不是有效的 JSON"), code="bad_json")
+    return data
+
+
+def _require_csrf_header() -> None:
+    from flask_wtf.csrf import CSRFError, validate_csrf
+
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken"))
+    except (CSRFError, Exception) as exc:  # wtforms raises ValidationError, not CSRFError
+        raise DomainError(_("缺少或无效的安全令牌（X-CSRFToken）"), code="csrf") from exc
+
+
+_PATH_PARAM = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>\w+)>")
+
+
+def build_openapi(app: Flask) -> dict:
+    """Build the OpenAPI 3 document from every view decorated with `api_operation`."""
+    spec = APISpec(title="pharmacy API", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()])
+    spec.components.schema("Error", {
+        "type": "object",
+        "properties": {"error": {"type": "object", "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"}, "fields": {"type": "object"}}}},
+    })
+    def ref(schema):
+        # The marshmallow plugin registers each schema class once as a component and returns a $ref to it.
+        return type(schema)
+
+    paths: dict[str, dict] = {}
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions.get(rule.endpoint)
+        doc = getattr(view, "_api_doc", None)
+        if doc is None:
+            continue
+        path = _PATH_PARAM.sub(lambda m: "{" + m.group("name") + "}", rule.rule)
+        params = [
+            {"name": m.group("name"), "in": "path", "required": True,
+             "schema": {"type": "integer" if m.group("conv") == "int" else "string"}}
+            for m in _PATH_PARAM.finditer(rule.rule)
+        ]
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            op = {"summary": doc["summary"], "tags": doc["tags"], "operationId": f"{rule.endpoint}_{method.lower()}",
+                  "parameters": list(params), "responses": {}}
+            if doc["description"]:
+                op["description"] = doc["description"]
+            if doc["query"] is not None:
+                op["parameters"].append({"in": "query", "schema": type(doc["query"])})
+            if doc["body"] is not None:
+                op["requestBody"] = {"required": True,
+                                     "content": {"application/json": {"schema": ref(doc["body"])}}}
+            ok = {"description": "OK"}
+            if doc["response"] is not None:
+                item = ref(doc["response"])
+                schema = {"type": "array", "items": item} if doc["many"] else item
+                ok["content"] = {"application/json": {"schema": schema}}
+            op["responses"][str(doc["status"])] = ok
+            for code in ("400", "401", "403", "404", "409", "422"):
+                op["responses"][code] = {"description": code,
+                                         "content": {"application/json": {"schema": "Error"}}}
+            paths.setdefault(path, {})[method.lower()] = op
+    for path in sorted(paths):
+        spec.path(path=path, operations=paths[path])
+    return spec.to_dict()
+
+
+meta_bp = api_blueprint("api_meta", __name__, "")
+
+
+@meta_bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(build_openapi(current_app))

@@ -1,0 +1,99 @@
+"""Sign-in pages and the county's user administration."""
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+from flask_babel import lazy_gettext as _l
+
+from ..errors import DomainError
+from ..i18n import public
+from . import queries, services
+from .policy import ROLE_LABELS, get_facility_in_scope, permission_required
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("用户名"), validators=[DataRequired()])
+    password = PasswordField(_l("密码"), validators=[DataRequired()])
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("用户名"), validators=[DataRequired(), Length(max=64)])
+    display_name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(_l("初始密码"), validators=[DataRequired(), Length(min=8)])
+    role = SelectField(_l("角色"), choices=[(k.value, v) for k, v in ROLE_LABELS.items()])
+    facility_id = SelectField(_l("所属机构"), coerce=int)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    form = LoginForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.username.data, form.password.data)
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+        else:
+            from flask import session
+
+            session.clear()  # a fresh session on sign-in: no fixation
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        error, status = _("请输入用户名和密码"), 400
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    from flask import session
+
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/admin/users")
+@permission_required("admin.manage")
+def users():
+    return render_template("auth/users.html", users=queries.users_in_scope(current_user))
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@permission_required("admin.manage")
+def new_user():
+    form = UserForm()
+    form.facility_id.choices = [(f.id, f"{f.code} {f.name}") for f in queries.facilities_for_choice(current_user)]
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            facility = get_facility_in_scope(current_user, form.facility_id.data)
+            services.create_user(username=form.username.data, display_name=form.display_name.data,
+                                 password=form.password.data, role=form.role.data, facility=facility)
+            return redirect(url_for("auth.users"))
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+    elif request.method == "POST":
+        error, status = _("输入有误，请检查标出的字段"), 422
+    return render_template("auth/user_form.html", form=form, error=error), status
+
+
+@bp.post("/admin/users/<int:user_id>/active")
+@permission_required("admin.manage")
+def set_active(user_id: int):
+    user = queries.user_in_scope(current_user, user_id)
+    services.set_user_active(user, request.form.get("is_active") == "1")
+    return redirect(url_for("auth.users"))

@@ -1,0 +1,164 @@
+"""The unified formulary (统一目录): drugs, the products stocked and ordered, aliases and the change history."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..models_base import TimestampMixin, utcnow
+
+CHRONIC_TAGS = ("hypertension", "diabetes", "stroke", "coronary")
+CHRONIC_LABELS = {"hypertension": "高血压", "diabetes": "糖尿病", "stroke": "脑卒中", "coronary": "冠心病"}
+BASE_UNITS = ("片", "粒", "丸", "袋", "支", "瓶", "g", "ml", "贴", "枚", "揿", "盒", "套", "个", "包", "块", "条")
+PACK_UNITS = ("盒", "瓶", "袋", "支", "包", "板", "桶", "罐")
+INSURANCE_CLASSES = ("甲", "乙", "")
+CATEGORIES = ("化学药品和生物制品", "中成药", "中药饮片", "医用耗材", "医疗机构制剂")
+
+
+class ProductStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+
+
+class AliasSource(StrEnum):
+    BRAND = "brand"
+    COMMON = "common"
+    LOCAL_CONFIRMED = "local_confirmed"
+    MANUAL = "manual"
+
+
+class Drug(TimestampMixin, db.Model):
+    """A generic entry of the list (品种)."""
+
+    __tablename__ = "drug"
+    __table_args__ = (UniqueConstraint("edition", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    edition: Mapped[str] = mapped_column(String(8), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    eml_no: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(32))
+    class_path: Mapped[str] = mapped_column(String(255), default="", index=True)
+    generic_name: Mapped[str] = mapped_column(String(120), index=True)
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    pinyin_initials: Mapped[str] = mapped_column(String(60), default="", index=True)
+    chronic_tags: Mapped[str] = mapped_column(String(80), default="")
+    is_essential: Mapped[bool] = mapped_column(Boolean, default=True)
+    remarks: Mapped[str] = mapped_column(Text, default="")
+
+    products: Mapped[list["Product"]] = relationship(back_populates="drug", order_by="Product.code")
+
+    @property
+    def chronic_tag_list(self) -> list[str]:
+        return [t for t in self.chronic_tags.split("|") if t]
+
+    @property
+    def is_chronic(self) -> bool:
+        return bool(self.chronic_tags)
+
+
+class Product(TimestampMixin, db.Model):
+    """What is stocked and ordered: one dosage form × strength of a drug, with its pack and unified price."""
+
+    __tablename__ = "product"
+    __table_args__ = (UniqueConstraint("edition", "code"),
+                      UniqueConstraint("drug_id", "dosage_form", "strength"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    edition: Mapped[str] = mapped_column(String(8), index=True)
+    code: Mapped[str] = mapped_column(String(24), index=True)
+    drug_id: Mapped[int] = mapped_column(ForeignKey("drug.id"), index=True)
+    dosage_form: Mapped[str] = mapped_column(String(40))
+    strength: Mapped[str] = mapped_column(String(120))
+    base_unit: Mapped[str] = mapped_column(String(8))
+    pack_size: Mapped[int] = mapped_column(Integer, default=1)
+    pack_unit: Mapped[str] = mapped_column(String(8), default="盒")
+    lowest_tier: Mapped[str] = mapped_column(String(16), default="village")
+    vbp_batch: Mapped[str] = mapped_column(String(16), default="")
+    insurance_class: Mapped[str] = mapped_column(String(4), default="")
+    unified_price: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
+    status: Mapped[str] = mapped_column(String(16), default=ProductStatus.ACTIVE, index=True)
+    effective_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    remarks: Mapped[str] = mapped_column(Text, default="")
+
+    drug: Mapped[Drug] = relationship(back_populates="products")
+
+    @property
+    def is_vbp(self) -> bool:
+        return bool(self.vbp_batch)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ProductStatus.ACTIVE
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.drug.generic_name} {self.dosage_form} {self.strength}"
+
+    @property
+    def pack_label(self) -> str:
+        return f"{self.pack_size}{self.base_unit}/{self.pack_unit}"
+
+
+class ProductPrice(db.Model):
+    """The unified price in force from `valid_from`; settlement values a receipt at the price of its date."""
+
+    __tablename__ = "product_price"
+    __table_args__ = (Index("ix_product_price_product_valid", "product_id", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    unified_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    product: Mapped[Product] = relationship()
+
+
+class Alias(db.Model):
+    """Another name for a drug or product: a brand, a trade spelling, or a confirmed local name."""
+
+    __tablename__ = "alias"
+    __table_args__ = (UniqueConstraint("normalized_text", "drug_id", "product_id", "facility_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(String(200))
+    normalized_text: Mapped[str] = mapped_column(String(200), index=True)
+    drug_id: Mapped[int] = mapped_column(ForeignKey("drug.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"), index=True)
+    source: Mapped[str] = mapped_column(String(24))
+    source_ref: Mapped[str] = mapped_column(String(255), default="")
+    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facility.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    drug: Mapped[Drug] = relationship()
+    product: Mapped[Product | None] = relationship()
+
+
+class CatalogChange(db.Model):
+    """One changed field of the formulary: who, when, why. Rows are only ever added."""
+
+    __tablename__ = "catalog_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(16))
+    entity_code: Mapped[str] = mapped_column(String(32), index=True)
+    drug_id: Mapped[int | None] = mapped_column(ForeignKey("drug.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    field: Mapped[str] = mapped_column(String(40), default="")
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(40), default="web")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+    user = relationship("User")
+    drug: Mapped[Drug | None] = relationship()
+    product: Mapped[Product | None] = relationship()

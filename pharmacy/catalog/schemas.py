@@ -1,0 +1,116 @@
+"""API shapes for the formulary; input and output kept apart."""
+
+from marshmallow import Schema, fields, validate
+
+from ..facilities.models import Tier
+from .models import BASE_UNITS, INSURANCE_CLASSES, PACK_UNITS, ProductStatus
+
+
+class DrugSchema(Schema):
+    id = fields.Int()
+    edition = fields.Str()
+    code = fields.Str()
+    eml_no = fields.Int(allow_none=True)
+    category = fields.Str()
+    class_path = fields.Str()
+    generic_name = fields.Str()
+    name_en = fields.Str()
+    pinyin_initials = fields.Str()
+    chronic_tags = fields.List(fields.Str(), attribute="chronic_tag_list")
+    remarks = fields.Str()
+
+
+class ProductSchema(Schema):
+    id = fields.Int()
+    edition = fields.Str()
+    code = fields.Str()
+    drug_id = fields.Int()
+    generic_name = fields.Str(attribute="drug.generic_name")
+    drug_code = fields.Str(attribute="drug.code")
+    category = fields.Str(attribute="drug.category")
+    class_path = fields.Str(attribute="drug.class_path")
+    pinyin_initials = fields.Str(attribute="drug.pinyin_initials")
+    chronic_tags = fields.List(fields.Str(), attribute="drug.chronic_tag_list")
+    dosage_form = fields.Str()
+    strength = fields.Str()
+    base_unit = fields.Str()
+    pack_size = fields.Int()
+    pack_unit = fields.Str()
+    lowest_tier = fields.Str()
+    vbp_batch = fields.Str()
+    is_vbp = fields.Bool()
+    insurance_class = fields.Str()
+    unified_price = fields.Decimal(as_string=True)
+    status = fields.Str()
+    remarks = fields.Str()
+
+
+class ProductPageSchema(Schema):
+    items = fields.List(fields.Nested(ProductSchema))
+    total = fields.Int()
+    page = fields.Int()
+    per_page = fields.Int()
+
+
+class ProductQuerySchema(Schema):
+    q = fields.Str(load_default="", validate=validate.Length(max=100))
+    class_path = fields.Str(load_default="", validate=validate.Length(max=255))
+    category = fields.Str(load_default="")
+    chronic = fields.Str(load_default="")
+    vbp = fields.Bool(load_default=None, allow_none=True)
+    status = fields.Str(load_default=ProductStatus.ACTIVE,
+                        validate=validate.OneOf([s.value for s in ProductStatus] + [""]))
+    edition = fields.Str(load_default="")
+    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=10000))
+    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class ProductUpdateSchema(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+    unified_price = fields.Decimal(validate=validate.Range(min=0), places=2)
+    vbp_batch = fields.Str(validate=validate.Length(max=16))
+    insurance_class = fields.Str(validate=validate.OneOf(INSURANCE_CLASSES))
+    lowest_tier = fields.Str(validate=validate.OneOf([t.value for t in Tier]))
+    pack_size = fields.Int(validate=validate.Range(min=1, max=100000))
+    pack_unit = fields.Str(validate=validate.OneOf(PACK_UNITS))
+    remarks = fields.Str(validate=validate.Length(max=2000))
+
+
+class ReasonSchema(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ProductCreateSchema(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+    dosage_form = fields.Str(required=True, validate=validate.Length(min=1, max=40))
+    strength = fields.Str(required=True, validate=validate.Length(min=1, max=120))
+    base_unit = fields.Str(required=True, validate=validate.OneOf(BASE_UNITS))
+    pack_size = fields.Int(required=True, validate=validate.Range(min=1, max=100000))
+    pack_unit = fields.Str(required=True, validate=validate.OneOf(PACK_UNITS))
+    unified_price = fields.Decimal(required=True, validate=validate.Range(min=0), places=2)
+    lowest_tier = fields.Str(load_default=Tier.VILLAGE.value, validate=validate.OneOf([t.value for t in Tier]))
+    vbp_batch = fields.Str(load_default="", validate=validate.Length(max=16))
+    insurance_class = fields.Str(load_default="", validate=validate.OneOf(INSURANCE_CLASSES))
+    remarks = fields.Str(load_default="", validate=validate.Length(max=2000))
+
+
+class ChangeSchema(Schema):
+    id = fields.Int()
+    entity = fields.Str()
+    entity_code = fields.Str()
+    action = fields.Str()
+    field = fields.Str()
+    old_value = fields.Str(allow_none=True)
+    new_value = fields.Str(allow_none=True)
+    reason = fields.Str()
+    source = fields.Str()
+    user = fields.Str(attribute="user.username", allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ClassSchema(Schema):
+    category = fields.Str()
+    path = fields.Str()
+    name = fields.Str()
+    depth = fields.Int()
+    count = fields.Int()

@@ -1,0 +1,222 @@
+"""Reading and changing the formulary; every change lands in the history with its reason."""
+
+import logging
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..extensions import db
+from ..facilities.models import TIER_RANK, Facility, Tier
+from ..models_base import utcnow
+from .models import (BASE_UNITS, CHRONIC_TAGS, INSURANCE_CLASSES, PACK_UNITS, CatalogChange, Drug, Product,
+                     ProductPrice, ProductStatus)
+
+log = logging.getLogger(__name__)
+
+EDITABLE_FIELDS = ("unified_price", "vbp_batch", "insurance_class", "lowest_tier", "pack_size", "pack_unit",
+                   "remarks")
+
+
+def get_product(product_id: int) -> Product:
+    product = db.session.get(Product, product_id, options=[joinedload(Product.drug)])
+    if product is None:
+        raise NotFound(_("找不到该产品"))
+    return product
+
+
+def get_product_by_code(code: str, edition: str | None = None) -> Product:
+    stmt = select(Product).where(Product.code == code).options(joinedload(Product.drug))
+    if edition:
+        stmt = stmt.where(Product.edition == edition)
+    product = db.session.scalars(stmt.order_by(Product.edition.desc())).first()
+    if product is None:
+        raise NotFound(_("找不到产品 %(code)s", code=code))
+    return product
+
+
+def get_drug(drug_id: int) -> Drug:
+    drug = db.session.get(Drug, drug_id)
+    if drug is None:
+        raise NotFound(_("找不到该药品"))
+    return drug
+
+
+def tiers_at_or_below(tier: str) -> list[str]:
+    """Product tiers a facility of `tier` may stock."""
+    return [t.value for t in Tier if TIER_RANK[t] <= TIER_RANK[Tier(tier)]]
+
+
+def product_query(*, q: str = "", class_path: str = "", category: str = "", chronic: str = "", vbp: bool | None = None,
+                  status: str = ProductStatus.ACTIVE, facility: Facility | None = None, edition: str = ""):
+    """A select of products filtered like the formulary page; plain substring search over names and initials."""
+    stmt = select(Product).join(Product.drug).options(joinedload(Product.drug))
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(Drug.generic_name.like(like), Drug.pinyin_initials.like(like.upper()),
+                              Drug.name_en.ilike(like), Product.code.like(like), Drug.code.like(like)))
+    if class_path:
+        stmt = stmt.where(Drug.class_path.startswith(class_path))
+    if category:
+        stmt = stmt.where(Drug.category == category)
+    if chronic:
+        stmt = stmt.where(Drug.chronic_tags.contains(chronic))
+    if vbp is True:
+        stmt = stmt.where(Product.vbp_batch != "")
+    elif vbp is False:
+        stmt = stmt.where(Product.vbp_batch == "")
+    if status:
+        stmt = stmt.where(Product.status == status)
+    if facility is not None:
+        stmt = stmt.where(Product.lowest_tier.in_(tiers_at_or_below(facility.tier)))
+    if edition:
+        stmt = stmt.where(Product.edition == edition)
+    return stmt.order_by(Drug.category.desc(), Drug.eml_no, Product.code)
+
+
+def class_tree() -> list[dict]:
+    """Therapeutic classes with product counts, as a flat list of paths sorted for an indented tree."""
+    rows = db.session.execute(
+        select(Drug.category, Drug.class_path, func.count(Product.id))
+        .join(Product, Product.drug_id == Drug.id)
+        .where(Product.status == ProductStatus.ACTIVE)
+        .group_by(Drug.category, Drug.class_path)
+    ).all()
+    counts: dict[tuple[str, str], int] = {}
+    order: dict[tuple[str, str], int] = {}
+    for category, path, n in rows:
+        parts = [p for p in path.split("/") if p]
+        for depth in range(1, len(parts) + 1):
+            key = (category, "/".join(parts[:depth]))
+            counts[key] = counts.get(key, 0) + n
+    for i, key in enumerate(sorted(counts, key=lambda k: (k[0] != "化学药品和生物制品", k[1]))):
+        order[key] = i
+    return [{"category": c, "path": p, "name": p.split("/")[-1], "depth": p.count("/"), "count": counts[(c, p)]}
+            for (c, p) in sorted(counts, key=order.get)]
+
+
+def history(*, product: Product | None = None, drug: Drug | None = None, limit: int = 200) -> list[CatalogChange]:
+    stmt = select(CatalogChange).order_by(CatalogChange.id.desc()).limit(limit)
+    if product is not None:
+        stmt = stmt.where(CatalogChange.product_id == product.id)
+    elif drug is not None:
+        stmt = stmt.where(CatalogChange.drug_id == drug.id)
+    return list(db.session.scalars(stmt))
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("请填写变更原因"), fields={"reason": [_("必填")]})
+    return reason
+
+
+def _coerce(field: str, value):
+    if field == "unified_price":
+        try:
+            price = Decimal(str(value)).quantize(Decimal("0.01"))
+        except (InvalidOperation, ValueError):
+            raise InvalidInput(_("价格无效"), fields={field: [_("价格无效")]}) from None
+        if price < 0:
+            raise InvalidInput(_("价格不能为负"), fields={field: [_("价格不能为负")]})
+        return price
+    if field == "pack_size":
+        try:
+            size = int(value)
+        except (TypeError, ValueError):
+            size = 0
+        if size <= 0:
+            raise InvalidInput(_("包装数量应为正整数"), fields={field: [_("包装数量应为正整数")]})
+        return size
+    if field == "lowest_tier" and value not in set(Tier):
+        raise InvalidInput(_("未知层级"), fields={field: [_("未知层级")]})
+    if field == "insurance_class" and value not in INSURANCE_CLASSES:
+        raise InvalidInput(_("未知医保类别"), fields={field: [_("未知医保类别")]})
+    if field == "pack_unit" and value not in PACK_UNITS:
+        raise InvalidInput(_("未知包装单位"), fields={field: [_("未知包装单位")]})
+    return (value or "").strip() if isinstance(value, str) else value
+
+
+def update_product(product: Product, changes: dict, *, reason: str, user) -> list[CatalogChange]:
+    """Change a product's county terms; one history row per changed field, all sharing the reason."""
+    reason = _require_reason(reason)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(_("这些字段不能修改：%(fields)s", fields=", ".join(sorted(unknown))))
+    rows = []
+    now = utcnow()
+    for field, raw in changes.items():
+        new = _coerce(field, raw)
+        old = getattr(product, field)
+        if str(old) == str(new):
+            continue
+        setattr(product, field, new)
+        rows.append(CatalogChange(entity="product", entity_code=product.code, drug_id=product.drug_id,
+                                  product=product, action="price" if field == "unified_price" else "update",
+                                  field=field, old_value=str(old), new_value=str(new), reason=reason,
+                                  source="web", user_id=user.id if user else None))
+        if field == "unified_price":
+            db.session.add(ProductPrice(product=product, unified_price=new, valid_from=now))
+    if not rows:
+        raise InvalidInput(_("没有任何变化"), code="no_change")
+    db.session.add_all(rows)
+    db.session.flush()
+    log.info("product %s changed by %s: %s", product.code, user.username if user else "-", [r.field for r in rows])
+    return rows
+
+
+def set_product_status(product: Product, status: str, *, reason: str, user) -> CatalogChange:
+    """Withdraw a product (never delete it) or reinstate it, with a reason in the history."""
+    reason = _require_reason(reason)
+    if status not in set(ProductStatus):
+        raise InvalidInput(_("未知状态"))
+    if product.status == status:
+        raise Conflict(_("产品已是该状态"))
+    old = product.status
+    product.status = status
+    product.withdrawn_at = utcnow() if status == ProductStatus.WITHDRAWN else None
+    change = CatalogChange(entity="product", entity_code=product.code, drug_id=product.drug_id, product=product,
+                           action="withdraw" if status == ProductStatus.WITHDRAWN else "reinstate", field="status",
+                           old_value=old, new_value=status, reason=reason, source="web",
+                           user_id=user.id if user else None)
+    db.session.add(change)
+    db.session.flush()
+    return change
+
+
+def add_product(drug: Drug, *, dosage_form: str, strength: str, base_unit: str, pack_size: int, pack_unit: str,
+                unified_price, lowest_tier: str = Tier.VILLAGE, vbp_batch: str = "", insurance_class: str = "",
+                remarks: str = "", reason: str, user) -> Product:
+    """Add a new form × strength of a drug, coded after the drug's last product."""
+    reason = _require_reason(reason)
+    dosage_form, strength = (dosage_form or "").strip(), (strength or "").strip()
+    if not dosage_form or not strength:
+        raise InvalidInput(_("剂型和规格均为必填"), fields={"dosage_form": [_("必填")], "strength": [_("必填")]})
+    if base_unit not in BASE_UNITS:
+        raise InvalidInput(_("未知基本单位"), fields={"base_unit": [_("未知基本单位")]})
+    duplicate = db.session.scalar(select(Product.id).where(
+        Product.drug_id == drug.id, Product.dosage_form == dosage_form, Product.strength == strength))
+    if duplicate is not None:
+        raise Conflict(_("该药品已有相同剂型和规格的产品"))
+    codes = db.session.scalars(select(Product.code).where(Product.drug_id == drug.id)).all()
+    seq = max((int(c.rsplit("-", 1)[-1]) for c in codes if c.rsplit("-", 1)[-1].isdigit()), default=0) + 1
+    product = Product(drug=drug, edition=drug.edition, code=f"{drug.code}-{seq:02d}", dosage_form=dosage_form,
+                      strength=strength, base_unit=base_unit, pack_size=_coerce("pack_size", pack_size),
+                      pack_unit=_coerce("pack_unit", pack_unit), unified_price=_coerce("unified_price", unified_price),
+                      lowest_tier=_coerce("lowest_tier", lowest_tier), vbp_batch=(vbp_batch or "").strip(),
+                      insurance_class=_coerce("insurance_class", insurance_class or ""), remarks=remarks or "",
+                      status=ProductStatus.ACTIVE, effective_from=utcnow())
+    db.session.add(product)
+    db.session.flush()
+    db.session.add(ProductPrice(product=product, unified_price=product.unified_price, valid_from=product.effective_from))
+    db.session.add(CatalogChange(entity="product", entity_code=product.code, drug_id=drug.id, product=product,
+                                 action="create", reason=reason, source="web", user_id=user.id if user else None,
+                                 new_value=f"{dosage_form} {strength}"))
+    db.session.flush()
+    return product
+
+
+def chronic_tag_choices() -> tuple[str, ...]:
+    return CHRONIC_TAGS

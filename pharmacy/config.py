@@ -1,0 +1,37 @@
+"""Configuration read from the environment; nothing else reads os.environ."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _sqlalchemy_url(raw: str) -> str:
+    # Heroku-style and plain postgres URLs select psycopg 3 explicitly.
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    INSTANCE_DIR = Path(os.environ.get("PHARMACY_INSTANCE_DIR", ROOT / "instance"))
+    SQLALCHEMY_DATABASE_URI = _sqlalchemy_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'pharmacy.sqlite3'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    CATALOG_DATA_DIR = Path(os.environ.get("PHARMACY_CATALOG_DIR", ROOT / "catalog_data"))
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("PHARMACY_TIMEZONE", "Asia/Shanghai")
+    LANGUAGES = {"zh_CN": "中文", "en": "English"}
+    WTF_CSRF_TIME_LIMIT = None
+    MAX_CONTENT_LENGTH = int(os.environ.get("PHARMACY_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("PHARMACY_SECURE_COOKIES", "0") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    NEAR_EXPIRY_DAYS = int(os.environ.get("PHARMACY_NEAR_EXPIRY_DAYS", 90))
+    PUBLIC_BASE_URL = os.environ.get("PHARMACY_PUBLIC_URL", "http://127.0.0.1:5000")
+    SCHEDULER_ENABLED = os.environ.get("PHARMACY_SCHEDULER", "0") == "1"
+    LOG_JSON = os.environ.get("PHARMACY_LOG_JSON", "0") == "1"

@@ -1,0 +1,43 @@
+"""`flask demo seed`: build the demo county once and print its passwords."""
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ..extensions import db
+from .seed import existing_county, seed_demo
+
+SAMPLE_USERS = [("county", "county_pharmacist", "县级药师（区域中心药房）"),
+                ("formulary", "formulary_admin", "目录管理员"),
+                ("viewer", "viewer", "只读用户"),
+                ("t01", "township_pharmacist", "乡镇药师（城关镇卫生院；t01…t12）"),
+                ("t01v01", "village_doctor", "村医（T01V01；t01v01…t12v20）")]
+
+
+@click.group("demo", help="演示县 (demo county)")
+def demo_cli():
+    pass
+
+
+@demo_cli.command("seed")
+@click.option("--townships", default=12, show_default=True)
+@click.option("--villages", default=20, show_default=True)
+@click.option("--password", default=None, help="One password for every demo user (default: random per role).")
+@with_appcontext
+def seed(townships, villages, password):
+    """Create the demo county unless it exists."""
+    if existing_county() is not None:
+        click.echo("演示县已存在，未做更改 (demo county exists; nothing changed)")
+        return
+    passwords = {role: password for _u, role, _l in SAMPLE_USERS} if password else None
+    demo = seed_demo(townships=townships, villages_per_township=villages, passwords=passwords)
+    db.session.commit()
+    lines = ["演示账号 (demo accounts) — 只显示这一次 (shown once):"]
+    for username, role, label in SAMPLE_USERS:
+        lines.append(f"  {username:<10} {demo.passwords[role]:<16} {label}")
+    text = "\n".join(lines)
+    click.echo(text)
+    path = current_app.instance_path + "/demo-passwords.txt"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text + "\n")
+    click.echo(f"(副本已写入 {path})")

@@ -1,0 +1,36 @@
+"""API: the facilities a user may see."""
+
+from flask_login import current_user
+
+from ..api import api_blueprint, api_operation
+from ..auth.policy import get_facility_in_scope, permission_required, scope_root
+from . import services
+from .schemas import FacilityInputSchema, FacilityQuerySchema, FacilitySchema
+
+bp = api_blueprint("facilities_api", __name__, "/facilities")
+
+
+@bp.get("")
+@api_operation(summary="Facilities in the caller's scope", tags=["facilities"], query=FacilityQuerySchema,
+               response=FacilitySchema, many=True)
+def list_facilities(query):
+    facilities = services.facilities_under(scope_root(current_user), tier=query.get("tier"))
+    if query.get("active") is not None:
+        facilities = [f for f in facilities if f.is_active == query["active"]]
+    return facilities
+
+
+@bp.get("/<int:facility_id>")
+@api_operation(summary="One facility", tags=["facilities"], response=FacilitySchema)
+def get_facility(facility_id: int):
+    return get_facility_in_scope(current_user, facility_id)
+
+
+@bp.post("")
+@permission_required("admin.manage")
+@api_operation(summary="Add a facility", tags=["facilities"], body=FacilityInputSchema, response=FacilitySchema,
+               status=201)
+def create_facility(body):
+    parent = get_facility_in_scope(current_user, body["parent_id"]) if body.get("parent_id") else None
+    return services.create_facility(code=body["code"], name=body["name"], kind=body["kind"], parent=parent,
+                                    population=body.get("population"))

@@ -1,0 +1,23 @@
+"""The menu: each entry shows only to roles that hold its permission."""
+
+from .auth.policy import has_permission
+
+# (endpoint, label (Chinese message id), permission); domains add their own entries.
+NAV_ITEMS = [
+    ("home.index", "首页", None),
+    ("catalog.index", "药品目录", "catalog.read"),
+    ("facilities.index", "机构管理", "admin.manage"),
+    ("auth.users", "用户管理", "admin.manage"),
+]
+
+
+def navigation_for(user) -> list[tuple[str, str]]:
+    from flask import current_app
+
+    items = []
+    for endpoint, label, permission in NAV_ITEMS:
+        if endpoint not in current_app.view_functions:
+            continue
+        if permission is None or has_permission(user, permission):
+            items.append((endpoint, label))
+    return items

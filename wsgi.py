@@ -1,0 +1,3 @@
+from pharmacy import create_app
+
+app = create_app()
