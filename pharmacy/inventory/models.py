@@ -1,0 +1,178 @@
+"""Stock: lots, the append-only movement ledger and the balances it keeps."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..catalog.models import Product
+from ..extensions import db
+from ..facilities.models import Facility
+from ..models_base import utcnow
+
+
+class MovementKind(StrEnum):
+    RECEIPT = "receipt"
+    DISPENSE = "dispense"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
+    ADJUSTMENT = "adjustment"
+    STOCKTAKE = "stocktake"
+    EXPIRY_WRITE_OFF = "expiry_write_off"
+    RETURN = "return"
+
+
+class AdjustReason(StrEnum):
+    DAMAGED = "damaged"
+    EXPIRED = "expired"
+    LOST = "lost"
+    FOUND = "found"
+    CORRECTION = "correction"
+
+
+class Lot(db.Model):
+    __tablename__ = "lot"
+    __table_args__ = (UniqueConstraint("product_id", "lot_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    lot_number: Mapped[str] = mapped_column(String(64))
+    expiry_date: Mapped[date] = mapped_column(Date, index=True)
+    manufacturer: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    product: Mapped[Product] = relationship()
+
+
+class StockOperation(db.Model):
+    """One write a user asked for (a dispense, a transfer ...), keyed for idempotency; its movements hang off it."""
+
+    __tablename__ = "stock_operation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    movements: Mapped[list["StockMovement"]] = relationship(back_populates="operation", order_by="StockMovement.id")
+
+
+class StockMovement(db.Model):
+    """A signed quantity of one lot at one facility. Rows are inserted, never updated or deleted."""
+
+    __tablename__ = "stock_movement"
+    __table_args__ = (
+        Index("ix_stock_movement_facility_product_time", "facility_id", "product_id", "created_at"),
+        Index("ix_stock_movement_kind_time", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operation_id: Mapped[int] = mapped_column(ForeignKey("stock_operation.id"), index=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), index=True)
+    qty_base: Mapped[int] = mapped_column(Integer)
+    balance_after: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(String(24), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    ref_type: Mapped[str] = mapped_column(String(24), default="")
+    ref_id: Mapped[int | None] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    operation: Mapped[StockOperation] = relationship(back_populates="movements")
+    lot: Mapped[Lot] = relationship()
+    product: Mapped[Product] = relationship()
+    facility: Mapped[Facility] = relationship()
+    user = relationship("User")
+
+
+class StockBalance(db.Model):
+    """Facility × lot on hand, always the sum of its movements; locked while it changes, never below zero."""
+
+    __tablename__ = "stock_balance"
+    __table_args__ = (
+        UniqueConstraint("facility_id", "lot_id"),
+        CheckConstraint("qty_base >= 0", name="non_negative"),
+        Index("ix_stock_balance_facility_product", "facility_id", "product_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"))
+    qty_base: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    lot: Mapped[Lot] = relationship()
+    product: Mapped[Product] = relationship()
+    facility: Mapped[Facility] = relationship()
+
+
+class TransferStatus(StrEnum):
+    IN_TRANSIT = "in_transit"
+    RECEIVED = "received"
+
+
+class Transfer(db.Model):
+    """Goods on their way from one facility to another: out of the source when sent, into the destination when
+    received, with what did not arrive recorded line by line."""
+
+    __tablename__ = "stock_transfer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    from_facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"), index=True)
+    to_facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=TransferStatus.IN_TRANSIT, index=True)
+    ref_type: Mapped[str] = mapped_column(String(24), default="")
+    ref_id: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    lines: Mapped[list["TransferLine"]] = relationship(back_populates="transfer", order_by="TransferLine.id")
+    from_facility: Mapped[Facility] = relationship(foreign_keys=[from_facility_id])
+    to_facility: Mapped[Facility] = relationship(foreign_keys=[to_facility_id])
+
+
+class TransferLine(db.Model):
+    __tablename__ = "stock_transfer_line"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("stock_transfer.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"))
+    qty_base_sent: Mapped[int] = mapped_column(Integer)
+    qty_base_received: Mapped[int | None] = mapped_column(Integer)
+    discrepancy_reason: Mapped[str] = mapped_column(String(24), default="")
+    discrepancy_note: Mapped[str] = mapped_column(Text, default="")
+    ref_type: Mapped[str] = mapped_column(String(24), default="")
+    ref_id: Mapped[int | None] = mapped_column(Integer)
+
+    transfer: Mapped[Transfer] = relationship(back_populates="lines")
+    lot: Mapped[Lot] = relationship()
+    product: Mapped[Product] = relationship()
+
+
+class StockPolicy(db.Model):
+    """Min and max stock of a product at a facility, in months of stock (tier defaults apply when absent)."""
+
+    __tablename__ = "stock_policy"
+    __table_args__ = (UniqueConstraint("facility_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    min_months: Mapped[float] = mapped_column(Numeric(6, 2))
+    max_months: Mapped[float] = mapped_column(Numeric(6, 2))
+    min_qty_base: Mapped[int | None] = mapped_column(Integer)
+    max_qty_base: Mapped[int | None] = mapped_column(Integer)
+    shelf_location: Mapped[str] = mapped_column(String(40), default="")

@@ -1,0 +1,381 @@
+"""Stock writes. Every write is one `StockOperation` with an idempotency key and one or more movements; a balance
+row is locked (SELECT … FOR UPDATE on PostgreSQL; SQLite serialises writers at BEGIN) while it changes, and may
+never fall below zero. Services flush; the caller's request, job or command commits."""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from ..catalog.models import Product
+from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
+from ..extensions import db
+from ..facilities.models import Facility
+from ..models_base import utcnow
+from .fefo import LotStock, Pick, choose_lots_fefo
+from .models import (AdjustReason, Lot, MovementKind, StockBalance, StockMovement, StockOperation, Transfer,
+                     TransferLine, TransferStatus)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LineRequest:
+    """One product to move; `lot` pins the lot, otherwise lots are chosen FEFO."""
+
+    product: Product
+    qty_base: int
+    lot: Lot | None = None
+    ref_type: str = ""
+    ref_id: int | None = None
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def _require_positive(qty_base: int, field: str = "qty_base") -> int:
+    if not isinstance(qty_base, int) or isinstance(qty_base, bool) or qty_base <= 0:
+        raise InvalidInput(_("数量必须是正整数"), fields={field: [_("数量必须是正整数")]})
+    return qty_base
+
+
+def _require_key(key: str) -> str:
+    key = (key or "").strip()
+    if not key or len(key) > 80:
+        raise InvalidInput(_("缺少幂等键（idempotency key）"), fields={"idempotency_key": [_("必填")]})
+    return key
+
+
+def find_operation(key: str) -> StockOperation | None:
+    return db.session.scalar(select(StockOperation).where(StockOperation.idempotency_key == key))
+
+
+def _start_operation(key: str, kind: str, facility: Facility, user, note: str = "") -> tuple[StockOperation, bool]:
+    """Insert the operation row first, so a replayed or racing request with the same key finds the first one.
+
+    Returns (operation, created). When not created, the caller returns the earlier result unchanged.
+    """
+    key = _require_key(key)
+    existing = find_operation(key)
+    if existing is not None:
+        _check_same_request(existing, kind, facility)
+        return existing, False
+    operation = StockOperation(idempotency_key=key, kind=kind, facility_id=facility.id,
+                               user_id=getattr(user, "id", None), note=note or "")
+    try:
+        with db.session.begin_nested():
+            db.session.add(operation)
+    except IntegrityError:
+        existing = find_operation(key)
+        if existing is None:
+            raise
+        _check_same_request(existing, kind, facility)
+        return existing, False
+    return operation, True
+
+
+def _check_same_request(operation: StockOperation, kind: str, facility: Facility) -> None:
+    if operation.kind != kind or operation.facility_id != facility.id:
+        raise Conflict(_("该幂等键已用于另一项操作"), code="idempotency_key_reused")
+
+
+def _insert_ignore(table, values: dict, index_elements: list[str]):
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(table).values(**values).on_conflict_do_nothing(index_elements=index_elements)
+
+
+def _lock_balance(facility_id: int, lot: Lot) -> StockBalance:
+    """Return the facility × lot balance row, created at zero if new, locked for this transaction."""
+    db.session.execute(_insert_ignore(StockBalance.__table__, {
+        "facility_id": facility_id, "product_id": lot.product_id, "lot_id": lot.id, "qty_base": 0,
+        "updated_at": utcnow()}, ["facility_id", "lot_id"]))
+    stmt = (select(StockBalance).where(StockBalance.facility_id == facility_id, StockBalance.lot_id == lot.id)
+            .with_for_update().execution_options(populate_existing=True))
+    return db.session.scalars(stmt).one()
+
+
+def _post(operation: StockOperation, facility_id: int, lot: Lot, delta: int, kind: str, user, *, reason: str = "",
+          note: str = "", ref_type: str = "", ref_id: int | None = None) -> StockMovement:
+    balance = _lock_balance(facility_id, lot)
+    new_qty = balance.qty_base + delta
+    if new_qty < 0:
+        raise InsufficientStock(
+            _("库存不足：批号 %(lot)s 现有 %(have)s，需要 %(need)s", lot=lot.lot_number, have=balance.qty_base,
+              need=-delta),
+            details={"lot_id": lot.id, "on_hand": balance.qty_base, "requested": -delta})
+    balance.qty_base = new_qty
+    balance.updated_at = utcnow()
+    movement = StockMovement(operation=operation, facility_id=facility_id, product_id=lot.product_id, lot_id=lot.id,
+                             qty_base=delta, balance_after=new_qty, kind=kind, reason=reason, note=note or "",
+                             ref_type=ref_type, ref_id=ref_id, user_id=getattr(user, "id", None))
+    db.session.add(movement)
+    log.info("stock %s facility=%s lot=%s delta=%s balance=%s user=%s op=%s", kind, facility_id, lot.id, delta,
+             new_qty, getattr(user, "username", "-"), operation.idempotency_key)
+    return movement
+
+
+def get_or_create_lot(product: Product, lot_number: str, expiry_date: date, manufacturer: str = "") -> Lot:
+    lot_number = (lot_number or "").strip()
+    if not lot_number:
+        raise InvalidInput(_("批号必填"), fields={"lot_number": [_("必填")]})
+    if not isinstance(expiry_date, date):
+        raise InvalidInput(_("有效期无效"), fields={"expiry_date": [_("日期格式无效")]})
+    lot = db.session.scalar(select(Lot).where(Lot.product_id == product.id, Lot.lot_number == lot_number))
+    if lot is None:
+        db.session.execute(_insert_ignore(Lot.__table__, {
+            "product_id": product.id, "lot_number": lot_number, "expiry_date": expiry_date,
+            "manufacturer": manufacturer or "", "created_at": utcnow()}, ["product_id", "lot_number"]))
+        lot = db.session.scalar(select(Lot).where(Lot.product_id == product.id, Lot.lot_number == lot_number))
+    elif lot.expiry_date != expiry_date:
+        raise Conflict(_("批号 %(lot)s 已登记的有效期为 %(expiry)s", lot=lot_number, expiry=lot.expiry_date),
+                       fields={"expiry_date": [_("与已登记的有效期不一致")]})
+    return lot
+
+
+def get_lot(lot_id: int, product: Product | None = None) -> Lot:
+    lot = db.session.get(Lot, lot_id)
+    if lot is None or (product is not None and lot.product_id != product.id):
+        raise NotFound(_("找不到该批号"), fields={"lot_id": [_("找不到该批号")]})
+    return lot
+
+
+def _require_stockable(facility: Facility, product: Product) -> None:
+    if not facility.may_stock(product.lowest_tier):
+        raise InvalidInput(_("%(facility)s 不能配备该产品（最低层级：%(tier)s）", facility=facility.name,
+                             tier=product.lowest_tier), code="tier_not_allowed")
+
+
+def receive(facility: Facility, product: Product, *, lot_number: str, expiry_date: date, qty_base: int, user,
+            key: str, manufacturer: str = "", note: str = "", ref_type: str = "", ref_id: int | None = None,
+            kind: str = MovementKind.RECEIPT) -> StockOperation:
+    """Receive goods into stock (a goods receipt, an opening balance, a return)."""
+    _require_positive(qty_base)
+    if expiry_date is not None and isinstance(expiry_date, date) and expiry_date <= today() \
+            and kind == MovementKind.RECEIPT:
+        raise InvalidInput(_("不能入库已过期的批号"), fields={"expiry_date": [_("已过期")]}, code="expired_lot")
+    operation, created = _start_operation(key, kind, facility, user, note)
+    if not created:
+        return operation
+    lot = get_or_create_lot(product, lot_number, expiry_date, manufacturer)
+    _post(operation, facility.id, lot, qty_base, kind, user, note=note, ref_type=ref_type, ref_id=ref_id)
+    db.session.flush()
+    return operation
+
+
+def lot_stock(facility_id: int, product_id: int) -> list[LotStock]:
+    rows = db.session.execute(
+        select(Lot.id, Lot.expiry_date, StockBalance.qty_base, Lot.lot_number)
+        .join(StockBalance, StockBalance.lot_id == Lot.id)
+        .where(StockBalance.facility_id == facility_id, StockBalance.product_id == product_id,
+               StockBalance.qty_base > 0))
+    return [LotStock(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def on_hand(facility_id: int, product_id: int, *, usable_after: date | None = None) -> int:
+    stmt = (select(func.coalesce(func.sum(StockBalance.qty_base), 0))
+            .where(StockBalance.facility_id == facility_id, StockBalance.product_id == product_id))
+    if usable_after is not None:
+        stmt = stmt.join(Lot, Lot.id == StockBalance.lot_id).where(Lot.expiry_date > usable_after)
+    return int(db.session.scalar(stmt))
+
+
+def _plan_picks(facility: Facility, line: LineRequest, *, usable_after: date) -> list[Pick]:
+    """Lots to take for one line: the named lot, or FEFO among unexpired lots; refuse when short."""
+    if line.lot is not None:
+        if line.lot.product_id != line.product.id:
+            raise InvalidInput(_("批号与产品不符"), fields={"lot_id": [_("批号与产品不符")]})
+        if line.lot.expiry_date <= usable_after:
+            raise InvalidInput(_("批号 %(lot)s 已过期，不能发出", lot=line.lot.lot_number),
+                               fields={"lot_id": [_("已过期")]}, code="expired_lot")
+        return [Pick(line.lot.id, line.qty_base, line.lot.expiry_date, line.lot.lot_number)]
+    picks, short = choose_lots_fefo(lot_stock(facility.id, line.product.id), line.qty_base, usable_after=usable_after)
+    if short:
+        available = line.qty_base - short
+        raise InsufficientStock(
+            _("库存不足：%(name)s 可用 %(have)s%(unit)s，需要 %(need)s%(unit)s", name=line.product.display_name,
+              have=available, need=line.qty_base, unit=line.product.base_unit),
+            details={"product_id": line.product.id, "available": available, "requested": line.qty_base})
+    return picks
+
+
+def _take(operation, facility: Facility, lines: list[LineRequest], kind: str, user, *, note: str = "",
+          reason: str = "") -> list[tuple[LineRequest, Pick]]:
+    """Post negative movements for every line, locking balances in one global order to avoid deadlocks."""
+    usable_after = today()
+    planned = [(line, pick) for line in lines for pick in _plan_picks(facility, line, usable_after=usable_after)]
+    for line, pick in sorted(planned, key=lambda lp: lp[1].lot_id):
+        lot = db.session.get(Lot, pick.lot_id)
+        _post(operation, facility.id, lot, -pick.qty_base, kind, user, note=note, reason=reason,
+              ref_type=line.ref_type, ref_id=line.ref_id)
+    return planned
+
+
+def dispense(facility: Facility, product: Product, *, qty_base: int, user, key: str, lot: Lot | None = None,
+             note: str = "") -> StockOperation:
+    """Dispense to patients: FEFO over unexpired lots unless a lot is named."""
+    _require_positive(qty_base)
+    operation, created = _start_operation(key, MovementKind.DISPENSE, facility, user, note)
+    if not created:
+        return operation
+    _take(operation, facility, [LineRequest(product, qty_base, lot)], MovementKind.DISPENSE, user, note=note)
+    db.session.flush()
+    return operation
+
+
+def adjust(facility: Facility, lot: Lot, *, qty_delta: int, reason: str, user, key: str,
+           note: str = "") -> StockOperation:
+    """Correct one lot's stock with a reason code (damaged, expired, lost, found, correction)."""
+    if reason not in set(AdjustReason):
+        raise InvalidInput(_("请选择调整原因"), fields={"reason": [_("未知原因")]})
+    if not isinstance(qty_delta, int) or qty_delta == 0:
+        raise InvalidInput(_("调整数量不能为 0"), fields={"qty_delta": [_("不能为 0")]})
+    if reason in (AdjustReason.DAMAGED, AdjustReason.EXPIRED, AdjustReason.LOST) and qty_delta > 0:
+        raise InvalidInput(_("该原因只能减少库存"), fields={"qty_delta": [_("应为负数")]})
+    if reason == AdjustReason.FOUND and qty_delta < 0:
+        raise InvalidInput(_("该原因只能增加库存"), fields={"qty_delta": [_("应为正数")]})
+    operation, created = _start_operation(key, MovementKind.ADJUSTMENT, facility, user, note)
+    if not created:
+        return operation
+    _post(operation, facility.id, lot, qty_delta, MovementKind.ADJUSTMENT, user, reason=reason, note=note)
+    db.session.flush()
+    return operation
+
+
+def recorded_by_lot(facility_id: int, product_id: int | None = None) -> dict[int, int]:
+    stmt = select(StockBalance.lot_id, StockBalance.qty_base).where(StockBalance.facility_id == facility_id)
+    if product_id is not None:
+        stmt = stmt.where(StockBalance.product_id == product_id)
+    return dict(db.session.execute(stmt).all())
+
+
+def stocktake(facility: Facility, counts: dict[int, int], *, user, key: str, note: str = "") -> StockOperation:
+    """Post counted − recorded for every counted lot as one stocktake movement per lot that differs."""
+    if not counts:
+        raise InvalidInput(_("没有盘点数据"))
+    for lot_id, counted in counts.items():
+        if not isinstance(counted, int) or counted < 0:
+            raise InvalidInput(_("盘点数量不能为负"), fields={str(lot_id): [_("不能为负")]})
+    operation, created = _start_operation(key, MovementKind.STOCKTAKE, facility, user, note)
+    if not created:
+        return operation
+    for lot_id in sorted(counts):
+        lot = get_lot(lot_id)
+        balance = _lock_balance(facility.id, lot)
+        difference = counts[lot_id] - balance.qty_base
+        if difference:
+            _post(operation, facility.id, lot, difference, MovementKind.STOCKTAKE, user, note=note)
+    db.session.flush()
+    return operation
+
+
+def write_off_expired(facility: Facility, *, user, key: str, as_of: date | None = None) -> StockOperation:
+    """Write off every lot at the facility that has expired by `as_of`."""
+    as_of = as_of or today()
+    operation, created = _start_operation(key, MovementKind.EXPIRY_WRITE_OFF, facility, user)
+    if not created:
+        return operation
+    rows = db.session.execute(
+        select(StockBalance.lot_id).join(Lot, Lot.id == StockBalance.lot_id)
+        .where(StockBalance.facility_id == facility.id, StockBalance.qty_base > 0, Lot.expiry_date <= as_of)
+        .order_by(StockBalance.lot_id)).scalars().all()
+    for lot_id in rows:
+        lot = db.session.get(Lot, lot_id)
+        balance = _lock_balance(facility.id, lot)
+        if balance.qty_base:
+            _post(operation, facility.id, lot, -balance.qty_base, MovementKind.EXPIRY_WRITE_OFF, user,
+                  reason=AdjustReason.EXPIRED)
+    db.session.flush()
+    return operation
+
+
+def send_transfer(source: Facility, destination: Facility, lines: list[LineRequest], *, user, key: str,
+                  note: str = "", ref_type: str = "", ref_id: int | None = None,
+                  in_transit: bool = True) -> Transfer:
+    """Move goods out of `source` (FEFO unless lots are named); they sit in transit until received.
+
+    With `in_transit=False` the destination receives everything at once, in the same transaction.
+    """
+    if source.id == destination.id:
+        raise InvalidInput(_("调出和调入机构不能相同"))
+    if not lines:
+        raise InvalidInput(_("调拨单没有明细"))
+    for line in lines:
+        _require_positive(line.qty_base)
+        _require_stockable(destination, line.product)
+    operation, created = _start_operation(key, MovementKind.TRANSFER_OUT, source, user, note)
+    if not created:
+        transfer = db.session.scalar(select(Transfer).where(Transfer.id == _transfer_id_of(operation)))
+        return transfer
+    transfer = Transfer(from_facility_id=source.id, to_facility_id=destination.id, ref_type=ref_type, ref_id=ref_id,
+                        note=note or "", sent_by_id=getattr(user, "id", None), status=TransferStatus.IN_TRANSIT)
+    db.session.add(transfer)
+    db.session.flush()
+    for line, pick in _take(operation, source, lines, MovementKind.TRANSFER_OUT, user, note=note):
+        transfer.lines.append(TransferLine(product_id=line.product.id, lot_id=pick.lot_id, qty_base_sent=pick.qty_base,
+                                           ref_type=line.ref_type, ref_id=line.ref_id))
+    for movement in operation.movements:
+        movement.ref_type, movement.ref_id = "transfer", transfer.id
+    db.session.flush()
+    if not in_transit:
+        receive_transfer(transfer, {}, user=user, key=f"{key}:in")
+    return transfer
+
+
+def _transfer_id_of(operation: StockOperation) -> int | None:
+    return next((m.ref_id for m in operation.movements if m.ref_type == "transfer"), None)
+
+
+def receive_transfer(transfer: Transfer, received: dict[int, tuple[int, str, str]], *, user,
+                     key: str) -> Transfer:
+    """Receive a transfer line by line: `received` maps line id → (qty received, reason, note) for lines that
+    differ from what was sent; other lines arrive in full. Differences stay visible on the lines."""
+    if transfer.status != TransferStatus.IN_TRANSIT:
+        existing = find_operation(_require_key(key))
+        if existing is not None:
+            return transfer
+        raise Conflict(_("该调拨已签收，不能重复签收"), code="already_received")
+    destination = db.session.get(Facility, transfer.to_facility_id)
+    operation, created = _start_operation(key, MovementKind.TRANSFER_IN, destination, user)
+    if not created:
+        return transfer
+    line_ids = {line.id for line in transfer.lines}
+    unknown = set(received) - line_ids
+    if unknown:
+        raise InvalidInput(_("明细不属于该调拨：%(ids)s", ids=sorted(unknown)))
+    for line in transfer.lines:
+        qty, reason, note = received.get(line.id, (line.qty_base_sent, "", ""))
+        if not isinstance(qty, int) or qty < 0 or qty > line.qty_base_sent:
+            raise InvalidInput(_("实收数量应在 0 到发出数量之间"), fields={str(line.id): [_("数量无效")]})
+        if qty != line.qty_base_sent and not reason:
+            raise InvalidInput(_("实收与发出不符时必须填写原因"), fields={str(line.id): [_("请填写原因")]})
+        line.qty_base_received = qty
+        line.discrepancy_reason = reason if qty != line.qty_base_sent else ""
+        line.discrepancy_note = note or ""
+        if qty:
+            _post(operation, destination.id, line.lot, qty, MovementKind.TRANSFER_IN, user, ref_type="transfer",
+                  ref_id=transfer.id, note=note)
+    transfer.status = TransferStatus.RECEIVED
+    transfer.received_by_id = getattr(user, "id", None)
+    transfer.received_at = utcnow()
+    db.session.flush()
+    return transfer
+
+
+def in_transit_qty(facility_id: int, product_id: int) -> int:
+    """Base units sent to `facility_id` and not yet received."""
+    stmt = (select(func.coalesce(func.sum(TransferLine.qty_base_sent), 0))
+            .join(Transfer, Transfer.id == TransferLine.transfer_id)
+            .where(Transfer.to_facility_id == facility_id, Transfer.status == TransferStatus.IN_TRANSIT,
+                   TransferLine.product_id == product_id))
+    return int(db.session.scalar(stmt))
+
+
+def near_expiry_cutoff(days: int) -> date:
+    return today() + timedelta(days=days)

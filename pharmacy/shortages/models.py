@@ -1,0 +1,107 @@
+"""Shortage registrations (缺药登记) from village points and their lifecycle."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..catalog.models import Product
+from ..extensions import db
+from ..facilities.models import Facility
+from ..models_base import utcnow
+
+
+class ShortageStatus(StrEnum):
+    REGISTERED = "registered"
+    ACKNOWLEDGED = "acknowledged"
+    ORDERED = "ordered"
+    DISPATCHED = "dispatched"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = (ShortageStatus.REGISTERED, ShortageStatus.ACKNOWLEDGED, ShortageStatus.ORDERED,
+                 ShortageStatus.DISPATCHED)
+
+# Allowed moves; "cancelled" is reachable from any open status.
+TRANSITIONS = {
+    ShortageStatus.REGISTERED: {ShortageStatus.ACKNOWLEDGED, ShortageStatus.ORDERED, ShortageStatus.DISPATCHED,
+                                ShortageStatus.CANCELLED},
+    ShortageStatus.ACKNOWLEDGED: {ShortageStatus.ORDERED, ShortageStatus.DISPATCHED, ShortageStatus.CANCELLED},
+    ShortageStatus.ORDERED: {ShortageStatus.DISPATCHED, ShortageStatus.ACKNOWLEDGED, ShortageStatus.CANCELLED},
+    ShortageStatus.DISPATCHED: {ShortageStatus.DELIVERED, ShortageStatus.ORDERED},
+    ShortageStatus.DELIVERED: set(),
+    ShortageStatus.CANCELLED: set(),
+}
+
+
+class Urgency(StrEnum):
+    ROUTINE = "routine"
+    URGENT = "urgent"
+    EMERGENCY = "emergency"
+
+
+URGENCY_RANK = {Urgency.EMERGENCY: 0, Urgency.URGENT: 1, Urgency.ROUTINE: 2}
+
+
+class ShortageReason(StrEnum):
+    OUT_OF_STOCK = "out_of_stock"
+    RUNNING_LOW = "running_low"
+    PATIENT_NEED = "patient_need"
+    CHRONIC_LONG_RX = "chronic_long_rx"
+
+
+class Shortage(db.Model):
+    __tablename__ = "shortage"
+    __table_args__ = (Index("ix_shortage_facility_status", "facility_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Generated on the tablet; a resend with the same id is the same registration.
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"), index=True)
+    free_text: Mapped[str] = mapped_column(String(200), default="")
+    qty_packs: Mapped[int] = mapped_column(Integer)
+    urgency: Mapped[str] = mapped_column(String(16), default=Urgency.ROUTINE)
+    reason: Mapped[str] = mapped_column(String(24), default=ShortageReason.OUT_OF_STOCK)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default=ShortageStatus.REGISTERED, index=True)
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    client_created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    facility: Mapped[Facility] = relationship()
+    product: Mapped[Product | None] = relationship()
+    registered_by = relationship("User")
+    events: Mapped[list["ShortageEvent"]] = relationship(back_populates="shortage", order_by="ShortageEvent.id")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def qty_base(self) -> int:
+        return self.qty_packs * (self.product.pack_size if self.product else 1)
+
+
+class ShortageEvent(db.Model):
+    """Every status change of a registration, with who and when."""
+
+    __tablename__ = "shortage_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shortage_id: Mapped[int] = mapped_column(ForeignKey("shortage.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(16), default="")
+    to_status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    ref_type: Mapped[str] = mapped_column(String(24), default="")
+    ref_id: Mapped[int | None] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+    shortage: Mapped[Shortage] = relationship(back_populates="events")
+    user = relationship("User")

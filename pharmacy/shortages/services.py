@@ -1,0 +1,101 @@
+"""Registering shortages and moving them through their lifecycle; every change is an event with user and time."""
+
+import logging
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..catalog.models import Product
+from ..errors import Conflict, InvalidInput
+from ..extensions import db
+from ..facilities.models import Facility, Tier
+from ..models_base import utcnow
+from .models import TRANSITIONS, Shortage, ShortageEvent, ShortageReason, ShortageStatus, Urgency
+
+log = logging.getLogger(__name__)
+
+MAX_QTY_PACKS = 10000
+
+
+def register_shortage(*, facility: Facility, user, client_id: str, qty_packs: int, product: Product | None = None,
+                      free_text: str = "", urgency: str = Urgency.ROUTINE, reason: str = ShortageReason.OUT_OF_STOCK,
+                      note: str = "", client_created_at: datetime | None = None) -> tuple[Shortage, bool]:
+    """Record what a village lacks. A resend with the same client id returns the first registration.
+
+    Returns (shortage, created).
+    """
+    client_id = (client_id or "").strip()
+    if not client_id or len(client_id) > 64:
+        raise InvalidInput(_("缺少登记编号（client_id）"), fields={"client_id": [_("必填")]})
+    existing = db.session.scalar(select(Shortage).where(Shortage.client_id == client_id))
+    if existing is not None:
+        if existing.facility_id != facility.id:
+            raise Conflict(_("该登记编号已被其他机构使用"), code="client_id_reused")
+        return existing, False
+    if facility.tier != Tier.VILLAGE and facility.tier != Tier.TOWNSHIP:
+        raise InvalidInput(_("只有村卫生室和乡镇卫生院可以登记缺药"))
+    if product is None and not (free_text or "").strip():
+        raise InvalidInput(_("请选择药品或填写药品名称"), fields={"product_id": [_("必填")]})
+    if product is not None and not facility.may_stock(product.lowest_tier):
+        raise InvalidInput(_("该药品不在本机构可配备的范围内"), fields={"product_id": [_("层级不允许")]},
+                           code="tier_not_allowed")
+    if product is not None and not product.is_active:
+        raise InvalidInput(_("该药品已停用"), fields={"product_id": [_("已停用")]})
+    if not isinstance(qty_packs, int) or isinstance(qty_packs, bool) or not 0 < qty_packs <= MAX_QTY_PACKS:
+        raise InvalidInput(_("数量应在 1 到 %(max)s 之间", max=MAX_QTY_PACKS), fields={"qty_packs": [_("数量无效")]})
+    if urgency not in set(Urgency):
+        raise InvalidInput(_("未知紧急程度"), fields={"urgency": [_("未知紧急程度")]})
+    if reason not in set(ShortageReason):
+        raise InvalidInput(_("未知缺药原因"), fields={"reason": [_("未知缺药原因")]})
+    shortage = Shortage(client_id=client_id, facility_id=facility.id, product=product,
+                        free_text=(free_text or "").strip()[:200], qty_packs=qty_packs, urgency=urgency,
+                        reason=reason, note=(note or "").strip(), registered_by_id=getattr(user, "id", None),
+                        client_created_at=client_created_at, status=ShortageStatus.REGISTERED)
+    try:
+        with db.session.begin_nested():
+            db.session.add(shortage)
+            db.session.flush()
+    except IntegrityError:
+        existing = db.session.scalar(select(Shortage).where(Shortage.client_id == client_id))
+        if existing is None:
+            raise
+        return existing, False
+    db.session.add(ShortageEvent(shortage=shortage, from_status="", to_status=ShortageStatus.REGISTERED,
+                                 user_id=getattr(user, "id", None)))
+    db.session.flush()
+    log.info("shortage %s registered at %s by %s", shortage.id, facility.code, getattr(user, "username", "-"))
+    return shortage, True
+
+
+def transition(shortage: Shortage, to_status: str, *, user, note: str = "", ref_type: str = "",
+               ref_id: int | None = None) -> Shortage:
+    """Move a registration to `to_status` if the lifecycle allows it; 409 otherwise."""
+    if to_status not in TRANSITIONS.get(shortage.status, set()):
+        raise Conflict(_("登记状态为“%(status)s”，不能改为“%(to)s”", status=shortage.status, to=to_status),
+                       code="invalid_transition")
+    if to_status == ShortageStatus.CANCELLED and not (note or "").strip():
+        raise InvalidInput(_("取消登记必须填写原因"), fields={"note": [_("必填")]})
+    db.session.add(ShortageEvent(shortage=shortage, from_status=shortage.status, to_status=to_status,
+                                 note=(note or "").strip(), ref_type=ref_type, ref_id=ref_id,
+                                 user_id=getattr(user, "id", None)))
+    shortage.status = to_status
+    if to_status == ShortageStatus.CANCELLED:
+        shortage.cancel_reason = note.strip()
+    if to_status == ShortageStatus.DELIVERED:
+        shortage.delivered_at = utcnow()
+    db.session.flush()
+    return shortage
+
+
+def advance_many(shortages: list[Shortage], to_status: str, *, user, ref_type: str = "", ref_id: int | None = None,
+                 note: str = "") -> int:
+    """Move each registration forward to `to_status` where allowed (orders and deliveries call this); returns
+    how many moved. Registrations already past that point are left alone."""
+    moved = 0
+    for shortage in shortages:
+        if to_status in TRANSITIONS.get(shortage.status, set()):
+            transition(shortage, to_status, user=user, ref_type=ref_type, ref_id=ref_id, note=note)
+            moved += 1
+    return moved
