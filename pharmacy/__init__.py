@@ -3,7 +3,7 @@
 import importlib
 import logging
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, g, redirect, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -111,7 +111,7 @@ def _configure_unit_of_work(app: Flask) -> None:
 
     @app.after_request
     def commit_unit_of_work(response):
-        if response.status_code < 400:
+        if response.status_code < 400 or g.pop("commit_on_error", False):
             db.session.commit()
         else:
             db.session.rollback()

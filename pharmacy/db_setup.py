@@ -1,5 +1,6 @@
 """Engine settings per database engine."""
 
+from flask import g, has_request_context
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -24,3 +25,9 @@ def configure_engine_events(engine: Engine) -> None:
         # SQLite has no row locks: taking the write lock at BEGIN makes read-check-write sequences (stock
         # balances) serial instead of failing with "database is locked" when two writers meet.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def keep_writes_on_error() -> None:
+    """Commit this request's writes even though it answers with an error (e.g. counting a failed login)."""
+    if has_request_context():
+        g.commit_on_error = True

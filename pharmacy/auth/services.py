@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..db_setup import keep_writes_on_error
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, Tier
@@ -47,6 +48,7 @@ def authenticate(username: str, password: str) -> User:
                 user.failed_logins = 0
                 log.warning("user %s locked after repeated failed logins", user.username)
             db.session.flush()
+            keep_writes_on_error()
         raise LoginRefused(_("用户名或密码错误"))
     user.failed_logins = 0
     user.locked_until = None

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from flask_babel import lazy_gettext as _l
 
@@ -25,7 +26,7 @@ class UserForm(FlaskForm):
     username = StringField(_l("用户名"), validators=[DataRequired(), Length(max=64)])
     display_name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=80)])
     password = PasswordField(_l("初始密码"), validators=[DataRequired(), Length(min=8)])
-    role = SelectField(_l("角色"), choices=[(k.value, v) for k, v in ROLE_LABELS.items()])
+    role = SelectField(_l("角色"), choices=[SelectChoice(k.value, _l(v)) for k, v in ROLE_LABELS.items()])
     facility_id = SelectField(_l("所属机构"), coerce=int)
 
 
@@ -76,7 +77,8 @@ def users():
 @permission_required("admin.manage")
 def new_user():
     form = UserForm()
-    form.facility_id.choices = [(f.id, f"{f.code} {f.name}") for f in queries.facilities_for_choice(current_user)]
+    form.facility_id.choices = [SelectChoice(f.id, f"{f.code} {f.name}")
+                               for f in queries.facilities_for_choice(current_user)]
     error, status = None, 200
     if form.validate_on_submit():
         try:

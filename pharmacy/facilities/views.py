@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..auth.policy import get_facility_in_scope, permission_required, scope_root
@@ -26,7 +27,7 @@ KIND_LABELS = {
 class FacilityForm(FlaskForm):
     code = StringField(_l("编码"), validators=[DataRequired(), Length(max=32)])
     name = StringField(_l("名称"), validators=[DataRequired(), Length(max=120)])
-    kind = SelectField(_l("类型"), choices=[(k.value, v) for k, v in KIND_LABELS.items()])
+    kind = SelectField(_l("类型"), choices=[SelectChoice(k.value, _l(v)) for k, v in KIND_LABELS.items()])
     parent_id = SelectField(_l("上级机构"), coerce=int)
     population = IntegerField(_l("服务人口"), validators=[Optional(), NumberRange(min=0)])
 
@@ -42,8 +43,8 @@ def index():
 @permission_required("admin.manage")
 def new():
     form = FacilityForm()
-    form.parent_id.choices = [(0, "—")] + [
-        (f.id, f"{f.code} {f.name}") for f in services.facilities_under(scope_root(current_user))
+    form.parent_id.choices = [SelectChoice(0, "—")] + [
+        SelectChoice(f.id, f"{f.code} {f.name}") for f in services.facilities_under(scope_root(current_user))
         if f.tier != "village"]
     error, status = None, 200
     if form.validate_on_submit():

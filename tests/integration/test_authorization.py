@@ -1,0 +1,123 @@
+"""Each role sees and changes only what it may; the server decides, not the menu."""
+
+from datetime import timedelta
+
+import pytest
+
+from pharmacy.models_base import utcnow
+
+
+def test_village_doctor_sees_own_village_only(county, login):
+    client = login(county.users["village"])
+    own, other = county.villages[0], county.villages[-1]
+    assert client.get(f"/api/v1/facilities/{own.id}").status_code == 200
+    assert client.get(f"/api/v1/facilities/{other.id}").status_code == 403
+    assert client.get(f"/api/v1/facilities/{county.townships[0].id}").status_code == 403
+    ids = {f["id"] for f in client.get("/api/v1/facilities").json}
+    assert ids == {own.id}
+
+
+def test_township_pharmacist_sees_its_villages_not_the_neighbours(county, login):
+    client = login(county.users["township"])
+    ids = {f["id"] for f in client.get("/api/v1/facilities").json}
+    town = county.townships[0]
+    assert ids == {town.id} | {v.id for v in county.villages if v.parent_id == town.id}
+    neighbour_village = next(v for v in county.villages if v.parent_id != town.id)
+    assert client.get(f"/api/v1/facilities/{neighbour_village.id}").status_code == 403
+
+
+def test_county_pharmacist_sees_the_whole_county_but_not_another_county(county, login, db_session):
+    from tests.factories import make_county
+
+    other = make_county(townships=1, villages=1)
+    client = login(county.users["county"])
+    ids = {f["id"] for f in client.get("/api/v1/facilities").json}
+    assert {county.county.id, county.central.id, *(t.id for t in county.townships)} <= ids
+    assert other.county.id not in ids
+    assert client.get(f"/api/v1/facilities/{other.villages[0].id}").status_code == 403
+
+
+def test_unknown_facility_is_404(county, login):
+    assert login(county.users["county"]).get("/api/v1/facilities/999999").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["viewer", "village", "township", "formulary"])
+def test_only_county_staff_manage_facilities_and_users(county, login, role):
+    client = login(county.users[role])
+    assert client.get("/admin/facilities").status_code == 403
+    assert client.get("/admin/users").status_code == 403
+    response = client.post("/api/v1/facilities", json={"code": "X1", "name": "新村", "kind": "village_point",
+                                                       "parent_id": county.townships[0].id})
+    assert response.status_code == 403
+    assert response.json["error"]["code"] == "forbidden"
+
+
+def test_county_pharmacist_adds_a_facility_and_a_user_then_deactivates_the_user(county, login):
+    client = login(county.users["county"])
+    response = client.post("/api/v1/facilities", json={"code": "NEW-V", "name": "新建村卫生室", "kind": "village_point",
+                                                       "parent_id": county.townships[0].id, "population": 700})
+    assert response.status_code == 201
+    village_id = response.json["id"]
+    page = client.post("/admin/users/new", data={"username": "newdoc", "display_name": "新医生", "password": "longenough1",
+                                                "role": "village_doctor", "facility_id": village_id})
+    assert page.status_code == 302
+    from sqlalchemy import select
+
+    from pharmacy.auth.models import User
+    from pharmacy.extensions import db
+
+    user = db.session.scalar(select(User).where(User.username == "newdoc"))
+    assert user.facility_id == village_id and user.password_hash != "longenough1"
+    client.post(f"/admin/users/{user.id}/active", data={"is_active": "0"})
+    assert user.is_active is False
+
+
+def test_a_village_doctor_cannot_be_homed_at_the_county(county, login):
+    client = login(county.users["county"])
+    page = client.post("/admin/users/new", data={"username": "wrong", "display_name": "x", "password": "longenough1",
+                                                "role": "village_doctor", "facility_id": county.central.id})
+    assert page.status_code == 422
+    assert "该角色不能归属于此级别的机构" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ["viewer", "village", "township", "county"])
+def test_only_formulary_admins_change_the_catalog(county, login, role, db_session):
+    from tests.factories import make_product
+
+    product = make_product()
+    client = login(county.users[role])
+    response = client.patch(f"/api/v1/catalog/products/{product.id}", json={"unified_price": "1.00", "reason": "试"})
+    assert response.status_code == 403
+    assert str(product.unified_price) == "12.50"
+
+
+def test_deactivated_user_loses_the_session(county, login):
+    from pharmacy.auth.services import set_user_active
+
+    user = county.users["township"]
+    client = login(user)
+    assert client.get("/api/v1/auth/me").status_code == 200
+    set_user_active(user, False)
+    assert client.get("/api/v1/auth/me").status_code == 401
+
+
+def test_login_locks_after_repeated_failures(client, county, db_session):
+    user = county.users["viewer"]
+    for _ in range(5):
+        response = client.post("/login", data={"username": user.username, "password": "wrong"})
+        assert response.status_code == 401
+    response = client.post("/login", data={"username": user.username, "password": "correct horse"})
+    assert response.status_code == 401
+    assert "锁定" in response.get_data(as_text=True)
+    user.locked_until = utcnow() - timedelta(seconds=1)
+    db_session.flush()
+    assert client.post("/login", data={"username": user.username, "password": "correct horse"}).status_code == 302
+
+
+def test_login_starts_a_new_session(client, county):
+    with client.session_transaction() as session:
+        session["planted"] = "attacker"
+    client.post("/login", data={"username": county.users["viewer"].username, "password": "correct horse"})
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session.get("_user_id")
