@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from .errors import DomainError
 from .extensions import csrf
+from .i18n import public
 
 API_PREFIX = "/api/v1"
 
@@ -148,5 +149,6 @@ meta_bp = api_blueprint("api_meta", __name__, "")
 
 
 @meta_bp.get("/openapi.json")
+@public
 def openapi_document():
     return jsonify(build_openapi(current_app))
