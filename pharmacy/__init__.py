@@ -122,6 +122,13 @@ def _configure_templates(app: Flask) -> None:
     from .auth.policy import ROLE_LABELS, has_permission
     from .navigation import navigation_for
 
+    from flask_babel import format_datetime
+
+    @app.template_filter("localtime")
+    def localtime(value, pattern: str = "yyyy-MM-dd HH:mm"):
+        """A stored UTC time as the county's local time."""
+        return format_datetime(value, pattern) if value else ""
+
     @app.context_processor
     def inject_globals():
         locale = str(get_locale())

@@ -77,24 +77,29 @@ def product_query(*, q: str = "", class_path: str = "", category: str = "", chro
 
 
 def class_tree() -> list[dict]:
-    """Therapeutic classes with product counts, as a flat list of paths sorted for an indented tree."""
+    """Therapeutic classes with product counts, in the list's own order, as a flat list for an indented tree."""
     rows = db.session.execute(
-        select(Drug.category, Drug.class_path, func.count(Product.id))
+        select(Drug.category, Drug.class_path, func.count(Product.id), func.min(Drug.eml_no))
         .join(Product, Product.drug_id == Drug.id)
         .where(Product.status == ProductStatus.ACTIVE)
         .group_by(Drug.category, Drug.class_path)
     ).all()
     counts: dict[tuple[str, str], int] = {}
-    order: dict[tuple[str, str], int] = {}
-    for category, path, n in rows:
+    first_no: dict[tuple[str, str], int] = {}
+    for category, path, n, eml_no in rows:
         parts = [p for p in path.split("/") if p]
         for depth in range(1, len(parts) + 1):
             key = (category, "/".join(parts[:depth]))
             counts[key] = counts.get(key, 0) + n
-    for i, key in enumerate(sorted(counts, key=lambda k: (k[0] != "化学药品和生物制品", k[1]))):
-        order[key] = i
+            first_no[key] = min(first_no.get(key, 10**9), eml_no or 10**9)
+
+    def order(key):
+        category, path = key
+        ancestors = ["/".join(path.split("/")[:d]) for d in range(1, path.count("/") + 2)]
+        return (category != "化学药品和生物制品", category, [(first_no[(category, a)], a) for a in ancestors])
+
     return [{"category": c, "path": p, "name": p.split("/")[-1], "depth": p.count("/"), "count": counts[(c, p)]}
-            for (c, p) in sorted(counts, key=order.get)]
+            for (c, p) in sorted(counts, key=order)]
 
 
 def history(*, product: Product | None = None, drug: Drug | None = None, limit: int = 200) -> list[CatalogChange]:
