@@ -45,12 +45,14 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.config.from_object(Config)
     if config_overrides:
         app.config.update(config_overrides)
+    _check_production_settings(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Config.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
 
     from . import models  # noqa: F401  (every table on the metadata, for Alembic and create_all)
     from .db_setup import configure_engine_events
     from .errors import register_error_handlers
+    from .logging_setup import configure_logging
     from .i18n import compile_catalogs, select_locale, translation_directories
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_directories())
@@ -63,6 +65,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     register_error_handlers(app)
+    configure_logging(app)
+    _configure_proxy(app)
     _configure_login(app)
     _configure_unit_of_work(app)
     _configure_templates(app)
@@ -73,6 +77,28 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     for spec in CLI_GROUPS:
         app.cli.add_command(_load(spec))
     return app
+
+
+def _check_production_settings(app: Flask) -> None:
+    """Production means HTTPS and a secret of its own: refuse to start otherwise rather than run unsafely."""
+    from .config import DEFAULT_SECRET_KEY
+
+    if not app.config.get("PRODUCTION"):
+        return
+    secret = app.config.get("SECRET_KEY") or ""
+    if secret == DEFAULT_SECRET_KEY or len(secret) < 16:
+        raise RuntimeError("PHARMACY_ENV=production needs its own SECRET_KEY (at least 16 characters); "
+                           "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'")
+    app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, SESSION_COOKIE_HTTPONLY=True,
+                      REMEMBER_COOKIE_HTTPONLY=True)
+
+
+def _configure_proxy(app: Flask) -> None:
+    hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
 def _configure_login(app: Flask) -> None:
