@@ -22,6 +22,8 @@ BLUEPRINTS = [
     "pharmacy.facilities.api:bp",
     "pharmacy.catalog.views:bp",
     "pharmacy.catalog.api:bp",
+    "pharmacy.audit.views:bp",
+    "pharmacy.audit.api:bp",
     "pharmacy.api:meta_bp",
 ]
 
@@ -50,7 +52,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         Config.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
 
     from . import models  # noqa: F401  (every table on the metadata, for Alembic and create_all)
+    from .audit.trail import install as install_audit_trail
     from .db_setup import configure_engine_events
+    from .extensions import Session
     from .errors import register_error_handlers
     from .logging_setup import configure_logging
     from .i18n import compile_catalogs, select_locale, translation_directories
@@ -60,6 +64,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_engine_events(db.engine)
+    install_audit_trail(Session)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     login.init_app(app)
     csrf.init_app(app)

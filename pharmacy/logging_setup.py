@@ -58,14 +58,13 @@ def make_handler(json_lines: bool) -> logging.Handler:
 
 def configure_logging(app: Flask) -> None:
     """Send the app's logs to stderr in the configured format; tests keep pytest's own capture."""
-    if app.config.get("TESTING") and not app.config.get("LOG_JSON"):
-        return
-    root = logging.getLogger()
-    if not any(getattr(h, "_pharmacy", False) for h in root.handlers):
-        handler = make_handler(bool(app.config.get("LOG_JSON")))
-        handler._pharmacy = True
-        root.addHandler(handler)
-    root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    if not app.config.get("TESTING") or app.config.get("LOG_JSON"):
+        root = logging.getLogger()
+        if not any(getattr(h, "_pharmacy", False) for h in root.handlers):
+            handler = make_handler(bool(app.config.get("LOG_JSON")))
+            handler._pharmacy = True
+            root.addHandler(handler)
+        root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
     access = logging.getLogger("pharmacy.access")
 
     @app.before_request

@@ -8,6 +8,7 @@ NAV_ITEMS = [
     ("catalog.index", "药品目录", "catalog.read"),
     ("facilities.index", "机构管理", "admin.manage"),
     ("auth.users", "用户管理", "admin.manage"),
+    ("audit.index", "审计日志", "audit.read"),
 ]
 
 
