@@ -6,7 +6,7 @@ from ..api import api_blueprint, api_operation
 from ..auth.policy import permission_required
 from ..extensions import db
 from . import services
-from .schemas import (ChangeSchema, ClassSchema, ProductCreateSchema, ProductPageSchema, ProductQuerySchema,
+from .schemas import (ChangeSchema, ChronicTagsSchema, DrugSchema, ClassSchema, ProductCreateSchema, ProductPageSchema, ProductQuerySchema,
                       ProductSchema, ProductUpdateSchema, ReasonSchema)
 
 bp = api_blueprint("catalog_api", __name__, "/catalog")
@@ -66,6 +66,16 @@ def reinstate_product(product_id: int, body):
 def add_product(drug_id: int, body):
     drug = services.get_drug(drug_id)
     return services.add_product(drug, user=current_user, **body)
+
+
+@bp.put("/drugs/<int:drug_id>/chronic-tags")
+@permission_required("catalog.edit")
+@api_operation(summary="Set a drug's chronic-disease tags (reason required)", tags=["catalog"],
+               body=ChronicTagsSchema, response=DrugSchema)
+def set_chronic_tags(drug_id: int, body):
+    drug = services.get_drug(drug_id)
+    services.set_chronic_tags(drug, body["chronic_tags"], reason=body["reason"], user=current_user)
+    return drug
 
 
 @bp.get("/products/<int:product_id>/history")

@@ -195,15 +195,18 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _locally_edited(edition: str) -> set[tuple[str, str]]:
-    """(entity code, field) pairs whose latest change came from a person, not from a load."""
-    latest: dict[tuple[str, str], str] = {}
-    stmt = (select(CatalogChange.entity_code, CatalogChange.field, CatalogChange.source)
-            .join(Product, Product.id == CatalogChange.product_id)
-            .where(CatalogChange.field != "", Product.edition == edition).order_by(CatalogChange.id))
-    for code, fld, source in db.session.execute(stmt):
-        latest[(code, fld)] = source
-    return {key for key, source in latest.items() if source != SOURCE}
+def _locally_edited(edition: str) -> set[tuple[str, str, str]]:
+    """(entity, code, field) triples of this edition whose latest change came from a person, not from a load."""
+    latest: dict[tuple[str, str, str], str] = {}
+    for model, key in ((Product, CatalogChange.product_id), (Drug, CatalogChange.drug_id)):
+        entity = "product" if model is Product else "drug"
+        stmt = (select(CatalogChange.entity_code, CatalogChange.field, CatalogChange.source)
+                .join(model, model.id == key)
+                .where(CatalogChange.entity == entity, CatalogChange.field != "", model.edition == edition)
+                .order_by(CatalogChange.id))
+        for code, fld, source in db.session.execute(stmt):
+            latest[(entity, code, fld)] = source
+    return {k for k, source in latest.items() if source != SOURCE}
 
 
 @summarised("catalog load")
@@ -228,7 +231,9 @@ def load_catalog(data_dir: Path) -> LoadReport:
                 continue
             for fld in DRUG_FIELDS:
                 old, new = getattr(drug, fld), row[fld]
-                if _text(old) != _text(new):
+                if _text(old) != _text(new) and ("drug", drug.code, fld) in local:
+                    report.kept_local_edits += 1
+                elif _text(old) != _text(new):
                     setattr(drug, fld, new)
                     report.fields_changed += 1
                     changes.append(CatalogChange(entity="drug", entity_code=drug.code, drug=drug, action="update",
@@ -256,7 +261,7 @@ def load_catalog(data_dir: Path) -> LoadReport:
                 old, new = getattr(product, fld), values[fld]
                 if _text(old) == _text(new):
                     continue
-                if (product.code, fld) in local:
+                if ("product", product.code, fld) in local:
                     report.kept_local_edits += 1
                     continue
                 setattr(product, fld, new)
@@ -267,7 +272,7 @@ def load_catalog(data_dir: Path) -> LoadReport:
                 if fld == "unified_price":
                     db.session.add(ProductPrice(product=product, unified_price=new, valid_from=now))
         for code, product in existing_products.items():
-            if code not in seen and product.status == ProductStatus.ACTIVE and (code, "status") not in local:
+            if code not in seen and product.status == ProductStatus.ACTIVE and ("product", code, "status") not in local:
                 product.status = ProductStatus.WITHDRAWN
                 product.withdrawn_at = now
                 report.products_withdrawn += 1

@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from ..facilities.models import Tier
-from .models import BASE_UNITS, INSURANCE_CLASSES, PACK_UNITS, ProductStatus
+from .models import BASE_UNITS, CHRONIC_TAGS, INSURANCE_CLASSES, PACK_UNITS, ProductStatus
 
 
 class DrugSchema(Schema):
@@ -114,3 +114,8 @@ class ClassSchema(Schema):
     name = fields.Str()
     depth = fields.Int()
     count = fields.Int()
+
+
+class ChronicTagsSchema(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+    chronic_tags = fields.List(fields.Str(validate=validate.OneOf(CHRONIC_TAGS)), required=True)

@@ -105,7 +105,8 @@ def class_tree() -> list[dict]:
 def history(*, product: Product | None = None, drug: Drug | None = None, limit: int = 200) -> list[CatalogChange]:
     stmt = select(CatalogChange).order_by(CatalogChange.id.desc()).limit(limit)
     if product is not None:
-        stmt = stmt.where(CatalogChange.product_id == product.id)
+        stmt = stmt.where(or_(CatalogChange.product_id == product.id,
+                              (CatalogChange.drug_id == product.drug_id) & CatalogChange.product_id.is_(None)))
     elif drug is not None:
         stmt = stmt.where(CatalogChange.drug_id == drug.id)
     return list(db.session.scalars(stmt))
@@ -223,5 +224,19 @@ def add_product(drug: Drug, *, dosage_form: str, strength: str, base_unit: str, 
     return product
 
 
-def chronic_tag_choices() -> tuple[str, ...]:
-    return CHRONIC_TAGS
+def set_chronic_tags(drug: Drug, tags: list[str], *, reason: str, user) -> CatalogChange:
+    """Set a drug's chronic-disease tags (they decide what villages must stock), with a reason in the history."""
+    reason = _require_reason(reason)
+    unknown = [t for t in tags if t not in CHRONIC_TAGS]
+    if unknown:
+        raise InvalidInput(_("未知慢病标签"), fields={"chronic_tags": [_("未知慢病标签")]})
+    new = "|".join(t for t in CHRONIC_TAGS if t in tags)
+    if new == drug.chronic_tags:
+        raise InvalidInput(_("没有任何变化"), code="no_change")
+    change = CatalogChange(entity="drug", entity_code=drug.code, drug_id=drug.id, action="update",
+                           field="chronic_tags", old_value=drug.chronic_tags, new_value=new, reason=reason,
+                           source="web", user_id=user.id if user else None)
+    drug.chronic_tags = new
+    db.session.add(change)
+    db.session.flush()
+    return change

@@ -77,6 +77,22 @@ def set_status(product_id: int):
     return redirect(url_for("catalog.product", product_id=item.id, saved=1))
 
 
+@bp.post("/drugs/<int:drug_id>/chronic-tags")
+@permission_required("catalog.edit")
+def set_chronic_tags(drug_id: int):
+    drug = services.get_drug(drug_id)
+    product_id = request.form.get("product_id", type=int) or drug.products[0].id
+    try:
+        services.set_chronic_tags(drug, request.form.getlist("chronic_tags"), reason=request.form.get("reason", ""),
+                                  user=current_user)
+    except DomainError as exc:
+        item = services.get_product(product_id)
+        return render_template("catalog/product.html", product=item, history=services.history(product=item),
+                               siblings=item.drug.products, pack_units=PACK_UNITS, chronic_labels=CHRONIC_LABELS,
+                               insurance_classes=INSURANCE_CLASSES, error=exc.message), exc.status
+    return redirect(url_for("catalog.product", product_id=product_id, saved=1))
+
+
 @bp.route("/drugs/<int:drug_id>/products/new", methods=["GET", "POST"])
 @permission_required("catalog.edit")
 def new_product(drug_id: int):

@@ -91,3 +91,23 @@ def test_openapi_document_lists_the_catalog_api(client):
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/catalog/products/{product_id}" in spec["paths"]
     assert "patch" in spec["paths"]["/api/v1/catalog/products/{product_id}"]
+
+
+def test_chronic_tags_are_set_with_a_reason_and_survive_the_next_load(county, login):
+    from pharmacy.catalog.loader import load_catalog
+    from pharmacy.catalog.models import Drug
+    from pharmacy.config import ROOT
+
+    drug = db.session.scalar(select(Drug).where(Drug.edition == "2018", Drug.generic_name == "阿司匹林"))
+    client = login(county.users["formulary"])
+    assert client.put(f"/api/v1/catalog/drugs/{drug.id}/chronic-tags",
+                      json={"chronic_tags": ["coronary"]}).status_code == 422
+    response = client.put(f"/api/v1/catalog/drugs/{drug.id}/chronic-tags",
+                          json={"chronic_tags": ["coronary", "stroke", "diabetes"], "reason": "糖尿病一级预防"})
+    assert response.status_code == 200
+    assert response.json["chronic_tags"] == ["diabetes", "stroke", "coronary"]
+    report = load_catalog(ROOT / "catalog_data")
+    assert report.kept_local_edits == 1 and not report.changed_anything
+    assert db.session.get(Drug, drug.id).chronic_tags == "diabetes|stroke|coronary"
+    page = client.get(f"/catalog/products/{drug.products[0].id}").get_data(as_text=True)
+    assert "糖尿病一级预防" in page
