@@ -6,6 +6,7 @@ import logging
 from flask import Flask, g, redirect, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from .config import ROOT, Config
 from .extensions import babel, csrf, db, login, migrate
@@ -36,6 +37,13 @@ CLI_GROUPS = [
 ]
 
 
+class DatabaseIntConverter(IntegerConverter):
+    """`<int:…>` ids that fit an INTEGER column: a larger number is simply not found (404), never a 500."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def _load(spec: str):
     module, attribute = spec.split(":")
     return getattr(importlib.import_module(module), attribute)
@@ -44,6 +52,7 @@ def _load(spec: str):
 def create_app(config_overrides: dict | None = None) -> Flask:
     """Build the application; tests and scripts pass their settings as overrides."""
     app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(Config.INSTANCE_DIR))
+    app.url_map.converters["int"] = DatabaseIntConverter
     app.config.from_object(Config)
     if config_overrides:
         app.config.update(config_overrides)
