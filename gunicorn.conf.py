@@ -30,5 +30,6 @@ if Config.LOG_JSON:
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "pharmacy.logging_setup.JsonFormatter"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"level": loglevel.upper(), "handlers": []},  # the app adds its own JSON handler to the root
         "loggers": {"gunicorn.error": {"handlers": ["stderr"], "level": loglevel.upper(), "propagate": False}},
     }
