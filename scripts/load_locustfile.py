@@ -23,8 +23,34 @@ VILLAGES = int(os.environ.get("LOAD_VILLAGES", "20"))
 SEARCH_TERMS = ["阿莫西林", "AMXL", "硝苯地平", "二甲双胍", "EJSG", "布洛芬", "BLF", "头孢", "氨氯地平", "对乙酰氨基酚",
                 "奥美拉唑", "维生素", "胰岛素", "YDS", "板蓝根", "感冒", "降压", "阿司匹林", "ASPL", "甲硝唑"]
 
+MEASURE_SECONDS = float(os.environ.get("LOAD_MEASURE_SECONDS", "0"))
+WARMUP_SECONDS = float(os.environ.get("LOAD_WARMUP_SECONDS", "15"))
 API_PATHS: set[str] = set()
 _tablet_seq = iter(range(10**9))
+_signed_in = 0
+
+
+def expected_users() -> int:
+    return sum(cls.fixed_count for cls in (VillageTablet, TownshipPharmacist, CountyStaff))
+
+
+def _count_sign_in(environment) -> None:
+    """Once every user has signed in and a warm-up has let the log-in queue drain, reset the statistics and
+    measure MEASURE_SECONDS of sustained load: the figures describe a busy morning, not the log-in storm."""
+    global _signed_in
+    _signed_in += 1
+    if _signed_in != expected_users():
+        return
+    import gevent
+
+    def start_measuring():
+        environment.stats.reset_all()
+        print(f"all {_signed_in} users signed in, {WARMUP_SECONDS:.0f} s warm-up done: "
+              f"measuring {MEASURE_SECONDS:.0f} s", flush=True)
+        if MEASURE_SECONDS:
+            gevent.spawn_later(MEASURE_SECONDS, environment.runner.quit)
+
+    gevent.spawn_later(WARMUP_SECONDS, start_measuring)
 
 
 @events.test_start.add_listener
@@ -55,6 +81,7 @@ class SignedIn(HttpUser):
                 response.failure(f"login {username} → {response.status_code}")
         self.csrf = token
         self.products = []
+        _count_sign_in(self.environment)
 
     def village_products(self) -> list[int]:
         if not self.products:

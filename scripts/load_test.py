@@ -33,8 +33,8 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PASSWORD = "load-test-pass"
-SIZES = {"full": {"scale": 1.0, "duration": 150, "townships": 12, "villages": 20},
-         "small": {"scale": 0.1, "duration": 20, "townships": 12, "villages": 20}}
+SIZES = {"full": {"scale": 1.0, "duration": 150, "warmup": 15, "townships": 12, "villages": 20},
+         "small": {"scale": 0.1, "duration": 20, "warmup": 3, "townships": 12, "villages": 20}}
 
 
 def _free_port() -> int:
@@ -136,29 +136,40 @@ def stop_server(server: subprocess.Popen) -> None:
             server.wait()
 
 
-def run_locust(host: str, scale: float, duration: int, townships: int, villages: int, out_prefix: Path) -> None:
+def run_locust(host: str, scale: float, duration: int, warmup: int, townships: int, villages: int,
+               out_prefix: Path) -> None:
     users = max(1, round(300 * scale)) + max(1, round(12 * scale)) + max(1, round(3 * scale))
     env = dict(os.environ, LOAD_SCALE=str(scale), LOAD_PASSWORD=PASSWORD, LOAD_TOWNSHIPS=str(townships),
-               LOAD_VILLAGES=str(villages))
-    spawn_rate = max(5, users // 10)
+               LOAD_VILLAGES=str(villages), LOAD_MEASURE_SECONDS=str(duration), LOAD_WARMUP_SECONDS=str(warmup))
+    spawn_rate = max(5, users // 30)  # tablets come online over half a minute, as a morning starts
+    # The locustfile resets the statistics once every user has signed in and stops `duration` seconds later;
+    # -t is only a safety limit.
     command = [str(BIN / "locust"), "-f", str(ROOT / "scripts" / "load_locustfile.py"), "--headless",
-               "-u", str(users), "-r", str(spawn_rate), "-t", f"{duration + users // spawn_rate + 2}s",
-               "--host", host, "--csv", str(out_prefix), "--reset-stats", "--only-summary",
+               "-u", str(users), "-r", str(spawn_rate), "-t", f"{duration + users // spawn_rate + 300}s",
+               "--host", host, "--csv", str(out_prefix), "--only-summary",
                "--loglevel", "WARNING", "--stop-timeout", "10"]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=duration + 180)
+                            timeout=duration + users // spawn_rate + 400)
     if result.returncode not in (0, 1):  # 1: some requests failed, reported below
         raise RuntimeError(f"locust failed ({result.returncode}): {result.stderr[-2000:]}")
+    for line in result.stdout.splitlines():
+        if "signed in" in line:
+            print(line, flush=True)
 
 
 def read_stats(out_prefix: Path) -> dict:
     rows = list(csv.DictReader(Path(f"{out_prefix}_stats.csv").open(encoding="utf-8")))
     endpoints = []
     total = None
+    def ms(value: str) -> float:
+        return float(value) if value not in ("", "N/A") else 0.0
+
     for row in rows:
+        if int(row["Request Count"]) == 0:
+            continue
         entry = {"method": row["Type"], "name": row["Name"], "requests": int(row["Request Count"]),
                  "failures": int(row["Failure Count"]), "rps": float(row["Requests/s"]),
-                 "p50_ms": float(row["50%"] or 0), "p95_ms": float(row["95%"] or 0), "p99_ms": float(row["99%"] or 0)}
+                 "p50_ms": ms(row["50%"]), "p95_ms": ms(row["95%"]), "p99_ms": ms(row["99%"])}
         if row["Name"] == "Aggregated":
             total = entry
         else:
@@ -232,7 +243,8 @@ def main(argv=None) -> int:
         prefix = args.workdir / f"locust-{args.size}"
         print(f"load: {args.size}, {duration}s sustained, gunicorn workers={workers}, cores={os.cpu_count()}",
               flush=True)
-        run_locust(f"http://127.0.0.1:{port}", size["scale"], duration, size["townships"], size["villages"], prefix)
+        run_locust(f"http://127.0.0.1:{port}", size["scale"], duration, size["warmup"], size["townships"],
+                   size["villages"], prefix)
         stats = read_stats(prefix)
     finally:
         if server is not None:
