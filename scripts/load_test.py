@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PASSWORD = "load-test-pass"
 SIZES = {"full": {"scale": 1.0, "duration": 150, "warmup": 15, "townships": 12, "villages": 20},
-         "small": {"scale": 0.1, "duration": 20, "warmup": 3, "townships": 12, "villages": 20}}
+         "small": {"scale": 0.1, "duration": 20, "warmup": 3, "townships": 3, "villages": 4}}
 
 
 def _free_port() -> int:
@@ -136,6 +136,28 @@ def stop_server(server: subprocess.Popen) -> None:
             server.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children (gunicorn: the master and workers)."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        total = 0.0
+        for proc in [process, *process.children(recursive=True)]:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        return total
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+def machine_busy_seconds() -> float:
+    import psutil
+
+    times = psutil.cpu_times()
+    return times.user + times.system + getattr(times, "nice", 0.0)
+
+
 def run_locust(host: str, scale: float, duration: int, warmup: int, townships: int, villages: int,
                out_prefix: Path) -> None:
     users = max(1, round(300 * scale)) + max(1, round(12 * scale)) + max(1, round(3 * scale))
@@ -213,6 +235,11 @@ def report(summary: dict) -> str:
     lines.append(f"{'TOTAL':<46} {t['requests']:>7} {t['failures']:>5} {t['rps']:>7.1f} {t['p50_ms']:>6.0f} "
                  f"{t['p95_ms']:>6.0f} {t['p99_ms']:>6.0f}")
     lines.append(f"error rate {summary['error_rate']:.4%}; invariants: {summary['invariants']}")
+    cpu = summary["cpu"]
+    lines.append(f"cpu over the locust run ({cpu['wall_s']} s incl. sign-in and warm-up): gunicorn used "
+                 f"{cpu['server_cores']} cores, the whole machine {cpu['machine_busy_cores']} of {summary['cores']} "
+                 f"(anything above gunicorn + locust + postgres is other work on the machine); "
+                 f"load average after {cpu['loadavg_after'][0]:.1f}")
     return "\n".join(lines)
 
 
@@ -241,11 +268,18 @@ def main(argv=None) -> int:
         port = _free_port()
         server = start_server(url, port, workers, args.workdir / "gunicorn.log")
         prefix = args.workdir / f"locust-{args.size}"
+        server_cpu_before, machine_before, wall_before = cpu_seconds(server.pid), machine_busy_seconds(), time.time()
         print(f"load: {args.size}, {duration}s sustained, gunicorn workers={workers}, cores={os.cpu_count()}",
               flush=True)
         run_locust(f"http://127.0.0.1:{port}", size["scale"], duration, size["warmup"], size["townships"],
                    size["villages"], prefix)
         stats = read_stats(prefix)
+        wall = time.time() - wall_before
+        server_cpu = cpu_seconds(server.pid) - server_cpu_before
+        machine = machine_busy_seconds() - machine_before
+        cpu = {"wall_s": round(wall, 1), "server_cpu_s": round(server_cpu, 1),
+               "machine_busy_cores": round(machine / wall, 2),
+               "server_cores": round(server_cpu / wall, 2), "loadavg_after": os.getloadavg()}
     finally:
         if server is not None:
             stop_server(server)
@@ -256,7 +290,7 @@ def main(argv=None) -> int:
             drop_database(args.pg_url, url)
     total = stats["total"] or {"requests": 0, "failures": 0}
     summary = {"size": args.size, "duration_s": duration, "workers": workers, "cores": os.cpu_count(),
-               "seeded": seeded, "stats": stats, "invariants": invariants,
+               "seeded": seeded, "stats": stats, "invariants": invariants, "cpu": cpu,
                "error_rate": total["failures"] / total["requests"] if total["requests"] else 1.0}
     print(report(summary))
     if stats["failure_samples"]:
