@@ -90,7 +90,7 @@ def _run_allocation(central: Facility, needs: list[tuple[OrderLine, int]], user)
         line.qty_packs_allocated += got
         line.qty_packs_backordered = packs - got
         if allotment is not None:
-            line.allocation_rule = RULE_NEAR_EXPIRY if (allotment.near_expiry_skipped and got < packs) \
+            line.allocation_rule = RULE_NEAR_EXPIRY if (allotment.near_expiry_skipped and got == 0) \
                 else allotment.rule
         if got:
             filled.append(line)

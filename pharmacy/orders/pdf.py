@@ -52,14 +52,13 @@ def pick_list_pdf(order, rows: list[dict], *, central_name: str, printed_at: dat
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=12 * mm, rightMargin=12 * mm, topMargin=14 * mm,
                             bottomMargin=16 * mm, title=_("拣货单") + f" {order.number}")
-    story = [Paragraph(_("拣货单") + f"　{order.number}", st["title"]),
-             Paragraph(_("发货机构：%(name)s", name=central_name) + "　　" +
-                       _("收货机构：%(name)s", name=order.facility.name), st["meta"]),
-             Paragraph(_("打印时间：%(time)s", time=printed_at.strftime("%Y-%m-%d %H:%M")) + "　　" +
+    story = [Paragraph(_("拣货单") + f" {order.number}", st["title"]),
+             Paragraph(_("发货机构：%(name)s", name=central_name), st["meta"]),
+             Paragraph(_("收货机构：%(name)s", name=order.facility.name), st["meta"]),
+             Paragraph(_("打印时间：%(time)s", time=printed_at.strftime("%Y-%m-%d %H:%M")) + "，" +
                        _("共 %(n)s 行", n=len(rows)), st["meta"]),
              Spacer(1, 4 * mm)]
-    header = ["#", _("货位"), _("编码"), _("品名 / 规格"), _("批号"), _("有效期"), _("数量（盒）"),
-              _("基本单位"), _("已拣")]
+    header = ["#", _("货位"), _("编码"), _("品名 / 规格"), _("批号"), _("有效期"), _("盒数"), _("折合"), _("已拣")]
     data = [[Paragraph(h, st["cell"]) for h in header]]
     for index, row in enumerate(rows, start=1):
         product, lot = row["product"], row["lot"]
@@ -69,7 +68,7 @@ def pick_list_pdf(order, rows: list[dict], *, central_name: str, printed_at: dat
         data.append([str(index), row["shelf"] or "—", product.code, Paragraph(name, st["cell"]),
                      Paragraph(lot.lot_number, st["cell"]), lot.expiry_date.isoformat(),
                      _fmt_packs(row["qty_packs"]), f"{row['qty_base']}{product.base_unit}", "□"])
-    widths = [8 * mm, 16 * mm, 20 * mm, 58 * mm, 24 * mm, 20 * mm, 17 * mm, 18 * mm, 10 * mm]
+    widths = [8 * mm, 16 * mm, 20 * mm, 60 * mm, 24 * mm, 20 * mm, 13 * mm, 18 * mm, 12 * mm]
     table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), cjk_font()),
@@ -92,6 +91,6 @@ def pick_list_pdf(order, rows: list[dict], *, central_name: str, printed_at: dat
         ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
     ]))
     story.append(sign)
-    footer = page_footer(_("拣货单") + f" {order.number} · {order.facility.name}")
+    footer = page_footer(_("拣货单") + f" {order.number} - {order.facility.name}")
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()

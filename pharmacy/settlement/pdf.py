@@ -22,7 +22,7 @@ def statement_pdf(view, *, printed_at: datetime, local) -> bytes:
     st = styles()
     totals = view.totals
     out = io.BytesIO()
-    title = _("结算单") + f" {view.month} · {view.facility.name}"
+    title = _("结算单") + f" {view.month} - {view.facility.name}"
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=12 * mm, rightMargin=12 * mm, topMargin=14 * mm,
                             bottomMargin=16 * mm, title=title)
     state = _("已结账（%(time)s）", time=local(view.closed_at).strftime("%Y-%m-%d %H:%M")) if view.is_closed \
@@ -32,7 +32,7 @@ def statement_pdf(view, *, printed_at: datetime, local) -> bytes:
                        _("月份：%(month)s", month=view.month), st["meta"]),
              Paragraph(_("状态：%(state)s", state=state) + "　　" +
                        _("打印时间：%(time)s", time=printed_at.strftime("%Y-%m-%d %H:%M")), st["meta"]),
-             Paragraph(_("计价：按收货当时有效的统一价格"), st["meta"]),
+             Paragraph(_("计价：按收货当时有效的统一价格") + "；" + _("单价为每盒价格，金额单位：元"), st["meta"]),
              Spacer(1, 4 * mm)]
     summary = [[_("项目"), _("金额（元）")]]
     for category, amount in sorted(totals.by_category.items()):
@@ -46,7 +46,7 @@ def statement_pdf(view, *, printed_at: datetime, local) -> bytes:
         ("ALIGN", (1, 1), (1, -1), "RIGHT"), ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#f3f6f9")),
     ]))
     story += [table, Spacer(1, 6 * mm)]
-    header = [_("收货日期"), _("编码"), _("品名 / 规格"), _("批号"), _("数量"), _("单价（元/盒）"), _("金额（元）"), _("集采")]
+    header = [_("收货日期"), _("编码"), _("品名 / 规格"), _("批号"), _("数量"), _("单价"), _("金额"), _("集采")]
     data = [[Paragraph(h, st["cell"]) for h in header]]
     for row in view.rows:
         data.append([local(row.received_at).strftime("%Y-%m-%d"), row.product_code,
@@ -55,7 +55,7 @@ def statement_pdf(view, *, printed_at: datetime, local) -> bytes:
                      _("是") if row.is_vbp else ""])
     if not view.rows:
         data.append([_("本月没有收货记录"), "", "", "", "", "", "", ""])
-    detail = Table(data, colWidths=[20 * mm, 20 * mm, 60 * mm, 22 * mm, 18 * mm, 20 * mm, 20 * mm, 10 * mm],
+    detail = Table(data, colWidths=[21 * mm, 19 * mm, 58 * mm, 22 * mm, 18 * mm, 18 * mm, 20 * mm, 10 * mm],
                    repeatRows=1)
     detail.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), cjk_font()), ("FONTSIZE", (0, 0), (-1, -1), 8.5),

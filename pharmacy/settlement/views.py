@@ -31,7 +31,7 @@ def index():
     root = scope_root(current_user)
     default_tier = "township" if root.tier == "county" else ""
     tier = request.args.get("tier", default_tier)
-    facilities = facilities_under(root, tier=tier if tier in TIER_CHOICES else None)
+    facilities = sorted(facilities_under(root, tier=tier if tier in TIER_CHOICES else None), key=lambda f: f.code)
     views = services.overview(facilities, month)
     categories = sorted({c for v in views for c in v.totals.by_category})
     return render_template("settlement/index.html", month=month, tier=tier, views=views, categories=categories,

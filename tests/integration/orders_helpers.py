@@ -36,3 +36,11 @@ def sign_in(login, user):
 
     g.pop("_login_user", None)
     return login(user)
+
+
+def csrf_header(client) -> dict:
+    """The X-CSRFToken header a page's script would send (multipart API calls need it)."""
+    import re
+
+    page = client.get("/orders").get_data(as_text=True)
+    return {"X-CSRFToken": re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)}
