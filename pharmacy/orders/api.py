@@ -10,9 +10,10 @@ from ..catalog.services import get_product
 from ..errors import InvalidInput
 from . import fulfilment, importing, queries, services
 from .models import Order
-from .schemas import (AllocateSchema, ApproveLineSchema, BackorderSchema, BuildDraftSchema, ImportResultSchema,
-                      LineCreateSchema, LineUpdateSchema, OrderLineSchema, OrderQuerySchema, OrderSchema,
-                      OrderSummarySchema, ReasonSchema, ReceiveSchema, ShipmentSchema, ShipSchema)
+from .schemas import (OrderAllocateSchema, OrderBackorderSchema, OrderDraftInputSchema, OrderImportResultSchema,
+                      OrderLineApprovalSchema, OrderLineCreateSchema, OrderLineSchema, OrderLineUpdateSchema,
+                      OrderQuerySchema, OrderReasonSchema, OrderSchema, OrderShipSchema, OrderShipmentSchema,
+                      OrderSummarySchema, ShipmentReceiptSchema)
 
 bp = api_blueprint("orders_api", __name__, "/orders")
 
@@ -36,7 +37,7 @@ def list_orders(query):
 @bp.post("/draft")
 @permission_required("order.build")
 @api_operation(summary="Build (or refresh) a township's draft order from shortages and replenishment need",
-               tags=["orders"], body=BuildDraftSchema, response=OrderSchema, status=201)
+               tags=["orders"], body=OrderDraftInputSchema, response=OrderSchema, status=201)
 def build_draft(body):
     return services.build_draft_order(_township(body.get("facility_id")), current_user)
 
@@ -44,7 +45,7 @@ def build_draft(body):
 @bp.post("/import")
 @permission_required("order.build")
 @api_operation(summary="Import a draft order from an XLSX file (multipart field `file`, X-CSRFToken header)",
-               tags=["orders"], response=ImportResultSchema, status=201,
+               tags=["orders"], response=OrderImportResultSchema, status=201,
                description="Rows are matched by product code, then generic name + strength. A file with any bad "
                            "row is refused whole: 422 with `details` listing every bad row.")
 def import_xlsx():
@@ -66,7 +67,7 @@ def approval_queue():
 
 @bp.get("/backorders")
 @permission_required("order.read")
-@api_operation(summary="Back-ordered lines in the caller's scope", tags=["orders"], response=BackorderSchema,
+@api_operation(summary="Back-ordered lines in the caller's scope", tags=["orders"], response=OrderBackorderSchema,
                many=True)
 def backorders():
     return queries.backorders_for(current_user)
@@ -75,7 +76,7 @@ def backorders():
 @bp.post("/allocate")
 @permission_required("order.approve")
 @api_operation(summary="Allocate approved orders from central stock (FEFO; fair share when scarce)",
-               tags=["orders"], body=AllocateSchema, response=OrderSchema, many=True)
+               tags=["orders"], body=OrderAllocateSchema, response=OrderSchema, many=True)
 def allocate(body):
     orders = [_order(order_id, for_update=True) for order_id in sorted(set(body["order_ids"]))]
     return fulfilment.allocate_orders(orders, current_user)
@@ -90,7 +91,7 @@ def get_order(order_id: int):
 
 @bp.post("/<int:order_id>/lines")
 @permission_required("order.build")
-@api_operation(summary="Add a product to a draft", tags=["orders"], body=LineCreateSchema, response=OrderLineSchema,
+@api_operation(summary="Add a product to a draft", tags=["orders"], body=OrderLineCreateSchema, response=OrderLineSchema,
                status=201)
 def add_line(order_id: int, body):
     order = _order(order_id, for_update=True)
@@ -100,7 +101,7 @@ def add_line(order_id: int, body):
 
 @bp.patch("/<int:order_id>/lines/<int:line_id>")
 @permission_required("order.build")
-@api_operation(summary="Change a draft line", tags=["orders"], body=LineUpdateSchema, response=OrderLineSchema)
+@api_operation(summary="Change a draft line", tags=["orders"], body=OrderLineUpdateSchema, response=OrderLineSchema)
 def update_line(order_id: int, line_id: int, body):
     order = _order(order_id, for_update=True)
     return services.update_line(order, services.get_line(order, line_id), **body)
@@ -125,7 +126,7 @@ def submit(order_id: int):
 
 @bp.post("/<int:order_id>/cancel")
 @permission_required("order.build")
-@api_operation(summary="Cancel a draft or a submitted order not yet approved", tags=["orders"], body=ReasonSchema,
+@api_operation(summary="Cancel a draft or a submitted order not yet approved", tags=["orders"], body=OrderReasonSchema,
                response=OrderSchema)
 def cancel(order_id: int, body):
     return services.cancel_order(_order(order_id, for_update=True), current_user, body["reason"])
@@ -134,7 +135,7 @@ def cancel(order_id: int, body):
 @bp.post("/<int:order_id>/lines/<int:line_id>/approval")
 @permission_required("order.approve")
 @api_operation(summary="Approve a line, at a changed quantity with a reason", tags=["orders"],
-               body=ApproveLineSchema, response=OrderLineSchema)
+               body=OrderLineApprovalSchema, response=OrderLineSchema)
 def approve_line(order_id: int, line_id: int, body):
     order = _order(order_id, for_update=True)
     return services.set_approved_qty(order, services.get_line(order, line_id), qty_packs=body["qty_packs"],
@@ -143,7 +144,7 @@ def approve_line(order_id: int, line_id: int, body):
 
 @bp.post("/<int:order_id>/lines/<int:line_id>/reject")
 @permission_required("order.approve")
-@api_operation(summary="Reject a line (reason required)", tags=["orders"], body=ReasonSchema,
+@api_operation(summary="Reject a line (reason required)", tags=["orders"], body=OrderReasonSchema,
                response=OrderLineSchema)
 def reject_line(order_id: int, line_id: int, body):
     order = _order(order_id, for_update=True)
@@ -160,15 +161,15 @@ def approve(order_id: int):
 
 @bp.post("/<int:order_id>/reject")
 @permission_required("order.approve")
-@api_operation(summary="Reject a whole submitted order", tags=["orders"], body=ReasonSchema, response=OrderSchema)
+@api_operation(summary="Reject a whole submitted order", tags=["orders"], body=OrderReasonSchema, response=OrderSchema)
 def reject(order_id: int, body):
     return services.reject_order(_order(order_id, for_update=True), reason=body["reason"], user=current_user)
 
 
 @bp.post("/<int:order_id>/ship")
 @permission_required("order.approve")
-@api_operation(summary="Ship the allocated lots as one in-transit transfer", tags=["orders"], body=ShipSchema,
-               response=ShipmentSchema, status=201)
+@api_operation(summary="Ship the allocated lots as one in-transit transfer", tags=["orders"], body=OrderShipSchema,
+               response=OrderShipmentSchema, status=201)
 def ship(order_id: int, body):
     return fulfilment.ship_order(_order(order_id, for_update=True), current_user, key=body.get("key"))
 
@@ -176,7 +177,7 @@ def ship(order_id: int, body):
 @bp.post("/<int:order_id>/shipments/<int:shipment_id>/receive")
 @permission_required("order.receive")
 @api_operation(summary="Receive a shipment line by line; differences need a reason", tags=["orders"],
-               body=ReceiveSchema, response=ShipmentSchema)
+               body=ShipmentReceiptSchema, response=OrderShipmentSchema)
 def receive(order_id: int, shipment_id: int, body):
     order = _order(order_id, for_update=True)
     shipment = fulfilment.get_shipment(order, shipment_id)

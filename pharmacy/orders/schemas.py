@@ -47,7 +47,7 @@ class OrderLineSchema(Schema):
         return [s.id for s in line.shortages]
 
 
-class TransferLineSchema(Schema):
+class ShipmentLineSchema(Schema):
     id = fields.Int()
     order_line_id = fields.Int(attribute="ref_id", allow_none=True)
     product_id = fields.Int()
@@ -60,14 +60,14 @@ class TransferLineSchema(Schema):
     discrepancy_note = fields.Str()
 
 
-class ShipmentSchema(Schema):
+class OrderShipmentSchema(Schema):
     id = fields.Int()
     order_id = fields.Int()
     transfer_id = fields.Int()
     status = fields.Str()
     shipped_at = fields.DateTime()
     received_at = fields.DateTime(allow_none=True)
-    lines = fields.List(fields.Nested(TransferLineSchema), attribute="transfer.lines")
+    lines = fields.List(fields.Nested(ShipmentLineSchema), attribute="transfer.lines")
 
 
 class OrderSummarySchema(Schema):
@@ -88,10 +88,10 @@ class OrderSummarySchema(Schema):
 
 class OrderSchema(OrderSummarySchema):
     lines = fields.List(fields.Nested(OrderLineSchema))
-    shipments = fields.List(fields.Nested(ShipmentSchema))
+    shipments = fields.List(fields.Nested(OrderShipmentSchema))
 
 
-class ImportResultSchema(Schema):
+class OrderImportResultSchema(Schema):
     order = fields.Nested(OrderSchema)
     imported_rows = fields.Int()
 
@@ -104,11 +104,11 @@ class OrderQuerySchema(Schema):
     facility_id = fields.Int(load_default=None)
 
 
-class BuildDraftSchema(Schema):
+class OrderDraftInputSchema(Schema):
     facility_id = fields.Int(load_default=None)
 
 
-class LineCreateSchema(Schema):
+class OrderLineCreateSchema(Schema):
     product_id = fields.Int(required=True)
     qty_packs = fields.Int(required=True, validate=validate.Range(min=0, max=MAX_QTY_PACKS))
     is_for_villages = fields.Bool(load_default=False)
@@ -116,42 +116,42 @@ class LineCreateSchema(Schema):
     note = fields.Str(load_default="", validate=validate.Length(max=500))
 
 
-class LineUpdateSchema(Schema):
+class OrderLineUpdateSchema(Schema):
     qty_packs = fields.Int(validate=validate.Range(min=0, max=MAX_QTY_PACKS))
     is_for_villages = fields.Bool()
     urgency = fields.Str(validate=validate.OneOf(URGENCIES))
     note = fields.Str(validate=validate.Length(max=500))
 
 
-class ApproveLineSchema(Schema):
+class OrderLineApprovalSchema(Schema):
     qty_packs = fields.Int(required=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
     reason = fields.Str(load_default="", validate=validate.Length(max=500))
 
 
-class ReasonSchema(Schema):
+class OrderReasonSchema(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
 
 
-class AllocateSchema(Schema):
+class OrderAllocateSchema(Schema):
     order_ids = fields.List(fields.Int(), required=True, validate=validate.Length(min=1, max=500))
 
 
-class ShipSchema(Schema):
+class OrderShipSchema(Schema):
     key = fields.Str(load_default=None, validate=validate.Length(min=1, max=80))
 
 
-class ReceiveLineSchema(Schema):
+class ShipmentReceiptLineSchema(Schema):
     transfer_line_id = fields.Int(required=True)
     qty_base = fields.Int(required=True, validate=validate.Range(min=0))
     reason = fields.Str(load_default="", validate=validate.OneOf(list(DISCREPANCY_REASONS) + [""]))
     note = fields.Str(load_default="", validate=validate.Length(max=500))
 
 
-class ReceiveSchema(Schema):
-    lines = fields.List(fields.Nested(ReceiveLineSchema), load_default=list)
+class ShipmentReceiptSchema(Schema):
+    lines = fields.List(fields.Nested(ShipmentReceiptLineSchema), load_default=list)
 
 
-class BackorderSchema(Schema):
+class OrderBackorderSchema(Schema):
     order_id = fields.Int()
     order_number = fields.Str(attribute="order.number")
     facility_name = fields.Str(attribute="order.facility.name")

@@ -6,10 +6,10 @@ from ..api import api_blueprint, api_operation
 from ..auth.policy import permission_required
 from ..catalog.services import get_product
 from . import services
-from .schemas import (LineAddSchema, LineChangeSchema, NeedSchema, PriceSchema, ProposalResultSchema,
-                      PurchaseLineSchema, PurchaseOrderSchema, PurchaseQuerySchema, ReasonSchema, ReceiptInputSchema,
-                      ReceiptSchema, SupplierInputSchema, SupplierProductSchema, SupplierSchema,
-                      SupplierUpdateSchema)
+from .schemas import (GoodsReceiptInputSchema, GoodsReceiptSchema, PurchaseLineAddSchema, PurchaseLineChangeSchema,
+                      PurchaseLineSchema, PurchaseNeedSchema, PurchaseOrderSchema, PurchaseProposalResultSchema,
+                      PurchaseQuerySchema, PurchaseReasonSchema, SupplierInputSchema, SupplierPriceSchema,
+                      SupplierProductSchema, SupplierSchema, SupplierUpdateSchema)
 
 bp = api_blueprint("purchasing_api", __name__, "/purchases")
 
@@ -40,7 +40,7 @@ def update_supplier(supplier_id: int, body):
 @bp.put("/suppliers/<int:supplier_id>/products/<int:product_id>")
 @permission_required("purchase.manage")
 @api_operation(summary="Set the price per pack at which a supplier delivers a product", tags=["purchases"],
-               body=PriceSchema, response=SupplierProductSchema)
+               body=SupplierPriceSchema, response=SupplierProductSchema)
 def set_supplier_product(supplier_id: int, product_id: int, body):
     return services.set_supplier_product(services.get_supplier(supplier_id), get_product(product_id),
                                          body["unit_price"])
@@ -57,7 +57,7 @@ def remove_supplier_product(supplier_id: int, product_id: int):
 @bp.get("/needs")
 @permission_required("purchase.manage")
 @api_operation(summary="What central stock cannot cover: back-orders less what is already bought",
-               tags=["purchases"], response=NeedSchema, many=True)
+               tags=["purchases"], response=PurchaseNeedSchema, many=True)
 def needs():
     return services.purchase_needs(services.central_pharmacy_for(current_user))
 
@@ -65,7 +65,7 @@ def needs():
 @bp.post("/proposals")
 @permission_required("purchase.manage")
 @api_operation(summary="Replace unconfirmed proposals with fresh purchase orders per supplier (集采 first)",
-               tags=["purchases"], response=ProposalResultSchema, status=201)
+               tags=["purchases"], response=PurchaseProposalResultSchema, status=201)
 def propose():
     orders, unsupplied = services.propose_purchase_orders(services.central_pharmacy_for(current_user),
                                                           current_user)
@@ -89,7 +89,7 @@ def get_order(po_id: int):
 
 @bp.post("/<int:po_id>/lines")
 @permission_required("purchase.manage")
-@api_operation(summary="Add a product to a proposal", tags=["purchases"], body=LineAddSchema,
+@api_operation(summary="Add a product to a proposal", tags=["purchases"], body=PurchaseLineAddSchema,
                response=PurchaseLineSchema, status=201)
 def add_line(po_id: int, body):
     po = services.get_purchase_order(current_user, po_id, for_update=True)
@@ -99,7 +99,7 @@ def add_line(po_id: int, body):
 
 @bp.patch("/<int:po_id>/lines/<int:line_id>")
 @permission_required("purchase.manage")
-@api_operation(summary="Change a proposed line's quantity or price", tags=["purchases"], body=LineChangeSchema,
+@api_operation(summary="Change a proposed line's quantity or price", tags=["purchases"], body=PurchaseLineChangeSchema,
                response=PurchaseLineSchema)
 def update_line(po_id: int, line_id: int, body):
     po = services.get_purchase_order(current_user, po_id, for_update=True)
@@ -125,7 +125,7 @@ def confirm(po_id: int):
 
 @bp.post("/<int:po_id>/cancel")
 @permission_required("purchase.manage")
-@api_operation(summary="Cancel a proposed or confirmed purchase order", tags=["purchases"], body=ReasonSchema,
+@api_operation(summary="Cancel a proposed or confirmed purchase order", tags=["purchases"], body=PurchaseReasonSchema,
                response=PurchaseOrderSchema)
 def cancel(po_id: int, body):
     return services.cancel_purchase_order(services.get_purchase_order(current_user, po_id, for_update=True),
@@ -135,8 +135,8 @@ def cancel(po_id: int, body):
 @bp.post("/<int:po_id>/receipts")
 @permission_required("purchase.manage")
 @api_operation(summary="Book goods received against a purchase order: lots at the central pharmacy, then "
-                       "back-orders are released", tags=["purchases"], body=ReceiptInputSchema,
-               response=ReceiptSchema, status=201)
+                       "back-orders are released", tags=["purchases"], body=GoodsReceiptInputSchema,
+               response=GoodsReceiptSchema, status=201)
 def receive(po_id: int, body):
     po = services.get_purchase_order(current_user, po_id, for_update=True)
     lines = [services.ReceiptLineInput(**line) for line in body["lines"]]

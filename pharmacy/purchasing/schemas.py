@@ -40,7 +40,7 @@ class SupplierUpdateSchema(Schema):
     is_active = fields.Bool()
 
 
-class PriceSchema(Schema):
+class SupplierPriceSchema(Schema):
     unit_price = fields.Decimal(required=True, places=2, validate=validate.Range(min=0))
 
 
@@ -58,7 +58,7 @@ class PurchaseLineSchema(Schema):
     qty_packs_received = fields.Int()
 
 
-class ReceiptLineOutSchema(Schema):
+class GoodsReceiptLineSchema(Schema):
     id = fields.Int()
     purchase_order_line_id = fields.Int()
     lot_id = fields.Int()
@@ -68,13 +68,13 @@ class ReceiptLineOutSchema(Schema):
     qty_base = fields.Int()
 
 
-class ReceiptSchema(Schema):
+class GoodsReceiptSchema(Schema):
     id = fields.Int()
     purchase_order_id = fields.Int()
     idempotency_key = fields.Str()
     note = fields.Str()
     received_at = fields.DateTime()
-    lines = fields.List(fields.Nested(ReceiptLineOutSchema))
+    lines = fields.List(fields.Nested(GoodsReceiptLineSchema))
 
 
 class PurchaseOrderSchema(Schema):
@@ -89,10 +89,10 @@ class PurchaseOrderSchema(Schema):
     confirmed_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     lines = fields.List(fields.Nested(PurchaseLineSchema))
-    receipts = fields.List(fields.Nested(ReceiptSchema))
+    receipts = fields.List(fields.Nested(GoodsReceiptSchema))
 
 
-class NeedSchema(Schema):
+class PurchaseNeedSchema(Schema):
     product_id = fields.Int(attribute="product.id")
     product_code = fields.Str(attribute="product.code")
     product_name = fields.Str(attribute="product.display_name")
@@ -102,31 +102,31 @@ class NeedSchema(Schema):
     to_buy_packs = fields.Int()
 
 
-class ProposalResultSchema(Schema):
+class PurchaseProposalResultSchema(Schema):
     purchase_orders = fields.List(fields.Nested(PurchaseOrderSchema))
-    without_supplier = fields.List(fields.Nested(NeedSchema))
+    without_supplier = fields.List(fields.Nested(PurchaseNeedSchema))
 
 
 class PurchaseQuerySchema(Schema):
     status = fields.Str(load_default=None)
 
 
-class LineAddSchema(Schema):
+class PurchaseLineAddSchema(Schema):
     product_id = fields.Int(required=True)
     qty_packs = fields.Int(required=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
     unit_price = fields.Decimal(load_default=None, places=2, validate=validate.Range(min=0))
 
 
-class LineChangeSchema(Schema):
+class PurchaseLineChangeSchema(Schema):
     qty_packs = fields.Int(validate=validate.Range(min=1, max=MAX_QTY_PACKS))
     unit_price = fields.Decimal(places=2, validate=validate.Range(min=0))
 
 
-class ReasonSchema(Schema):
+class PurchaseReasonSchema(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
 
 
-class ReceiptLineInSchema(Schema):
+class GoodsReceiptLineInputSchema(Schema):
     purchase_order_line_id = fields.Int(required=True)
     lot_number = fields.Str(required=True, validate=validate.Length(min=1, max=64))
     expiry_date = fields.Date(required=True)
@@ -134,7 +134,7 @@ class ReceiptLineInSchema(Schema):
     manufacturer = fields.Str(load_default="", validate=validate.Length(max=120))
 
 
-class ReceiptInputSchema(Schema):
+class GoodsReceiptInputSchema(Schema):
     key = fields.Str(required=True, validate=validate.Length(min=1, max=80))
     note = fields.Str(load_default="", validate=validate.Length(max=500))
-    lines = fields.List(fields.Nested(ReceiptLineInSchema), required=True, validate=validate.Length(min=1))
+    lines = fields.List(fields.Nested(GoodsReceiptLineInputSchema), required=True, validate=validate.Length(min=1))

@@ -6,7 +6,7 @@ from ..api import api_blueprint, api_operation
 from ..auth.policy import get_facility_in_scope, permission_required, scope_root
 from ..facilities.services import facilities_under
 from . import services
-from .schemas import OverviewQuerySchema, SettlementMonthSchema, StatementSchema, StatementSummarySchema
+from .schemas import SettlementQuerySchema, SettlementMonthSchema, StatementSchema, StatementSummarySchema
 
 bp = api_blueprint("settlement_api", __name__, "/settlements")
 
@@ -14,7 +14,7 @@ bp = api_blueprint("settlement_api", __name__, "/settlements")
 @bp.get("")
 @permission_required("settlement.read")
 @api_operation(summary="Every facility's statement totals for a month, side by side", tags=["settlements"],
-               query=OverviewQuerySchema, response=StatementSummarySchema, many=True)
+               query=SettlementQuerySchema, response=StatementSummarySchema, many=True)
 def overview(query):
     facilities = facilities_under(scope_root(current_user), tier=query.get("tier"))
     return services.overview(facilities, query.get("month") or services.current_month())

@@ -23,7 +23,7 @@ class StatementRowSchema(Schema):
     amount = fields.Decimal(as_string=True)
 
 
-class TotalsSchema(Schema):
+class StatementTotalsSchema(Schema):
     total = fields.Function(lambda t: _money(t.total))
     vbp = fields.Function(lambda t: _money(t.vbp))
     non_vbp = fields.Function(lambda t: _money(t.non_vbp))
@@ -39,14 +39,14 @@ class StatementSummarySchema(Schema):
     month = fields.Str()
     is_closed = fields.Bool()
     closed_at = fields.DateTime(allow_none=True)
-    totals = fields.Nested(TotalsSchema)
+    totals = fields.Nested(StatementTotalsSchema)
 
 
 class StatementSchema(StatementSummarySchema):
     rows = fields.List(fields.Nested(StatementRowSchema))
 
 
-class OverviewQuerySchema(Schema):
+class SettlementQuerySchema(Schema):
     month = fields.Str(load_default=None, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
     tier = fields.Str(load_default=None, validate=validate.OneOf(["county", "township", "village"]))
 
