@@ -7,8 +7,9 @@ from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..catalog.models import Product
 from ..errors import Conflict, InvalidInput, NotFound
@@ -80,21 +81,35 @@ def _run_allocation(central: Facility, needs: list[tuple[OrderLine, int]], user)
                       sequence=(line.order.submitted_at or utcnow(), line.order_id))
                for line, packs in needs if packs > 0]
     allotments = allocate(demands, lots, pack_sizes)
-    filled = []
+    # Thousands of lines in one run: rows go in with two bulk statements, and the loaded lines are given the
+    # same values without being marked dirty (so the unit of work does not update them one by one again).
+    created_at, user_id = utcnow(), getattr(user, "id", None)
+    allocation_rows, line_rows, filled = [], [], []
     for line, packs in needs:
         allotment = allotments.get(line.id)
         got = allotment.qty_packs if allotment else 0
-        for pick in allotment.picks if allotment else []:
-            db.session.add(Allocation(line=line, source_facility_id=central.id, lot_id=pick.lot_id,
-                                      qty_base=pick.qty_base, created_by_id=getattr(user, "id", None)))
-        line.qty_packs_allocated += got
-        line.qty_packs_backordered = packs - got
+        allocation_rows += [{"line_id": line.id, "source_facility_id": central.id, "lot_id": pick.lot_id,
+                             "qty_base": pick.qty_base, "created_by_id": user_id, "created_at": created_at}
+                            for pick in (allotment.picks if allotment else [])]
+        rule = line.allocation_rule
         if allotment is not None:
-            line.allocation_rule = RULE_NEAR_EXPIRY if (allotment.near_expiry_skipped and got == 0) \
-                else allotment.rule
+            rule = RULE_NEAR_EXPIRY if allotment.near_expiry_skipped and got == 0 else allotment.rule
+        values = {"qty_packs_allocated": line.qty_packs_allocated + got, "qty_packs_backordered": packs - got,
+                  "allocation_rule": rule}
+        line_rows.append({"line_id": line.id, **values})
+        for name, value in values.items():
+            set_committed_value(line, name, value)
+        db.session.expire(line, ["allocations"])
         if got:
             filled.append(line)
-    db.session.flush()
+    if allocation_rows:
+        db.session.execute(insert(Allocation.__table__), allocation_rows)
+    if line_rows:
+        table = OrderLine.__table__
+        db.session.execute(update(table).where(table.c.id == bindparam("line_id")).values(
+            qty_packs_allocated=bindparam("qty_packs_allocated"),
+            qty_packs_backordered=bindparam("qty_packs_backordered"),
+            allocation_rule=bindparam("allocation_rule")), line_rows)
     return filled
 
 
@@ -112,6 +127,9 @@ def allocate_orders(orders: list[Order], user) -> list[Order]:
     for order in orders:
         _require_status(order, OrderStatus.APPROVED)
     central = _central_of_orders(orders)
+    # Lines and their products in two queries, not one per line.
+    db.session.scalars(select(Order).where(Order.id.in_([o.id for o in orders]))
+                       .options(selectinload(Order.lines).joinedload(OrderLine.product))).all()
     needs = [(line, line.qty_packs_effective - line.qty_packs_allocated)
              for order in orders for line in order.lines if line.status == LineStatus.APPROVED]
     _run_allocation(central, needs, user)

@@ -6,7 +6,7 @@ policy). When `pharmacy.inventory.queries.stock_status` exists, point `stock_lev
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -63,10 +63,10 @@ class StockLevel:
     in_transit: int = 0
     amc: float = 0.0
     max_level: int = 0
+    need_base: int = field(init=False)
 
-    @property
-    def need_base(self) -> int:
-        return replenishment_need_base(self.max_level, self.on_hand, self.in_transit)
+    def __post_init__(self):
+        object.__setattr__(self, "need_base", replenishment_need_base(self.max_level, self.on_hand, self.in_transit))
 
 
 def stock_levels(facilities, *, as_of: datetime | None = None) -> dict[tuple[int, int], StockLevel]:

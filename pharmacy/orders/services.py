@@ -4,11 +4,11 @@ import logging
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.policy import ensure_can_see
-from ..catalog.models import Product, ProductStatus
+from ..catalog.models import Drug, Product, ProductStatus
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, Tier
@@ -72,7 +72,8 @@ STATUS_LABELS = {
 
 @dataclass
 class LineProposal:
-    product: Product
+    # id, code, pack_size, lowest_tier and generic_name of the product (a row, not an entity: hundreds per draft)
+    product: object
     shortage_packs: int = 0
     township_need_packs: int = 0
     village_need_packs: int = 0
@@ -119,7 +120,7 @@ def open_shortages(township: Facility, *, exclude_order_id: int | None = None) -
     stmt = (select(Shortage).join(Facility, Facility.id == Shortage.facility_id)
             .where(Facility.path.startswith(township.path), Shortage.status.in_(ORDERABLE_SHORTAGE_STATUSES),
                    Shortage.id.notin_(taken))
-            .options(joinedload(Shortage.facility), joinedload(Shortage.product))
+            .options(joinedload(Shortage.facility))
             .order_by(Shortage.created_at, Shortage.id))
     return list(db.session.scalars(stmt))
 
@@ -150,23 +151,29 @@ def propose_lines(township: Facility, *, exclude_order_id: int | None = None) ->
     shortages = [s for s in open_shortages(township, exclude_order_id=exclude_order_id) if s.product_id]
     on_order = on_order_packs(township)
     product_ids = {pid for _fid, pid in levels} | {s.product_id for s in shortages}
-    products = {p.id: p for p in db.session.scalars(
-        select(Product).where(Product.id.in_(product_ids), Product.status == ProductStatus.ACTIVE)
-        .options(joinedload(Product.drug)))} if product_ids else {}
+    products = {p.id: p for p in db.session.execute(
+        select(Product.id, Product.code, Product.pack_size, Product.lowest_tier, Drug.generic_name)
+        .join(Drug, Drug.id == Product.drug_id)
+        .where(Product.id.in_(product_ids), Product.status == ProductStatus.ACTIVE))} if product_ids else {}
     proposals: dict[int, LineProposal] = {}
+    refused: set[int] = set()
 
     def proposal(product_id: int) -> LineProposal | None:
+        if product_id in proposals:
+            return proposals[product_id]
         product = products.get(product_id)
-        if product is None or not township.may_stock(product.lowest_tier):
+        if product_id in refused or product is None or not township.may_stock(product.lowest_tier):
+            refused.add(product_id)
             return None
-        if product_id not in proposals:
-            proposals[product_id] = LineProposal(product, on_order_packs=on_order.get(product_id, 0))
+        proposals[product_id] = LineProposal(product, on_order_packs=on_order.get(product_id, 0))
         return proposals[product_id]
 
     village_need_base: dict[int, int] = {}
     for (facility_id, product_id), level in levels.items():
+        if not level.need_base:
+            continue
         item = proposal(product_id)
-        if item is None or not level.need_base:
+        if item is None:
             continue
         if facility_id == township.id:
             item.township_need_packs = packs_for(level.need_base, item.product.pack_size)
@@ -183,7 +190,7 @@ def propose_lines(township: Facility, *, exclude_order_id: int | None = None) ->
         item.shortages.append(shortage)
         item.shortage_packs += shortage.qty_packs
     result = [p for p in proposals.values() if p.suggested_packs > 0 or p.shortages]
-    return sorted(result, key=lambda p: (URGENCY_RANK.get(p.urgency, 2), p.product.drug.generic_name, p.product.code))
+    return sorted(result, key=lambda p: (URGENCY_RANK.get(p.urgency, 2), p.product.generic_name, p.product.code))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -210,26 +217,43 @@ def build_draft_order(township: Facility, user) -> Order:
     _require_township(township)
     order = current_draft(township) or _new_order(township, user)
     lines = {line.product_id: line for line in order.lines}
+    new_rows, new_links, links = [], {}, []
     for item in propose_lines(township, exclude_order_id=order.id):
+        figures = {"shortage_packs": item.shortage_packs, "township_need_packs": item.township_need_packs,
+                   "village_need_packs": item.village_need_packs, "on_order_packs": item.on_order_packs,
+                   "suggested_packs": item.suggested_packs}
         line = lines.get(item.product.id)
         if line is None:
-            line = OrderLine(product=item.product, source=LineSource.SHORTAGE if item.shortages
-                             else LineSource.REPLENISHMENT)
-            order.lines.append(line)
-        line.shortage_packs = item.shortage_packs
-        line.township_need_packs = item.township_need_packs
-        line.village_need_packs = item.village_need_packs
-        line.on_order_packs = item.on_order_packs
-        line.suggested_packs = item.suggested_packs
+            # A township proposes a few hundred lines: inserted in bulk, the ORM reloads them when asked.
+            new_rows.append({"order_id": order.id, "product_id": item.product.id, "qty_packs": item.suggested_packs,
+                             "source": LineSource.SHORTAGE if item.shortages else LineSource.REPLENISHMENT,
+                             "is_for_villages": item.is_for_villages, "urgency": item.urgency, **figures})
+            new_links[item.product.id] = [s.id for s in item.shortages]
+            continue
+        for name, value in figures.items():
+            setattr(line, name, value)
         line.is_for_villages = line.is_for_villages or item.is_for_villages
         if not line.is_edited:
             line.qty_packs = item.suggested_packs
             line.urgency = most_urgent([line.urgency, item.urgency])
         known = {s.id for s in line.shortages}
-        line.shortages.extend(s for s in item.shortages if s.id not in known)
+        links += [{"line_id": line.id, "shortage_id": s.id} for s in item.shortages if s.id not in known]
     db.session.flush()
-    log.info("draft order %s built for %s by %s: %s lines", order.id, township.code,
-             getattr(user, "username", "-"), len(order.lines))
+    if new_rows:
+        # A plain executemany, then the ids: INSERT … RETURNING of hundreds of rows is slow to build on psycopg.
+        db.session.execute(insert(OrderLine.__table__), new_rows)
+        created = db.session.execute(select(OrderLine.id, OrderLine.product_id).where(
+            OrderLine.order_id == order.id, OrderLine.product_id.in_(list(new_links))))
+        links += [{"line_id": line_id, "shortage_id": shortage_id}
+                  for line_id, product_id in created for shortage_id in new_links[product_id]]
+    if links:
+        db.session.execute(insert(OrderLineShortage), links)
+    if new_rows or links:
+        for line in lines.values():
+            db.session.expire(line, ["shortages"])
+        db.session.expire(order, ["lines"])
+    log.info("draft order %s built for %s by %s: %s new lines, %s refreshed", order.id, township.code,
+             getattr(user, "username", "-"), len(new_rows), len(lines))
     return order
 
 
@@ -322,6 +346,9 @@ def submit_order(order: Order, user, *, changes: dict[int, dict] | None = None) 
     """Send a draft to the county (after the builder's last edits, if any): lines at zero are dropped; the
     shortages served move to `ordered`."""
     _require_status(order, OrderStatus.DRAFT)
+    db.session.scalars(select(Order).where(Order.id == order.id).options(
+        selectinload(Order.lines).joinedload(OrderLine.product),
+        selectinload(Order.lines).selectinload(OrderLine.shortages))).all()
     if changes:
         update_lines(order, changes)
     for line in [line for line in order.lines if line.qty_packs == 0]:
