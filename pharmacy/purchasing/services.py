@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 MAX_QTY_PACKS = 1000000
 
 STATUS_LABELS = {
-    PurchaseStatus.PROPOSED: "建议",
+    PurchaseStatus.PROPOSED: "待确认",
     PurchaseStatus.CONFIRMED: "已确认",
     PurchaseStatus.PARTIALLY_RECEIVED: "部分到货",
     PurchaseStatus.RECEIVED: "已到货",

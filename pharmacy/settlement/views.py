@@ -79,7 +79,7 @@ def statement_xlsx(facility_id: int, month: str):
                r.amount] for r in view.rows]
     data = xlsx_bytes({
         _("汇总"): ([_("项目"), _("金额（元）")], summary),
-        _("明细"): ([_("收货时间"), _("编码"), _("品名规格"), _("分类"), _("集采"), _("批号"), _("数量"), _("单位"),
+        _("收货明细"): ([_("收货时间"), _("编码"), _("品名规格"), _("分类"), _("集采"), _("批号"), _("数量"), _("单位"),
                    _("包装数量"), _("单价（元/盒）"), _("金额（元）")], detail),
     })
     return _download(data, f"statement-{view.facility.code}-{month}.xlsx",
