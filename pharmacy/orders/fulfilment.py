@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..catalog.models import Product
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility
 from ..facilities.services import central_pharmacy_of
@@ -262,6 +262,8 @@ def receive_shipment(order: Order, shipment: Shipment, received: dict[int, tuple
     """The township receives a shipment line by line: `received` maps transfer line id → (base units received,
     reason, note) for lines that differ. Posts the stock, moves served shortages on, closes the order when all
     has arrived."""
+    if getattr(user, "facility_id", None) != order.facility_id:
+        raise Forbidden(_("只有收货机构可以签收"))
     if shipment.status != ShipmentStatus.IN_TRANSIT:
         raise Conflict(_("该发货单已签收，不能重复签收"), code="already_received")
     for line_id, (_qty, reason, _note) in received.items():

@@ -308,3 +308,30 @@ def test_partial_pack_lots_and_release_after_new_stock(county):
     for shipment in list(order.shipments):
         fulfilment.receive_shipment(order, shipment, {}, county.users["township"])
     assert order.status == "received" and line.qty_base_received == 72
+
+
+def test_pick_list_follows_shelf_locations_then_products(county, login, db_session):
+    from pharmacy.inventory.models import StockPolicy
+
+    county_user = county.users["county"]
+    shelved, plain_b, plain_a = make_product("乙药"), make_product("丙药"), make_product("甲药")
+    for product in (shelved, plain_b, plain_a):
+        put_stock(county.central, product, 240, lot=f"L-{product.id}")
+    db_session.add(StockPolicy(facility_id=county.central.id, product_id=shelved.id, min_months=3, max_months=4,
+                               shelf_location="A-01-3"))
+    order = _submitted_order(county, {plain_b: 1, shelved: 1, plain_a: 1})
+    services.approve_order(order, county_user)
+    fulfilment.allocate_orders([order], county_user)
+    rows = fulfilment.pick_list_rows(order)
+    assert [(r["shelf"], r["product"].id) for r in rows] == [("A-01-3", shelved.id), ("", plain_b.id),
+                                                             ("", plain_a.id)]
+    db_session.commit()
+    client = sign_in(login, county_user)
+    pdf = client.get(f"/orders/{order.id}/pick-list.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    shipment = fulfilment.ship_order(order, county_user)
+    db_session.commit()
+    # The county ships; only the township signs for what arrives.
+    refused = client.post(f"/api/v1/orders/{order.id}/shipments/{shipment.id}/receive", json={})
+    assert refused.status_code == 403
+    assert shipment.status == "in_transit"
