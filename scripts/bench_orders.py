@@ -14,28 +14,24 @@ given (that database must be empty; its tables are created).
 
 import argparse
 import random
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from sqlalchemy import insert, select, text
 
-from sqlalchemy import insert, select, text  # noqa: E402
-
-from pharmacy import create_app  # noqa: E402
-from pharmacy.auth.models import Role, User  # noqa: E402
-from pharmacy.catalog.models import Drug, Product, ProductPrice  # noqa: E402
-from pharmacy.extensions import db  # noqa: E402
-from pharmacy.facilities.models import Facility, FacilityKind  # noqa: E402
-from pharmacy.facilities.services import create_facility  # noqa: E402
-from pharmacy.inventory.models import Lot, StockBalance, StockMovement, StockOperation  # noqa: E402
-from pharmacy.models_base import utcnow  # noqa: E402
-from pharmacy.orders import fulfilment, services  # noqa: E402
-from pharmacy.orders.models import Order  # noqa: E402
-from pharmacy.shortages.models import Shortage  # noqa: E402
+from pharmacy import create_app
+from pharmacy.auth.models import Role, User
+from pharmacy.catalog.models import Drug, Product, ProductPrice
+from pharmacy.extensions import db
+from pharmacy.facilities.models import Facility, FacilityKind
+from pharmacy.facilities.services import create_facility
+from pharmacy.inventory.models import Lot, StockBalance, StockMovement, StockOperation
+from pharmacy.models_base import utcnow
+from pharmacy.orders import fulfilment, services
+from pharmacy.orders.models import Order
+from pharmacy.shortages.models import Shortage
 
 
 def parse_args(argv=None):

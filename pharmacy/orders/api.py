@@ -91,8 +91,8 @@ def get_order(order_id: int):
 
 @bp.post("/<int:order_id>/lines")
 @permission_required("order.build")
-@api_operation(summary="Add a product to a draft", tags=["orders"], body=OrderLineCreateSchema, response=OrderLineSchema,
-               status=201)
+@api_operation(summary="Add a product to a draft", tags=["orders"], body=OrderLineCreateSchema,
+               response=OrderLineSchema, status=201)
 def add_line(order_id: int, body):
     order = _order(order_id, for_update=True)
     product = get_product(body.pop("product_id"))

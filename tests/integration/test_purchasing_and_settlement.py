@@ -46,7 +46,8 @@ def test_proposals_group_by_cheapest_supplier_with_vbp_first(county):
     proposals, unsupplied = purchasing.propose_purchase_orders(central, county_user)
     assert [n.product.id for n in unsupplied] == [orphan.id]
     by_supplier = {po.supplier.code: po for po in proposals}
-    assert [(line.product_id, line.qty_packs, line.is_vbp) for line in by_supplier["S1"].lines] == [(plain.id, 4, False)]
+    s1_lines = [(line.product_id, line.qty_packs, line.is_vbp) for line in by_supplier["S1"].lines]
+    assert s1_lines == [(plain.id, 4, False)]
     assert [(line.product_id, line.unit_price) for line in by_supplier["S2"].lines] == [(vbp.id, Decimal("4.50"))]
     # Regenerating replaces unconfirmed proposals; confirmed purchases count as already bought.
     purchasing.confirm_purchase_order(by_supplier["S1"], county_user)
@@ -54,7 +55,7 @@ def test_proposals_group_by_cheapest_supplier_with_vbp_first(county):
     assert [po.supplier.code for po in proposals] == ["S2"]
     needs = {n.product.id: n for n in purchasing.purchase_needs(central)}
     assert needs[plain.id].to_buy_packs == 0 and needs[plain.id].on_purchase_packs == 4
-    assert list(needs)[0] == vbp.id  # 集采 first
+    assert next(iter(needs)) == vbp.id  # 集采 first
 
 
 def test_purchase_order_edits_and_receipts(county, login, db_session):

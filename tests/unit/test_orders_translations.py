@@ -38,9 +38,8 @@ def test_every_string_has_an_english_translation(domain):
         message = catalog.get(msgid)
         if message is None or not message.string:
             missing.append(msgid)
-        elif sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(message.string)):
-            mismatched.append(msgid)
-        elif re.search(r"[\u4e00-\u9fff]", message.string):
+        elif (sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(message.string))
+              or re.search(r"[\u4e00-\u9fff]", message.string)):
             mismatched.append(msgid)
     assert not missing, missing
     assert not mismatched, mismatched

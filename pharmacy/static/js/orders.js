@@ -43,7 +43,8 @@
         var li = document.createElement("li");
         li.setAttribute("role", "option");
         var allowed = TIER_RANK[p.lowest_tier || "village"] <= TIER_RANK[tier];
-        li.textContent = label(p) + " · " + (p.code || "") + (p.is_vbp ? " · " + (form.getAttribute("data-vbp-label") || "") : "");
+        var vbp = p.is_vbp ? " · " + (form.getAttribute("data-vbp-label") || "") : "";
+        li.textContent = label(p) + " · " + (p.code || "") + vbp;
         if (!allowed) {
           li.classList.add("disabled");
           li.title = form.getAttribute("data-tier-message") || "";
