@@ -22,6 +22,12 @@ BLUEPRINTS = [
     "pharmacy.facilities.api:bp",
     "pharmacy.catalog.views:bp",
     "pharmacy.catalog.api:bp",
+    "pharmacy.orders.views:bp",
+    "pharmacy.orders.api:bp",
+    "pharmacy.purchasing.views:bp",
+    "pharmacy.purchasing.api:bp",
+    "pharmacy.settlement.views:bp",
+    "pharmacy.settlement.api:bp",
     "pharmacy.api:meta_bp",
 ]
 
