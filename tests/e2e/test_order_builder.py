@@ -3,7 +3,6 @@ by search-as-you-type, a quantity is edited and the order is submitted; the coun
 
 import socket
 import threading
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -15,11 +14,7 @@ from pharmacy.orders.models import Order
 from tests.factories import make_county, make_product, make_user
 from tests.integration.orders_helpers import shortage
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium not installed")
-
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -51,17 +46,6 @@ def live(tmp_path_factory):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 def _sign_in(page, base, username):
