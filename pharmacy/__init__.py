@@ -25,6 +25,12 @@ BLUEPRINTS = [
     "pharmacy.catalog.api:bp",
     "pharmacy.audit.views:bp",
     "pharmacy.audit.api:bp",
+    "pharmacy.orders.views:bp",
+    "pharmacy.orders.api:bp",
+    "pharmacy.purchasing.views:bp",
+    "pharmacy.purchasing.api:bp",
+    "pharmacy.settlement.views:bp",
+    "pharmacy.settlement.api:bp",
     "pharmacy.api:meta_bp",
 ]
 

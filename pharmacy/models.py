@@ -6,3 +6,7 @@ from .facilities.models import Facility  # noqa: F401
 from .inventory.models import Lot, StockBalance, StockMovement, StockOperation, StockPolicy, Transfer, TransferLine  # noqa: F401
 from .shortages.models import Shortage, ShortageEvent  # noqa: F401
 from .audit.models import AuditEvent  # noqa: F401
+from .orders.models import Allocation, Order, OrderLine, OrderLineShortage, Shipment  # noqa: F401
+from .purchasing.models import (GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine, Supplier,  # noqa: F401
+                                SupplierProduct)
+from .settlement.models import SettlementMonth, Statement, StatementLine  # noqa: F401

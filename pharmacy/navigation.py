@@ -6,6 +6,11 @@ from .auth.policy import has_permission
 NAV_ITEMS = [
     ("home.index", "首页", None),
     ("catalog.index", "药品目录", "catalog.read"),
+    ("orders.index", "统一订单", "order.read"),
+    ("orders.approvals", "订单审批", "order.approve"),
+    ("orders.fulfilment_page", "配货发货", "order.approve"),
+    ("purchasing.index", "采购", "purchase.manage"),
+    ("settlement.index", "结算", "settlement.read"),
     ("facilities.index", "机构管理", "admin.manage"),
     ("auth.users", "用户管理", "admin.manage"),
     ("audit.index", "审计日志", "audit.read"),

@@ -15,6 +15,7 @@ from ..audit.trail import summarised
 from ..extensions import db
 from ..facilities.models import Facility, FacilityKind
 from ..facilities.services import create_facility
+from ..orders.demo import seed_orders_demo
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,9 @@ VILLAGE_STEMS = ["李家", "王家", "张家", "刘家", "陈家", "杨家", "�
 VILLAGE_SUFFIXES = ["庄", "湾", "坪", "沟", "岭", "坝", "营", "寨", "店", "河", "桥", "洼"]
 
 # Extra steps a domain adds to the demo (stock, shortages, routes ...): each receives the DemoCounty.
-SEED_STEPS: list[Callable[["DemoCounty"], None]] = []
+SEED_STEPS: list[Callable[["DemoCounty"], None]] = [
+    seed_orders_demo,
+]
 
 
 @dataclass
