@@ -17,11 +17,17 @@ from tests.factories import make_user
 
 GLOBAL = "global"  # objects everyone with the permission may see (the formulary): nothing to scope
 
-# Parameters that are not object ids, per endpoint.
-NOT_OBJECTS: dict[str, set[str]] = {
-    "static": {"filename"},
-    "i18n.set_language": {"code"},
-    "catalog.export": {"fmt"},
+# Parameters that are not object ids, per endpoint, with a value to put in the URL.
+MONTH = {"month": "2026-01"}
+NOT_OBJECTS: dict[str, dict[str, str]] = {
+    "static": {"filename": "css/app.css"},
+    "i18n.set_language": {"code": "en"},
+    "catalog.export": {"fmt": "csv"},
+    "settlement.statement": MONTH,
+    "settlement.statement_xlsx": MONTH,
+    "settlement.statement_pdf_download": MONTH,
+    "settlement_api.statement": MONTH,
+    "settlement_api.close": MONTH,
 }
 
 Factory = Callable[[Facility, dict], object]
@@ -33,9 +39,102 @@ def _user_at(facility: Facility, made: dict) -> int:
     return made.setdefault("user", make_user(facility, _ROLE_AT_TIER[Tier(facility.tier)])).id
 
 
+def _township_of(facility: Facility) -> Facility:
+    return facility.parent if facility.tier == Tier.VILLAGE else facility
+
+
+def _central_of(facility: Facility) -> Facility:
+    from pharmacy.facilities.services import central_pharmacy_of
+
+    return central_pharmacy_of(facility)
+
+
+def _product(made: dict):
+    from tests.factories import make_product
+
+    return made.setdefault("product", make_product())
+
+
+def _order(facility: Facility, made: dict):
+    from pharmacy.extensions import db
+    from pharmacy.orders.models import Order
+
+    if "order" not in made:
+        made["order"] = Order(facility_id=_township_of(facility).id, status="submitted", note="越权测试")
+        db.session.add(made["order"])
+        db.session.flush()
+    return made["order"]
+
+
+def _order_line(facility: Facility, made: dict) -> int:
+    from pharmacy.extensions import db
+    from pharmacy.orders.models import OrderLine
+
+    line = OrderLine(order_id=_order(facility, made).id, product_id=_product(made).id, qty_packs=3)
+    db.session.add(line)
+    db.session.flush()
+    return line.id
+
+
+def _shipment(facility: Facility, made: dict) -> int:
+    from pharmacy.extensions import db
+    from pharmacy.inventory.models import Transfer
+    from pharmacy.orders.models import Shipment
+
+    order = _order(facility, made)
+    transfer = Transfer(from_facility_id=_central_of(facility).id, to_facility_id=order.facility_id)
+    db.session.add(transfer)
+    db.session.flush()
+    shipment = Shipment(order_id=order.id, transfer_id=transfer.id)
+    db.session.add(shipment)
+    db.session.flush()
+    return shipment.id
+
+
+def _purchase_order(facility: Facility, made: dict):
+    from pharmacy.extensions import db
+    from pharmacy.purchasing.models import PurchaseOrder, Supplier
+
+    if "po" not in made:
+        import secrets
+
+        supplier = Supplier(code=f"S-{secrets.token_hex(4)}", name="越权测试供应商")
+        db.session.add(supplier)
+        db.session.flush()
+        made["po"] = PurchaseOrder(supplier_id=supplier.id, facility_id=_central_of(facility).id)
+        db.session.add(made["po"])
+        db.session.flush()
+    return made["po"]
+
+
+def _purchase_line(facility: Facility, made: dict) -> int:
+    from decimal import Decimal
+
+    from pharmacy.extensions import db
+    from pharmacy.purchasing.models import PurchaseOrderLine
+
+    line = PurchaseOrderLine(purchase_order_id=_purchase_order(facility, made).id, product_id=_product(made).id,
+                             qty_packs=2, unit_price=Decimal("1.00"))
+    db.session.add(line)
+    db.session.flush()
+    return line.id
+
+
+# Looked up as "<blueprint>:<parameter>" first (blueprint without "_api"), then "<parameter>".
 OBJECTS: dict[str, Factory | str] = {
     "facility_id": lambda facility, made: facility.id,
     "user_id": _user_at,
     "product_id": GLOBAL,
     "drug_id": GLOBAL,
+    "supplier_id": GLOBAL,  # suppliers serve the whole deployment
+    "order_id": lambda facility, made: _order(facility, made).id,
+    "orders:line_id": _order_line,
+    "shipment_id": _shipment,
+    "po_id": lambda facility, made: _purchase_order(facility, made).id,
+    "purchasing:line_id": _purchase_line,
 }
+
+
+def factory_for(endpoint: str, param: str):
+    blueprint = endpoint.split(".")[0].removesuffix("_api")
+    return OBJECTS.get(f"{blueprint}:{param}", OBJECTS.get(param))

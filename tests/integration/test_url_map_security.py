@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from pharmacy.audit.models import AuditEvent
 from pharmacy.extensions import db
-from tests.object_registry import GLOBAL, NOT_OBJECTS, OBJECTS
+from tests.object_registry import GLOBAL, NOT_OBJECTS, factory_for
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -27,7 +27,7 @@ def _methods(rule) -> list[str]:
 
 
 def _object_params(rule) -> set[str]:
-    return set(rule.arguments) - NOT_OBJECTS.get(rule.endpoint, set())
+    return set(rule.arguments) - set(NOT_OBJECTS.get(rule.endpoint, {}))
 
 
 def _is_api(rule) -> bool:
@@ -52,14 +52,14 @@ def _send(client, method: str, url: str, api: bool):
 
 def test_every_url_parameter_is_registered(app):
     missing = sorted({f"{rule.endpoint}: <{param}>" for rule in _rules(app) for param in _object_params(rule)
-                      if param not in OBJECTS})
+                      if factory_for(rule.endpoint, param) is None})
     assert not missing, ("add these parameters to tests/object_registry.py (a factory that makes such an object "
                          f"at a facility, or GLOBAL): {missing}")
 
 
 def _scoped_rules(app):
     return [rule for rule in _rules(app) if not _is_public(app, rule) and _object_params(rule)
-            and any(OBJECTS.get(p) not in (GLOBAL, None) for p in _object_params(rule))]
+            and any(factory_for(rule.endpoint, p) not in (GLOBAL, None) for p in _object_params(rule))]
 
 
 # (attacker, where the victim's objects live): another county, a neighbouring township, a neighbouring village.
@@ -85,9 +85,9 @@ def test_objects_of_facilities_out_of_scope_are_refused(app, county, login, db_s
         made: dict = {}
         values = {}
         for param in sorted(rule.arguments):
-            factory = OBJECTS.get(param)
-            if param in NOT_OBJECTS.get(rule.endpoint, set()):
-                values[param] = "csv"
+            factory = factory_for(rule.endpoint, param)
+            if param in NOT_OBJECTS.get(rule.endpoint, {}):
+                values[param] = NOT_OBJECTS[rule.endpoint][param]
             elif factory == GLOBAL:
                 values[param] = 1
             else:
@@ -110,7 +110,7 @@ def _build(rule, values: dict) -> str:
 
 
 def _sample_values(rule) -> dict:
-    return {param: "csv" if param in NOT_OBJECTS.get(rule.endpoint, set()) else 1 for param in rule.arguments}
+    return {param: NOT_OBJECTS.get(rule.endpoint, {}).get(param, 1) for param in rule.arguments}
 
 
 @pytest.fixture
