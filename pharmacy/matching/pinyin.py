@@ -81,6 +81,7 @@ def pinyin_syllables(text: str) -> tuple[str, ...]:
     return tuple(s.lower() for s in lazy_pinyin(text, style=Style.NORMAL, errors=_keep_ascii, v_to_u=False) if s)
 
 
+@functools.lru_cache(maxsize=65536)
 def pinyin_initials(text: str) -> str:
     """Return the upper-case pinyin initials a tablet user types for `text` (阿莫西林 → AMXL, 维生素B1 → WSSB1).
 
