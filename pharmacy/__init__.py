@@ -22,12 +22,16 @@ BLUEPRINTS = [
     "pharmacy.facilities.api:bp",
     "pharmacy.catalog.views:bp",
     "pharmacy.catalog.api:bp",
+    "pharmacy.matching.views:bp",
+    "pharmacy.matching.api:bp",
     "pharmacy.api:meta_bp",
 ]
 
 # "module:attribute" of every click command group.
 CLI_GROUPS = [
     "pharmacy.catalog.cli:catalog_cli",
+    "pharmacy.matching.cli:matching_cli",
+    "pharmacy.matching.cli:match_cli",
     "pharmacy.demo.cli:demo_cli",
     "pharmacy.auth.cli:users_cli",
     "pharmacy.cli:i18n_cli",

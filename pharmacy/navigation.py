@@ -6,6 +6,7 @@ from .auth.policy import has_permission
 NAV_ITEMS = [
     ("home.index", "首页", None),
     ("catalog.index", "药品目录", "catalog.read"),
+    ("matching.index", "名称匹配", "matching.review"),
     ("facilities.index", "机构管理", "admin.manage"),
     ("auth.users", "用户管理", "admin.manage"),
 ]
