@@ -28,6 +28,8 @@ AMBIGUITY_MARGIN = 4.0
 NO_MATCH_BELOW = 50.0
 # A fuzzy resemblance is never as good as a known spelling: it stays below the auto threshold.
 FUZZY_CAP = 88.0
+# Typos are looked for only when no known spelling explains the name this well.
+FUZZY_WHEN_BELOW = 90.0
 TOP_N = 5
 
 PENALTY_CJK_IN_WORD = 12  # an unexplained character next to the drug word (复方, 艾司, 克拉维酸钾) may be another drug
@@ -73,6 +75,7 @@ class Candidate:
     source: str
     strength_ok: bool | None = None
     form_penalty: int = 0
+    drug_score: float = 0.0
 
     def as_dict(self) -> dict:
         return {"product_id": self.product_id, "score": round(self.score, 1), "source": self.source}
@@ -332,21 +335,24 @@ def _score_product(product: ProductEntry, ev: Evidence, parsed: ParsedName, inde
         if len(word) >= 2 and word in product.strength_text:
             score += BONUS_STRENGTH_WORD
     return Candidate(product_id=product.id, drug_id=product.drug_id, score=max(0.0, min(100.0, score)),
-                     source=ev.source, strength_ok=strength_ok, form_penalty=f_penalty)
+                     source=ev.source, strength_ok=strength_ok, form_penalty=f_penalty, drug_score=ev.score)
 
 
-def _decide(candidates: list[Candidate], parsed: ParsedName) -> tuple[str, str]:
-    if not candidates or candidates[0].score < NO_MATCH_BELOW:
+def decide(candidates: list[Candidate], parsed: ParsedName, threshold: float = AUTO_THRESHOLD) -> tuple[str, str]:
+    """The status of a name and why (a message id): auto-matched only when sure, reviewed when unsure."""
+    # A drug named exactly is worth a look even when none of its products fits (维生素B12片: only injections).
+    named = bool(candidates) and candidates[0].source != "fuzzy" and candidates[0].drug_score >= threshold
+    if not candidates or (candidates[0].score < NO_MATCH_BELOW and not named):
         return NO_MATCH, "目录中没有相近的药品"
     top = candidates[0]
-    if top.score < AUTO_THRESHOLD:
-        return NEEDS_REVIEW, "得分低于自动匹配阈值"
-    if len(candidates) > 1 and candidates[1].score > top.score - AMBIGUITY_MARGIN:
-        return NEEDS_REVIEW, "多个候选得分接近"
     if top.strength_ok is False or (parsed.quantities and top.strength_ok is not True):
         return NEEDS_REVIEW, "目录中没有该规格"
     if top.form_penalty >= FORM_PENALTY_OTHER:
         return NEEDS_REVIEW, "目录中没有该剂型"
+    if len(candidates) > 1 and candidates[1].score > top.score - AMBIGUITY_MARGIN:
+        return NEEDS_REVIEW, "多个候选得分接近"
+    if top.score < threshold:
+        return NEEDS_REVIEW, "得分低于自动匹配阈值"
     return AUTO_MATCHED, ""
 
 
@@ -373,7 +379,7 @@ def match_parsed_by_words(index: MatchIndex, parsed: ParsedName, facility_ids: t
                           allowed_tiers: set[str] | None = None) -> MatchResult:
     evidence = _word_evidence(index, parsed, facility_ids)
     _latin_evidence(index, parsed, facility_ids, evidence)
-    if not evidence or max(e.score for e in evidence.values()) < 95:
+    if not evidence or max(e.score for e in evidence.values()) < FUZZY_WHEN_BELOW:
         _fuzzy_evidence(index, parsed, facility_ids, evidence)
     ranked = sorted(evidence.values(), key=lambda e: -e.score)[:8]
     candidates: list[Candidate] = []
@@ -383,7 +389,7 @@ def match_parsed_by_words(index: MatchIndex, parsed: ParsedName, facility_ids: t
                 continue
             candidates.append(_score_product(product, ev, parsed, index.drugs[ev.drug_id].name_form))
     candidates.sort(key=lambda c: (-c.score, index.products[c.product_id].code))
-    status, reason = _decide(candidates, parsed)
+    status, reason = decide(candidates, parsed)
     top = candidates[0] if candidates else None
     return MatchResult(status=status, score=round(top.score, 1) if top else 0.0, parsed=parsed,
                        candidates=candidates[:TOP_N], source=top.source if top else "", reason=reason)

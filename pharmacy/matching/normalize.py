@@ -275,6 +275,8 @@ _SUFFIX_ONLY_FORMS = {"片", "丸", "散", "水", "膏", "栓", "贴", "胶", "�
 _FORM_SPELLINGS = sorted(FORM_SYNONYMS, key=len, reverse=True)
 # Spellings a formulary uses as a form but a local name reads as drug + form: 左氧氟沙星氯化钠注射液, 0.9%氯化钠注射液.
 _PARSE_SPELLINGS = [s for s in _FORM_SPELLINGS if s not in ("氯化钠注射液",)]
+_PARSE_SPELLING_SET = frozenset(_PARSE_SPELLINGS)
+_LONGEST_SPELLING = max(len(s) for s in _PARSE_SPELLINGS)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -342,6 +344,7 @@ MANUFACTURERS = sorted({
     "力生", "天方", "新亚", "东阳光", "海南海药", "白敬宇", "仲景", "宛西", 
     "天津天士力", "石家庄以岭", "陕西步长", "吉林敖东", "敖东",
 }, key=len, reverse=True)
+_MAKERS = re.compile("|".join(re.escape(m) for m in MANUFACTURERS))
 _COMPANY = re.compile(f"[{_CJK}a-z]{{2,4}}?(?:制药厂|制药|药业|药厂|医药|生物|化学|药品|大药房|实业)"
                       f"(?:集团)?(?:股份)?(?:有限)?(?:责任)?(?:公司)?(?:分公司)?|[{_CJK}]{{2,6}}?(?:集团|有限公司|公司)")
 # Words that say something about a product, never which product it is.
@@ -437,16 +440,16 @@ def _extract_quantities(text: str) -> tuple[str, list[Quantity]]:
 
 def _extract_manufacturers(text: str, known: tuple[str, ...] = ()) -> tuple[str, list[str]]:
     found = []
-    for word in (*known, *MANUFACTURERS):
-        if len(word) >= 2 and word in text:
+    patterns = [re.compile("|".join(re.escape(k) for k in known if len(k) >= 2))] if any(len(k) >= 2 for k in known) \
+        else []
+    for pattern in (*patterns, _MAKERS):
+        for match in list(pattern.finditer(text)):
             # Only a whole segment or a segment's end/start: a maker's name never sits inside a drug word.
-            for match in re.finditer(re.escape(word), text):
-                before = text[match.start() - 1] if match.start() else " "
-                after = text[match.end()] if match.end() < len(text) else " "
-                if before in " ()/" or after in " ()/":
-                    found.append(word)
-                    text = _cut(text, match.start(), match.end())
-                    break
+            before = text[match.start() - 1] if match.start() else " "
+            after = text[match.end()] if match.end() < len(text) else " "
+            if before in " ()/" or after in " ()/":
+                found.append(match.group(0))
+                text = text[:match.start()] + " " * (match.end() - match.start()) + text[match.end():]
     for match in list(_COMPANY.finditer(text)):
         found.append(match.group(0))
     text = _COMPANY.sub(" ", text)
@@ -455,20 +458,21 @@ def _extract_manufacturers(text: str, known: tuple[str, ...] = ()) -> tuple[str,
 
 def _find_form(segment: str) -> tuple[str, int, int] | None:
     """The right-most dosage form written in a segment, as (spelling, start, end); longer spellings first."""
-    best = None
-    for spelling in _PARSE_SPELLINGS:
-        start = segment.rfind(spelling)
-        while start >= 0:
-            end = start + len(spelling)
-            if spelling in _SUFFIX_ONLY_FORMS and end < len(segment) and segment[end] not in " ()":
-                start = segment.rfind(spelling, 0, start + len(spelling) - 1) if start > 0 else -1
+    n = len(segment)
+    for end in range(n, 0, -1):
+        for length in range(min(_LONGEST_SPELLING, end), 0, -1):
+            start = end - length
+            spelling = segment[start:end]
+            if spelling not in _PARSE_SPELLING_SET:
                 continue
-            if spelling in _SUFFIX_ONLY_FORMS and start == 0 and len(spelling) == 1 and segment != spelling:
-                break
-            if best is None or end > best[2] or (end == best[2] and len(spelling) > best[2] - best[1]):
-                best = (spelling, start, end)
-            break
-    return best
+            if spelling in _SUFFIX_ONLY_FORMS:
+                # 片 in 片仔癀 or 水 in 水合氯醛 is part of the name: a one-character form only ends a word.
+                if end < n and segment[end] not in " ()":
+                    continue
+                if start == 0 and length == 1 and segment != spelling:
+                    continue
+            return spelling, start, end
+    return None
 
 
 def parse_name(name: str, *, spec: str = "", manufacturer: str = "") -> ParsedName:
