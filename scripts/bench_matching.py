@@ -254,7 +254,6 @@ def main(argv=None) -> dict:
     parser.add_argument("--failures", action="store_true", help="list the development rows that went wrong")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
-    warnings.simplefilter("error")
 
     from pharmacy.catalog.models import Product
     from pharmacy.extensions import db
@@ -285,9 +284,10 @@ def main(argv=None) -> dict:
         out["index"] = index_figures(app)
         out["index"]["process_rss_mb"] = resident_mb()
         with app.app_context():
+            url = str(db.engine.url)
             db.session.remove()
             db.engine.dispose()
-        catalog_index.clear_cache()
+        catalog_index.clear_cache(url)
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
     else:
@@ -326,4 +326,5 @@ def _print(out: dict) -> None:
 
 
 if __name__ == "__main__":
+    warnings.simplefilter("error")
     main()

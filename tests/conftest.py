@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from flask import g
 from sqlalchemy.engine import make_url
 
 from pharmacy import create_app
@@ -92,7 +93,7 @@ def db_session(app_ctx):
     db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
     yield db.session
     db.session.remove()
-    db.session.configure(bind=None, join_transaction_mode="conservative_savepoint")
+    db.session.configure(bind=None, join_transaction_mode="conditional_savepoint")
     outer.rollback()
     connection.close()
 
@@ -114,6 +115,8 @@ def login(client):
     """Sign a user in on the test client without going through the password form."""
 
     def sign_in(user):
+        # Requests run in the test's app context and so share its g, where Flask-Login keeps the signed-in user.
+        g.pop("_login_user", None)
         with client.session_transaction() as session:
             session["_user_id"] = user.get_id()
             session["_fresh"] = True

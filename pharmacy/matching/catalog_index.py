@@ -69,6 +69,10 @@ def current_index() -> MatchIndex:
         return index
 
 
-def clear_cache() -> None:
+def clear_cache(url: str | None = None) -> None:
+    """Forget the index of one database (by URL), or of all."""
     with _lock:
-        _cache.clear()
+        if url is None:
+            _cache.clear()
+        else:
+            _cache.pop(url, None)

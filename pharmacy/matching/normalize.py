@@ -602,7 +602,8 @@ def name_key(text: str) -> str:
     return compact(text)
 
 
-_DRUG_WORD_SPELLINGS = [("左旋", "左"), ("右旋", "右"), ("Ⅱ", "ii")]
+# 䓬 is not in GBK: dictionaries kept in GBK write 地尔硫卓 for 地尔硫䓬.
+_DRUG_WORD_SPELLINGS = [("左旋", "左"), ("右旋", "右"), ("䓬", "卓")]
 
 
 def drug_words(text: str) -> str:

@@ -188,6 +188,7 @@ def test_salts_and_forms_are_stripped_for_lookup():
     assert strip_form_suffix("参麦注射液") == "参麦"
     assert strip_form_suffix("片仔癀") == "片仔癀"
     assert drug_words("左旋氨氯地平") == drug_words("左氨氯地平")
+    assert drug_words("地尔硫卓") == drug_words("地尔硫䓬")
 
 
 @pytest.mark.parametrize("text, initials", [
