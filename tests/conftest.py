@@ -3,12 +3,14 @@
 `pytest` runs on a SQLite file; `pytest --db=postgresql` runs on a fresh PostgreSQL database created for the run.
 """
 
+import contextvars
 import secrets
 from pathlib import Path
 
 import psycopg
 import pytest
-from flask import g
+from flask import has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
 from pharmacy import create_app
@@ -98,8 +100,25 @@ def db_session(app_ctx):
     connection.close()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests get their own app context and database session, as in production.
+
+    Flask reuses an app context that is already pushed (the test's), which would make a request's rollback undo
+    the test's own data; running each request in an empty contextvars context avoids that. Afterwards the test's
+    session forgets what it had loaded, so assertions see what the request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
 @pytest.fixture
 def client(app, db_session):
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 
@@ -115,8 +134,6 @@ def login(client):
     """Sign a user in on the test client without going through the password form."""
 
     def sign_in(user):
-        # Requests run in the test's app context and so share its g, where Flask-Login keeps the signed-in user.
-        g.pop("_login_user", None)
         with client.session_transaction() as session:
             session["_user_id"] = user.get_id()
             session["_fresh"] = True

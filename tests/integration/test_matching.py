@@ -130,7 +130,6 @@ def test_a_township_imports_a_2000_row_gbk_file_reviews_it_and_downloads_the_map
 
 def test_an_unreadable_file_is_refused_whole_and_nothing_is_written(formulary, county, login):
     client = login(county.users["township"])
-    db.session.commit()  # a refused request rolls back: keep the test's own data (released savepoint)
     before = (db.session.scalar(select(func.count(DictionaryImport.id))),
               db.session.scalar(select(func.count(LocalDrug.id))))
     for filename, data, reason in [
@@ -167,7 +166,6 @@ def test_api_upload_of_an_xlsx_needs_the_csrf_header_and_reports_rows(formulary,
                                  "file": (io.BytesIO(data.getvalue()), "dict.xlsx")},
                            content_type="multipart/form-data", headers=headers)
 
-    db.session.commit()
     assert post({}).status_code == 400
     response = post({"X-CSRFToken": csrf_token(client)})
     assert response.status_code == 201, response.json
@@ -218,7 +216,6 @@ def test_a_confirmed_mapping_changes_the_next_match(formulary, county, login):
     assert db.session.scalars(select(Alias).where(Alias.source == "local_confirmed",
                                                   Alias.facility_id.is_(None))).first() is not None
     township_client = login(county.users["township"])
-    db.session.commit()
     response = township_client.post(f"/api/v1/matching/local-drugs/{local.id}/confirm",
                                     json={"product_id": amoxicillin.id, "county_wide": True})
     assert response.status_code == 403
@@ -244,7 +241,6 @@ def test_review_is_limited_to_the_users_facilities(formulary, county, login):
     from tests.factories import make_user
 
     other = make_user(county.townships[1], Role.TOWNSHIP_PHARMACIST)
-    db.session.commit()  # the refused requests below roll back their own work only
     outsider = login(other)
     assert outsider.get(f"/matching/imports/{import_id}").status_code == 404
     assert outsider.get(f"/api/v1/matching/imports/{import_id}").status_code == 404
@@ -269,7 +265,6 @@ def test_search_api_ranks_products_the_facility_may_stock(formulary, county, log
     # 参麦注射液 is a township product: not for a village, found for its township.
     assert not any(h["generic_name"] == "参麦注射液" for h in client.get("/api/v1/catalog/search?q=参麦").json)
     township = login(county.users["township"])
-    db.session.commit()
     found = township.get(f"/api/v1/catalog/search?q=参麦&facility={county.townships[0].code}").json
     assert found[0]["generic_name"] == "参麦注射液"
     village_view = township.get(f"/api/v1/catalog/search?q=参麦&facility={county.villages[0].id}").json
@@ -297,7 +292,6 @@ def test_match_api_returns_status_candidates_and_parsed_parts(formulary, county,
     assert results[0]["product"]["code"] == formulary("阿莫西林", "胶囊", "0.25g").code
     assert results[0]["parsed_form"] == "胶囊" and results[0]["parsed_strength"] == "250mg"
     assert results[1]["status"] in ("no_match", "needs_review") and results[1]["product"] is None
-    db.session.commit()
     assert client.post("/api/v1/matching/match", json={"names": []}).status_code == 422
 
 
