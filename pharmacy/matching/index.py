@@ -26,6 +26,13 @@ KIND_RANK = {KIND_LOCAL: 0, KIND_MANUAL: 1, KIND_GENERIC: 2, KIND_BRAND: 3, KIND
 
 _SALT_WORDS = re.compile(r"钠|钾|钙|镁|锌|盐酸|硫酸|苯磺酸|马来酸|甲磺酸|酒石酸|琥珀酸|富马酸|枸橼酸|醋酸|磷酸|乳酸|乳糖酸|"
                          r"碳酸|门冬氨酸|葡萄糖酸|丁酸|氨丁三醇|棕榈酸|酯")
+
+
+def salt_words(text: str) -> list[str]:
+    """The acid and salt words in a text (盐酸, 钠, 琥珀酸 …), to compare a name's salt with a product's."""
+    return _SALT_WORDS.findall(text)
+
+
 _CJK_RUN = re.compile(r"^([\u4e00-\u9fff]{2,14}?)(?=\d|\(|$)")
 
 
@@ -88,7 +95,7 @@ class ProductEntry:
     quantities: tuple[Quantity, ...]
     numbers: frozenset[float]
     variant: int | None
-    salt_text: str
+    salt_words: frozenset[str]
     strength_text: str
     lowest_tier: str
     is_active: bool
@@ -108,6 +115,8 @@ class KeyEntry:
     text: str = ""
     form_hint: str = ""
     strength_hint: tuple[Quantity, ...] = ()
+    # The form written inside the words themselves (生理盐水 → 水): in a name it is part of the name.
+    name_form: str = ""
 
     def visible_to(self, facility_ids: tuple[int, ...]) -> bool:
         return self.facility_id is None or self.facility_id in facility_ids
@@ -200,8 +209,8 @@ def _product_entry(record: ProductRecord) -> ProductEntry:
         id=record.id, code=record.code, drug_id=record.drug_id, dosage_form=record.dosage_form,
         form=canonical_form(record.dosage_form), strength=record.strength,
         quantities=_product_quantities(record.strength), numbers=frozenset(written_numbers(record.strength)),
-        variant=variant_number(record.strength), salt_text=" ".join(_SALT_WORDS.findall(
-            normalize_text(record.remarks) + " " + strength)),
+        variant=variant_number(record.strength),
+        salt_words=frozenset(salt_words(normalize_text(record.remarks) + " " + strength)),
         strength_text=compact(record.strength), lowest_tier=record.lowest_tier, is_active=record.is_active,
         base_unit=record.base_unit, pack_size=record.pack_size, pack_unit=record.pack_unit)
 
@@ -215,7 +224,7 @@ def _alias_entry(alias: AliasRecord) -> tuple[str, KeyEntry]:
     strength_hint = tuple(parse_quantities(parts[2])) if len(parts) > 2 and parts[2] else parsed.quantities
     entry = KeyEntry(drug_id=alias.drug_id, product_id=alias.product_id, kind=alias.source,
                      facility_id=alias.facility_id, text=alias.text, form_hint=form_hint,
-                     strength_hint=tuple(strength_hint))
+                     strength_hint=tuple(strength_hint), name_form=parsed.form)
     return "".join(parsed.segments) or compact(alias.text), entry
 
 

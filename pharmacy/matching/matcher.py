@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from .index import KIND_GENERIC, KIND_LOCAL, KeyEntry, MatchIndex, ProductEntry
+from .index import KIND_GENERIC, KIND_LOCAL, KeyEntry, MatchIndex, ProductEntry, salt_words
 from .normalize import (FORM_PENALTY_FAMILY, FORM_PENALTY_OTHER, SALT_PREFIXES, SALT_SUFFIXES, ParsedName,
                         form_penalty, has_cjk, parse_name, strengths_compatible)
 from .pinyin import full_pinyin, pinyin_initials
@@ -44,12 +44,13 @@ PENALTY_SALT = 6
 PENALTY_VARIANT = 20
 PENALTY_NOT_HINTED = 12
 PENALTY_PACK_UNIT = 5
-BONUS_STRENGTH_WORD = 6
+# A word left in the name that one product's strength states (α2b, 含甘油) counts against the others.
+PENALTY_OTHER_VARIANT = 6
 
 # Vehicle words an infusion's name ends with (左氧氟沙星氯化钠注射液): part of the form, not another drug.
 _VEHICLES = ("葡萄糖氯化钠", "氯化钠", "葡萄糖")
 # Words in front of a drug word that do not change the drug (重组人胰岛素, 注射用).
-_NEUTRAL_PREFIXES = ("重组", "注射用", "生物合成", "精制", "冻干", "口服", "外用")
+_NEUTRAL_PREFIXES = ("重组", "注射用", "生物合成", "精制", "冻干", "口服", "外用", "消旋")
 _INJECTION_FORMS = {"注射液", "注射用粉"}
 
 
@@ -62,7 +63,8 @@ class Evidence:
     source: str
     entries: list[KeyEntry] = field(default_factory=list)
     salts: set[str] = field(default_factory=set)
-    leftovers: list[str] = field(default_factory=list)
+    # words no drug word explains, with what each cost the score
+    leftovers: list[tuple[str, float]] = field(default_factory=list)
     product_ids: set[int] = field(default_factory=set)
     form_hint: str = ""
 
@@ -139,19 +141,17 @@ def _segment_evidence(segment: str, spans: list[tuple[int, int]], parsed: Parsed
                 for k in range(len(segment) - len(vehicle), len(segment)):
                     covered[k] = True
                 break
-    penalty = 0
-    leftovers, run = [], ""
-    for char, is_covered in zip(segment, covered, strict=True):
+    leftovers: list[tuple[str, float]] = []
+    run, cost = "", 0.0
+    for char, is_covered in zip([*segment, ""], [*covered, True], strict=True):
         if is_covered:
             if run:
-                leftovers.append(run)
-            run = ""
+                leftovers.append((run, cost))
+            run, cost = "", 0.0
             continue
         run += char
-        penalty += PENALTY_CJK_IN_WORD if _is_cjk(char) else PENALTY_LATIN_IN_WORD
-    if run:
-        leftovers.append(run)
-    return 100.0 - penalty, salts, leftovers
+        cost += PENALTY_CJK_IN_WORD if _is_cjk(char) else PENALTY_LATIN_IN_WORD
+    return 100.0 - sum(c for _, c in leftovers), salts, leftovers
 
 
 def _splits_word(segment: str, start: int, end: int) -> bool:
@@ -213,11 +213,14 @@ def _word_evidence(index: MatchIndex, parsed: ParsedName, facility_ids: tuple[in
                 light += (100 - per_segment[si][0]) / 4
                 salts |= per_segment[si][1]
                 continue
+            if segment in _VEHICLES and (parsed.form in _INJECTION_FORMS or not parsed.form):
+                continue  # 羟乙基淀粉130/0.4氯化钠注射液: the vehicle, not a second drug
             if claimed[si] - {drug_id}:
                 conflict += PENALTY_CONFLICT
                 continue
-            light += sum(PENALTY_OTHER_WORD_CHAR if _is_cjk(c) else 1 for c in segment)
-            leftovers.append(segment)
+            cost = sum(PENALTY_OTHER_WORD_CHAR if _is_cjk(c) else 1 for c in segment)
+            light += cost
+            leftovers.append((segment, min(cost, PENALTY_OTHER_WORDS_MAX)))
         score -= min(light, PENALTY_OTHER_WORDS_MAX) + conflict
         own = [(start, end) for si, start, end, _ in drug_hits if si == best]
         if own and all(any(o_start <= start and end <= o_end and (o_end - o_start) > (end - start)
@@ -302,14 +305,18 @@ def _fuzzy_evidence(index: MatchIndex, parsed: ParsedName, facility_ids: tuple[i
                 evidence[drug_id] = Evidence(drug_id=drug_id, score=score, source="fuzzy", entries=entries)
 
 
-def _score_product(product: ProductEntry, ev: Evidence, parsed: ParsedName, index_drug_form: str = "") -> Candidate:
+def _score_product(product: ProductEntry, ev: Evidence, parsed: ParsedName, index_drug_form: str = "",
+                   telling_words: tuple[tuple[str, float], ...] = ()) -> Candidate:
     # A brand stands for its form and strength; a confirmed local name only for its drug (see _word_evidence).
     hints = [e for e in ev.entries if (e.form_hint or e.strength_hint) and e.kind != KIND_LOCAL]
-    wanted_form = parsed.form or ev.form_hint or next((e.form_hint for e in hints if e.form_hint), "")
+    written_form = parsed.form
+    if written_form and any(e.name_form == written_form for e in hints):
+        written_form = ""  # 生理盐水: the 水 belongs to the alias, whose form is 注射液
+    wanted_form = written_form or ev.form_hint or next((e.form_hint for e in hints if e.form_hint), "")
     wanted_strength = parsed.quantities or next((e.strength_hint for e in hints if e.strength_hint), ())
     score = ev.score
     f_penalty = form_penalty(wanted_form, product.form)
-    if parsed.form and parsed.form == index_drug_form:
+    if written_form and written_form == index_drug_form:
         # 藿香正气水, 连花清瘟胶囊: the form written is part of the drug's name and only hints at the product.
         f_penalty = min(f_penalty, FORM_PENALTY_FAMILY)
     score -= f_penalty
@@ -323,19 +330,34 @@ def _score_product(product: ProductEntry, ev: Evidence, parsed: ParsedName, inde
             score -= PENALTY_BARE_NUMBER
     if ev.product_ids and product.id not in ev.product_ids and not parsed.quantities and not parsed.form:
         score -= PENALTY_NOT_HINTED
-    if not wanted_form and parsed.pack_unit and product.base_unit and parsed.pack_unit != product.base_unit:
+    if not written_form and not wanted_form and parsed.pack_unit and product.base_unit and parsed.pack_unit != product.base_unit:
         # "*6片" says tablets when the name gives no form.
         score -= PENALTY_PACK_UNIT
-    if ev.salts and product.salt_text:
-        if not any(salt in product.salt_text or product.salt_text in salt for salt in ev.salts):
+    if ev.salts and product.salt_words:
+        written = {word for salt in ev.salts for word in salt_words(salt)}
+        if written and not written & product.salt_words:
             score -= PENALTY_SALT
     if parsed.variant and product.variant and parsed.variant != product.variant:
         score -= PENALTY_VARIANT
-    for word in ev.leftovers:
-        if len(word) >= 2 and word in product.strength_text:
-            score += BONUS_STRENGTH_WORD
+    for word, cost in telling_words:
+        if word in product.strength_text:
+            score += cost  # explained after all: this product's strength states it
+        else:
+            score -= PENALTY_OTHER_VARIANT
     return Candidate(product_id=product.id, drug_id=product.drug_id, score=max(0.0, min(100.0, score)),
                      source=ev.source, strength_ok=strength_ok, form_penalty=f_penalty, drug_score=ev.score)
+
+
+def telling_words(ev: Evidence, products: list[ProductEntry]) -> tuple[tuple[str, float], ...]:
+    """Words left in a name that some, not all, of the drug's products state in their strength (α2b, 含甘油),
+    with what each cost."""
+    words = []
+    for word, cost in ev.leftovers:
+        if len(word) >= 2:
+            found = sum(1 for p in products if word in p.strength_text)
+            if 0 < found < len(products):
+                words.append((word, cost))
+    return tuple(words)
 
 
 def decide(candidates: list[Candidate], parsed: ParsedName, threshold: float = AUTO_THRESHOLD) -> tuple[str, str]:
@@ -384,10 +406,12 @@ def match_parsed_by_words(index: MatchIndex, parsed: ParsedName, facility_ids: t
     ranked = sorted(evidence.values(), key=lambda e: -e.score)[:8]
     candidates: list[Candidate] = []
     for ev in ranked:
-        for product in index.active_products(ev.drug_id):
+        products = index.active_products(ev.drug_id)
+        telling = telling_words(ev, products)
+        for product in products:
             if allowed_tiers is not None and product.lowest_tier not in allowed_tiers:
                 continue
-            candidates.append(_score_product(product, ev, parsed, index.drugs[ev.drug_id].name_form))
+            candidates.append(_score_product(product, ev, parsed, index.drugs[ev.drug_id].name_form, telling))
     candidates.sort(key=lambda c: (-c.score, index.products[c.product_id].code))
     status, reason = decide(candidates, parsed)
     top = candidates[0] if candidates else None

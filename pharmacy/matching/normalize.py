@@ -162,6 +162,12 @@ def strengths_compatible(wanted, offered) -> bool | None:
     if not offered:
         return False
     dimensions = {o.dimension for o in offered}
+    if dimensions == {"percent"}:
+        # An ointment of 2%: a mass or volume in the name (5g, 10g) is the tube, only the percentage decides.
+        percents = [q for q in wanted if q.dimension == "percent"]
+        if not percents:
+            return None
+        return all(any(q.same_as(o) for o in offered) for q in percents)
     matched = 0
     for q in wanted:
         if any(q.same_as(o) for o in offered):
@@ -181,7 +187,7 @@ def strengths_compatible(wanted, offered) -> bool | None:
 # Written form → canonical form. Longer spellings win over shorter ones ("缓释片" before "片").
 FORM_SYNONYMS: dict[str, str] = {}
 _FORM_GROUPS = {
-    "片": ["片剂", "片", "素片", "薄膜衣片", "糖衣片", "普通片", "薄膜片", "包衣片"],
+    "片": ["片剂", "片", "薄膜衣片", "糖衣片", "普通片", "薄膜片", "包衣片"],  # not 素片: 黄连素片, 红霉素片
     "缓释片": ["缓释片", "缓释片剂", "缓释薄膜衣片", "缓释包衣片"],
     "控释片": ["控释片", "控释片剂"],
     "肠溶片": ["肠溶片", "肠溶片剂", "肠溶薄膜衣片", "肠溶衣片", "肠衣片"],
@@ -210,7 +216,7 @@ _FORM_GROUPS = {
     "糖浆": ["糖浆剂", "糖浆"],
     "酊剂": ["酊剂", "酊"],
     "注射液": ["注射液", "注射剂", "针剂", "针", "水针", "注射用溶液", "大输液", "输液", "乳状注射液", "氯化钠注射液"],
-    "注射用粉": ["注射用无菌粉末", "注射用冻干粉", "注射用冻干粉针", "冻干粉针剂", "冻干粉针", "粉针剂", "粉针", "冻干",
+    "注射用粉": ["注射用无菌粉末", "注射用冻干粉", "注射用冻干粉针", "冻干粉针剂", "冻干粉针", "冻干粉", "粉针剂", "粉针", "冻干",
                "无菌粉末"],
     "滴眼液": ["滴眼剂", "滴眼液", "眼药水"],
     "眼膏": ["眼膏剂", "眼膏"],
@@ -229,7 +235,7 @@ _FORM_GROUPS = {
     "粉雾剂": ["吸入粉雾剂", "粉雾剂", "吸入粉"],
     "吸入剂": ["吸入溶液剂", "吸入溶液", "吸入用溶液", "雾化吸入剂", "吸入剂", "雾化液"],
     "雾化混悬液": ["雾化吸入用混悬液", "吸入用混悬液", "雾化混悬液"],
-    "散": ["散剂", "散", "粉剂", "粉"],
+    "散": ["散剂", "散", "粉剂"],  # not 粉: 羟乙基淀粉
     "丸": ["丸剂", "丸"],
     "蜜丸": ["蜜丸", "大蜜丸", "小蜜丸"],
     "水丸": ["水丸", "包衣水丸"],
@@ -270,7 +276,7 @@ FORM_PENALTY_OTHER_PILL = 15
 FORM_PENALTY_OTHER = 30
 
 # Spellings that are only a form when they end a word: "片" would otherwise cut 片仔癀, "水" 水合氯醛.
-_SUFFIX_ONLY_FORMS = {"片", "丸", "散", "水", "膏", "栓", "贴", "胶", "粉", "针", "丹", "霜", "露", "饮", "酊", "溶液", "冻干",
+_SUFFIX_ONLY_FORMS = {"片", "丸", "散", "水", "膏", "栓", "贴", "胶", "针", "丹", "霜", "露", "饮", "酊", "溶液", "冻干",
                       "冲剂", "液"}
 _FORM_SPELLINGS = sorted(FORM_SYNONYMS, key=len, reverse=True)
 # Spellings a formulary uses as a form but a local name reads as drug + form: 左氧氟沙星氯化钠注射液, 0.9%氯化钠注射液.
@@ -325,10 +331,14 @@ SALT_PREFIXES = sorted([
     "甲硫酸", "氢氯", "地磷酸", "磷酸氢", "盐酸左", "帕莫酸", "樟脑磺酸", "对甲苯磺酸", "苯丙酸",
 ], key=len, reverse=True)
 # Salt and ester words after a base name (青霉素钠 → 青霉素, 阿托伐他汀钙 → 阿托伐他汀).
-SALT_SUFFIXES = sorted([
-    "钠", "钾", "钙", "镁", "锌", "二钠", "钠盐", "钾盐", "盐", "一水合物", "水合物", "二水合物", "三水合物", "叔丁胺", "酯",
+_SUFFIX_ACIDS = ("磷酸", "琥珀酸", "醋酸", "丁酸", "丙酸", "戊酸", "棕榈酸", "乳糖酸", "盐酸", "硫酸", "甲磺酸", "马来酸",
+                 "富马酸", "酒石酸", "枸橼酸", "乳酸", "琥珀酸乙")
+SALT_SUFFIXES = sorted({
+    "钠", "钾", "钙", "镁", "二钠", "钠盐", "钾盐", "盐", "一水合物", "水合物", "二水合物", "三水合物", "叔丁胺", "酯",
     "氨丁三醇", "葡甲胺", "赖氨酸",
-], key=len, reverse=True)
+    # 克林霉素磷酸酯, 地塞米松磷酸钠, 甲泼尼龙琥珀酸钠, 红霉素琥珀酸乙酯
+    *(acid + tail for acid in _SUFFIX_ACIDS for tail in ("钠", "钾", "钙", "酯", "盐", "二钠")),
+}, key=len, reverse=True)
 
 # Makers people put in a local name; a name is also stripped of words ending like a company (…制药, …药业).
 MANUFACTURERS = sorted({
@@ -345,7 +355,8 @@ MANUFACTURERS = sorted({
     "天津天士力", "石家庄以岭", "陕西步长", "吉林敖东", "敖东",
 }, key=len, reverse=True)
 _MAKERS = re.compile("|".join(re.escape(m) for m in MANUFACTURERS))
-_COMPANY = re.compile(f"[{_CJK}a-z]{{2,4}}?(?:制药厂|制药|药业|药厂|医药|生物|化学|药品|大药房|实业)"
+# Words a company's name ends with; not 生物 alone (衍生物) nor 化学.
+_COMPANY = re.compile(f"[{_CJK}a-z]{{2,4}}?(?:制药厂|制药|药业|药厂|医药|生物制药|生物科技|生物工程|大药房|实业)"
                       f"(?:集团)?(?:股份)?(?:有限)?(?:责任)?(?:公司)?(?:分公司)?|[{_CJK}]{{2,6}}?(?:集团|有限公司|公司)")
 # Words that say something about a product, never which product it is.
 NOISE_WORDS = sorted({

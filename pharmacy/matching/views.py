@@ -1,6 +1,7 @@
 """Matching pages: upload a local dictionary, see how it matched, review what the machine is unsure of, export."""
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,6 +15,17 @@ from . import queries, services
 from .models import STATUS_LABELS, LocalDrug, MatchStatus
 
 bp = Blueprint("matching", __name__, url_prefix="/matching")
+
+
+def localtime(value, pattern: str = "yyyy-MM-dd HH:mm") -> str:
+    """A stored UTC time as the county's local time."""
+    return format_datetime(value, pattern) if value else ""
+
+
+@bp.record_once
+def _register_filters(state) -> None:
+    # A filter every page may use: the app's own wins when it has one.
+    state.app.jinja_env.filters.setdefault("localtime", localtime)
 
 REVIEW_PAGE_SIZE = 25
 EXPORT_HEADER = ["行号", "本地编码", "本地名称", "规格", "厂家", "单位", "状态", "产品编码", "通用名", "剂型", "目录规格",
@@ -153,7 +165,7 @@ def _export_rows(record):
                    product.drug.generic_name if product else "", product.dosage_form if product else "",
                    product.strength if product else "", local.score,
                    local.decided_by.display_name if local.decided_by else "",
-                   local.decided_at.strftime("%Y-%m-%d %H:%M") if local.decided_at else "",
+                   localtime(local.decided_at),
                    local.issue or (_(local.reason) if local.reason else "")]
 
 

@@ -1,5 +1,6 @@
 /*
  * Product search-as-you-type, for any page that picks a formulary product (shortage, order, review forms).
+ * Include css/product_search.css with it.
  *
  *   <div class="product-search">
  *     <input type="search" data-product-search data-target="product-id" data-facility="12"
