@@ -29,16 +29,16 @@ class ProductBriefSchema(Schema):
 
 
 class SearchResultSchema(Schema):
-    product_id = fields.Int(attribute="product.id")
-    code = fields.Str(attribute="product.code")
-    generic_name = fields.Str(attribute="product.drug.generic_name")
-    dosage_form = fields.Str(attribute="product.dosage_form")
-    strength = fields.Str(attribute="product.strength")
-    pack_label = fields.Str(attribute="product.pack_label")
-    base_unit = fields.Str(attribute="product.base_unit")
-    lowest_tier = fields.Str(attribute="product.lowest_tier")
+    product_id = fields.Int()
+    code = fields.Str()
+    generic_name = fields.Str()
+    dosage_form = fields.Str()
+    strength = fields.Str()
+    pack_label = fields.Str()
+    base_unit = fields.Str()
+    lowest_tier = fields.Str()
     score = fields.Float()
-    matched = fields.Str()
+    matched = fields.Str(metadata={"description": "the spelling that matched: a generic name, brand, alias, initials"})
 
 
 class ImportSchema(Schema):

@@ -100,12 +100,12 @@ def search_products(index: MatchIndex, query: str, *, facility_ids: tuple[int, .
                         for entry in entries:
                             if entry.visible_to(facility_ids):
                                 note(entry.drug_id, _prefix_score(lowered, key, 99.0, 90.0), entry.text or key)
-        # A whole name typed (苯磺酸氨氯地平片 5mg, 络活喜): the matcher's word evidence.
-        if has_cjk(words) and len(found) < limit:
+        # A whole name typed (苯磺酸氨氯地平片 5mg): the matcher's word evidence, when no drug word starts it.
+        if has_cjk(words) and not found:
             result = match_parsed_by_words(index, parsed, facility_ids)
             for candidate in result.candidates:
                 note(candidate.drug_id, candidate.score, "")
-        if has_cjk(words) and len(found) < limit and len(words) >= 2:
+        if has_cjk(words) and len(words) >= 2 and max((f[0] for f in found.values()), default=0) < 80:
             for _, ratio, i in process.extract(words, index.fuzzy_choices, scorer=fuzz.partial_ratio, limit=limit,
                                                score_cutoff=70):
                 for entry in index.fuzzy_entries[i]:

@@ -58,23 +58,22 @@ def match_many(names: list[str], *, facility: Facility | None = None) -> list[Ma
 # Search
 
 
-@dataclass
-class SearchResult:
-    product: Product
-    score: float
-    matched: str
+def search_products(query: str, *, facility: Facility | None, limit: int = 10) -> list[dict]:
+    """Products for a search box, restricted to what the facility's tier may stock; active products only.
 
-
-def search_products(query: str, *, facility: Facility | None, limit: int = 10) -> list[SearchResult]:
-    """Products for a search box, restricted to what the facility's tier may stock; active products only."""
+    Answered from the index alone (no query per keystroke beyond its version check).
+    """
     index = current_index()
     tiers = set(tiers_at_or_below(facility.tier)) if facility is not None else None
-    hits = search_index(index, query, facility_ids=facility_chain(facility), allowed_tiers=tiers, limit=limit)
-    if not hits:
-        return []
-    products = products_by_id(h.product_id for h in hits)
-    return [SearchResult(product=products[h.product_id], score=h.score, matched=h.matched) for h in hits
-            if h.product_id in products]
+    out = []
+    for hit in search_index(index, query, facility_ids=facility_chain(facility), allowed_tiers=tiers, limit=limit):
+        product = index.products[hit.product_id]
+        out.append({"product_id": product.id, "code": product.code,
+                    "generic_name": index.drugs[product.drug_id].generic_name, "dosage_form": product.dosage_form,
+                    "strength": product.strength, "base_unit": product.base_unit,
+                    "pack_label": f"{product.pack_size}{product.base_unit}/{product.pack_unit}",
+                    "lowest_tier": product.lowest_tier, "score": hit.score, "matched": hit.matched})
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
