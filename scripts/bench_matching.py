@@ -32,7 +32,8 @@ DEV_SETS = [ROOT / "tests" / "data" / "matching_dev_set.csv", ROOT / "tests" / "
 NOT_IN_FORMULARY = "NOT_IN_FORMULARY"
 THRESHOLDS = [60, 70, 75, 80, 85, 88, 90, 92, 95, 98, 100]
 PACKS = ["*24粒", "*12片*2板", "x10支", "10袋/盒", "*100片/瓶", "×30s", "*6s", " 1盒", "*20片", "x36粒", ""]
-MAKERS = ["", " 华北制药", "(石药集团)", " 扬子江药业", "【国药集团】", " 鲁南", " 修正药业", "-同仁堂", " 科伦", " 上海信谊"]
+MAKERS = ["", " 华北制药", "(石药集团)", " 扬子江药业", "【国药集团】", " 鲁南", " 修正药业", "-同仁堂", " 科伦",
+          " 上海信谊"]
 
 
 def read_dev_set(paths=DEV_SETS, limit: int | None = None) -> list[dict]:

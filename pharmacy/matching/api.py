@@ -11,8 +11,8 @@ from ..errors import InvalidInput
 from ..extensions import db
 from . import queries, services
 from .schemas import (BulkConfirmResultSchema, BulkConfirmSchema, ConfirmSchema, ImportSchema, ImportUploadSchema,
-                      LocalDrugPageSchema, LocalDrugQuerySchema, LocalDrugSchema, MatchRequestSchema,
-                      MatchResultSchema, RejectSchema, SearchQuerySchema, SearchResultSchema)
+                      LocalDrugPageSchema, LocalDrugQuerySchema, LocalDrugSchema, MatchRequestSchema, MatchResultSchema,
+                      RejectSchema, SearchQuerySchema, SearchResultSchema)
 
 bp = api_blueprint("matching_api", __name__, "")
 
@@ -95,7 +95,8 @@ def upload_import():
 @api_operation(summary="Recent dictionary imports in the caller's scope", tags=["matching"], response=ImportSchema,
                many=True)
 def list_imports():
-    return [{**_import_out(item["record"]), "counts": item["counts"]} for item in queries.imports_in_scope(current_user)]
+    return [{**_import_out(item["record"]), "counts": item["counts"]}
+            for item in queries.imports_in_scope(current_user)]
 
 
 @bp.get("/matching/imports/<int:import_id>")

@@ -17,10 +17,10 @@ MAX_CELL = {"local_code": 64, "name": 200, "spec": 120, "manufacturer": 120, "un
 
 # Header spellings (compared after NFKC, lower case, without spaces and brackets) → field.
 COLUMN_NAMES = {
-    "local_code": ["本地编码", "药品编码", "编码", "编号", "代码", "药品代码", "院内编码", "本地代码", "药品id", "序号编码",
-                   "code", "localcode", "itemcode", "drugcode", "id"],
-    "name": ["药品名称", "名称", "药品名", "品名", "通用名", "通用名称", "药名", "本地名称", "商品名", "药品通用名", "name",
-             "localname", "drugname", "productname", "itemname"],
+    "local_code": ["本地编码", "药品编码", "编码", "编号", "代码", "药品代码", "院内编码", "本地代码", "药品id",
+                   "序号编码", "code", "localcode", "itemcode", "drugcode", "id"],
+    "name": ["药品名称", "名称", "药品名", "品名", "通用名", "通用名称", "药名", "本地名称", "商品名", "药品通用名",
+             "name", "localname", "drugname", "productname", "itemname"],
     "spec": ["规格", "药品规格", "规格型号", "包装规格", "spec", "specification", "strength"],
     "manufacturer": ["厂家", "生产厂家", "生产企业", "厂商", "生产厂商", "产地", "生产单位", "manufacturer", "maker",
                      "producer", "factory"],
@@ -124,7 +124,7 @@ def _csv_rows(data: bytes) -> tuple[str, list[list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         rows = [[_cell_text(c) for c in row] for row in reader]
-    except csv.Error as exc:
+    except csv.Error:
         raise DictionaryFileError("CSV 格式有误（第 %(line)s 行）", line=reader.line_num) from None
     return ("gbk" if encoding in ("gbk", "gb18030") else encoding.replace("-sig", "")), rows
 

@@ -10,8 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .normalize import (FORM_SYNONYMS, Quantity, canonical_form, compact, drug_words, form_penalty, has_cjk,
-                        normalize_text,
-                        parse_name, parse_quantities, salt_variants, strip_form_suffix, variant_number,
+                        normalize_text, parse_name, parse_quantities, salt_variants, strip_form_suffix, variant_number,
                         written_numbers)
 from .pinyin import full_pinyin, pinyin_initials
 
@@ -24,8 +23,8 @@ KIND_MANUAL = "manual"
 KIND_INGREDIENT = "ingredient"
 KIND_RANK = {KIND_LOCAL: 0, KIND_MANUAL: 1, KIND_GENERIC: 2, KIND_BRAND: 3, KIND_COMMON: 4, KIND_INGREDIENT: 5}
 
-_SALT_WORDS = re.compile(r"钠|钾|钙|镁|锌|盐酸|硫酸|苯磺酸|马来酸|甲磺酸|酒石酸|琥珀酸|富马酸|枸橼酸|醋酸|磷酸|乳酸|乳糖酸|"
-                         r"碳酸|门冬氨酸|葡萄糖酸|丁酸|氨丁三醇|棕榈酸|酯")
+_SALT_WORDS = re.compile(r"钠|钾|钙|镁|锌|盐酸|硫酸|苯磺酸|马来酸|甲磺酸|酒石酸|琥珀酸|富马酸|枸橼酸|醋酸|"
+                         r"磷酸|乳酸|乳糖酸|碳酸|门冬氨酸|葡萄糖酸|丁酸|氨丁三醇|棕榈酸|酯")
 
 
 def salt_words(text: str) -> list[str]:
@@ -189,7 +188,8 @@ def generic_keys(generic_name: str) -> set[str]:
 def form_initials(dosage_form: str) -> frozenset[str]:
     """Initials a tablet user types for a product's form: its written form and the usual spellings of its kind."""
     canonical = canonical_form(dosage_form)
-    spellings = {compact(dosage_form), canonical} | {s for s, c in FORM_SYNONYMS.items() if c == canonical and len(s) <= 3}
+    spellings = {compact(dosage_form), canonical}
+    spellings |= {s for s, c in FORM_SYNONYMS.items() if c == canonical and len(s) <= 3}
     return frozenset(pinyin_initials(s) for s in spellings if s)
 
 

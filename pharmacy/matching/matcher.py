@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from .index import KIND_GENERIC, KIND_LOCAL, KeyEntry, MatchIndex, ProductEntry, salt_words
-from .normalize import (FORM_PENALTY_FAMILY, FORM_PENALTY_OTHER, SALT_PREFIXES, SALT_SUFFIXES, ParsedName,
-                        form_penalty, has_cjk, parse_name, strengths_compatible)
+from .normalize import (FORM_PENALTY_FAMILY, FORM_PENALTY_OTHER, SALT_PREFIXES, SALT_SUFFIXES, ParsedName, form_penalty,
+                        has_cjk, parse_name, strengths_compatible)
 from .pinyin import full_pinyin, pinyin_initials
 
 AUTO_MATCHED = "auto_matched"
@@ -189,7 +189,7 @@ def _word_evidence(index: MatchIndex, parsed: ParsedName, facility_ids: tuple[in
     # Segments mostly covered by one drug's word, to tell a second drug from a maker's name.
     claimed: dict[int, set[int]] = defaultdict(set)
     for drug_id, drug_hits in hits.items():
-        for si, start, end, entry in drug_hits:
+        for si, start, end, _ in drug_hits:
             if (end - start) >= max(2, 0.6 * len(segments[si])):
                 claimed[si].add(drug_id)
     # The longest word wins over the words inside it: 葡萄糖氯化钠 over 葡萄糖, 左氧氟沙星 over 氧氟沙星.
@@ -330,7 +330,7 @@ def _score_product(product: ProductEntry, ev: Evidence, parsed: ParsedName, inde
             score -= PENALTY_BARE_NUMBER
     if ev.product_ids and product.id not in ev.product_ids and not parsed.quantities and not parsed.form:
         score -= PENALTY_NOT_HINTED
-    if not written_form and not wanted_form and parsed.pack_unit and product.base_unit and parsed.pack_unit != product.base_unit:
+    if not wanted_form and parsed.pack_unit and product.base_unit and parsed.pack_unit != product.base_unit:
         # "*6片" says tablets when the name gives no form.
         score -= PENALTY_PACK_UNIT
     if ev.salts and product.salt_words:

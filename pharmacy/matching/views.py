@@ -28,8 +28,8 @@ def _register_filters(state) -> None:
     state.app.jinja_env.filters.setdefault("localtime", localtime)
 
 REVIEW_PAGE_SIZE = 25
-EXPORT_HEADER = ["行号", "本地编码", "本地名称", "规格", "厂家", "单位", "状态", "产品编码", "通用名", "剂型", "目录规格",
-                 "得分", "决定人", "决定时间", "说明"]
+EXPORT_HEADER = ["行号", "本地编码", "本地名称", "规格", "厂家", "单位", "状态", "产品编码", "通用名", "剂型",
+                 "目录规格", "得分", "决定人", "决定时间", "说明"]
 
 
 def _wants_json() -> bool:

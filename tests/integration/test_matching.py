@@ -20,7 +20,8 @@ from pharmacy.matching.services import load_brand_aliases
 HEADER = ["本地编码", "药品名称", "规格", "厂家", "单位"]
 NOT_IN_FORMULARY = ["头孢克肟胶囊", "艾司奥美拉唑镁肠溶片", "复方氨酚烷胺胶囊", "健胃消食片", "风油精", "谷维素片",
                     "维生素E软胶囊", "氯沙坦钾片", "罗红霉素胶囊", "伤湿止痛膏"]
-FORM_WORDS = {"片剂": "片", "胶囊": "胶囊", "颗粒剂": "颗粒", "注射液": "注射液", "缓释片": "缓释片", "肠溶片": "肠溶片"}
+FORM_WORDS = {"片剂": "片", "胶囊": "胶囊", "颗粒剂": "颗粒", "注射液": "注射液", "缓释片": "缓释片",
+              "肠溶片": "肠溶片"}
 MAKERS = ["华北制药", "石药集团", "扬子江药业", "国药集团", "鲁南制药", ""]
 
 
@@ -107,7 +108,8 @@ def test_a_township_imports_a_2000_row_gbk_file_reviews_it_and_downloads_the_map
     assert not re.search(r"<script(?![^>]*\bsrc=)", html) and " style=" not in html  # the CSP forbids inline
 
     open_rows = list(db.session.scalars(select(LocalDrug).where(
-        LocalDrug.import_id == import_id, LocalDrug.status.in_(["needs_review", "no_match"])).order_by(LocalDrug.row_no)))
+        LocalDrug.import_id == import_id, LocalDrug.status.in_(["needs_review", "no_match"]))
+        .order_by(LocalDrug.row_no)))
     outside = [r for r in open_rows if r.local_name in NOT_IN_FORMULARY]
     response = client.post(f"/matching/local-drugs/{outside[0].id}/reject",
                            data={"next": f"/matching/imports/{import_id}/review"})
@@ -287,7 +289,8 @@ def test_the_index_follows_catalog_changes(formulary, county, login):
 
 def test_match_api_returns_status_candidates_and_parsed_parts(formulary, county, login):
     client = login(county.users["township"])
-    results = client.post("/api/v1/matching/match", json={"names": ["阿莫西林胶囊 0.25g*24粒 联邦", "头孢克肟胶囊"]}).json
+    results = client.post("/api/v1/matching/match", json={"names": ["阿莫西林胶囊 0.25g*24粒 联邦",
+    "头孢克肟胶囊"]}).json
     assert results[0]["status"] == "auto_matched"
     assert results[0]["product"]["code"] == formulary("阿莫西林", "胶囊", "0.25g").code
     assert results[0]["parsed_form"] == "胶囊" and results[0]["parsed_strength"] == "250mg"

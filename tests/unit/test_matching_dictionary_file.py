@@ -6,8 +6,7 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from pharmacy.matching.dictionary_file import (DictionaryFileError, detect_encoding, read_dictionary,
-                                               repair_mojibake)
+from pharmacy.matching.dictionary_file import DictionaryFileError, detect_encoding, read_dictionary, repair_mojibake
 
 ROWS = [["本地编码", "药品名称", "规格", "厂家", "单位"],
         ["1001", "阿莫西林胶囊", "0.25g*24粒", "珠海联邦", "盒"],
