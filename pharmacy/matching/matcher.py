@@ -393,7 +393,7 @@ def match_parsed(index: MatchIndex, parsed: ParsedName, facility_ids: tuple[int,
         result = match_parsed_by_words(index, parsed, facility_ids, allowed_tiers)
         others = [c for c in result.candidates if c.product_id != entry.product_id][: TOP_N - 1]
         return MatchResult(status=AUTO_MATCHED, score=100.0, parsed=parsed, candidates=[top, *others],
-                           source=entry.kind, reason="已确认的本地名称")
+                           source=entry.kind, reason="已确认的本地名称" if entry.kind == KIND_LOCAL else "")
     return match_parsed_by_words(index, parsed, facility_ids, allowed_tiers)
 
 
