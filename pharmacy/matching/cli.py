@@ -18,7 +18,8 @@ from ..facilities.models import Facility
 from . import services
 from .catalog_index import current_index
 from .dictionary_file import DictionaryFileError, read_dictionary
-from .matcher import TOP_N
+from .matcher import TOP_N, match_parsed
+from .normalize import parse_name
 
 MATCH_FILE_COLUMNS = ["input", "status", "product_code", "generic_name", "dosage_form", "strength", "score",
                       "candidates"]
@@ -92,10 +93,10 @@ def match_file(in_path, out_path, facility_code):
     except DictionaryFileError as exc:
         raise click.ClickException(f"文件无法读取 (cannot read file): {exc.message}") from None
     index = current_index()
+    chain = services.facility_chain(facility)
     names = [" ".join(p for p in (row.name, row.spec) if p) for row in dictionary.rows]
-    makers = [row.manufacturer for row in dictionary.rows]
-    results = [services.match_one(name, manufacturer=maker, facility=facility) if name else None
-               for name, maker in zip(names, makers, strict=True)]
+    results = [match_parsed(index, parse_name(name, manufacturer=row.manufacturer), chain) if name else None
+               for name, row in zip(names, dictionary.rows, strict=True)]
     with out_path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(MATCH_FILE_COLUMNS)

@@ -20,7 +20,7 @@ COLUMN_NAMES = {
     "local_code": ["本地编码", "药品编码", "编码", "编号", "代码", "药品代码", "院内编码", "本地代码", "药品id",
                    "序号编码", "code", "localcode", "itemcode", "drugcode", "id"],
     "name": ["药品名称", "名称", "药品名", "品名", "通用名", "通用名称", "药名", "本地名称", "商品名", "药品通用名",
-             "name", "localname", "drugname", "productname", "itemname"],
+             "name", "localname", "drugname", "productname", "itemname", "input"],
     "spec": ["规格", "药品规格", "规格型号", "包装规格", "spec", "specification", "strength"],
     "manufacturer": ["厂家", "生产厂家", "生产企业", "厂商", "生产厂商", "产地", "生产单位", "manufacturer", "maker",
                      "producer", "factory"],
