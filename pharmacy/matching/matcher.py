@@ -305,8 +305,9 @@ def _fuzzy_evidence(index: MatchIndex, parsed: ParsedName, facility_ids: tuple[i
                 evidence[drug_id] = Evidence(drug_id=drug_id, score=score, source="fuzzy", entries=entries)
 
 
-def _score_product(product: ProductEntry, ev: Evidence, parsed: ParsedName, index_drug_form: str = "",
-                   telling_words: tuple[tuple[str, float], ...] = ()) -> Candidate:
+def score_product(product: ProductEntry, ev: Evidence, parsed: ParsedName, index_drug_form: str = "",
+                  telling_words: tuple[tuple[str, float], ...] = ()) -> Candidate:
+    """Score one product of a candidate drug: the drug's evidence less what its form and strength do not fit."""
     # A brand stands for its form and strength; a confirmed local name only for its drug (see _word_evidence).
     hints = [e for e in ev.entries if (e.form_hint or e.strength_hint) and e.kind != KIND_LOCAL]
     written_form = parsed.form
@@ -411,7 +412,7 @@ def match_parsed_by_words(index: MatchIndex, parsed: ParsedName, facility_ids: t
         for product in products:
             if allowed_tiers is not None and product.lowest_tier not in allowed_tiers:
                 continue
-            candidates.append(_score_product(product, ev, parsed, index.drugs[ev.drug_id].name_form, telling))
+            candidates.append(score_product(product, ev, parsed, index.drugs[ev.drug_id].name_form, telling))
     candidates.sort(key=lambda c: (-c.score, index.products[c.product_id].code))
     status, reason = decide(candidates, parsed)
     top = candidates[0] if candidates else None

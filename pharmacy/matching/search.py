@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from .index import KIND_RANK, MatchIndex
-from .matcher import Evidence, _score_product, match_parsed_by_words
+from .matcher import Evidence, match_parsed_by_words, score_product
 from .normalize import FORM_SYNONYMS, drug_words, has_cjk, normalize_text, parse_name
 from .pinyin import pinyin_initials
 
@@ -118,7 +118,7 @@ def search_products(index: MatchIndex, query: str, *, facility_ids: tuple[int, .
         for product in index.active_products(drug_id):
             if allowed_tiers is not None and product.lowest_tier not in allowed_tiers:
                 continue
-            candidate = _score_product(product, evidence, parsed, index.drugs[drug_id].name_form)
+            candidate = score_product(product, evidence, parsed, index.drugs[drug_id].name_form)
             score = max(candidate.score, product_hits.get(product.id, 0.0))
             if typing_forms and product.form not in typing_forms:
                 score -= 10
