@@ -28,12 +28,16 @@ BLUEPRINTS = [
     "pharmacy.purchasing.api:bp",
     "pharmacy.settlement.views:bp",
     "pharmacy.settlement.api:bp",
+    "pharmacy.matching.views:bp",
+    "pharmacy.matching.api:bp",
     "pharmacy.api:meta_bp",
 ]
 
 # "module:attribute" of every click command group.
 CLI_GROUPS = [
     "pharmacy.catalog.cli:catalog_cli",
+    "pharmacy.matching.cli:matching_cli",
+    "pharmacy.matching.cli:match_cli",
     "pharmacy.demo.cli:demo_cli",
     "pharmacy.auth.cli:users_cli",
     "pharmacy.cli:i18n_cli",

@@ -11,6 +11,7 @@ NAV_ITEMS = [
     ("orders.fulfilment_page", "配货发货", "order.approve"),
     ("purchasing.index", "采购", "purchase.manage"),
     ("settlement.index", "结算", "settlement.read"),
+    ("matching.index", "名称匹配", "matching.review"),
     ("facilities.index", "机构管理", "admin.manage"),
     ("auth.users", "用户管理", "admin.manage"),
 ]
