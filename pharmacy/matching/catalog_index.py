@@ -38,11 +38,13 @@ def _load_records() -> tuple[list[DrugRecord], list[ProductRecord], list[AliasRe
     products = [ProductRecord(id=r.id, code=r.code, drug_id=r.drug_id, dosage_form=r.dosage_form,
                               strength=r.strength, lowest_tier=r.lowest_tier,
                               is_active=r.status == ProductStatus.ACTIVE, remarks=r.remarks or "",
-                              base_unit=r.base_unit, pack_size=r.pack_size, pack_unit=r.pack_unit)
+                              base_unit=r.base_unit, pack_size=r.pack_size, pack_unit=r.pack_unit,
+                              vbp_batch=r.vbp_batch or "")
                 for r in db.session.execute(select(Product.id, Product.code, Product.drug_id, Product.dosage_form,
                                                    Product.strength, Product.lowest_tier, Product.status,
                                                    Product.remarks, Product.base_unit, Product.pack_size,
-                                                   Product.pack_unit).order_by(Product.code))]
+                                                   Product.pack_unit, Product.vbp_batch)
+                                            .order_by(Product.code))]
     aliases = [AliasRecord(id=r.id, text=r.text, normalized_text=r.normalized_text, drug_id=r.drug_id,
                            product_id=r.product_id, source=r.source, facility_id=r.facility_id)
                for r in db.session.execute(select(Alias.id, Alias.text, Alias.normalized_text, Alias.drug_id,

@@ -57,6 +57,7 @@ class ProductRecord:
     base_unit: str = ""
     pack_size: int = 1
     pack_unit: str = ""
+    vbp_batch: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class ProductEntry:
     base_unit: str
     pack_size: int
     pack_unit: str
+    vbp_batch: str = ""
 
 
 @dataclass(frozen=True)
@@ -212,7 +214,8 @@ def _product_entry(record: ProductRecord) -> ProductEntry:
         variant=variant_number(record.strength),
         salt_words=frozenset(salt_words(normalize_text(record.remarks) + " " + strength)),
         strength_text=compact(record.strength), lowest_tier=record.lowest_tier, is_active=record.is_active,
-        base_unit=record.base_unit, pack_size=record.pack_size, pack_unit=record.pack_unit)
+        base_unit=record.base_unit, pack_size=record.pack_size, pack_unit=record.pack_unit,
+        vbp_batch=record.vbp_batch)
 
 
 def _alias_entry(alias: AliasRecord) -> tuple[str, KeyEntry]:

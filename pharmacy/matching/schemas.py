@@ -30,13 +30,18 @@ class ProductBriefSchema(Schema):
 
 class SearchResultSchema(Schema):
     product_id = fields.Int()
+    id = fields.Int(metadata={"description": "the same as product_id"})
     code = fields.Str()
     generic_name = fields.Str()
     dosage_form = fields.Str()
     strength = fields.Str()
     pack_label = fields.Str()
+    pack_size = fields.Int()
+    pack_unit = fields.Str()
     base_unit = fields.Str()
     lowest_tier = fields.Str()
+    vbp_batch = fields.Str()
+    is_vbp = fields.Bool()
     score = fields.Float()
     matched = fields.Str(metadata={"description": "the spelling that matched: a generic name, brand, alias, initials"})
 

@@ -68,10 +68,12 @@ def search_products(query: str, *, facility: Facility | None, limit: int = 10) -
     out = []
     for hit in search_index(index, query, facility_ids=facility_chain(facility), allowed_tiers=tiers, limit=limit):
         product = index.products[hit.product_id]
-        out.append({"product_id": product.id, "code": product.code,
+        out.append({"product_id": product.id, "id": product.id, "code": product.code,
                     "generic_name": index.drugs[product.drug_id].generic_name, "dosage_form": product.dosage_form,
                     "strength": product.strength, "base_unit": product.base_unit,
                     "pack_label": f"{product.pack_size}{product.base_unit}/{product.pack_unit}",
+                    "pack_size": product.pack_size, "pack_unit": product.pack_unit,
+                    "vbp_batch": product.vbp_batch, "is_vbp": bool(product.vbp_batch),
                     "lowest_tier": product.lowest_tier, "score": hit.score, "matched": hit.matched})
     return out
 
