@@ -22,6 +22,10 @@ BLUEPRINTS = [
     "pharmacy.facilities.api:bp",
     "pharmacy.catalog.views:bp",
     "pharmacy.catalog.api:bp",
+    "pharmacy.inventory.views:bp",
+    "pharmacy.inventory.api:bp",
+    "pharmacy.shortages.views:bp",
+    "pharmacy.shortages.api:bp",
     "pharmacy.api:meta_bp",
 ]
 
