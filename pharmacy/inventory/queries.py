@@ -87,7 +87,8 @@ def stock_status(facility_ids: Iterable[int] | Select, product_ids: Iterable[int
             stmt = stmt.where(product_col.in_(product_ids))
         return stmt
 
-    tiers = dict(db.session.execute(select(Facility.id, Facility.tier).where(_ids_clause(Facility.id, facility_ids))))
+    tiers = dict(db.session.execute(
+        select(Facility.id, Facility.tier).where(_ids_clause(Facility.id, facility_ids))).all())
     rows: dict[tuple[int, int], StockStatusRow] = {}
 
     def row(facility_id: int, product_id: int) -> StockStatusRow:

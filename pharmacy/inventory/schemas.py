@@ -91,7 +91,7 @@ class TransferReceiveInputSchema(Schema):
 class AdjustInputSchema(Schema):
     facility_id = fields.Int(required=True)
     lot_id = fields.Int(required=True)
-    qty_delta_base = fields.Int(required=True, strict=True, validate=validate.Range(min=-10_000_000, max=10_000_000))
+    qty_delta_base = fields.Int(required=True, validate=validate.Range(min=-10_000_000, max=10_000_000))
     reason = fields.Str(required=True, validate=validate.OneOf([r.value for r in AdjustReason]))
     note = NOTE
     idempotency_key = KEY

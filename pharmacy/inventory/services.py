@@ -2,6 +2,7 @@
 row is locked (SELECT … FOR UPDATE on PostgreSQL; SQLite serialises writers at BEGIN) while it changes, and may
 never fall below zero. Services flush; the caller's request, job or command commits."""
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -34,6 +35,19 @@ class LineRequest:
     lot: Lot | None = None
     ref_type: str = ""
     ref_id: int | None = None
+
+
+def _all_or_nothing(service):
+    """Run a stock write inside a savepoint: when a rule refuses it half-way, the operation row and any movement
+    already posted are undone too, so a caller that catches the error (and commits other work) has not burnt the
+    idempotency key on an empty operation."""
+
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        with db.session.begin_nested():
+            return service(*args, **kwargs)
+
+    return wrapper
 
 
 def today() -> date:
@@ -166,6 +180,7 @@ def _require_stockable(facility: Facility, product: Product) -> None:
                              tier=product.lowest_tier), code="tier_not_allowed")
 
 
+@_all_or_nothing
 def receive(facility: Facility, product: Product, *, lot_number: str, expiry_date: date, qty_base: int, user,
             key: str, manufacturer: str = "", note: str = "", ref_type: str = "", ref_id: int | None = None,
             kind: str = MovementKind.RECEIPT) -> StockOperation:
@@ -232,6 +247,7 @@ def _take(operation, facility: Facility, lines: list[LineRequest], kind: str, us
     return planned
 
 
+@_all_or_nothing
 def dispense(facility: Facility, product: Product, *, qty_base: int, user, key: str, lot: Lot | None = None,
              note: str = "") -> StockOperation:
     """Dispense to patients: FEFO over unexpired lots unless a lot is named."""
@@ -244,6 +260,7 @@ def dispense(facility: Facility, product: Product, *, qty_base: int, user, key: 
     return operation
 
 
+@_all_or_nothing
 def adjust(facility: Facility, lot: Lot, *, qty_delta: int, reason: str, user, key: str,
            note: str = "") -> StockOperation:
     """Correct one lot's stock with a reason code (damaged, expired, lost, found, correction)."""
@@ -272,6 +289,7 @@ def recorded_by_lot(facility_id: int, product_id: int | None = None) -> dict[int
     return dict(db.session.execute(stmt).all())
 
 
+@_all_or_nothing
 def stocktake(facility: Facility, counts: dict[int, int], *, user, key: str, note: str = "") -> StockOperation:
     """Post counted − recorded for every counted lot as one stocktake movement per lot that differs."""
     if not counts:
@@ -294,6 +312,7 @@ def stocktake(facility: Facility, counts: dict[int, int], *, user, key: str, not
     return operation
 
 
+@_all_or_nothing
 def write_off_expired(facility: Facility, *, user, key: str, as_of: date | None = None) -> StockOperation:
     """Write off every lot at the facility that has expired by `as_of`."""
     as_of = as_of or today()
@@ -314,6 +333,7 @@ def write_off_expired(facility: Facility, *, user, key: str, as_of: date | None 
     return operation
 
 
+@_all_or_nothing
 def send_transfer(source: Facility, destination: Facility, lines: list[LineRequest], *, user, key: str,
                   note: str = "", ref_type: str = "", ref_id: int | None = None,
                   in_transit: bool = True) -> Transfer:
@@ -351,6 +371,7 @@ def _transfer_id_of(operation: StockOperation) -> int | None:
     return next((m.ref_id for m in operation.movements if m.ref_type == "transfer"), None)
 
 
+@_all_or_nothing
 def receive_transfer(transfer: Transfer, received: dict[int, tuple[int, str, str]], *, user,
                      key: str) -> Transfer:
     """Receive a transfer line by line: `received` maps line id → (qty received, reason, note) for lines that
