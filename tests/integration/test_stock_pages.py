@@ -61,10 +61,10 @@ def test_form_errors_are_shown_and_nothing_is_written(stocked, login):
     village = county.villages[0]
     client = login(county.users["village"])
     before = counts()
-    for data, message in (({"product_id": product.id, "qty": 0, "unit": "pack"}, "应大于或等于"),
-                          ({"product_id": product.id, "qty": 3, "unit": "pack"}, "库存不足"),
-                          ({"qty": 1, "unit": "pack"}, "必填")):
-        response = client.post(f"/stock/f/{village.id}/dispense", data={**data, "idempotency_key": "x" + message})
+    for n, (data, message) in enumerate((({"product_id": product.id, "qty": 0, "unit": "pack"}, "应在 1 到"),
+                                         ({"product_id": product.id, "qty": 3, "unit": "pack"}, "库存不足"),
+                                         ({"qty": 1, "unit": "pack"}, "必填"))):
+        response = client.post(f"/stock/f/{village.id}/dispense", data={**data, "idempotency_key": f"bad-{n}"})
         assert response.status_code in (409, 422)
         assert message in response.get_data(as_text=True)
     assert counts() == before
