@@ -5,6 +5,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import logging
+
 from werkzeug.serving import make_server
 
 from pharmacy import create_app
@@ -59,6 +61,7 @@ def start_live_server(directory: Path, seed=None) -> LiveServer:
             seed(county)
         db.session.commit()
         usernames = {role: user.username for role, user in county.users.items()}
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
