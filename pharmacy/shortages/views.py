@@ -5,11 +5,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..auth.policy import get_facility_in_scope, permission_required, visible_facility_ids
+from ..auth.policy import get_facility_in_scope, permission_required, scope_root, visible_facility_ids
+from ..catalog.services import tiers_at_or_below
 from ..errors import DomainError
 from ..facilities.models import Facility, Tier
 from ..facilities.services import facilities_under
-from ..auth.policy import scope_root
 from . import queries, services
 from .models import REASON_LABELS, STATUS_LABELS, URGENCY_LABELS, Shortage, ShortageReason, ShortageStatus, Urgency
 
@@ -48,15 +48,17 @@ def tablet():
     mine = queries.shortages_in([facility.id], registered_by_id=current_user.id, limit=30)
     return render_template("shortages/tablet.html", facility=facility, mine=mine,
                            quick_picks=queries.quick_picks(facility), urgencies=list(Urgency),
-                           reasons=list(ShortageReason), messages=_tablet_messages(),
-                           search_url=url_for("catalog_api.list_products"),
-                           allowed_tiers=_allowed_tiers(facility.tier))
+                           reasons=list(ShortageReason), messages=_tablet_messages(), search=_search_api(facility))
 
 
-def _allowed_tiers(tier: str) -> list[str]:
-    from ..catalog.services import tiers_at_or_below
+def _search_api(facility) -> dict:
+    """Where the tablet's search box asks: the URL, its query parameter and fixed extra parameters.
 
-    return tiers_at_or_below(tier)
+    The plain catalog list matches names and pinyin initials with LIKE; the tablet also drops products above the
+    facility's tier (`allowed_tiers`) from whatever the URL returns.
+    """
+    return {"url": url_for("catalog_api.list_products"), "param": "q", "extra": "per_page=12",
+            "allowed_tiers": ",".join(tiers_at_or_below(facility.tier))}
 
 
 @bp.get("/open")
