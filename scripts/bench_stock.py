@@ -379,6 +379,8 @@ def main() -> int:
             print(f"stock_status over {args.status_villages} villages × {args.status_products} products: "
                   f"{seconds * 1000:.0f} ms for {rows} rows; one township's "
                   f"{min(20, args.status_villages)} villages: {township_seconds * 1000:.0f} ms for {township_rows} rows")
+        for client in doctors + pharmacists:
+            client.conn.close()  # idle keep-alive connections would hold up gunicorn's graceful stop
         consistent = ledger_is_consistent(app)
         print(f"ledger consistent (every balance = sum of its movements, none negative): {'yes' if consistent else 'NO'}")
         with app.app_context():

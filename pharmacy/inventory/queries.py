@@ -23,7 +23,7 @@ from .models import Lot, MovementKind, StockBalance, StockMovement, StockPolicy,
 CONSUMPTION_KINDS = (MovementKind.DISPENSE,)
 
 
-@dataclass
+@dataclass(slots=True)
 class StockStatusRow:
     """One facility × product: quantities in base units, AMC in base units per month."""
 
@@ -149,13 +149,14 @@ def stock_status(facility_ids: Iterable[int] | Select, product_ids: Iterable[int
             for product_id in product_ids:
                 row(facility_id, product_id)
 
-    for (facility_id, product_id), r in rows.items():
+    defaults = {tier: rules.default_policy(tier) for tier in rules.TIER_DEFAULT_MONTHS}
+    for key, r in rows.items():
         amc = rules.average_monthly_consumption(r.dispensed_in_window, r.first_movement_at, as_of)
         r.amc, r.amc_basis, r.history_days = amc.value, amc.basis, amc.history_days
         r.months_of_stock = rules.months_of_stock(r.usable, r.amc)
-        policy = policies.get((facility_id, product_id))
+        policy = policies.get(key)
         if policy is None:
-            policy = rules.default_policy(tiers.get(facility_id, "village"))
+            policy = defaults[tiers.get(r.facility_id, "village")]
         else:
             r.policy_source = "facility"
         r.min_months, r.max_months = policy.min_months, policy.max_months
