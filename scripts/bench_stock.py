@@ -35,8 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
-from sqlalchemy import func, insert, select  # noqa: E402
+import psycopg
+from sqlalchemy import func, insert, select
 
 PASSWORD = "bench-password-1"
 
@@ -323,9 +323,9 @@ def ledger_is_consistent(app) -> bool:
     from pharmacy.inventory.models import StockBalance, StockMovement
 
     with app.app_context():
-        sums = dict(((f, lot), int(total)) for f, lot, total in db.session.execute(
+        sums = {(f, lot): int(total) for f, lot, total in db.session.execute(
             select(StockMovement.facility_id, StockMovement.lot_id, func.sum(StockMovement.qty_base))
-            .group_by(StockMovement.facility_id, StockMovement.lot_id)).all())
+            .group_by(StockMovement.facility_id, StockMovement.lot_id)).all()}
         return all(sums.get((b.facility_id, b.lot_id), 0) == b.qty_base and b.qty_base >= 0
                    for b in db.session.scalars(select(StockBalance)))
 
@@ -365,8 +365,8 @@ def main() -> int:
 
         per_client_shortages = -(-args.shortages // args.clients)
         ids = itertools.count()
-        jobs = [[("/api/v1/shortages", f'{{"client_id": "{run}-{next(ids):08d}-bench", '
-                                       f'"product_id": {data["product_id"]}, "qty_packs": 2, "urgency": "urgent"}}')
+        jobs = [[("/api/v1/shortages", (f'{{"client_id": "{run}-{next(ids):08d}-bench", '
+                                        f'"product_id": {data["product_id"]}, "qty_packs": 2, "urgency": "urgent"}}'))
                  for _ in range(per_client_shortages)] for _ in doctors]
         seconds, latencies, statuses = run_phase(doctors, jobs)
         print(f"shortage submission latency, {args.clients} clients: p50 {percentile(latencies, 50) * 1000:.1f} ms, "

@@ -5,17 +5,13 @@ the first result and records nothing.
 """
 
 from flask import jsonify
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..api import api_blueprint, api_operation
 from ..auth.policy import get_facility_in_scope, permission_required, visible_facility_ids
 from ..catalog.services import get_product
-from ..errors import NotFound
-from ..extensions import db
 from . import queries, services
 from .consumption import to_base_units
-from .models import Transfer
 from .schemas import (AdjustInputSchema, CardQuerySchema, DispenseInputSchema, LotQuerySchema, LotStockSchema,
                       OperationSchema, PolicyInputSchema, PolicySchema, ReceiptInputSchema, StatusQuerySchema,
                       StockCardSchema, StockStatusSchema, StocktakeInputSchema, TransferInputSchema,
@@ -30,16 +26,6 @@ def _written(schema, result, created: bool):
 
 def _is_new(key: str) -> bool:
     return services.find_operation(key.strip()) is None
-
-
-def _scoped_transfer(transfer_id: int) -> Transfer:
-    transfer = db.session.get(Transfer, transfer_id)
-    if transfer is None:
-        raise NotFound(_("找不到该调拨单"))
-    visible = set(db.session.scalars(visible_facility_ids(current_user)))
-    if transfer.to_facility_id not in visible and transfer.from_facility_id not in visible:
-        raise NotFound(_("找不到该调拨单"))
-    return transfer
 
 
 @bp.get("/status")
@@ -143,7 +129,7 @@ def list_transfers(query):
 @permission_required("stock.read")
 @api_operation(summary="One transfer", tags=["stock"], response=TransferSchema)
 def get_transfer(transfer_id: int):
-    return _scoped_transfer(transfer_id)
+    return queries.get_transfer_in_scope(current_user, transfer_id)
 
 
 @bp.post("/transfers/<int:transfer_id>/receive")
@@ -151,7 +137,7 @@ def get_transfer(transfer_id: int):
 @api_operation(summary="Receive a transfer; list only the lines that differ from what was sent", tags=["stock"],
                body=TransferReceiveInputSchema, response=TransferSchema)
 def receive_transfer(transfer_id: int, body):
-    transfer = _scoped_transfer(transfer_id)
+    transfer = queries.get_transfer_in_scope(current_user, transfer_id)
     get_facility_in_scope(current_user, transfer.to_facility_id)
     received = {line["line_id"]: (line["qty_base_received"], line["reason"], line["note"]) for line in body["lines"]}
     return services.receive_transfer(transfer, received, user=current_user, key=body["idempotency_key"])

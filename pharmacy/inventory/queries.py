@@ -60,7 +60,8 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-def _ids_clause(column, ids):
+def in_ids(column, ids):
+    """`column IN ids` for a list of ids or a select of them."""
     return column.in_(ids) if isinstance(ids, Select) else column.in_(list(ids))
 
 
@@ -82,13 +83,13 @@ def stock_status(facility_ids: Iterable[int] | Select, product_ids: Iterable[int
         product_ids = list(product_ids)
 
     def scoped(stmt, facility_col, product_col):
-        stmt = stmt.where(_ids_clause(facility_col, facility_ids))
+        stmt = stmt.where(in_ids(facility_col, facility_ids))
         if product_ids is not None:
             stmt = stmt.where(product_col.in_(product_ids))
         return stmt
 
     tiers = dict(db.session.execute(
-        select(Facility.id, Facility.tier).where(_ids_clause(Facility.id, facility_ids))).all())
+        select(Facility.id, Facility.tier).where(in_ids(Facility.id, facility_ids))).all())
     rows: dict[tuple[int, int], StockStatusRow] = {}
 
     def row(facility_id: int, product_id: int) -> StockStatusRow:
@@ -190,7 +191,7 @@ def lots_on_hand(facility_ids: Iterable[int] | Select, product_id: int | None = 
     stmt = (select(StockBalance.facility_id, StockBalance.product_id, Lot.id, Lot.lot_number, Lot.expiry_date,
                    Lot.manufacturer, StockBalance.qty_base)
             .join(Lot, Lot.id == StockBalance.lot_id)
-            .where(_ids_clause(StockBalance.facility_id, facility_ids), StockBalance.qty_base > 0)
+            .where(in_ids(StockBalance.facility_id, facility_ids), StockBalance.qty_base > 0)
             .order_by(StockBalance.facility_id, StockBalance.product_id, Lot.expiry_date, Lot.id))
     if product_id is not None:
         stmt = stmt.where(StockBalance.product_id == product_id)
@@ -252,6 +253,19 @@ def stock_card(facility_id: int, product_id: int, *, limit: int = 500) -> tuple[
         balance += movement.qty_base
         lines.append(CardLine(movement, balance))
     return opening, lines, has_more
+
+
+def get_transfer_in_scope(user, transfer_id: int) -> Transfer:
+    """A transfer from or to a facility the user may see; 404 otherwise."""
+    from flask_babel import gettext as _
+
+    from ..auth.policy import can_see
+    from ..errors import NotFound
+
+    transfer = db.session.get(Transfer, transfer_id)
+    if transfer is None or not (can_see(user, transfer.to_facility) or can_see(user, transfer.from_facility)):
+        raise NotFound(_("找不到该调拨单"))
+    return transfer
 
 
 def transfers_for(facility_id: int, *, status: str | None = None, limit: int = 100) -> list[Transfer]:

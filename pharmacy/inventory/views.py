@@ -13,14 +13,13 @@ from marshmallow import ValidationError
 
 from ..auth.policy import get_facility_in_scope, permission_required, scope_root
 from ..catalog.services import get_product
-from ..errors import DomainError, NotFound, translate_validation_messages
+from ..errors import DomainError, translate_validation_messages
 from ..exports import csv_response, xlsx_response
-from ..extensions import db
 from ..facilities.models import Tier
 from ..facilities.services import facilities_under
 from . import queries, services
 from .consumption import STATUS_RANK, QtyUnit, StockStatus, to_base_units
-from .models import AdjustReason, Transfer, TransferStatus
+from .models import AdjustReason, TransferStatus
 from .schemas import (AdjustInputSchema, DispenseInputSchema, PolicyInputSchema, ReceiptInputSchema,
                       TransferLineInputSchema)
 
@@ -317,9 +316,7 @@ def transfers(facility_id: int):
 @bp.post("/transfers/<int:transfer_id>/receive")
 @permission_required("stock.write")
 def receive_transfer(transfer_id: int):
-    transfer_ = db.session.get(Transfer, transfer_id)
-    if transfer_ is None:
-        raise NotFound(_("找不到该调拨单"))
+    transfer_ = queries.get_transfer_in_scope(current_user, transfer_id)
     facility = _facility(transfer_.to_facility_id)
     received = {}
     for line in transfer_.lines:

@@ -6,26 +6,16 @@ registration answers 200 with the one already recorded, so a tablet that lost th
 
 from flask import jsonify
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..api import api_blueprint, api_operation
-from ..auth.policy import get_facility_in_scope, permission_required, visible_facility_ids
+from ..auth.policy import get_facility_in_scope, permission_required
 from ..catalog.services import get_product
-from ..facilities.models import Facility
 from . import queries, services
 from .models import OPEN_STATUSES
 from .schemas import (CancelSchema, GroupQuerySchema, GroupSchema, NoteSchema, PickItemSchema, ShortageDetailSchema,
                       ShortageInputSchema, ShortageQuerySchema, ShortageSchema, TransitionSchema)
 
 bp = api_blueprint("shortages_api", __name__, "/shortages")
-
-
-def _facility_scope(facility_id: int | None):
-    """Ids of the facility's subtree (checked against the caller's scope), or everything the caller may see."""
-    if facility_id is None:
-        return visible_facility_ids(current_user)
-    facility = get_facility_in_scope(current_user, facility_id)
-    return select(Facility.id).where(Facility.path.startswith(facility.path))
 
 
 @bp.post("")
@@ -49,7 +39,7 @@ def register(body):
                query=ShortageQuerySchema, response=ShortageSchema, many=True)
 def list_shortages(query):
     statuses = query["status"] or (list(OPEN_STATUSES) if query["open"] else None)
-    return queries.shortages_in(_facility_scope(query["facility_id"]), statuses=statuses, limit=query["limit"],
+    return queries.shortages_in(queries.scope_ids(current_user, query["facility_id"]), statuses=statuses, limit=query["limit"],
                                 registered_by_id=current_user.id if query["mine"] else None)
 
 
@@ -58,7 +48,7 @@ def list_shortages(query):
 @api_operation(summary="Open registrations grouped by product with totals, emergencies first", tags=["shortages"],
                query=GroupQuerySchema, response=GroupSchema, many=True)
 def open_by_product(query):
-    return queries.open_by_product(_facility_scope(query["facility_id"]))
+    return queries.open_by_product(queries.scope_ids(current_user, query["facility_id"]))
 
 
 @bp.get("/products")

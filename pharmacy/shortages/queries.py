@@ -8,17 +8,22 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
-from ..auth.policy import can_see
+from ..auth.policy import can_see, get_facility_in_scope, visible_facility_ids
 from ..catalog.models import Drug, Product
 from ..catalog.services import tiers_at_or_below
 from ..errors import NotFound
 from ..extensions import db
 from ..facilities.models import Facility
+from ..inventory.queries import in_ids
 from .models import OPEN_STATUSES, URGENCY_RANK, Shortage, ShortageEvent
 
 
-def _ids_clause(column, ids):
-    return column.in_(ids) if isinstance(ids, Select) else column.in_(list(ids))
+def scope_ids(user, facility_id: int | None = None) -> Select:
+    """Ids of the subtree of `facility_id` (403/404 outside the user's scope), or of all the user may see."""
+    if facility_id is None:
+        return visible_facility_ids(user)
+    facility = get_facility_in_scope(user, facility_id)
+    return select(Facility.id).where(Facility.path.startswith(facility.path))
 
 
 def get_shortage_in_scope(user, shortage_id: int) -> Shortage:
@@ -32,7 +37,7 @@ def get_shortage_in_scope(user, shortage_id: int) -> Shortage:
 def shortages_in(facility_ids: Iterable[int] | Select, *, statuses: Iterable[str] | None = None,
                  limit: int = 200, registered_by_id: int | None = None) -> list[Shortage]:
     """Registrations of the given facilities, newest first."""
-    stmt = (select(Shortage).where(_ids_clause(Shortage.facility_id, facility_ids))
+    stmt = (select(Shortage).where(in_ids(Shortage.facility_id, facility_ids))
             .options(joinedload(Shortage.product).joinedload(Product.drug), joinedload(Shortage.facility),
                      joinedload(Shortage.registered_by))
             .order_by(Shortage.created_at.desc(), Shortage.id.desc()).limit(limit))
@@ -69,7 +74,7 @@ class ProductGroup:
 
 def open_by_product(facility_ids: Iterable[int] | Select) -> list[ProductGroup]:
     """Open registrations grouped by product: emergencies first, then urgent, then by waiting time."""
-    stmt = (select(Shortage).where(_ids_clause(Shortage.facility_id, facility_ids),
+    stmt = (select(Shortage).where(in_ids(Shortage.facility_id, facility_ids),
                                    Shortage.status.in_(list(OPEN_STATUSES)))
             .options(joinedload(Shortage.product).joinedload(Product.drug), joinedload(Shortage.facility))
             .order_by(Shortage.created_at, Shortage.id))

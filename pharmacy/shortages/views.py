@@ -3,12 +3,11 @@
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
-from ..auth.policy import get_facility_in_scope, permission_required, scope_root, visible_facility_ids
+from ..auth.policy import permission_required, scope_root
 from ..catalog.services import tiers_at_or_below
 from ..errors import DomainError
-from ..facilities.models import Facility, Tier
+from ..facilities.models import Tier
 from ..facilities.services import facilities_under
 from . import queries, services
 from .models import REASON_LABELS, STATUS_LABELS, URGENCY_LABELS, Shortage, ShortageReason, ShortageStatus, Urgency
@@ -66,12 +65,7 @@ def _search_api(facility) -> dict:
 def open_registrations(error: str | None = None, status: int = 200):
     """Open registrations of the villages below the user, grouped by product, emergencies first."""
     facility_id = request.args.get("facility_id", type=int)
-    if facility_id:
-        chosen = get_facility_in_scope(current_user, facility_id)
-        scope = select(Facility.id).where(Facility.path.startswith(chosen.path))
-    else:
-        scope = visible_facility_ids(current_user)
-    groups = queries.open_by_product(scope)
+    groups = queries.open_by_product(queries.scope_ids(current_user, facility_id or None))
     choices = [f for f in facilities_under(scope_root(current_user), active_only=True) if f.tier != Tier.COUNTY]
     return render_template("shortages/open.html", groups=groups, choices=choices, facility_id=facility_id,
                            error=error, done=request.args.get("done")), status

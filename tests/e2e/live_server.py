@@ -1,11 +1,10 @@
 """A real server for browser tests: the app on 127.0.0.1 and a free port, in a thread, on a temporary SQLite file."""
 
+import logging
 import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-
-import logging
 
 from werkzeug.serving import make_server
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from pharmacy.errors import Conflict, InvalidInput
 from pharmacy.extensions import db
 from pharmacy.shortages import queries, services
-from pharmacy.shortages.models import Shortage, ShortageEvent
+from pharmacy.shortages.models import Shortage
 from tests.factories import make_product
 from tests.stock_support import sign_in_as
 
@@ -114,7 +114,7 @@ def test_api_register_then_resend_counts_once(doctor):
                                           ({"urgency": "asap"}, "urgency"), ({"client_id": "x"}, "client_id"),
                                           ({"product_id": None}, "product_id")])
 def test_api_bad_registration(doctor, change, field):
-    client, county, product = doctor
+    client, _county, product = doctor
     body = {"client_id": "5b8f2c1e-0000-4000-8000-000000000002", "product_id": product.id, "qty_packs": 1, **change}
     response = client.post("/api/v1/shortages", json=body)
     assert response.status_code == 422
@@ -157,7 +157,7 @@ def test_township_acknowledges_and_cancels_through_the_api(county, login):
 
 
 def test_registrable_products_follow_the_tier(doctor):
-    client, county, product = doctor
+    client, _county, product = doctor
     hidden = make_product(lowest_tier="township")
     db.session.commit()
     ids = {p["id"] for p in client.get("/api/v1/shortages/products").json}
@@ -165,7 +165,7 @@ def test_registrable_products_follow_the_tier(doctor):
 
 
 def test_village_doctor_lands_on_the_tablet_page(doctor):
-    client, county, product = doctor
+    client, _county, _product = doctor
     response = client.get("/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/shortages/tablet")
     page = client.get("/shortages/tablet").get_data(as_text=True)

@@ -19,7 +19,7 @@ def api(county, login):
 
 
 def test_dispense_in_packs_and_replay(api):
-    client, county, village, product = api
+    client, _county, village, product = api
     body = {"facility_id": village.id, "product_id": product.id, "qty": 2, "unit": "pack", "idempotency_key": "k1"}
     first = client.post("/api/v1/stock/dispenses", json=body)
     assert first.status_code == 201
@@ -41,7 +41,7 @@ def test_dispense_in_packs_and_replay(api):
     ({"qty": 11}, 409, None),
 ])
 def test_bad_dispense_input_is_a_json_error_and_writes_nothing(api, change, status, field):
-    client, county, village, product = api
+    client, _county, village, product = api
     before = counts()
     body = {"facility_id": village.id, "product_id": product.id, "qty": 1, "unit": "pack", "idempotency_key": "b",
             **change}
@@ -57,7 +57,7 @@ def test_bad_dispense_input_is_a_json_error_and_writes_nothing(api, change, stat
 
 
 def test_expired_lot_on_dispense_is_refused(api):
-    client, county, village, product = api
+    client, _county, village, product = api
     from pharmacy.inventory.models import Lot
 
     lot = Lot(product_id=product.id, lot_number="OLD", expiry_date=days_from_now(-3))
@@ -70,7 +70,7 @@ def test_expired_lot_on_dispense_is_refused(api):
 
 
 def test_non_json_write_is_refused(api):
-    client, county, village, product = api
+    client, _county, village, _product = api
     response = client.post("/api/v1/stock/dispenses", data={"facility_id": village.id})
     assert response.status_code == 400
     assert response.json["error"]["code"] == "unsupported_media_type"
@@ -105,7 +105,7 @@ def test_viewer_cannot_write(api, county, login):
 
 
 def test_receipt_adjust_stocktake_write_off_and_card(api):
-    client, county, village, product = api
+    client, _county, village, product = api
     receipt = client.post("/api/v1/stock/receipts", json={
         "facility_id": village.id, "product_id": product.id, "lot_number": "L2", "expiry_date": str(days_from_now(90)),
         "manufacturer": "某药厂", "qty": 15, "unit": "base", "idempotency_key": "r"})
@@ -169,7 +169,7 @@ def test_transfer_round_trip_and_scope(county, login):
 
 
 def test_policy_api(api):
-    client, county, village, product = api
+    client, _county, village, product = api
     response = client.put("/api/v1/stock/policies", json={
         "facility_id": village.id, "product_id": product.id, "min_months": 1, "max_months": 3})
     assert response.status_code == 200 and response.json["max_months"] == 3

@@ -20,7 +20,7 @@ from pharmacy.extensions import db
 from pharmacy.facilities.models import Facility, FacilityKind
 from pharmacy.facilities.services import create_facility
 from pharmacy.inventory import services as stock
-from pharmacy.inventory.models import (Lot, StockBalance, StockMovement, StockOperation, Transfer, TransferLine)
+from pharmacy.inventory.models import Lot, StockBalance, StockMovement, StockOperation, Transfer, TransferLine
 from pharmacy.models_base import utcnow
 
 THREADS = 8
@@ -121,7 +121,7 @@ def test_concurrent_writes_lose_no_update(app):
             crashes = [o for o in outcomes if o[2].startswith("crash")]
             assert crashes == []
             assert any(result == "insufficient" for _k, _q, result in outcomes)
-            done = lambda kind: sum(q for k, q, result in outcomes if k == kind and result == "ok")  # noqa: E731
+            done = lambda kind: sum(q for k, q, result in outcomes if k == kind and result == "ok")
             town_balance = db.session.scalar(select(StockBalance.qty_base).where(
                 StockBalance.facility_id == ids["town"], StockBalance.lot_id == ids["lot"]))
             village_balance = db.session.scalar(select(StockBalance.qty_base).where(

@@ -128,7 +128,7 @@ def test_transfer_form_and_receipt_page(stocked, login):
 
 
 def test_subtree_view_filters_by_status(stocked, login):
-    county, product = stocked
+    county, _product = stocked
     empty = make_product("氨氯地平")
     stock.receive(county.villages[1], empty, lot_number="E", expiry_date=days_from_now(100), qty_base=1,
                   user=county.users["township"], key="e")
@@ -145,7 +145,7 @@ def test_subtree_view_filters_by_status(stocked, login):
 
 
 def test_exports(stocked, login):
-    county, product = stocked
+    county, _product = stocked
     client = login(county.users["township"])
     csv = client.get(f"/stock/f/{county.villages[0].id}/export.csv").get_data(as_text=True)
     assert csv.startswith("\ufeff机构编码") and "V1" in csv and "近效期" in csv

@@ -29,7 +29,7 @@ def lot_of(product, number):
 
 
 def test_receipt_creates_lot_once_and_rejects_a_conflicting_expiry(setup):
-    county, village, user, product = setup
+    _county, village, user, product = setup
     stock.receive(village, product, lot_number="SOON", expiry_date=days_from_now(40), qty_base=5, user=user, key="r3")
     assert stock.on_hand(village.id, product.id) == 85
     with pytest.raises(Conflict):
@@ -39,7 +39,7 @@ def test_receipt_creates_lot_once_and_rejects_a_conflicting_expiry(setup):
 
 
 def test_dispense_is_fefo_and_a_named_lot_is_respected(setup):
-    county, village, user, product = setup
+    _county, village, user, product = setup
     op = stock.dispense(village, product, qty_base=35, user=user, key="d1")
     assert {m.lot.lot_number: m.qty_base for m in op.movements} == {"SOON": -30, "LATE": -5}
     op = stock.dispense(village, product, qty_base=5, user=user, key="d2", lot=lot_of(product, "LATE"))
@@ -49,7 +49,7 @@ def test_dispense_is_fefo_and_a_named_lot_is_respected(setup):
 
 
 def test_the_same_key_twice_records_one_movement(setup):
-    county, village, user, product = setup
+    _county, village, user, product = setup
     first = stock.dispense(village, product, qty_base=3, user=user, key="same")
     before = counts()
     second = stock.dispense(village, product, qty_base=3, user=user, key="same")
@@ -62,7 +62,7 @@ def test_the_same_key_twice_records_one_movement(setup):
 
 @pytest.mark.parametrize("qty", [0, -5, 2.5, True, 10**9])
 def test_bad_quantities_are_refused_and_nothing_is_written(setup, qty):
-    county, village, user, product = setup
+    _county, village, user, product = setup
     before = counts()
     with pytest.raises(InvalidInput):
         stock.dispense(village, product, qty_base=qty, user=user, key="bad")
@@ -73,7 +73,7 @@ def test_bad_quantities_are_refused_and_nothing_is_written(setup, qty):
 
 
 def test_more_than_in_stock_is_refused_with_the_available_quantity(setup):
-    county, village, user, product = setup
+    _county, village, user, product = setup
     before = counts()
     with pytest.raises(InsufficientStock) as refused:
         stock.dispense(village, product, qty_base=81, user=user, key="big")
@@ -83,7 +83,7 @@ def test_more_than_in_stock_is_refused_with_the_available_quantity(setup):
 
 
 def test_expired_lot_cannot_be_dispensed_or_received(setup):
-    county, village, user, product = setup
+    _county, village, user, product = setup
     from pharmacy.inventory.models import Lot
 
     expired = Lot(product_id=product.id, lot_number="OLD", expiry_date=days_from_now(-1))
@@ -100,7 +100,7 @@ def test_expired_lot_cannot_be_dispensed_or_received(setup):
 
 
 def test_unknown_lot_and_lot_of_another_product_are_refused(setup):
-    county, village, user, product = setup
+    _county, village, user, product = setup
     other = make_product()
     with pytest.raises(NotFound):
         stock.get_lot(999999)
@@ -119,7 +119,7 @@ def test_a_village_cannot_receive_a_county_tier_product(county):
 
 
 def test_adjustment_reasons_and_signs(setup):
-    county, village, user, product = setup
+    _county, village, user, product = setup
     lot = lot_of(product, "LATE")
     op = stock.adjust(village, lot, qty_delta=-2, reason="damaged", note="压碎", user=user, key="a1")
     assert [(m.kind, m.reason, m.qty_base) for m in op.movements] == [("adjustment", "damaged", -2)]
@@ -135,7 +135,7 @@ def test_adjustment_reasons_and_signs(setup):
 
 
 def test_stocktake_posts_one_movement_per_lot_that_differs(setup):
-    county, village, user, product = setup
+    _county, village, user, product = setup
     late, soon = lot_of(product, "LATE"), lot_of(product, "SOON")
     op = stock.stocktake(village, {late.id: 48, soon.id: 30}, user=user, key="st1", note="月末盘点")
     assert [(m.lot_id, m.qty_base, m.balance_after, m.kind) for m in op.movements] == [
@@ -148,7 +148,7 @@ def test_stocktake_posts_one_movement_per_lot_that_differs(setup):
 
 
 def test_expiry_write_off_empties_expired_lots_only(setup):
-    county, village, user, product = setup
+    _county, village, user, product = setup
     op = stock.write_off_expired(village, user=user, key="w1", as_of=days_from_now(41))
     assert [(m.lot.lot_number, m.qty_base, m.kind, m.reason) for m in op.movements] == [
         ("SOON", -30, "expiry_write_off", "expired")]
@@ -158,7 +158,7 @@ def test_expiry_write_off_empties_expired_lots_only(setup):
 
 
 def test_return_is_a_receipt_of_its_own_kind(setup):
-    county, village, user, product = setup
+    _county, village, user, product = setup
     op = stock.receive(village, product, lot_number="LATE", expiry_date=days_from_now(400), qty_base=2, user=user,
                        key="ret", kind=MovementKind.RETURN, note="患者退回")
     assert op.movements[0].kind == "return"
@@ -207,7 +207,7 @@ def test_transfer_refusals_write_nothing(setup):
 
 
 def test_corrections_are_new_movements_and_old_ones_stay(setup):
-    county, village, user, product = setup
+    _county, village, user, product = setup
     op = stock.dispense(village, product, qty_base=4, user=user, key="oops")
     original = [(m.id, m.qty_base, m.balance_after) for m in op.movements]
     stock.adjust(village, op.movements[0].lot, qty_delta=4, reason="correction", note="多记了", user=user, key="fix")
@@ -219,7 +219,7 @@ def test_corrections_are_new_movements_and_old_ones_stay(setup):
 
 
 def test_policy_validation(setup):
-    county, village, user, product = setup
+    _county, village, user, product = setup
     policy = stock.set_policy(village, product, min_months=1.5, max_months=3, user=user)
     assert float(policy.min_months) == 1.5
     with pytest.raises(InvalidInput):

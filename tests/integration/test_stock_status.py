@@ -110,7 +110,7 @@ def test_stock_status_is_set_based(county):
         stock.set_policy(facility, products[4], min_months=1, max_months=2, user=user)
     statements = []
     engine = db.session.get_bind()
-    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    listen = lambda *args: statements.append(args[2])
     event.listen(engine, "before_cursor_execute", listen)
     try:
         small = queries.stock_status([county.villages[0].id])
