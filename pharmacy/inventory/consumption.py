@@ -2,11 +2,14 @@
 
 The rule for AMC (average monthly consumption), in base units per month of 30 days:
 
+* Consumption is what a village dispenses to patients; a township health centre or the county, which also
+  supply others, consume what they dispense plus what they issue (transfer out). See
+  `queries.CONSUMPTION_KINDS_BY_TIER`; callers may name other movement kinds.
 * The window is the 90 days before `as_of` (three months of 30 days).
 * History starts at the first stock movement of the product at the facility (a receipt, usually).
-* With 90 days or more of history, AMC = units dispensed in the window ÷ 3.
-* With 14 to 89 days of history ("short history"), the dispensed units are scaled to a month:
-  AMC = dispensed ÷ days of history × 30.
+* With 90 days or more of history, AMC = units consumed in the window ÷ 3.
+* With 14 to 89 days of history ("short history"), the consumed units are scaled to a month:
+  AMC = consumed ÷ days of history × 30.
 * With under 14 days of history, or none, AMC is unknown (None): too little to extrapolate from. Min and max in
   base units are then unknown too, unless the facility set absolute ones, and the status says only whether the
   product is out of stock.

@@ -20,7 +20,14 @@ from . import consumption as rules
 from .consumption import AmcBasis, Policy, StockStatus
 from .models import Lot, MovementKind, StockBalance, StockMovement, StockPolicy, Transfer, TransferLine, TransferStatus
 
-CONSUMPTION_KINDS = (MovementKind.DISPENSE,)
+# What counts as consumption, by tier. A village consumes what it dispenses; a township health centre or the
+# county also issues to the facilities it supplies, and those issues are its demand too (without them the central
+# pharmacy, which dispenses nothing, would look overstocked on everything).
+CONSUMPTION_KINDS_BY_TIER = {
+    "village": (MovementKind.DISPENSE,),
+    "township": (MovementKind.DISPENSE, MovementKind.TRANSFER_OUT),
+    "county": (MovementKind.DISPENSE, MovementKind.TRANSFER_OUT),
+}
 
 
 @dataclass(slots=True)
@@ -35,7 +42,7 @@ class StockStatusRow:
     near_expiry: int = 0
     earliest_expiry: date | None = None
     in_transit: int = 0
-    dispensed_in_window: int = 0
+    dispensed_in_window: int = 0  # base units consumed in the window (dispensed, and issued where that counts)
     amc: float | None = None
     amc_basis: str = AmcBasis.UNKNOWN
     history_days: int = 0
@@ -67,13 +74,14 @@ def in_ids(column, ids):
 
 def stock_status(facility_ids: Iterable[int] | Select, product_ids: Iterable[int] | None = None, *,
                  as_of: datetime | None = None, near_days: int | None = None,
-                 consumption_kinds: tuple[str, ...] = CONSUMPTION_KINDS,
+                 consumption_kinds: tuple[str, ...] | None = None,
                  include_empty: bool = False) -> list[StockStatusRow]:
     """Stock position of every facility × product that has stock, history, a policy or goods in transit.
 
     `facility_ids` may be a list or a select of ids (e.g. `visible_facility_ids(user)`). With `include_empty`
     and `product_ids`, every requested pair is returned, stock-outs of never-stocked products included.
-    Rows come sorted by facility id, then product id.
+    Consumption follows `CONSUMPTION_KINDS_BY_TIER` unless `consumption_kinds` names the movement kinds to count
+    (e.g. `("dispense",)` for patient dispensing alone). Rows come sorted by facility id, then product id.
     """
     as_of = as_of or utcnow()
     today = as_of.date()
@@ -121,14 +129,20 @@ def stock_status(facility_ids: Iterable[int] | Select, product_ids: Iterable[int
             str(earliest))
         r.first_movement_at = _aware(first)
 
+    all_kinds = set(consumption_kinds) if consumption_kinds is not None else {
+        kind for kinds in CONSUMPTION_KINDS_BY_TIER.values() for kind in kinds}
     used = scoped(
-        select(StockMovement.facility_id, StockMovement.product_id, func.sum(-StockMovement.qty_base))
-        .where(StockMovement.kind.in_(list(consumption_kinds)),
+        select(StockMovement.facility_id, StockMovement.product_id, StockMovement.kind,
+               func.sum(-StockMovement.qty_base))
+        .where(StockMovement.kind.in_(sorted(all_kinds)),
                StockMovement.created_at >= rules.window_start(as_of), StockMovement.created_at <= as_of)
-        .group_by(StockMovement.facility_id, StockMovement.product_id),
+        .group_by(StockMovement.facility_id, StockMovement.product_id, StockMovement.kind),
         StockMovement.facility_id, StockMovement.product_id)
-    for facility_id, product_id, qty in db.session.execute(used):
-        row(facility_id, product_id).dispensed_in_window = int(qty or 0)
+    for facility_id, product_id, kind, qty in db.session.execute(used):
+        counted = consumption_kinds if consumption_kinds is not None else CONSUMPTION_KINDS_BY_TIER.get(
+            tiers.get(facility_id), (MovementKind.DISPENSE,))
+        if kind in counted:
+            row(facility_id, product_id).dispensed_in_window += int(qty or 0)
 
     policies: dict[tuple[int, int], Policy] = {}
     for p in db.session.scalars(scoped(select(StockPolicy), StockPolicy.facility_id, StockPolicy.product_id)):

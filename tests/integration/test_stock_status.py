@@ -145,3 +145,17 @@ def test_stock_card_running_balance(county):
     assert [line.balance for line in lines] == [10, 15, 5, 3]
     opening, lines, has_more = queries.stock_card(village.id, product.id, limit=2)
     assert opening == 15 and has_more and [line.balance for line in lines] == [5, 3]
+
+
+def test_a_township_consumes_what_it_issues_and_a_village_only_what_it_dispenses(county):
+    township, village, user = county.townships[0], county.villages[0], county.users["township"]
+    product = make_product()
+    backdate(stock.receive(township, product, lot_number="T", expiry_date=days_from_now(300), qty_base=900,
+                           user=user, key="r"), 100)
+    stock.send_transfer(township, village, [stock.LineRequest(product, 300)], user=user, key="t", in_transit=False)
+    stock.send_transfer(village, township, [stock.LineRequest(product, 30)], user=user, key="back",
+                        in_transit=False)
+    town = queries.stock_status_one(township.id, product.id)
+    assert town.dispensed_in_window == 300 and town.amc == pytest.approx(100)
+    assert queries.stock_status([township.id], consumption_kinds=("dispense",))[0].amc == 0
+    assert queries.stock_status_one(village.id, product.id).dispensed_in_window == 0
