@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from ..auth.policy import can_see
 from ..catalog.models import Product
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from ..extensions import db
@@ -421,6 +422,11 @@ def near_expiry_cutoff(days: int) -> date:
     return today() + timedelta(days=days)
 
 
+def _policy_of(facility: Facility, product: Product) -> StockPolicy | None:
+    return db.session.scalar(select(StockPolicy).where(StockPolicy.facility_id == facility.id,
+                                                       StockPolicy.product_id == product.id))
+
+
 def set_policy(facility: Facility, product: Product, *, min_months: float, max_months: float, user,
                min_qty_base: int | None = None, max_qty_base: int | None = None) -> StockPolicy:
     """Set a product's min and max stock at a facility, in months of stock and optionally in base units."""
@@ -437,8 +443,7 @@ def set_policy(facility: Facility, product: Product, *, min_months: float, max_m
                                    and min_qty_base > max_qty_base):
         raise InvalidInput(_("下限不能大于上限"), fields={"min_months": [_("下限不能大于上限")]})
     _require_stockable(facility, product)
-    policy = db.session.scalar(select(StockPolicy).where(StockPolicy.facility_id == facility.id,
-                                                         StockPolicy.product_id == product.id))
+    policy = _policy_of(facility, product)
     if policy is None:
         policy = StockPolicy(facility_id=facility.id, product_id=product.id)
         db.session.add(policy)
@@ -452,8 +457,7 @@ def set_policy(facility: Facility, product: Product, *, min_months: float, max_m
 
 def clear_policy(facility: Facility, product: Product, *, user) -> None:
     """Go back to the tier defaults for a product at a facility."""
-    policy = db.session.scalar(select(StockPolicy).where(StockPolicy.facility_id == facility.id,
-                                                         StockPolicy.product_id == product.id))
+    policy = _policy_of(facility, product)
     if policy is not None:
         db.session.delete(policy)
         db.session.flush()
@@ -464,8 +468,6 @@ def clear_policy(facility: Facility, product: Product, *, user) -> None:
 def transfer_destination(user, source: Facility, destination_id: int) -> Facility:
     """The facility `user` may send goods to from `source`: one in the user's scope, or the source's own parent
     (a village returning goods to its township). 404 for anything else, so ids of other trees are not confirmed."""
-    from ..auth.policy import can_see
-
     destination = db.session.get(Facility, destination_id)
     if destination is None or not (can_see(user, destination) or destination.id == source.parent_id):
         raise NotFound(_("找不到调入机构"), fields={"to_facility_id": [_("找不到该机构")]})
