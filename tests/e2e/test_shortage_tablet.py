@@ -81,7 +81,7 @@ def test_register_online_then_offline_then_both_reach_the_server_once(server):
 
         # Back online: the queue is sent by itself and both show as received.
         context.set_offline(False)
-        expect(page.locator("#my-registrations li[data-state=waiting]")).to_have_count(0)
+        expect(page.locator("#my-registrations li[data-state=waiting]")).to_have_count(0, timeout=20000)
         expect(page.locator("#my-registrations li[data-state=received]")).to_have_count(2)
         on_server = server_shortages(server)
         assert sorted(s[1] for s in on_server) == ["X002-01", "X003-01"]
