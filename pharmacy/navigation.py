@@ -6,6 +6,9 @@ from .auth.policy import has_permission
 NAV_ITEMS = [
     ("home.index", "首页", None),
     ("catalog.index", "药品目录", "catalog.read"),
+    ("shortages.tablet", "缺药登记", "shortage.register"),
+    ("shortages.open_registrations", "缺药汇总", "shortage.manage"),
+    ("inventory.index", "库存", "stock.read"),
     ("orders.index", "统一订单", "order.read"),
     ("orders.approvals", "订单审批", "order.approve"),
     ("orders.fulfilment_page", "配货发货", "order.approve"),
