@@ -9,7 +9,9 @@ from .i18n import public
 bp = Blueprint("home", __name__)
 
 # Where each role starts; a domain that owns a better start page for a role registers it here.
-ROLE_HOME: dict[str, str] = {}
+ROLE_HOME: dict[str, str] = {
+    "village_doctor": "shortages.tablet",
+}
 
 
 @bp.get("/")

@@ -10,3 +10,4 @@ from .orders.models import Allocation, Order, OrderLine, OrderLineShortage, Ship
 from .purchasing.models import (GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine, Supplier,  # noqa: F401
                                 SupplierProduct)
 from .settlement.models import SettlementMonth, Statement, StatementLine  # noqa: F401
+from .matching.models import DictionaryImport, LocalDrug, MatchDecision  # noqa: F401

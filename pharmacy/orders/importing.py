@@ -47,7 +47,7 @@ class LocalName:
 @dataclass
 class NameMatch:
     product: Product | None
-    method: str = ""  # "code" | "name_strength" | "" (no match)
+    method: str = ""  # "code" | "matched" | "" (no match)
 
 
 @dataclass
@@ -138,10 +138,11 @@ def parse_qty(value) -> int | None:
 
 
 def match_names(names: list[LocalName], facility: Facility) -> list[NameMatch]:
-    """Match local names to formulary products: exact product code first, then exact generic name + strength.
+    """Match local names to formulary products: an exact product code first, then the matching service
+    (brand names, salts, pinyin, typos, the township's confirmed local names). Only a confident match is taken:
+    a name the matcher is unsure of is reported as a bad row, never guessed."""
+    from ..matching.services import match_one
 
-    One function on purpose: the lead rewires it to the matching service (pharmacy.matching) later.
-    """
     codes = {n.code for n in names if n.code}
     by_code: dict[str, Product] = {}
     if codes:
@@ -149,21 +150,17 @@ def match_names(names: list[LocalName], facility: Facility) -> list[NameMatch]:
                                           .options(joinedload(Product.drug))
                                           .order_by(Product.edition)):
             by_code[product.code] = product  # the latest edition wins
-    generic_names = {n.name for n in names if n.name and not (n.code and n.code in by_code)}
-    by_name: dict[tuple[str, str], list[Product]] = {}
-    if generic_names:
-        for product in db.session.scalars(
-                select(Product).join(Product.drug).where(Drug.generic_name.in_(generic_names),
-                                                         Product.status == ProductStatus.ACTIVE)
-                .options(joinedload(Product.drug))):
-            by_name.setdefault((_norm(product.drug.generic_name), _norm(product.strength)), []).append(product)
     matches = []
     for name in names:
         if name.code and name.code in by_code:
             matches.append(NameMatch(by_code[name.code], "code"))
             continue
-        candidates = by_name.get((_norm(name.name), _norm(name.spec)), [])
-        matches.append(NameMatch(candidates[0], "name_strength") if len(candidates) == 1 else NameMatch(None))
+        if not name.name:
+            matches.append(NameMatch(None))
+            continue
+        result = match_one(name.name, spec=name.spec, facility=facility)
+        product = db.session.get(Product, result.product_id) if result.product_id else None
+        matches.append(NameMatch(product, "matched") if product is not None else NameMatch(None))
     return matches
 
 

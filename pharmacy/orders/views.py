@@ -18,7 +18,7 @@ from .pdf import pick_list_pdf
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
-SEARCH_URL = "/api/v1/catalog/products"
+SEARCH_URL = "/api/v1/catalog/search"
 
 
 def _int(value, default=None):

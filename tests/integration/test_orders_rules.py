@@ -197,10 +197,15 @@ def test_a_township_cannot_see_build_for_or_approve_another_township(county, log
 # ---------------------------------------------------------------------------------------------- import
 
 
-def test_xlsx_import_matches_by_code_then_name_and_strength(county, login):
+def test_xlsx_import_matches_by_code_then_by_the_matching_service(county, login):
+    from pharmacy.catalog.models import Product
+    from pharmacy.extensions import db
+
     by_code = make_product(pack_size=10)
-    by_name = make_product("硝苯地平", strength="10mg", pack_size=100)
-    data = _xlsx([(by_code.code, "", "", 5, "常用"), ("", "硝苯地平", "10 mg", "3", ""), (None, None, None, None, None)])
+    # A local spelling of the formulary's 硝苯地平缓释片 10mg, matched by the matching service.
+    by_name = db.session.scalar(select(Product).where(Product.edition == "2018", Product.code == "X147-03"))
+    data = _xlsx([(by_code.code, "", "", 5, "常用"), ("", "硝苯地平缓释片(Ⅰ)", "10 mg*24片", "3", ""),
+                  (None, None, None, None, None)])
     client = sign_in(login, county.users["township"])
     result = _ok(client.post("/api/v1/orders/import", data={"file": (io.BytesIO(data), "申领表.xlsx")},
                              headers=csrf_header(client), content_type="multipart/form-data"), 201)

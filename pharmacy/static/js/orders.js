@@ -65,7 +65,7 @@
       if (q.length < 1) { close(); return; }
       var mine = ++seq;
       var sep = url.indexOf("?") >= 0 ? "&" : "?";
-      var target = url + sep + "q=" + encodeURIComponent(q) + "&per_page=20";
+      var target = url + sep + "q=" + encodeURIComponent(q) + "&limit=20";
       fetch(target, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : { items: [] }; })
         .then(function (data) { if (mine === seq) render(items(data)); })
