@@ -23,6 +23,7 @@ NOT_OBJECTS: dict[str, dict[str, str]] = {
     "static": {"filename": "css/app.css"},
     "i18n.set_language": {"code": "en"},
     "catalog.export": {"fmt": "csv"},
+    "inventory.export": {"fmt": "csv"},
     "settlement.statement": MONTH,
     "settlement.statement_xlsx": MONTH,
     "settlement.statement_pdf_download": MONTH,
@@ -120,6 +121,45 @@ def _purchase_line(facility: Facility, made: dict) -> int:
     return line.id
 
 
+def _add(obj):
+    from pharmacy.extensions import db
+
+    db.session.add(obj)
+    db.session.flush()
+    return obj
+
+
+def _shortage(facility: Facility, made: dict) -> int:
+    import secrets
+
+    from pharmacy.shortages.models import Shortage
+
+    return _add(Shortage(client_id=f"idor-{secrets.token_hex(6)}", facility_id=facility.id, free_text="越权测试",
+                         qty_packs=1)).id
+
+
+def _transfer(facility: Facility, made: dict) -> int:
+    from pharmacy.inventory.models import Transfer
+
+    return _add(Transfer(from_facility_id=_township_of(facility).id, to_facility_id=facility.id)).id
+
+
+def _dictionary_import(facility: Facility, made: dict):
+    from pharmacy.matching.models import DictionaryImport
+
+    if "import" not in made:
+        made["import"] = _add(DictionaryImport(facility_id=facility.id, filename="越权.csv", file_format="csv"))
+    return made["import"]
+
+
+def _local_drug(facility: Facility, made: dict) -> int:
+    from pharmacy.matching.models import LocalDrug
+
+    batch = _dictionary_import(facility, made)
+    return _add(LocalDrug(import_id=batch.id, facility_id=facility.id, row_no=1, local_name="阿莫西林胶囊",
+                          status="needs_review")).id
+
+
 # Looked up as "<blueprint>:<parameter>" first (blueprint without "_api"), then "<parameter>".
 OBJECTS: dict[str, Factory | str] = {
     "facility_id": lambda facility, made: facility.id,
@@ -132,6 +172,10 @@ OBJECTS: dict[str, Factory | str] = {
     "shipment_id": _shipment,
     "po_id": lambda facility, made: _purchase_order(facility, made).id,
     "purchasing:line_id": _purchase_line,
+    "shortage_id": _shortage,
+    "transfer_id": _transfer,
+    "import_id": lambda facility, made: _dictionary_import(facility, made).id,
+    "local_drug_id": _local_drug,
 }
 
 
