@@ -5,3 +5,6 @@ from .catalog.models import Alias, CatalogChange, Drug, Product, ProductPrice  #
 from .facilities.models import Facility  # noqa: F401
 from .inventory.models import Lot, StockBalance, StockMovement, StockOperation, StockPolicy, Transfer, TransferLine  # noqa: F401
 from .shortages.models import Shortage, ShortageEvent  # noqa: F401
+from .deliveries.models import (DeliveryLine, DeliveryRun, DeliveryShortfall, DeliveryStop, Route, RouteStop,  # noqa: F401
+                                StockAlert)
+from .scheduler.models import JobRun, SchedulerLease  # noqa: F401

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from ..auth.models import Role, User
+from ..deliveries.demo import seed_demo_routes
 from ..extensions import db
 from ..facilities.models import Facility, FacilityKind
 from ..facilities.services import create_facility
@@ -24,7 +25,9 @@ VILLAGE_STEMS = ["李家", "王家", "张家", "刘家", "陈家", "杨家", "�
 VILLAGE_SUFFIXES = ["庄", "湾", "坪", "沟", "岭", "坝", "营", "寨", "店", "河", "桥", "洼"]
 
 # Extra steps a domain adds to the demo (stock, shortages, routes ...): each receives the DemoCounty.
-SEED_STEPS: list[Callable[["DemoCounty"], None]] = []
+SEED_STEPS: list[Callable[["DemoCounty"], None]] = [
+    seed_demo_routes,
+]
 
 
 @dataclass
