@@ -89,7 +89,7 @@ def db_session(app_ctx):
     db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
     yield db.session
     db.session.remove()
-    db.session.configure(bind=None, join_transaction_mode="conservative_savepoint")
+    db.session.configure(bind=None, join_transaction_mode="conditional_savepoint")
     outer.rollback()
     connection.close()
 

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from ..models_base import utcnow
@@ -26,6 +26,9 @@ LOCK_NAME = "scheduler"
 # pg_try_advisory_lock key: "pharmsch" read as a 63-bit number, unlikely to clash with another application's.
 ADVISORY_KEY = int.from_bytes(b"pharmsch", "big") & 0x7FFFFFFFFFFFFFFF
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A bigint advisory key shows in pg_locks as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
+_HELD = text("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+             "AND pid = pg_backend_pid() AND classid::bigint = :hi AND objid::bigint = :lo AND objsubid = 1)")
 
 table = SchedulerLease.__table__
 
@@ -88,17 +91,20 @@ class AdvisoryLock:
         return True
 
     def renew(self) -> bool:
-        """Check that the lock's connection is alive (the server frees the lock when it is not)."""
+        """Check that this session still holds the lock (a dropped connection loses it, and a reconnect would
+        not get it back silently)."""
         if self.conn is None:
             return False
         try:
-            self.conn.execute(text("SELECT 1"))
-            self._heartbeat()
-            return True
-        except DBAPIError:
+            held = self.conn.scalar(_HELD, {"hi": ADVISORY_KEY >> 32, "lo": ADVISORY_KEY & 0xFFFFFFFF})
+        except SQLAlchemyError:
             log.exception("scheduler lock connection lost")
+            held = False
+        if not held:
             self._drop()
             return False
+        self._heartbeat()
+        return True
 
     def release(self) -> None:
         if self.conn is None:
@@ -114,7 +120,7 @@ class AdvisoryLock:
         if self.conn is not None:
             try:
                 self.conn.close()
-            except DBAPIError:
+            except SQLAlchemyError:
                 pass
             self.conn = None
 

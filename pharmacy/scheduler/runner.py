@@ -43,11 +43,10 @@ def run_job(definition: JobDefinition, *, trigger: str = "manual", holder: str =
     run_id = run.id
     log.info("job %s started (run %s, %s)", job_id, run_id, trigger)
     try:
-        summary = _load(definition.function)()
-        run.outcome, run.finished_at = RunOutcome.SUCCEEDED, utcnow()
-        run.summary = json.dumps(summary, ensure_ascii=False, default=str)[:4000]
+        summary = json.dumps(_load(definition.function)(), ensure_ascii=False, default=str)[:4000]
+        run.outcome, run.finished_at, run.summary = RunOutcome.SUCCEEDED, utcnow(), summary
         db.session.commit()
-        log.info("job %s succeeded (run %s): %s", job_id, run_id, run.summary)
+        log.info("job %s succeeded (run %s): %s", job_id, run_id, summary)
     except Exception as exc:  # a job's failure is recorded, never propagated into the scheduler
         db.session.rollback()
         run = db.session.get(JobRun, run_id)

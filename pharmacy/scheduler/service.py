@@ -14,10 +14,10 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 from sqlalchemy import create_engine
@@ -53,6 +53,7 @@ class SchedulerService:
         with app.app_context():
             self.lock = lock or make_lock(db.engine, self.holder, app.config["SCHEDULER_LEASE_SECONDS"], clock)
         self.scheduler: BackgroundScheduler | None = None
+        self._store_engine = None
         self._stopping = threading.Event()
 
     @property
@@ -95,7 +96,7 @@ class SchedulerService:
     def _start(self) -> None:
         global _active
         config = self.app.config
-        engine = create_engine(config["SQLALCHEMY_DATABASE_URI"])
+        engine = self._store_engine = create_engine(config["SQLALCHEMY_DATABASE_URI"])
         configure_engine_events(engine)
         scheduler = BackgroundScheduler(
             timezone=ZoneInfo(config["BABEL_DEFAULT_TIMEZONE"]),
@@ -131,6 +132,10 @@ class SchedulerService:
             _active = None
         if scheduler is not None:
             scheduler.shutdown(wait=wait)
+        if self._store_engine is not None:
+            # The scheduler's loop may have opened a connection while the job store was being shut down.
+            self._store_engine.dispose()
+            self._store_engine = None
 
     def run_now(self, job_id: str, trigger: str) -> None:
         """Run one job here (APScheduler calls this through `run_scheduled_job`); retry a failure soon."""
@@ -140,21 +145,22 @@ class SchedulerService:
             return
         with self.app.app_context():
             run = run_job(definition, trigger=trigger, holder=self.holder)
-            if run.outcome == RunOutcome.FAILED:
-                failures = consecutive_failures(job_id)
-                if failures <= self.app.config["SCHEDULER_MAX_RETRIES"] and self.scheduler is not None:
-                    retry_at = self.clock() + timedelta(minutes=self.app.config["SCHEDULER_RETRY_MINUTES"])
-                    self.scheduler.modify_job(job_id, next_run_time=retry_at)
-                    log.warning("job %s failed %s time(s) in a row: retrying at %s", job_id, failures, retry_at)
-
+            failures = consecutive_failures(job_id) if run.outcome == RunOutcome.FAILED else 0
+            # End this read before the job store writes: SQLite lets one connection write at a time.
+            db.session.rollback()
+        if failures and failures <= self.app.config["SCHEDULER_MAX_RETRIES"] and self.scheduler is not None:
+            retry_at = self.clock() + timedelta(minutes=self.app.config["SCHEDULER_RETRY_MINUTES"])
+            try:
+                self.scheduler.modify_job(job_id, next_run_time=retry_at)
+            except JobLookupError:
+                return  # a one-off job is gone once it ran
+            log.warning("job %s failed %s time(s) in a row: retrying at %s", job_id, failures, retry_at)
 
 def make_trigger(definition: JobDefinition, timezone):
     if definition.trigger == "cron":
         return CronTrigger(timezone=timezone, **definition.trigger_args)
     if definition.trigger == "interval":
         return IntervalTrigger(timezone=timezone, **definition.trigger_args)
-    if definition.trigger == "date":
-        return DateTrigger(timezone=timezone, **definition.trigger_args)
     raise ValueError(f"unknown trigger {definition.trigger!r} for job {definition.id}")
 
 
