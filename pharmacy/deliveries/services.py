@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -23,9 +23,9 @@ from ..inventory.models import Lot, StockBalance, Transfer, TransferLine, Transf
 from ..models_base import utcnow
 from ..shortages import services as shortages
 from ..shortages.models import Shortage, ShortageStatus, Urgency
+from .labels import run_status_label
 from .models import (PENDING_RUN_STATUSES, DeliveryLine, DeliveryRun, DeliveryShortfall, DeliveryStop, LineSource,
                      Route, RouteStop, RunStatus, StopStatus, delivery_line_shortage)
-from .labels import run_status_label
 from .planning import ProductInfo, ShortageNeed, StockLevel, StopNeeds, plan_delivery
 from .schedule import MAX_EVERY_N_RUNS, departures_after, is_stop_due, next_departure_on_or_after, parse_weekdays
 from .stock_source import stock_status_for_planning
@@ -275,21 +275,9 @@ def plan_run(route: Route, departure_date: date, *, user=None) -> DeliveryRun:
     run = DeliveryRun(route_id=route.id, township_id=township.id, sequence=sequence, departure_date=departure_date,
                       departure_time=route.departure_time, status=RunStatus.PLANNED, vehicle=route.vehicle,
                       driver=route.driver, usable_after=usable_after, planned_by_id=getattr(user, "id", None))
-    shortage_by_id = {s.id: s for s in open_shortages}
     for route_stop, off_turn in due:
         stop = DeliveryStop(village_id=route_stop.village_id, position=route_stop.position, is_off_turn=off_turn,
                             status=StopStatus.PENDING)
-        for planned in plan.lines_for(route_stop.village_id):
-            level = planned.level
-            stop.lines.append(DeliveryLine(
-                product_id=planned.product_id, lot_id=planned.lot_id, qty_base=planned.qty_base,
-                planned_qty_base=planned.qty_base, source=_source_of(planned.qty_base, planned.qty_for_shortages_base),
-                qty_for_shortages_base=planned.qty_for_shortages_base,
-                on_hand_base=level.on_hand_base if level else None,
-                in_transit_base=level.in_transit_base if level else None,
-                amc_base=level.amc_base if level else None, min_base=level.min_base if level else None,
-                max_base=level.max_base if level else None,
-                shortages=[shortage_by_id[sid] for sid in planned.shortage_ids]))
         for shortfall in plan.shortfalls_for(route_stop.village_id):
             stop.shortfalls.append(DeliveryShortfall(product_id=shortfall.product_id,
                                                      shortage_id=shortfall.shortage_id, qty_base=shortfall.qty_base,
@@ -301,9 +289,36 @@ def plan_run(route: Route, departure_date: date, *, user=None) -> DeliveryRun:
             db.session.flush()
     except IntegrityError:
         raise Conflict(_("该路线 %(date)s 的配送单已存在", date=departure_date), code="run_exists") from None
+    _insert_lines(run, plan.lines)
     log.info("delivery run %s planned for route %s on %s: %s stops, %s lines, by %s", run.id, route.id,
              departure_date, len(run.stops), len(plan.lines), getattr(user, "username", "scheduler"))
     return run
+
+
+def _insert_lines(run: DeliveryRun, lines) -> None:
+    """Write a plan's lines and their shortage links in two bulk inserts (thousands of lines per planning pass)."""
+    stop_ids = {stop.village_id: stop.id for stop in run.stops}
+    rows = []
+    for planned in lines:
+        level = planned.level
+        rows.append({
+            "stop_id": stop_ids[planned.village_id], "product_id": planned.product_id, "lot_id": planned.lot_id,
+            "qty_base": planned.qty_base, "planned_qty_base": planned.qty_base,
+            "source": _source_of(planned.qty_base, planned.qty_for_shortages_base),
+            "qty_for_shortages_base": planned.qty_for_shortages_base, "note": "",
+            "on_hand_base": level.on_hand_base if level else None,
+            "in_transit_base": level.in_transit_base if level else None,
+            "amc_base": level.amc_base if level else None, "min_base": level.min_base if level else None,
+            "max_base": level.max_base if level else None})
+    if rows:
+        ids = db.session.scalars(insert(DeliveryLine).returning(DeliveryLine.id, sort_by_parameter_order=True),
+                                 rows).all()
+        links = [{"line_id": line_id, "shortage_id": shortage_id}
+                 for line_id, planned in zip(ids, lines, strict=True) for shortage_id in planned.shortage_ids]
+        if links:
+            db.session.execute(insert(delivery_line_shortage), links)
+    for stop in run.stops:
+        db.session.expire(stop, ["lines"])
 
 
 def _source_of(qty_base: int, qty_for_shortages_base: int) -> str:

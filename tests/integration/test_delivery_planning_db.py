@@ -59,8 +59,8 @@ def test_plan_serves_shortages_first_then_replenishes_to_max_fefo_outside_the_ne
 
 def test_limited_township_stock_becomes_a_shortfall_and_pending_runs_reserve_their_lots(setup, county):
     s = setup
-    other = create_facility(code=f"{county.townships[0].code}V9", name="测试九村卫生室", kind=FacilityKind.VILLAGE_POINT,
-                            parent=s["township"], population=1200)
+    other = create_facility(code=f"{county.townships[0].code}V9", name="测试九村卫生室",
+                            kind=FacilityKind.VILLAGE_POINT, parent=s["township"], population=1200)
     big = shortage(other, s["tablets"], 60, user=s["pharmacist"])  # 600 tablets; 530 usable in the township
     second_route = make_route(s["township"], [other], weekdays="1,4")
     first = services.plan_run(s["route"], next_weekday(2), user=s["pharmacist"])
@@ -104,7 +104,6 @@ def test_one_run_per_route_and_departure_and_only_on_departure_days(setup):
 
 
 def test_plan_due_runs_plans_within_the_lead_time_once(app, setup):
-    s = setup
     zone = ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"])
     departure = datetime.combine(next_weekday(2), time(8, 0), tzinfo=zone)
     early = services.plan_due_runs(departure - timedelta(hours=30))
