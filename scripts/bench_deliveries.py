@@ -171,10 +171,13 @@ def main(argv=None) -> int:
     parser.add_argument("--lines", type=int, default=400, help="lines of the manifest to render")
     parser.add_argument("--repeat", type=int, default=3, help="timed repetitions (the median is reported)")
     parser.add_argument("--example-pdf", type=Path, help="also write a confirmed demo run's manifest here")
+    parser.add_argument("--keep-db", type=Path, help="build the database in this SQLite file and keep it")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
+        database = args.keep_db.resolve() if args.keep_db else Path(tmp) / "bench.sqlite3"
+        database.unlink(missing_ok=True)
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
                           "PUBLIC_BASE_URL": "http://127.0.0.1:5000"})
         with app.app_context():
             db.create_all()

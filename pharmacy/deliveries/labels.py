@@ -82,10 +82,13 @@ def line_reason(line) -> str:
                        unit=shortage.product.pack_unit if shortage.product else ""))
     if line.source in (LineSource.REPLENISH, LineSource.SHORTAGE_AND_REPLENISH) and line.min_base is not None:
         product = line.product
-        parts.append(_("库存 %(on_hand)s（在途 %(transit)s）低于下限 %(min)s，月均消耗 %(amc)s，补至上限 %(max)s",
-                       on_hand=qty_label(line.on_hand_base, product), transit=qty_label(line.in_transit_base, product),
-                       min=qty_label(line.min_base, product), amc=qty_label(round(line.amc_base or 0), product),
-                       max=qty_label(line.max_base, product)))
+        levels = {"on_hand": qty_label(line.on_hand_base, product), "min": qty_label(line.min_base, product),
+                  "amc": qty_label(round(line.amc_base or 0), product), "max": qty_label(line.max_base, product)}
+        if line.in_transit_base:
+            parts.append(_("库存 %(on_hand)s（在途 %(transit)s）低于下限 %(min)s，月均消耗 %(amc)s，补至上限 %(max)s",
+                           transit=qty_label(line.in_transit_base, product), **levels))
+        else:
+            parts.append(_("库存 %(on_hand)s 低于下限 %(min)s，月均消耗 %(amc)s，补至上限 %(max)s", **levels))
     if line.source == LineSource.MANUAL:
         parts.append(_("手工添加"))
     if line.is_edited and line.source != LineSource.MANUAL:

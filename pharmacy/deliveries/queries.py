@@ -1,6 +1,6 @@
 """Reads for the delivery pages and API, always scoped to what the user may see."""
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from ..auth.policy import visible_facility_ids
@@ -8,9 +8,13 @@ from ..catalog.models import Product
 from ..extensions import db
 from ..facilities.models import Facility, Tier
 from ..inventory.models import Lot, StockBalance
-from .models import DeliveryLine, DeliveryRun, DeliveryStop, Route, RouteStop, RunStatus, StockAlert, StopStatus
+from .models import (AlertKind, DeliveryLine, DeliveryRun, DeliveryStop, Route, RouteStop, RunStatus, StockAlert,
+                     StopStatus)
 
 RUN_PAGE_SIZE = 50
+# Most serious first: nothing on the shelf, expired on the shelf, expiring soon, running low.
+ALERT_SEVERITY = case({AlertKind.STOCKOUT: 0, AlertKind.EXPIRED: 1, AlertKind.NEAR_EXPIRY: 2, AlertKind.BELOW_MIN: 3},
+                      value=StockAlert.kind, else_=4)
 
 
 def townships_in_scope(user) -> list[Facility]:
@@ -30,6 +34,15 @@ def routes_in_scope(user, *, township_id: int | None = None) -> list[Route]:
 def villages_of(township: Facility) -> list[Facility]:
     return list(db.session.scalars(select(Facility).where(Facility.parent_id == township.id,
                                                           Facility.tier == Tier.VILLAGE).order_by(Facility.code)))
+
+
+def villages_on_other_routes(township: Facility, route: Route | None) -> dict[int, str]:
+    """Village id → name of the other active route of the township it is on."""
+    stmt = (select(RouteStop.village_id, Route.name).join(Route, Route.id == RouteStop.route_id)
+            .where(Route.township_id == township.id, Route.is_active.is_(True)))
+    if route is not None:
+        stmt = stmt.where(Route.id != route.id)
+    return dict(db.session.execute(stmt).all())
 
 
 def runs_in_scope(user, *, status: str | None = None, route_id: int | None = None,
@@ -93,7 +106,7 @@ def open_alerts(user, *, kind: str | None = None, facility_id: int | None = None
                                      StockAlert.facility_id.in_(visible_facility_ids(user)))
             .options(selectinload(StockAlert.facility), selectinload(StockAlert.product).selectinload(Product.drug),
                      selectinload(StockAlert.lot))
-            .order_by(StockAlert.kind, StockAlert.facility_id, StockAlert.product_id).limit(limit))
+            .order_by(ALERT_SEVERITY, StockAlert.facility_id, StockAlert.product_id).limit(limit))
     if kind:
         stmt = stmt.where(StockAlert.kind == kind)
     if facility_id is not None:

@@ -189,8 +189,10 @@ def _route_form_input(form, villages) -> dict:
 def _route_page(township, route, *, error=None, fields=None, status=200, form=None):
     villages = queries.villages_of(township)
     on_route = {s.village_id: s for s in route.stops} if route is not None else {}
+    elsewhere = queries.villages_on_other_routes(township, route)
     return render_template("deliveries/route_form.html", township=township, route=route, villages=villages,
-                           on_route=on_route, error=error, fields=fields or {}, form=form), status
+                           on_route=on_route, elsewhere=elsewhere, error=error, fields=fields or {},
+                           form=form), status
 
 
 @bp.route("/routes/new", methods=["GET", "POST"])
