@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ..auth.policy import can_see, ensure_can_see
+from ..auth.policy import ensure_can_see
 from ..catalog.models import Product
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from ..extensions import db
@@ -92,19 +92,17 @@ def save_route(township: Facility, *, name: str, weekdays: str, departure_time: 
         seen.add(spec.village_id)
         if not 1 <= spec.every_n_runs <= MAX_EVERY_N_RUNS or not 0 <= spec.phase < spec.every_n_runs:
             raise InvalidInput(_("配送频次无效"), fields={"stops": [_("配送频次无效")]})
+    other_routes = Route.id.not_in([route.id] if route is not None else [])
     if is_active:
         taken = db.session.execute(
             select(Facility.name, Route.name).join(RouteStop, RouteStop.village_id == Facility.id)
             .join(Route, Route.id == RouteStop.route_id)
-            .where(Route.is_active.is_(True), RouteStop.village_id.in_(seen),
-                   Route.id != (route.id if route is not None and route.id else -1))).first()
+            .where(Route.is_active.is_(True), RouteStop.village_id.in_(seen), other_routes)).first()
         if taken is not None:
             raise Conflict(_("%(village)s 已在启用的路线“%(route)s”上", village=taken[0], route=taken[1]),
                            fields={"stops": [_("已在其他路线上")]})
-    clash = select(Route.id).where(Route.township_id == township.id, Route.name == name)
-    if route is not None and route.id:
-        clash = clash.where(Route.id != route.id)
-    if db.session.scalar(clash) is not None:
+    if db.session.scalar(select(Route.id).where(Route.township_id == township.id, Route.name == name,
+                                                other_routes)) is not None:
         raise Conflict(_("本乡镇已有同名路线"), fields={"name": [_("名称已存在")]})
 
     if route is None:
@@ -149,10 +147,11 @@ def get_run(user, run_id: int) -> DeliveryRun:
 
 
 def get_stop(user, stop_id: int) -> DeliveryStop:
-    """A stop the user may see: the village itself, its township, or the county."""
+    """A stop the user may see: its village's doctor, its township, the county."""
     stop = db.session.get(DeliveryStop, stop_id)
-    if stop is None or not (_visible(user, stop.village_id) or _visible(user, stop.run.township_id)):
+    if stop is None:
         raise NotFound(_("找不到该记录"))
+    ensure_can_see(user, stop.village_id)
     return stop
 
 
@@ -168,11 +167,6 @@ def stop_of(run: DeliveryRun, stop_id: int) -> DeliveryStop:
     if stop is None:
         raise NotFound(_("找不到该站点"))
     return stop
-
-
-def _visible(user, facility_id: int) -> bool:
-    facility = db.session.get(Facility, facility_id)
-    return facility is not None and can_see(user, facility)
 
 
 def _sequence_for(route: Route, departure_date: date) -> int:
@@ -329,12 +323,13 @@ def _source_of(qty_base: int, qty_for_shortages_base: int) -> str:
     return LineSource.SHORTAGE_AND_REPLENISH
 
 
-def next_unplanned_departure(route: Route, *, after: date | None = None) -> date:
-    """The first departure day of `route` from `after` (default today) that has no run yet."""
+def next_unplanned_departure(route: Route) -> date:
+    """The route's first departure from now on that has no run yet."""
     days = route.weekday_numbers
     planned = set(db.session.scalars(select(DeliveryRun.departure_date).where(DeliveryRun.route_id == route.id)))
-    day = next_departure_on_or_after(days, after or local_now().date())
-    if day == local_now().date() and local_now().time() >= route.departure_time:
+    now = local_now()
+    day = next_departure_on_or_after(days, now.date())
+    if day == now.date() and now.time() >= route.departure_time:
         day = next_departure_on_or_after(days, day + timedelta(days=1))
     while day in planned:
         day = next_departure_on_or_after(days, day + timedelta(days=1))
@@ -355,15 +350,16 @@ def plan_next_run(route: Route, *, user=None, departure_date: date | None = None
 
 def plan_due_runs(now: datetime | None = None) -> dict:
     """Scheduler job: plan every active route's next departure that falls within the planning lead time."""
-    now = (now or utcnow()).astimezone(local_zone())
+    # Route times are local wall-clock times: compare in the deployment's zone.
+    now = (now or utcnow()).astimezone(local_zone()).replace(tzinfo=None)
     lead = timedelta(hours=current_app.config["DELIVERY_PLAN_LEAD_HOURS"])
     planned = []
     routes = db.session.scalars(select(Route).where(Route.is_active.is_(True)).order_by(Route.id)
                                 .options(selectinload(Route.stops).selectinload(RouteStop.village),
                                          selectinload(Route.township)))
     for route in routes:
-        departure = departures_after(route.weekday_numbers, route.departure_time, now.replace(tzinfo=None))[0]
-        if departure - now.replace(tzinfo=None) > lead:
+        departure = departures_after(route.weekday_numbers, route.departure_time, now)[0]
+        if departure - now > lead:
             continue
         exists = db.session.scalar(select(DeliveryRun.id).where(DeliveryRun.route_id == route.id,
                                                                 DeliveryRun.departure_date == departure.date()))

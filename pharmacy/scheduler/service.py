@@ -78,7 +78,10 @@ class SchedulerService:
         log.info("scheduler %s waiting for the lock (every %ss)", self.holder, poll_seconds)
         try:
             while not self._stopping.is_set():
-                self.tick()
+                try:
+                    self.tick()
+                except Exception:  # the database may be away for a while: keep trying, never die
+                    log.exception("scheduler %s: lock check failed", self.holder)
                 self._stopping.wait(poll_seconds)
         finally:
             self.shutdown()
