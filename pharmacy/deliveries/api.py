@@ -1,6 +1,5 @@
 """API: routes under /api/v1/routes, delivery runs and receipts under /api/v1/deliveries."""
 
-from flask import Response
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,7 +9,7 @@ from ..catalog import services as catalog
 from ..errors import InvalidInput
 from ..inventory import services as stock
 from . import queries, services
-from .manifest import build_manifest_pdf
+from .manifest import manifest_response
 from .schemas import (AlertQuerySchema, AlertSchema, CancelInputSchema, LineCreateInputSchema, LineSchema,
                       LineUpdateInputSchema, PlanRouteInputSchema, PlanRunInputSchema, ReceiptInputSchema,
                       RouteInputSchema, RouteSchema, RunDetailsInputSchema, RunQuerySchema, RunSchema,
@@ -144,9 +143,7 @@ def dispatch_run(run_id: int):
 @permission_required("delivery.read")
 @api_operation(summary="The run's manifest (PDF, A4)", tags=["deliveries"])
 def manifest(run_id: int):
-    run = queries.load_run_for_review(services.get_run(current_user, run_id))
-    return Response(build_manifest_pdf(run), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{run.number}.pdf"'})
+    return manifest_response(queries.load_run_for_review(services.get_run(current_user, run_id)))
 
 
 @bp.patch("/<int:run_id>/lines/<int:line_id>")

@@ -17,7 +17,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import Response, current_app
 from reportlab.graphics.barcode import qrencoder
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -145,6 +145,12 @@ def manifest_from_run(run: DeliveryRun) -> Manifest:
 
 def build_manifest_pdf(run: DeliveryRun) -> bytes:
     return render_manifest(manifest_from_run(run))
+
+
+def manifest_response(run: DeliveryRun) -> Response:
+    """The manifest as a PDF download that opens in the browser."""
+    return Response(build_manifest_pdf(run), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{run.number}.pdf"'})
 
 
 # ---------------------------------------------------------------- drawing helpers

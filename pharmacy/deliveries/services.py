@@ -56,12 +56,17 @@ class StopSpec:
     phase: int = 0
 
 
+def _get_in_scope(user, model, object_id: int, facility_id_of, not_found: str):
+    """Load a row the user may see through its facility: 404 when missing or outside the user's subtree."""
+    row = db.session.get(model, object_id)
+    if row is None:
+        raise NotFound(not_found)
+    ensure_can_see(user, facility_id_of(row))
+    return row
+
+
 def get_route(user, route_id: int) -> Route:
-    route = db.session.get(Route, route_id)
-    if route is None:
-        raise NotFound(_("找不到该配送路线"))
-    ensure_can_see(user, route.township_id)
-    return route
+    return _get_in_scope(user, Route, route_id, lambda r: r.township_id, _("找不到该配送路线"))
 
 
 def save_route(township: Facility, *, name: str, weekdays: str, departure_time: time | str, stops: list[StopSpec],
@@ -139,34 +144,27 @@ def _parse_time(value) -> time:
 # ---------------------------------------------------------------- planning
 
 def get_run(user, run_id: int) -> DeliveryRun:
-    run = db.session.get(DeliveryRun, run_id)
-    if run is None:
-        raise NotFound(_("找不到该配送单"))
-    ensure_can_see(user, run.township_id)
-    return run
+    return _get_in_scope(user, DeliveryRun, run_id, lambda r: r.township_id, _("找不到该配送单"))
 
 
 def get_stop(user, stop_id: int) -> DeliveryStop:
     """A stop the user may see: its village's doctor, its township, the county."""
-    stop = db.session.get(DeliveryStop, stop_id)
-    if stop is None:
-        raise NotFound(_("找不到该记录"))
-    ensure_can_see(user, stop.village_id)
-    return stop
+    return _get_in_scope(user, DeliveryStop, stop_id, lambda s: s.village_id, _("找不到该记录"))
 
 
 def line_of(run: DeliveryRun, line_id: int) -> DeliveryLine:
-    line = next((line for line in run.lines if line.id == line_id), None)
-    if line is None:
-        raise NotFound(_("找不到该明细"))
-    return line
+    return _member(run.lines, line_id, _("找不到该明细"))
 
 
 def stop_of(run: DeliveryRun, stop_id: int) -> DeliveryStop:
-    stop = next((stop for stop in run.stops if stop.id == stop_id), None)
-    if stop is None:
-        raise NotFound(_("找不到该站点"))
-    return stop
+    return _member(run.stops, stop_id, _("找不到该站点"))
+
+
+def _member(rows, row_id: int, not_found: str):
+    row = next((row for row in rows if row.id == row_id), None)
+    if row is None:
+        raise NotFound(not_found)
+    return row
 
 
 def _sequence_for(route: Route, departure_date: date) -> int:

@@ -1,6 +1,6 @@
 """Delivery pages: routes, run review and dispatch for pharmacists, receipt for village doctors, stock alerts."""
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -11,7 +11,7 @@ from ..extensions import db
 from ..inventory import services as stock
 from . import queries, services
 from .labels import TEMPLATE_HELPERS
-from .manifest import build_manifest_pdf
+from .manifest import manifest_response
 from .models import AlertKind, RunStatus, StopStatus
 from .services import DISCREPANCY_REASONS, ReceivedLine, StopSpec
 
@@ -157,9 +157,7 @@ def dispatch(run_id: int):
 @bp.get("/runs/<int:run_id>/manifest.pdf")
 @permission_required("delivery.read")
 def manifest(run_id: int):
-    item = queries.load_run_for_review(services.get_run(current_user, run_id))
-    return Response(build_manifest_pdf(item), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{item.number}.pdf"'})
+    return manifest_response(queries.load_run_for_review(services.get_run(current_user, run_id)))
 
 
 # ---------------------------------------------------------------- routes
