@@ -51,12 +51,14 @@ def _qty_from_form(form, prefix: str, pack_size: int) -> int | None:
 @permission_required("delivery.read")
 def index():
     status = request.args.get("status") or None
-    if status not in set(RunStatus):
-        status = None
+    return _render_index(status if status in set(RunStatus) else None)
+
+
+def _render_index(status: str | None, *, error: str | None = None, code: int = 200):
     return render_template("deliveries/index.html", runs=queries.runs_in_scope(current_user, status=status),
                            routes=queries.routes_in_scope(current_user), status=status,
                            counts=queries.run_counts(current_user), alert_counts=queries.alert_counts(current_user),
-                           statuses=list(RunStatus))
+                           statuses=list(RunStatus), error=error), code
 
 
 @bp.get("/runs/<int:run_id>")
@@ -235,11 +237,8 @@ def plan_route(route_id: int):
     try:
         planned = services.plan_next_run(route, user=current_user)
     except DomainError as exc:
-        return render_template("deliveries/index.html", runs=queries.runs_in_scope(current_user),
-                               routes=queries.routes_in_scope(current_user), status=None,
-                               counts=queries.run_counts(current_user),
-                               alert_counts=queries.alert_counts(current_user), statuses=list(RunStatus),
-                               error=exc.message), exc.status
+        db.session.rollback()
+        return _render_index(None, error=exc.message, code=exc.status)
     return redirect(url_for("deliveries.run", run_id=planned.id))
 
 

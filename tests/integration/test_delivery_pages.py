@@ -163,3 +163,9 @@ def test_route_form_page_saves_stops_in_driving_order(county, login):
     planned = client.post(f"/deliveries/routes/{route.id}/plan")
     assert planned.status_code == 302
     assert db.session.query(DeliveryRun).count() == 1
+    paused = client.post(f"/deliveries/routes/{route.id}", data={
+        "name": "环线", "weekdays": ["2", "5"], "departure_time": "08:00", f"pos_{v1.id}": "1"})  # not active
+    assert paused.status_code == 302
+    refused = client.post(f"/deliveries/routes/{route.id}/plan")
+    assert refused.status_code == 409 and "该路线已停用" in refused.get_data(as_text=True)
+    assert db.session.query(DeliveryRun).count() == 1
