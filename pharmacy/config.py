@@ -57,3 +57,13 @@ class Config:
     WEB_WORKERS = int(os.environ.get("PHARMACY_WEB_WORKERS", 0))  # 0: 2 × cores + 1
     WEB_THREADS = int(os.environ.get("PHARMACY_WEB_THREADS", 1))
     WEB_TIMEOUT = int(os.environ.get("PHARMACY_WEB_TIMEOUT", 60))
+    # Delivery planning: a route's next run is planned this many hours before it leaves.
+    DELIVERY_PLAN_LEAD_HOURS = int(os.environ.get("PHARMACY_DELIVERY_LEAD_HOURS", 24))
+    DELIVERY_PLAN_INTERVAL_MINUTES = int(os.environ.get("PHARMACY_DELIVERY_PLAN_INTERVAL_MINUTES", 15))
+    # `flask scheduler run`: how often a process checks the lock, how long a SQLite lease lasts without a
+    # heartbeat, and when a failed job is tried again.
+    SCHEDULER_POLL_SECONDS = int(os.environ.get("PHARMACY_SCHEDULER_POLL_SECONDS", 10))
+    SCHEDULER_LEASE_SECONDS = int(os.environ.get("PHARMACY_SCHEDULER_LEASE_SECONDS", 60))
+    SCHEDULER_RETRY_MINUTES = int(os.environ.get("PHARMACY_SCHEDULER_RETRY_MINUTES", 10))
+    SCHEDULER_MAX_RETRIES = int(os.environ.get("PHARMACY_SCHEDULER_MAX_RETRIES", 3))
+    LOG_JSON = os.environ.get("PHARMACY_LOG_JSON", "0") == "1"

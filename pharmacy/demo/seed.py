@@ -12,6 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from ..auth.models import Role, User
 from ..audit.trail import summarised
+from ..deliveries.demo import seed_demo_routes
 from ..extensions import db
 from ..facilities.models import Facility, FacilityKind
 from ..facilities.services import create_facility
@@ -32,6 +33,7 @@ SEED_STEPS: list[Callable[["DemoCounty"], None]] = [
     seed_demo_stock,
     seed_demo_shortages,
     seed_orders_demo,
+    seed_demo_routes,
 ]
 
 
