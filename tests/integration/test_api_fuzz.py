@@ -12,7 +12,7 @@ from schemathesis.checks import not_a_server_error
 from pharmacy import create_app
 from pharmacy.api import build_openapi
 
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 5
 
 
 def _document() -> dict:
