@@ -160,6 +160,54 @@ def _local_drug(facility: Facility, made: dict) -> int:
                           status="needs_review")).id
 
 
+def _route(facility: Facility, made: dict):
+    from datetime import time
+
+    from pharmacy.deliveries.models import Route, RouteStop
+
+    if "route" not in made:
+        import secrets
+
+        made["route"] = _add(Route(township_id=_township_of(facility).id, name=f"越权线路{secrets.token_hex(3)}",
+                                   weekdays="2,5", departure_time=time(8, 0)))
+        if facility.tier == Tier.VILLAGE:
+            _add(RouteStop(route_id=made["route"].id, village_id=facility.id, position=1))
+    return made["route"]
+
+
+def _run(facility: Facility, made: dict):
+    from datetime import date, time
+
+    from pharmacy.deliveries.models import DeliveryRun
+
+    if "run" not in made:
+        route = _route(facility, made)
+        made["run"] = _add(DeliveryRun(route_id=route.id, township_id=route.township_id, sequence=1,
+                                       departure_date=date(2030, 1, 7), departure_time=time(8, 0),
+                                       usable_after=date(2030, 1, 7)))
+    return made["run"]
+
+
+def _stop(facility: Facility, made: dict):
+    from pharmacy.deliveries.models import DeliveryStop
+
+    if "stop" not in made:
+        made["stop"] = _add(DeliveryStop(run_id=_run(facility, made).id, village_id=facility.id, position=1))
+    return made["stop"]
+
+
+def _delivery_line(facility: Facility, made: dict) -> int:
+    from datetime import date
+
+    from pharmacy.deliveries.models import DeliveryLine
+    from pharmacy.inventory.services import get_or_create_lot
+
+    product = _product(made)
+    lot = get_or_create_lot(product, "IDOR-1", date(2031, 1, 1))
+    return _add(DeliveryLine(stop_id=_stop(facility, made).id, product_id=product.id, lot_id=lot.id, qty_base=10,
+                             planned_qty_base=10, source="manual")).id
+
+
 # Looked up as "<blueprint>:<parameter>" first (blueprint without "_api"), then "<parameter>".
 OBJECTS: dict[str, Factory | str] = {
     "facility_id": lambda facility, made: facility.id,
@@ -176,6 +224,10 @@ OBJECTS: dict[str, Factory | str] = {
     "transfer_id": _transfer,
     "import_id": lambda facility, made: _dictionary_import(facility, made).id,
     "local_drug_id": _local_drug,
+    "route_id": lambda facility, made: _route(facility, made).id,
+    "run_id": lambda facility, made: _run(facility, made).id,
+    "stop_id": lambda facility, made: _stop(facility, made).id,
+    "deliveries:line_id": _delivery_line,
 }
 
 
