@@ -85,10 +85,16 @@ class SignedIn(HttpUser):
 
     def village_products(self) -> list[int]:
         if not self.products:
-            response = self.client.get("/api/v1/catalog/products", params={"per_page": 200},
-                                       name="/api/v1/catalog/products [list]")
-            if response.ok:
-                self.products = [p["id"] for p in response.json()["items"] if p.get("lowest_tier") == "village"]
+            if has("/api/v1/shortages/products") and self.username[3:4] == "v":
+                # the tablet's offline pick list: what this village may register
+                response = self.client.get("/api/v1/shortages/products", name="/api/v1/shortages/products")
+                if response.ok:
+                    self.products = [p["id"] for p in response.json()][:200]
+            else:
+                response = self.client.get("/api/v1/catalog/products", params={"per_page": 200},
+                                           name="/api/v1/catalog/products [list]")
+                if response.ok:
+                    self.products = [p["id"] for p in response.json()["items"] if p.get("lowest_tier") == "village"]
         return self.products or [1]
 
 
@@ -123,14 +129,13 @@ class VillageTablet(SignedIn):
     @task(2)
     def my_shortages(self):
         if has("/api/v1/shortages"):
-            self.client.get("/api/v1/shortages", name="/api/v1/shortages [list]")
+            self.client.get("/api/v1/shortages", params={"mine": "true", "limit": 50},
+                            name="/api/v1/shortages [list]")
 
     @task(2)
     def my_stock(self):
-        if has("/api/v1/stock/balances"):
-            self.client.get("/api/v1/stock/balances", name="/api/v1/stock/balances")
-        elif has("/api/v1/stock"):
-            self.client.get("/api/v1/stock", name="/api/v1/stock")
+        if has("/api/v1/stock/status"):
+            self.client.get("/api/v1/stock/status", name="/api/v1/stock/status")
 
     @task(1)
     def me(self):
@@ -148,7 +153,7 @@ class TownshipPharmacist(SignedIn):
     @task(3)
     def shortages(self):
         if has("/api/v1/shortages"):
-            self.client.get("/api/v1/shortages", params={"status": "registered"}, name="/api/v1/shortages [list]")
+            self.client.get("/api/v1/shortages", params={"open": "true"}, name="/api/v1/shortages [list]")
         else:
             self.client.get("/api/v1/facilities", name="/api/v1/facilities")
 

@@ -142,10 +142,12 @@ def cpu_seconds(pid: int) -> float:
 
     try:
         process = psutil.Process(pid)
-        total = 0.0
-        for proc in [process, *process.children(recursive=True)]:
-            times = proc.cpu_times()
-            total += times.user + times.system
+        times = process.cpu_times()
+        # the master, the workers it already replaced (max_requests) and the workers alive now
+        total = times.user + times.system + times.children_user + times.children_system
+        for child in process.children(recursive=True):
+            child_times = child.cpu_times()
+            total += child_times.user + child_times.system
         return total
     except psutil.NoSuchProcess:
         return 0.0
