@@ -81,3 +81,10 @@ def test_pages_have_no_inline_script_or_style(county, login):
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), path
         assert not re.search(r"\sstyle=", page), path
         assert not re.search(r"\son[a-z]+=", page), path
+
+
+def test_health_of_a_schema_built_without_alembic_is_degraded_not_down(client, db_session):
+    db_session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json["status"] == "degraded" and response.json["migrations"]["status"] == "unversioned"
