@@ -6,6 +6,7 @@ import logging
 from flask import Flask, g, redirect, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from .config import ROOT, Config
 from .extensions import babel, csrf, db, login, migrate
@@ -22,6 +23,8 @@ BLUEPRINTS = [
     "pharmacy.facilities.api:bp",
     "pharmacy.catalog.views:bp",
     "pharmacy.catalog.api:bp",
+    "pharmacy.audit.views:bp",
+    "pharmacy.audit.api:bp",
     "pharmacy.inventory.views:bp",
     "pharmacy.inventory.api:bp",
     "pharmacy.shortages.views:bp",
@@ -54,6 +57,13 @@ CLI_GROUPS = [
 ]
 
 
+class DatabaseIntConverter(IntegerConverter):
+    """`<int:…>` ids that fit an INTEGER column: a larger number is simply not found (404), never a 500."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def _load(spec: str):
     module, attribute = spec.split(":")
     return getattr(importlib.import_module(module), attribute)
@@ -62,15 +72,20 @@ def _load(spec: str):
 def create_app(config_overrides: dict | None = None) -> Flask:
     """Build the application; tests and scripts pass their settings as overrides."""
     app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(Config.INSTANCE_DIR))
+    app.url_map.converters["int"] = DatabaseIntConverter
     app.config.from_object(Config)
     if config_overrides:
         app.config.update(config_overrides)
+    _check_production_settings(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Config.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
 
     from . import models  # noqa: F401  (every table on the metadata, for Alembic and create_all)
+    from .audit.trail import install as install_audit_trail
     from .db_setup import configure_engine_events
+    from .extensions import Session
     from .errors import register_error_handlers
+    from .logging_setup import configure_logging
     from .i18n import compile_catalogs, select_locale, translation_directories
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_directories())
@@ -78,11 +93,14 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_engine_events(db.engine)
+    install_audit_trail(Session)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     login.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     register_error_handlers(app)
+    configure_logging(app)
+    _configure_proxy(app)
     _configure_login(app)
     _configure_unit_of_work(app)
     _configure_templates(app)
@@ -93,6 +111,28 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     for spec in CLI_GROUPS:
         app.cli.add_command(_load(spec))
     return app
+
+
+def _check_production_settings(app: Flask) -> None:
+    """Production means HTTPS and a secret of its own: refuse to start otherwise rather than run unsafely."""
+    from .config import DEFAULT_SECRET_KEY
+
+    if not app.config.get("PRODUCTION"):
+        return
+    secret = app.config.get("SECRET_KEY") or ""
+    if secret == DEFAULT_SECRET_KEY or len(secret) < 16:
+        raise RuntimeError("PHARMACY_ENV=production needs its own SECRET_KEY (at least 16 characters); "
+                           "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'")
+    app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, SESSION_COOKIE_HTTPONLY=True,
+                      REMEMBER_COOKIE_HTTPONLY=True)
+
+
+def _configure_proxy(app: Flask) -> None:
+    hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
 
 def _configure_login(app: Flask) -> None:

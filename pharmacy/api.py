@@ -3,6 +3,7 @@ dumps output, and records what the OpenAPI document at /api/v1/openapi.json says
 
 import functools
 import re
+from decimal import Decimal
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -153,7 +154,19 @@ def build_openapi(app: Flask) -> dict:
             paths.setdefault(path, {})[method.lower()] = op
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path])
-    return spec.to_dict()
+    return _plain_numbers(spec.to_dict())
+
+
+def _plain_numbers(value):
+    """Decimal bounds (validate.Range(min=Decimal(...))) as JSON numbers: jsonify would make them strings,
+    which is not valid OpenAPI."""
+    if isinstance(value, dict):
+        return {key: _plain_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain_numbers(item) for item in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 meta_bp = api_blueprint("api_meta", __name__, "")

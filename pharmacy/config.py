@@ -14,13 +14,22 @@ def _sqlalchemy_url(raw: str) -> str:
     return raw
 
 
+DEFAULT_SECRET_KEY = "dev-only-change-me"
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    # PHARMACY_ENV=production: secure cookies, and the app refuses to start with the default SECRET_KEY.
+    PRODUCTION = os.environ.get("PHARMACY_ENV", "development") == "production"
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
     INSTANCE_DIR = Path(os.environ.get("PHARMACY_INSTANCE_DIR", ROOT / "instance"))
     SQLALCHEMY_DATABASE_URI = _sqlalchemy_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'pharmacy.sqlite3'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     CATALOG_DATA_DIR = Path(os.environ.get("PHARMACY_CATALOG_DIR", ROOT / "catalog_data"))
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("PHARMACY_TIMEZONE", "Asia/Shanghai")
@@ -29,11 +38,25 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("PHARMACY_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = os.environ.get("PHARMACY_SECURE_COOKIES", "0") == "1"
+    SESSION_COOKIE_SECURE = _flag("PHARMACY_SECURE_COOKIES", default=PRODUCTION)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     NEAR_EXPIRY_DAYS = int(os.environ.get("PHARMACY_NEAR_EXPIRY_DAYS", 90))
     PUBLIC_BASE_URL = os.environ.get("PHARMACY_PUBLIC_URL", "http://127.0.0.1:5000")
     SCHEDULER_ENABLED = os.environ.get("PHARMACY_SCHEDULER", "0") == "1"
+    LOG_JSON = _flag("PHARMACY_LOG_JSON")
+    LOG_LEVEL = os.environ.get("PHARMACY_LOG_LEVEL", "INFO").upper()
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0 = not behind one; trusting
+    # these headers without a proxy would let any client claim another address or https).
+    PROXY_FIX_HOPS = int(os.environ.get("PHARMACY_PROXY_HOPS", 0))
+    # Seconds after which the scheduler's heartbeat counts as stale on /healthz.
+    SCHEDULER_STALE_SECONDS = int(os.environ.get("PHARMACY_SCHEDULER_STALE_SECONDS", 180))
+    # Gunicorn (read by gunicorn.conf.py).
+    BIND = os.environ.get("PHARMACY_BIND", "127.0.0.1:8000")
+    WEB_WORKERS = int(os.environ.get("PHARMACY_WEB_WORKERS", 0))  # 0: 2 × cores + 1
+    WEB_THREADS = int(os.environ.get("PHARMACY_WEB_THREADS", 1))
+    WEB_TIMEOUT = int(os.environ.get("PHARMACY_WEB_TIMEOUT", 60))
     # Delivery planning: a route's next run is planned this many hours before it leaves.
     DELIVERY_PLAN_LEAD_HOURS = int(os.environ.get("PHARMACY_DELIVERY_LEAD_HOURS", 24))
     DELIVERY_PLAN_INTERVAL_MINUTES = int(os.environ.get("PHARMACY_DELIVERY_PLAN_INTERVAL_MINUTES", 15))

@@ -6,6 +6,7 @@ import re
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from marshmallow import ValidationError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,17 @@ def register_error_handlers(app: Flask) -> None:
             message = _("表单已过期或缺少安全令牌，请刷新页面后重试")
             return error_response(400, "csrf", message)
         return error_response(status, err.name.lower().replace(" ", "_"), message)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def handle_out_of_range(err: Exception):
+        """A number or text the database cannot hold (an id beyond INTEGER, a text longer than its column) is bad
+        input, whichever schema forgot its bounds: 422, nothing written."""
+        from .extensions import db
+
+        db.session.rollback()
+        log.warning("value out of range on %s %s: %s", request.method, request.path, str(err).splitlines()[0][:200])
+        return error_response(422, "out_of_range", _("输入的数值或文本超出允许范围"))
 
     @app.errorhandler(Exception)
     def handle_unexpected(err: Exception):

@@ -5,6 +5,7 @@ from .catalog.models import Alias, CatalogChange, Drug, Product, ProductPrice  #
 from .facilities.models import Facility  # noqa: F401
 from .inventory.models import Lot, StockBalance, StockMovement, StockOperation, StockPolicy, Transfer, TransferLine  # noqa: F401
 from .shortages.models import Shortage, ShortageEvent  # noqa: F401
+from .audit.models import AuditEvent  # noqa: F401
 from .orders.models import Allocation, Order, OrderLine, OrderLineShortage, Shipment  # noqa: F401
 from .purchasing.models import (GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine, Supplier,  # noqa: F401
                                 SupplierProduct)

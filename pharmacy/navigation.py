@@ -20,6 +20,7 @@ NAV_ITEMS = [
     ("deliveries.index", "配送单", "delivery.plan"),
     ("deliveries.receipts", "到货签收", "delivery.receive"),
     ("scheduler.index", "定时任务", "scheduler.admin"),
+    ("audit.index", "审计日志", "audit.read"),
 ]
 
 

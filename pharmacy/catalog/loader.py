@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ..audit.trail import summarised
 from ..extensions import db
 from ..facilities.models import Tier
 from ..matching.pinyin import pinyin_initials
@@ -208,6 +209,7 @@ def _locally_edited(edition: str) -> set[tuple[str, str, str]]:
     return {k for k, source in latest.items() if source != SOURCE}
 
 
+@summarised("catalog load")
 def load_catalog(data_dir: Path) -> LoadReport:
     """Bring the database in line with the files; flush, never commit."""
     drugs, products = read_catalog(data_dir)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from ..auth.models import Role, User
+from ..audit.trail import summarised
 from ..deliveries.demo import seed_demo_routes
 from ..extensions import db
 from ..facilities.models import Facility, FacilityKind
@@ -56,6 +57,7 @@ def existing_county() -> Facility | None:
     return db.session.scalar(select(Facility).where(Facility.code == COUNTY_CODE))
 
 
+@summarised("demo seed")
 def seed_demo(*, townships: int = 12, villages_per_township: int = 20, passwords: dict[str, str] | None = None,
               seed: int = 2018) -> DemoCounty:
     """Create the demo county; flush, never commit. `passwords` maps role → password (random when absent)."""

@@ -8,6 +8,7 @@ import traceback
 from flask import current_app
 from sqlalchemy import select
 
+from ..audit.trail import acting_as
 from ..extensions import db
 from ..models_base import utcnow
 from .jobs import JobDefinition, definition_by_id
@@ -43,7 +44,8 @@ def run_job(definition: JobDefinition, *, trigger: str = "manual", holder: str =
     run_id = run.id
     log.info("job %s started (run %s, %s)", job_id, run_id, trigger)
     try:
-        summary = json.dumps(_load(definition.function)(), ensure_ascii=False, default=str)[:4000]
+        with acting_as(f"job: {job_id}"):  # the audit trail names the job as the author of its writes
+            summary = json.dumps(_load(definition.function)(), ensure_ascii=False, default=str)[:4000]
         run.outcome, run.finished_at, run.summary = RunOutcome.SUCCEEDED, utcnow(), summary
         db.session.commit()
         log.info("job %s succeeded (run %s): %s", job_id, run_id, summary)

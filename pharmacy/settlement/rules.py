@@ -13,7 +13,7 @@ _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 def parse_month(text: str) -> tuple[int, int]:
     """'2024-06' → (2024, 6); ValueError for anything else."""
     match = _MONTH.match((text or "").strip())
-    if not match:
+    if not match or not 1900 <= int(match.group(1)) <= 9998:  # month_bounds needs the next month to exist
         raise ValueError(f"not a month: {text!r}")
     return int(match.group(1)), int(match.group(2))
 

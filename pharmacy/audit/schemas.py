@@ -1,0 +1,43 @@
+"""API shapes for the audit trail."""
+
+import json
+
+from marshmallow import Schema, fields, validate
+
+from .models import AuditAction
+
+
+class AuditQuerySchema(Schema):
+    username = fields.Str(load_default="", validate=validate.Length(max=64))
+    facility_code = fields.Str(load_default="", validate=validate.Length(max=32))
+    table_name = fields.Str(load_default="", validate=validate.Length(max=64))
+    action = fields.Str(load_default="", validate=validate.OneOf(["", *[a.value for a in AuditAction]]))
+    date_from = fields.Date(load_default=None)
+    date_to = fields.Date(load_default=None)
+    text = fields.Str(load_default="", validate=validate.Length(max=100))
+    before_id = fields.Int(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class AuditEventSchema(Schema):
+    id = fields.Int()
+    occurred_at = fields.DateTime()
+    user_id = fields.Int(allow_none=True)
+    username = fields.Str()
+    facility_id = fields.Int(allow_none=True)
+    facility_code = fields.Method("_facility_code")
+    source = fields.Str()
+    actor = fields.Str()
+    remote_addr = fields.Str()
+    request_id = fields.Str()
+    action = fields.Str()
+    table_name = fields.Str()
+    row_id = fields.Str()
+    changes = fields.Method("_changes")
+
+    def _facility_code(self, event) -> str:
+        facility = getattr(event, "facility", None)
+        return facility.code if facility is not None else ""
+
+    def _changes(self, event) -> dict:
+        return json.loads(event.changes or "{}")

@@ -1,0 +1,223 @@
+"""Record every ORM write in the audit trail, generically, from SQLAlchemy session events.
+
+After each flush, every inserted, updated and deleted row of every mapped table (except the trail itself and
+the scheduler's heartbeat) becomes an `AuditEvent` with its changed columns, old → new, written by one
+executemany on the flush's own connection: the trail commits or rolls back with the change it describes.
+Who did it comes from the signed-in user during a request, else from `acting_as(...)` (jobs), else from the
+click command being run (CLI). Bulk loads wrapped in `summarised(...)` write one summary row instead of one row
+per changed row. Writes made with Core statements (`session.execute(insert(...))`) are not seen here; the
+services that use them for upserts change the same rows through the ORM as well.
+"""
+
+import contextvars
+import enum
+import functools
+import json
+import logging
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from ..models_base import utcnow
+from .models import AuditAction, AuditEvent, AuditSource
+
+log = logging.getLogger(__name__)
+
+# Tables never audited: the trail itself, and rows rewritten by machinery every few seconds (not by people).
+SKIP_TABLES = {"audit_event", "scheduler_lease"}
+_SECRET_MARKERS = ("password", "token", "secret")
+
+
+@dataclass(frozen=True)
+class Actor:
+    source: str
+    actor: str = ""
+    user_id: int | None = None
+    username: str = ""
+    facility_id: int | None = None
+    remote_addr: str = ""
+    request_id: str = ""
+
+
+_actor_override: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("audit_actor", default=None)
+_summary: contextvars.ContextVar[Counter | None] = contextvars.ContextVar("audit_summary", default=None)
+
+
+@contextmanager
+def acting_as(actor: str, *, source: str = AuditSource.JOB, user=None):
+    """Attribute the writes made inside the block to a job or a named process (and optionally a user)."""
+    token = _actor_override.set(Actor(
+        source=source, actor=actor[:120], user_id=getattr(user, "id", None),
+        username=getattr(user, "username", "") or "", facility_id=getattr(user, "facility_id", None)))
+    try:
+        yield
+    finally:
+        _actor_override.reset(token)
+
+
+def summarised(label: str):
+    """Decorate a bulk loader: its writes are counted per table and action and recorded as one summary row."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            if _summary.get() is not None:  # already inside a summarised load
+                return function(*args, **kwargs)
+            counts: Counter = Counter()
+            token = _summary.set(counts)
+            try:
+                result = function(*args, **kwargs)
+                from ..extensions import db
+
+                db.session.flush()
+            finally:
+                _summary.reset(token)
+            if counts:
+                _write_summary(label, counts)
+            return result
+
+        return wrapper
+
+    return decorate
+
+
+def _write_summary(label: str, counts: Counter) -> None:
+    from ..extensions import db
+
+    per_table: dict[str, dict[str, int]] = {}
+    for (table, action), n in sorted(counts.items()):
+        per_table.setdefault(table, {})[action] = n
+    row = _base_row(current_actor()) | {"action": AuditAction.BULK, "table_name": "*", "row_id": label[:64],
+                                        "changes": json.dumps(per_table, ensure_ascii=False)}
+    db.session.connection().execute(AuditEvent.__table__.insert(), [row])
+
+
+def current_actor() -> Actor:
+    """Who is writing now: an explicit actor, else the signed-in user of the request, else the CLI command."""
+    override = _actor_override.get()
+    if override is not None:
+        return override
+    from flask import g, has_request_context, request
+
+    if has_request_context():
+        # The user flask-login already loaded for this request; loading it here would query inside a flush.
+        user = g.get("_login_user")
+        signed_in = user is not None and getattr(user, "is_authenticated", False)
+        state = inspect(user) if signed_in else None
+        return Actor(
+            source=AuditSource.API if request.path.startswith("/api/") else AuditSource.WEB,
+            actor=f"{request.method} {request.path}"[:120],
+            user_id=state.dict.get("id") if state else None,
+            username=(state.dict.get("username") or "") if state else "",
+            facility_id=state.dict.get("facility_id") if state else None,
+            remote_addr=(request.remote_addr or "")[:64],
+            request_id=str(g.get("request_id", ""))[:64])
+    import click
+
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        return Actor(source=AuditSource.CLI, actor=f"cli: {context.command_path}"[:120])
+    return Actor(source=AuditSource.SYSTEM)
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(value)} bytes>"
+    return str(value)
+
+
+def _shown(key: str, value):
+    if value not in (None, "") and any(marker in key for marker in _SECRET_MARKERS):
+        return "***"
+    return _jsonable(value)
+
+
+def _row_changes(state, mapper, action: str) -> dict:
+    changes = {}
+    for attr in mapper.column_attrs:
+        key = attr.key
+        if action == AuditAction.UPDATE:
+            history = state.attrs[key].history
+            if not history.has_changes():
+                continue
+            old = history.deleted[0] if history.deleted else None
+            new = history.added[0] if history.added else None
+            if old == new:
+                continue
+            changes[key] = [_shown(key, old), _shown(key, new)]
+        else:
+            value = state.dict.get(key)
+            if value is None:
+                continue
+            changes[key] = [None, _shown(key, value)] if action == AuditAction.INSERT else [_shown(key, value), None]
+    return changes
+
+
+def _row_id(state, mapper) -> str:
+    values = [state.dict.get(mapper.get_property_by_column(column).key) for column in mapper.primary_key]
+    return ",".join("" if v is None else str(v) for v in values)[:64]
+
+
+def _base_row(actor: Actor) -> dict:
+    return {"occurred_at": utcnow(), "user_id": actor.user_id, "username": actor.username[:64],
+            "facility_id": actor.facility_id, "source": actor.source, "actor": actor.actor,
+            "remote_addr": actor.remote_addr, "request_id": actor.request_id}
+
+
+def _changed_rows(session: Session):
+    for action, objects in ((AuditAction.INSERT, session.new), (AuditAction.UPDATE, session.dirty),
+                            (AuditAction.DELETE, session.deleted)):
+        for obj in objects:
+            state = inspect(obj)
+            mapper = state.mapper
+            table = mapper.local_table.name
+            if table in SKIP_TABLES:
+                continue
+            yield action, state, mapper, table
+
+
+def record_flush(session: Session, _flush_context) -> None:
+    """after_flush: write one audit row per row this flush inserted, updated or deleted."""
+    counts = _summary.get()
+    if counts is not None:
+        for action, state, mapper, table in _changed_rows(session):
+            if action != AuditAction.UPDATE or session.is_modified(state.obj(), include_collections=False):
+                counts[(table, str(action))] += 1
+        return
+    rows = []
+    base = None
+    for action, state, mapper, table in _changed_rows(session):
+        changes = _row_changes(state, mapper, action)
+        if action == AuditAction.UPDATE and not changes:
+            continue  # only relationships or unchanged values were touched
+        if base is None:
+            base = _base_row(current_actor())
+        rows.append(base | {"action": str(action), "table_name": table, "row_id": _row_id(state, mapper),
+                            "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True)})
+    if rows:
+        session.connection().execute(AuditEvent.__table__.insert(), rows)
+
+
+_installed = False
+
+
+def install(session_class: type[Session]) -> None:
+    """Listen to every flush of sessions of `session_class` (once per process)."""
+    global _installed
+    if _installed:
+        return
+    event.listen(session_class, "after_flush", record_flush)
+    _installed = True

@@ -1,0 +1,84 @@
+"""Logs: one JSON object per line when PHARMACY_LOG_JSON=1 (for journald, Loki, ELK), plain text otherwise.
+
+Each record carries the request id (the proxy's X-Request-ID or a fresh one), the signed-in user and facility,
+so a line in the log leads to the audit trail and back.
+"""
+
+import json
+import logging
+import secrets
+import sys
+import time
+from datetime import UTC, datetime
+
+from flask import Flask, g, has_request_context, request
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_STANDARD_ATTRS = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+
+class RequestContextFilter(logging.Filter):
+    """Add request_id, user and facility to records logged while a request is handled."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context():
+            record.request_id = getattr(g, "request_id", "")
+            user = g.get("_login_user")
+            if user is not None and getattr(user, "is_authenticated", False):
+                record.user = user.username
+                record.facility_id = user.facility_id
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time (UTC, ISO 8601), level, logger, message, context and extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                entry[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def make_handler(json_lines: bool) -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RequestContextFilter())
+    return handler
+
+
+def configure_logging(app: Flask) -> None:
+    """Send the app's logs to stderr in the configured format; tests keep pytest's own capture."""
+    if not app.config.get("TESTING") or app.config.get("LOG_JSON"):
+        root = logging.getLogger()
+        if not any(getattr(h, "_pharmacy", False) for h in root.handlers):
+            handler = make_handler(bool(app.config.get("LOG_JSON")))
+            handler._pharmacy = True
+            root.addHandler(handler)
+        root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    access = logging.getLogger("pharmacy.access")
+
+    @app.before_request
+    def start_request_clock():
+        g.request_id = (request.headers.get(REQUEST_ID_HEADER) or "")[:64] or secrets.token_hex(8)
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def log_request(response):
+        started = g.get("request_started")
+        response.headers.setdefault(REQUEST_ID_HEADER, g.get("request_id", ""))
+        if started is not None and request.endpoint != "static":
+            access.info("%s %s %s", request.method, request.path, response.status_code, extra={
+                "method": request.method, "path": request.path, "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "remote_addr": request.remote_addr or ""})
+        return response

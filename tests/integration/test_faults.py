@@ -1,0 +1,157 @@
+"""Faults on a real deployment (gunicorn with several workers over its own database): a worker killed in the
+middle of a request, PostgreSQL restarted during a burst of writes. Afterwards nothing is half-written and a
+tablet's retried submissions are recorded exactly once."""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from tests.live_gunicorn import LiveServer, fresh_database, seed_county
+
+
+def _engine(request) -> str:
+    return request.config.getoption("--db")
+
+
+@pytest.fixture
+def live(request, tmp_path):
+    with fresh_database(_engine(request), tmp_path) as url:
+        info = seed_county(url)
+        server = LiveServer(url, tmp_path, workers=2)
+        try:
+            yield server, info
+        finally:
+            server.stop()
+
+
+def _count(url: str, sql: str, **params) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _submission(info, key: str) -> dict:
+    """What a tablet or a pharmacist sends; the key makes a resend recognisable."""
+    return {"code": key, "name": f"故障测试{key}", "kind": "village_point", "parent_id": info["townships"][0]}
+
+
+SUBMIT_PATH = "/api/v1/facilities"
+
+
+def _recorded(url: str, key: str) -> int:
+    return _count(url, "SELECT count(*) FROM facility WHERE code = :key", key=key)
+
+
+def _half_written(url: str) -> int:
+    """Rows a transaction would only leave behind if it stopped half way (a facility without its path)."""
+    return _count(url, "SELECT count(*) FROM facility WHERE path = '' OR path IS NULL")
+
+
+def _submit_until_recorded(session: requests.Session, base: str, body: dict, deadline: float) -> int:
+    """Send like a tablet: on a lost answer or a 5xx, send the same body again until it is accepted.
+    201 means recorded now; 409 means an earlier attempt was recorded (the key already exists)."""
+    attempts = 0
+    while time.monotonic() < deadline:
+        attempts += 1
+        try:
+            response = session.post(base + SUBMIT_PATH, json=body, timeout=20)
+        except requests.RequestException:
+            time.sleep(0.3)
+            continue
+        if response.status_code in (201, 200, 409):
+            return attempts
+        assert response.status_code >= 500, (response.status_code, response.text[:300])
+        time.sleep(0.3)
+    raise AssertionError(f"{body['code']} not accepted before the deadline")
+
+
+def test_a_worker_killed_mid_request_leaves_nothing_and_the_retry_counts_once(live):
+    server, info = live
+    session = server.session(info["users"]["county"])
+    body = _submission(info, "KILLED-1")
+    outcome = {}
+
+    def send_and_lose_the_answer():
+        try:
+            outcome["response"] = session.post(server.base + SUBMIT_PATH, json=body, timeout=90,
+                                               headers={"X-Test-Pause": "kill-1"})
+        except requests.RequestException as exc:
+            outcome["error"] = exc
+
+    sender = threading.Thread(target=send_and_lose_the_answer)
+    sender.start()
+    worker_pid = server.wait_for_pause("kill-1")  # the row is flushed, the commit not yet made
+    os.kill(worker_pid, signal.SIGKILL)
+    sender.join(timeout=60)
+    assert "error" in outcome or outcome["response"].status_code >= 500
+    assert _recorded(server.url, "KILLED-1") == 0  # the dead worker's transaction was rolled back
+    assert _half_written(server.url) == 0
+
+    retry = server.session(info["users"]["county"])
+    assert retry.post(server.base + SUBMIT_PATH, json=body, timeout=30).status_code == 201
+    assert retry.post(server.base + SUBMIT_PATH, json=body, timeout=30).status_code == 409  # resent: not again
+    assert _recorded(server.url, "KILLED-1") == 1
+    assert _count(server.url, "SELECT count(*) FROM audit_event WHERE table_name = 'facility' AND action = 'insert' "
+                              "AND changes LIKE :pattern", pattern='%"KILLED-1"%') == 1
+    # gunicorn replaced the worker: the server still answers on every worker
+    for _ in range(6):
+        assert retry.get(server.base + "/api/v1/auth/me", timeout=30).status_code == 200
+
+
+def _pg_version() -> str:
+    return sorted(os.listdir("/etc/postgresql"))[-1]
+
+
+@pytest.mark.postgresql
+def test_postgresql_restart_during_a_write_burst(live):
+    server, info = live
+    if not os.path.isdir("/etc/postgresql"):
+        pytest.skip("PostgreSQL is not a local cluster managed by pg_ctlcluster")
+    sessions = [server.session(info["users"]["county"]) for _ in range(4)]
+    keys: list[list[str]] = [[] for _ in sessions]
+    deadline = time.monotonic() + 120
+    attempts: list[int] = []
+    errors: list[BaseException] = []
+    restarted = threading.Event()
+
+    def tablet(number, session):
+        """Keep submitting until PostgreSQL is back, and ten more after that."""
+        try:
+            after = 0
+            while after < 10 and time.monotonic() < deadline:
+                key = f"BURST-{number}-{len(keys[number])}"
+                keys[number].append(key)
+                attempts.append(_submit_until_recorded(session, server.base, _submission(info, key), deadline))
+                after += restarted.is_set()
+        except BaseException as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=tablet, args=(n, s)) for n, s in enumerate(sessions)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    restart = subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", _pg_version(), "main", "restart"],
+                             capture_output=True, text=True, timeout=90)
+    restarted.set()
+    assert restart.returncode == 0, restart.stderr
+    for thread in threads:
+        thread.join(timeout=150)
+    assert not errors, errors
+    all_keys = [k for own in keys for k in own]
+    assert max(attempts) > 1, "no submission was interrupted: the restart did not meet the burst"
+    for key in all_keys:
+        assert _recorded(server.url, key) == 1, key
+    assert _half_written(server.url) == 0
+    assert _count(server.url, "SELECT count(*) FROM audit_event WHERE table_name = 'facility' AND action = 'insert' "
+                              "AND changes LIKE '%BURST-%'") == len(all_keys)
+    health = requests.get(server.base + "/healthz", timeout=30)
+    assert health.json()["database"] == "ok"
