@@ -56,8 +56,11 @@ def test_village_doctor_receives_on_the_tablet(live_delivery, tmp_path, browser)
     page.click("button[type=submit]")
     page.wait_for_url(f"**/deliveries/stops/{ids['stop']}/receipt")
     page.goto(base + "/")
-    page.click("nav.mainnav >> text=到货签收")  # and from the doctor's menu
-    page.click(".receipt-tile")
+    with page.expect_navigation():
+        page.click("nav.mainnav >> text=到货签收")  # and from the doctor's menu
+    with page.expect_navigation():
+        page.click(".receipt-tile")
+    page.wait_for_load_state("load")
     line = page.locator(".receipt-line").first
     assert line.locator(".diff-fields").is_hidden()  # opens only when there is a difference
     line.locator(".toggle").click()
@@ -65,7 +68,8 @@ def test_village_doctor_receives_on_the_tablet(live_delivery, tmp_path, browser)
     line.locator("input[name$='_packs']").fill("2")
     line.locator(".reason-choice", has_text="破损").click()
     line.locator("input[name^='note_']").fill("一盒压坏")
-    page.click("text=确认签收")
+    with page.expect_navigation():
+        page.click("text=确认签收")
     assert "请先逐行核对" in page.inner_text("main")  # the sign-off tick is required; nothing was posted
     page.locator(".big-check").click()
     page.screenshot(path=str(tmp_path / "receipt-before.png"), full_page=True)
