@@ -22,6 +22,7 @@ BLUEPRINTS = [
     "pharmacy.facilities.api:bp",
     "pharmacy.catalog.views:bp",
     "pharmacy.catalog.api:bp",
+    "pharmacy.reports.views:bp",
     "pharmacy.api:meta_bp",
 ]
 

@@ -10,7 +10,10 @@ from .i18n import public
 bp = Blueprint("home", __name__)
 
 # Where each role starts; a domain that owns a better start page for a role registers it here.
-ROLE_HOME: dict[str, str] = {}
+ROLE_HOME: dict[str, str] = {
+    "county_pharmacist": "reports.dashboard",
+    "viewer": "reports.dashboard",
+}
 
 
 @bp.get("/")

@@ -1,0 +1,253 @@
+"""Reads behind the dashboard: set-based SQL that runs the same on SQLite and PostgreSQL.
+
+Historic points (a week ago, two weeks ago ...) are derived from today's balances minus the movements posted
+since each point, lot by lot, so only the last weeks of the ledger are read. Time windows are fixed by the
+caller's `now`, so tests can state their own clock.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Numeric, and_, case, cast, func, or_, select, union
+from sqlalchemy.sql import ColumnElement
+
+from ..catalog.models import Drug, Product, ProductStatus
+from ..extensions import db
+from ..facilities.models import Facility, Tier
+from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement, Transfer
+from ..shortages.models import OPEN_STATUSES, Shortage, ShortageEvent, ShortageStatus
+from .models import TracerProduct
+from .stats import Weeks
+
+
+@dataclass
+class Scope:
+    """The part of the tree a figure covers: `root` and its units (the columns of the dashboard's grids:
+    townships under a county, villages under a township)."""
+
+    root: Facility
+    units: list[Facility] = field(default_factory=list)
+    unit_of: dict[int, int | None] = field(default_factory=dict)
+    village_ids: list[int] = field(default_factory=list)
+    villages_per_unit: dict[int, int] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    county_id: int = 0
+
+    @property
+    def unit_is_village(self) -> bool:
+        return self.root.tier == Tier.TOWNSHIP
+
+    def unit_column(self) -> ColumnElement:
+        """SQL for a village's unit: its township under a county, itself under a township."""
+        return Facility.id if self.unit_is_village else Facility.parent_id
+
+    def facility_ids(self):
+        return select(Facility.id).where(Facility.path.startswith(self.root.path)).scalar_subquery()
+
+
+def build_scope(root: Facility) -> Scope:
+    """Load the facilities under `root` and how they group into units."""
+    rows = db.session.execute(
+        select(Facility.id, Facility.tier, Facility.path, Facility.name, Facility.is_active)
+        .where(Facility.path.startswith(root.path)).order_by(Facility.code)).all()
+    scope = Scope(root=root, county_id=int(root.path.strip("/").split("/")[0]))
+    unit_tier = Tier.VILLAGE if root.tier == Tier.TOWNSHIP else Tier.TOWNSHIP
+    depth = root.path.count("/") - 1
+    unit_ids = {r.id for r in rows if r.tier == unit_tier and r.path.count("/") - 1 == depth + 1}
+    for r in rows:
+        scope.names[r.id] = r.name
+        ids = [int(x) for x in r.path.strip("/").split("/")]
+        unit = ids[depth] if len(ids) > depth else None
+        scope.unit_of[r.id] = unit if unit in unit_ids else None
+        if r.tier == Tier.VILLAGE and r.is_active:
+            scope.village_ids.append(r.id)
+            if scope.unit_of[r.id] is not None:
+                scope.villages_per_unit[scope.unit_of[r.id]] = scope.villages_per_unit.get(scope.unit_of[r.id], 0) + 1
+    scope.units = list(db.session.scalars(select(Facility).where(Facility.id.in_(unit_ids), Facility.is_active)
+                                          .order_by(Facility.code)))
+    return scope
+
+
+# --- tracer products -------------------------------------------------------------------------------------------
+
+def configured_tracer_ids(county_id: int) -> list[int]:
+    return list(db.session.scalars(select(TracerProduct.product_id).where(TracerProduct.county_id == county_id)))
+
+
+def tracer_product_ids(county_id: int, county_path: str) -> list[int]:
+    """Chronic-disease products a village of the county has ever stocked, plus the county's own tracer list."""
+    carried = (select(StockBalance.product_id).join(Facility, Facility.id == StockBalance.facility_id)
+               .where(Facility.tier == Tier.VILLAGE, Facility.path.startswith(county_path)).distinct())
+    chronic = (select(Product.id).join(Drug, Drug.id == Product.drug_id)
+               .where(Drug.chronic_tags != "", Product.status == ProductStatus.ACTIVE,
+                      Product.lowest_tier == Tier.VILLAGE, Product.id.in_(carried)))
+    configured = select(TracerProduct.product_id).where(TracerProduct.county_id == county_id)
+    return sorted(db.session.scalars(union(chronic, configured)))
+
+
+def product_labels(product_ids) -> dict[int, dict]:
+    if not product_ids:
+        return {}
+    rows = db.session.execute(
+        select(Product.id, Product.code, Drug.generic_name, Product.dosage_form, Product.strength, Product.vbp_batch,
+               Drug.chronic_tags)
+        .join(Drug, Drug.id == Product.drug_id).where(Product.id.in_(list(product_ids))))
+    return {r.id: {"code": r.code, "name": r.generic_name, "form": r.dosage_form, "strength": r.strength,
+                   "vbp": r.vbp_batch, "chronic": r.chronic_tags} for r in rows}
+
+
+# --- stock at past points ----------------------------------------------------------------------------------------
+
+def _after_sums(weeks: Weeks, group: list, where: list):
+    """Per group, the sum of movements posted after each point 1..count (a{k})."""
+    m = StockMovement
+    cols = [func.sum(case((m.created_at > weeks.point(k), m.qty_base), else_=0)).label(f"a{k}")
+            for k in range(1, weeks.count + 1)]
+    return select(*group, *cols).where(m.created_at > weeks.start, *where).group_by(*group)
+
+
+def village_stock_by_unit(scope: Scope, weeks: Weeks) -> list:
+    """For each unit × product carried by its villages: how many villages carry it (ever had a balance row) and
+    how many held usable stock (unexpired at that moment) at each point: rows (unit_id, product_id, carried,
+    s0..s{count})."""
+    if not scope.village_ids:
+        return []
+    b, lot, m = StockBalance, Lot, StockMovement
+    after = _after_sums(weeks, [m.facility_id, m.lot_id], [m.facility_id.in_(scope.village_ids)]).subquery()
+    qty_cols = []
+    for k in range(weeks.count + 1):
+        on_hand = b.qty_base if k == 0 else b.qty_base - func.coalesce(after.c[f"a{k}"], 0)
+        usable = lot.expiry_date > weeks.point(k).date()
+        qty_cols.append(func.sum(case((usable, on_hand), else_=0)).label(f"q{k}"))
+    pairs = (select(b.facility_id, b.product_id, *qty_cols)
+             .join(lot, lot.id == b.lot_id)
+             .outerjoin(after, and_(after.c.facility_id == b.facility_id, after.c.lot_id == b.lot_id))
+             .where(b.facility_id.in_(scope.village_ids))
+             .group_by(b.facility_id, b.product_id)).subquery()
+    unit = scope.unit_column()
+    counts = [func.sum(case((pairs.c[f"q{k}"] > 0, 1), else_=0)).label(f"s{k}") for k in range(weeks.count + 1)]
+    stmt = (select(unit.label("unit_id"), pairs.c.product_id, func.count().label("carried"), *counts)
+            .join(Facility, Facility.id == pairs.c.facility_id)
+            .group_by(unit, pairs.c.product_id))
+    return db.session.execute(stmt).all()
+
+
+# --- near expiry ---------------------------------------------------------------------------------------------------
+
+def _value(qty) -> ColumnElement:
+    return cast(qty, Numeric(18, 4)) * Product.unified_price / Product.pack_size
+
+
+def near_expiry_by_facility(scope: Scope, today: date, days: int) -> list:
+    """Lots expiring within `days` and lots already expired but still on the shelf, per facility:
+    rows (facility_id, lots, packs, value, expired_lots, expired_value)."""
+    b, lot = StockBalance, Lot
+    soon = and_(lot.expiry_date > today, lot.expiry_date <= today + timedelta(days=days))
+    expired = lot.expiry_date <= today
+    stmt = (select(b.facility_id,
+                   func.sum(case((soon, 1), else_=0)).label("lots"),
+                   func.sum(case((soon, cast(b.qty_base, Numeric(18, 4)) / Product.pack_size), else_=0)).label("packs"),
+                   func.sum(case((soon, _value(b.qty_base)), else_=0)).label("value"),
+                   func.sum(case((expired, 1), else_=0)).label("expired_lots"),
+                   func.sum(case((expired, _value(b.qty_base)), else_=0)).label("expired_value"))
+            .join(lot, lot.id == b.lot_id).join(Product, Product.id == b.product_id)
+            .where(b.qty_base > 0, b.facility_id.in_(scope.facility_ids()),
+                   lot.expiry_date <= today + timedelta(days=days))
+            .group_by(b.facility_id))
+    return db.session.execute(stmt).all()
+
+
+def near_expiry_value_series(scope: Scope, weeks: Weeks, days: int) -> list[Decimal]:
+    """Value of stock expiring within `days` of each point, point 0 first."""
+    b, lot, m = StockBalance, Lot, StockMovement
+    first, last = weeks.point(weeks.count).date(), weeks.point(0).date() + timedelta(days=days)
+    lots_in_range = select(lot.id).where(lot.expiry_date > first, lot.expiry_date <= last)
+    in_scope = scope.facility_ids()
+    after = _after_sums(weeks, [m.lot_id], [m.facility_id.in_(in_scope), m.lot_id.in_(lots_in_range)]).subquery()
+    held = (select(b.lot_id, func.sum(b.qty_base).label("qty"))
+            .where(b.facility_id.in_(in_scope), b.lot_id.in_(lots_in_range)).group_by(b.lot_id)).subquery()
+    cols = []
+    for k in range(weeks.count + 1):
+        day = weeks.point(k).date()
+        qty = held.c.qty if k == 0 else held.c.qty - func.coalesce(after.c[f"a{k}"], 0)
+        window = and_(lot.expiry_date > day, lot.expiry_date <= day + timedelta(days=days))
+        cols.append(func.coalesce(func.sum(case((window, _value(qty)), else_=0)), 0).label(f"v{k}"))
+    stmt = (select(*cols).select_from(held).join(lot, lot.id == held.c.lot_id)
+            .join(Product, Product.id == lot.product_id)
+            .outerjoin(after, after.c.lot_id == held.c.lot_id))
+    row = db.session.execute(stmt).one()
+    return [Decimal(str(v or 0)) for v in row]
+
+
+# --- shortages -----------------------------------------------------------------------------------------------------
+
+AGE_BUCKETS = (3, 7, 14)  # days: <3, 3–7, 7–14, ≥14
+
+
+def open_shortages(scope: Scope, now: datetime) -> list:
+    """Open registrations by facility, urgency and age bucket (0: < 3 days … 3: ≥ 14 days)."""
+    s = Shortage
+    age = case(*[(s.created_at > now - timedelta(days=d), i) for i, d in enumerate(AGE_BUCKETS)],
+               else_=len(AGE_BUCKETS))
+    stmt = (select(s.facility_id, s.urgency, age.label("age"), func.count().label("n"))
+            .where(s.status.in_(OPEN_STATUSES), s.facility_id.in_(scope.facility_ids()))
+            .group_by(s.facility_id, s.urgency, age))
+    return db.session.execute(stmt).all()
+
+
+def open_shortage_series(scope: Scope, weeks: Weeks) -> list[int]:
+    """How many registrations were open at each point, point 0 first."""
+    s, e = Shortage, ShortageEvent
+    closed = (select(e.shortage_id, func.min(e.created_at).label("closed_at"))
+              .where(e.to_status.in_([ShortageStatus.DELIVERED, ShortageStatus.CANCELLED]))
+              .group_by(e.shortage_id)).subquery()
+    cols = [func.coalesce(func.sum(case((and_(s.created_at <= weeks.point(k),
+                                             or_(closed.c.closed_at.is_(None), closed.c.closed_at > weeks.point(k))),
+                                        1), else_=0)), 0).label(f"n{k}")
+            for k in range(weeks.count + 1)]
+    stmt = (select(*cols).select_from(s).outerjoin(closed, closed.c.shortage_id == s.id)
+            .where(s.facility_id.in_(scope.facility_ids()), s.created_at <= weeks.now,
+                   or_(closed.c.closed_at.is_(None), closed.c.closed_at > weeks.start)))
+    return [int(v) for v in db.session.execute(stmt).one()]
+
+
+def delivered_shortages(scope: Scope, since: datetime, until: datetime) -> list:
+    """Registrations delivered in (since, until]: rows (facility_id, urgency, created_at, delivered_at),
+    ordered by facility and duration so percentiles can be read off per group."""
+    s = Shortage
+    stmt = (select(s.facility_id, s.urgency, s.created_at, s.delivered_at)
+            .where(s.status == ShortageStatus.DELIVERED, s.delivered_at > since, s.delivered_at <= until,
+                   s.facility_id.in_(scope.facility_ids()))
+            .order_by(s.facility_id, s.delivered_at))
+    return db.session.execute(stmt).all()
+
+
+def registrations_per_week(scope: Scope, weeks: Weeks) -> list[int]:
+    """Registrations created in each bucket, bucket 0 (the last seven days) first."""
+    s = Shortage
+    bucket = case(*[(s.created_at > weeks.point(k + 1), k) for k in range(weeks.count)], else_=weeks.count)
+    rows = dict(db.session.execute(
+        select(bucket, func.count()).where(s.created_at > weeks.start, s.created_at <= weeks.now,
+                                           s.facility_id.in_(scope.facility_ids())).group_by(bucket)).all())
+    return [int(rows.get(k, 0)) for k in range(weeks.count)]
+
+
+# --- 集采 share ------------------------------------------------------------------------------------------------------
+
+def intake_value_by_week(scope: Scope, weeks: Weeks) -> list:
+    """Value of goods entering the scope from outside (supplier receipts; transfers whose source lies outside),
+    per bucket and 集采 flag, at unified prices: rows (bucket, is_vbp, value)."""
+    m = StockMovement
+    in_scope = scope.facility_ids()
+    from_outside = m.ref_id.in_(select(Transfer.id).where(Transfer.from_facility_id.not_in(in_scope)))
+    entering = or_(m.kind == MovementKind.RECEIPT,
+                   and_(m.kind == MovementKind.TRANSFER_IN, m.ref_type == "transfer", from_outside))
+    bucket = case(*[(m.created_at > weeks.point(k + 1), k) for k in range(weeks.count)], else_=weeks.count)
+    is_vbp = case((Product.vbp_batch != "", 1), else_=0)
+    stmt = (select(bucket.label("bucket"), is_vbp.label("is_vbp"), func.sum(_value(m.qty_base)).label("value"))
+            .join(Product, Product.id == m.product_id)
+            .where(m.created_at > weeks.start, m.created_at <= weeks.now, m.facility_id.in_(in_scope), entering)
+            .group_by(bucket, is_vbp))
+    return db.session.execute(stmt).all()
+

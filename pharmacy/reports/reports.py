@@ -1,0 +1,260 @@
+"""The reports: each is one SQL select (columns in display order) over the reader's scope and filters, shown a
+page at a time and exported whole by streaming."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Numeric, Select, and_, case, cast, func, literal, or_, select
+from sqlalchemy.orm import aliased
+
+from ..catalog.models import Drug, Product
+from ..extensions import db
+from ..facilities.models import Facility, Tier
+from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement
+from ..shortages.models import Shortage, ShortageEvent, ShortageStatus
+
+DAYS_PER_MONTH = 30.4375
+
+URGENCY_LABELS = {"routine": "常规", "urgent": "紧急", "emergency": "特急"}
+SHORTAGE_STATUS_LABELS = {"registered": "已登记", "acknowledged": "已确认", "ordered": "已下单", "dispatched": "已发出",
+                          "delivered": "已送达", "cancelled": "已取消"}
+SHORTAGE_REASON_LABELS = {"out_of_stock": "断货", "running_low": "库存偏低", "patient_need": "患者急需",
+                          "chronic_long_rx": "慢病长处方"}
+
+
+@dataclass
+class Column:
+    key: str
+    label: str  # Chinese message id
+    kind: str = "text"  # text | int | num | money | date | datetime | days | enum
+    labels: dict[str, str] | None = None  # enum value → Chinese message id
+
+
+@dataclass
+class Filters:
+    """What the reader asked for, already checked against their scope."""
+
+    root: Facility
+    q: str = ""
+    class_path: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def since(self) -> datetime | None:
+        return datetime.combine(self.date_from, time.min, tzinfo=UTC) if self.date_from else None
+
+    def until(self) -> datetime | None:
+        """Exclusive end: the day after `date_to`."""
+        return datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=UTC) if self.date_to else None
+
+
+@dataclass
+class Report:
+    key: str
+    title: str
+    description: str
+    columns: list[Column]
+    build: Callable[[Filters], Select]
+    uses_dates: bool = True
+    date_label: str = "日期"
+    default_days: tuple[int, int] | None = None  # (days back, days ahead) from today when no range is given
+    facility_tiers: tuple[str, ...] = field(default=(Tier.COUNTY, Tier.TOWNSHIP, Tier.VILLAGE))
+
+    def default_range(self, today: date) -> tuple[date | None, date | None]:
+        if not self.default_days:
+            return None, None
+        back, ahead = self.default_days
+        return today - timedelta(days=back), today + timedelta(days=ahead)
+
+
+def _product_filter(stmt: Select, f: Filters) -> Select:
+    if f.q:
+        like = f"%{f.q}%"
+        stmt = stmt.where(or_(Drug.generic_name.like(like), Drug.pinyin_initials.like(like.upper()),
+                              Product.code.like(like.upper()), Drug.name_en.ilike(like)))
+    if f.class_path:
+        stmt = stmt.where(or_(Drug.class_path == f.class_path, Drug.class_path.startswith(f.class_path + "/"),
+                              Drug.category == f.class_path))
+    return stmt
+
+
+def _township_name(facility, parent) -> object:
+    return case((facility.tier == Tier.VILLAGE, parent.name), (facility.tier == Tier.TOWNSHIP, facility.name),
+                else_="")
+
+
+def _money(qty):
+    return cast(qty, Numeric(18, 4)) * Product.unified_price / Product.pack_size
+
+
+# --- stock on hand -------------------------------------------------------------------------------------------------
+
+def build_stock(f: Filters) -> Select:
+    fac, parent = aliased(Facility), aliased(Facility)
+    today = datetime.now(UTC).date()
+    usable = case((Lot.expiry_date > today, StockBalance.qty_base), else_=0)
+    soon = case((and_(Lot.expiry_date > today, Lot.expiry_date <= today + timedelta(days=90)), StockBalance.qty_base),
+                else_=0)
+    stmt = (select(_township_name(fac, parent).label("township"), fac.name.label("facility"), Product.code,
+                   Drug.generic_name, Product.dosage_form, Product.strength, Product.base_unit,
+                   func.sum(StockBalance.qty_base).label("qty"),
+                   (cast(func.sum(StockBalance.qty_base), Numeric(18, 4)) / Product.pack_size).label("packs"),
+                   func.sum(usable).label("usable"), func.sum(soon).label("soon"),
+                   func.min(Lot.expiry_date).label("first_expiry"),
+                   func.sum(_money(StockBalance.qty_base)).label("value"))
+            .select_from(StockBalance)
+            .join(fac, fac.id == StockBalance.facility_id).outerjoin(parent, parent.id == fac.parent_id)
+            .join(Lot, Lot.id == StockBalance.lot_id)
+            .join(Product, Product.id == StockBalance.product_id).join(Drug, Drug.id == Product.drug_id)
+            .where(StockBalance.qty_base > 0, fac.path.startswith(f.root.path))
+            .group_by(fac.code, fac.name, fac.tier, parent.name, Product.code, Drug.generic_name, Product.dosage_form,
+                      Product.strength, Product.base_unit, Product.pack_size)
+            .order_by(fac.code, Product.code))
+    return _product_filter(stmt, f)
+
+
+STOCK = Report(
+    key="stock", title="库存明细", description="各机构各药品的现有库存、可用量、近效期量与金额（按统一价）",
+    columns=[Column("township", "乡镇"), Column("facility", "机构"), Column("code", "产品编码"),
+             Column("name", "通用名"), Column("form", "剂型"), Column("strength", "规格"), Column("unit", "单位"),
+             Column("qty", "库存", "int"), Column("packs", "折合包装", "num"), Column("usable", "可用", "int"),
+             Column("soon", "90天内到期", "int"), Column("first_expiry", "最近效期", "date"),
+             Column("value", "金额（元）", "money")],
+    build=build_stock, uses_dates=False)
+
+
+# --- consumption (AMC) ---------------------------------------------------------------------------------------------
+
+def build_consumption(f: Filters) -> Select:
+    villages = select(Facility.id).where(Facility.path.startswith(f.root.path), Facility.tier == Tier.VILLAGE)
+    m = StockMovement
+    conditions = [m.kind == MovementKind.DISPENSE, m.facility_id.in_(villages)]
+    if f.since():
+        conditions.append(m.created_at >= f.since())
+    if f.until():
+        conditions.append(m.created_at < f.until())
+    used = (select(m.product_id, func.count(func.distinct(m.facility_id)).label("villages"),
+                   func.sum(-m.qty_base).label("qty"))
+            .where(*conditions).group_by(m.product_id)).subquery()
+    held = (select(StockBalance.product_id, func.sum(StockBalance.qty_base).label("on_hand"))
+            .where(StockBalance.facility_id.in_(villages), StockBalance.qty_base > 0)
+            .group_by(StockBalance.product_id)).subquery()
+    days = max(((f.date_to or date.today()) - (f.date_from or (f.date_to or date.today()) - timedelta(days=90))).days
+               + 1, 1)
+    months = days / DAYS_PER_MONTH
+    amc = cast(used.c.qty, Numeric(18, 4)) / literal(months, Numeric(18, 6))
+    stmt = (select(Product.code, Drug.generic_name, Product.dosage_form, Product.strength, Product.base_unit,
+                   used.c.villages, used.c.qty, amc.label("amc"),
+                   (amc / used.c.villages).label("amc_per_village"),
+                   func.coalesce(held.c.on_hand, 0).label("on_hand"),
+                   (cast(func.coalesce(held.c.on_hand, 0), Numeric(18, 4)) / func.nullif(amc, 0)).label("months"))
+            .select_from(used).join(Product, Product.id == used.c.product_id).join(Drug, Drug.id == Product.drug_id)
+            .outerjoin(held, held.c.product_id == used.c.product_id)
+            .order_by(Product.code))
+    return _product_filter(stmt, f)
+
+
+CONSUMPTION = Report(
+    key="consumption", title="村级消耗与月均用量",
+    description="所选范围内村卫生室的发药量、月均消耗（AMC = 期间发药量 ÷ 期间月数）与可供月数",
+    columns=[Column("code", "产品编码"), Column("name", "通用名"), Column("form", "剂型"), Column("strength", "规格"),
+             Column("unit", "单位"), Column("villages", "发药村数", "int"), Column("qty", "期间消耗", "int"),
+             Column("amc", "月均消耗", "num"), Column("amc_per_village", "村均月消耗", "num"),
+             Column("on_hand", "村级现有库存", "int"), Column("months", "可供月数", "num")],
+    build=build_consumption, date_label="发药日期", default_days=(90, 0))
+
+
+# --- shortage register ---------------------------------------------------------------------------------------------
+
+def _first_reached(status: str):
+    e = ShortageEvent
+    return func.min(case((e.to_status == status, e.created_at), else_=None))
+
+
+def build_shortages(f: Filters) -> Select:
+    fac, parent = aliased(Facility), aliased(Facility)
+    e = ShortageEvent
+    times = (select(e.shortage_id, *[_first_reached(s).label(s) for s in ShortageStatus])
+             .group_by(e.shortage_id)).subquery()
+    s = Shortage
+    stmt = (select(s.id, _township_name(fac, parent).label("township"), fac.name.label("facility"), Product.code,
+                   func.coalesce(Drug.generic_name + " " + Product.strength, s.free_text).label("product"),
+                   s.qty_packs, s.urgency, s.reason, s.status, s.created_at,
+                   *[times.c[st.value] for st in ShortageStatus if st != ShortageStatus.REGISTERED])
+            .select_from(s)
+            .join(fac, fac.id == s.facility_id).outerjoin(parent, parent.id == fac.parent_id)
+            .outerjoin(Product, Product.id == s.product_id).outerjoin(Drug, Drug.id == Product.drug_id)
+            .outerjoin(times, times.c.shortage_id == s.id)
+            .where(fac.path.startswith(f.root.path))
+            .order_by(s.created_at.desc(), s.id.desc()))
+    if f.since():
+        stmt = stmt.where(s.created_at >= f.since())
+    if f.until():
+        stmt = stmt.where(s.created_at < f.until())
+    if f.q:
+        stmt = stmt.where(or_(s.free_text.like(f"%{f.q}%"), Drug.generic_name.like(f"%{f.q}%"),
+                              Drug.pinyin_initials.like(f"%{f.q.upper()}%"), Product.code.like(f"%{f.q.upper()}%")))
+    if f.class_path:
+        stmt = stmt.where(or_(Drug.class_path == f.class_path, Drug.class_path.startswith(f.class_path + "/"),
+                              Drug.category == f.class_path))
+    return stmt
+
+
+SHORTAGES = Report(
+    key="shortages", title="缺药登记簿", description="每条缺药登记及其每个状态首次到达的时间",
+    columns=[Column("id", "编号", "int"), Column("township", "乡镇"), Column("facility", "机构"),
+             Column("code", "产品编码"), Column("product", "药品"), Column("qty_packs", "数量（包装）", "int"),
+             Column("urgency", "紧急程度", "enum", URGENCY_LABELS), Column("reason", "原因", "enum", SHORTAGE_REASON_LABELS),
+             Column("status", "当前状态", "enum", SHORTAGE_STATUS_LABELS), Column("registered_at", "登记", "datetime"),
+             Column("acknowledged_at", "确认", "datetime"), Column("ordered_at", "下单", "datetime"),
+             Column("dispatched_at", "发出", "datetime"), Column("delivered_at", "送达", "datetime"),
+             Column("cancelled_at", "取消", "datetime")],
+    build=build_shortages, date_label="登记日期", default_days=(90, 0))
+
+
+# --- near-expiry list ----------------------------------------------------------------------------------------------
+
+def build_near_expiry(f: Filters) -> Select:
+    fac, parent = aliased(Facility), aliased(Facility)
+    today = datetime.now(UTC).date()
+    start = f.date_from or today
+    end = f.date_to or today + timedelta(days=90)
+    stmt = (select(_township_name(fac, parent).label("township"), fac.name.label("facility"), Product.code,
+                   Drug.generic_name, Product.strength, Lot.lot_number, Lot.expiry_date,
+                   StockBalance.qty_base, Product.base_unit,
+                   (cast(StockBalance.qty_base, Numeric(18, 4)) / Product.pack_size).label("packs"),
+                   _money(StockBalance.qty_base).label("value"))
+            .select_from(StockBalance)
+            .join(fac, fac.id == StockBalance.facility_id).outerjoin(parent, parent.id == fac.parent_id)
+            .join(Lot, Lot.id == StockBalance.lot_id)
+            .join(Product, Product.id == StockBalance.product_id).join(Drug, Drug.id == Product.drug_id)
+            .where(StockBalance.qty_base > 0, fac.path.startswith(f.root.path), Lot.expiry_date >= start,
+                   Lot.expiry_date <= end)
+            .order_by(Lot.expiry_date, fac.code, Product.code, Lot.lot_number))
+    return _product_filter(stmt, f)
+
+
+NEAR_EXPIRY = Report(
+    key="near_expiry", title="近效期清单", description="在所选效期范围内到期、仍有库存的批号（默认今天起 90 天）",
+    columns=[Column("township", "乡镇"), Column("facility", "机构"), Column("code", "产品编码"), Column("name", "通用名"),
+             Column("strength", "规格"), Column("lot", "批号"), Column("expiry", "有效期至", "date"),
+             Column("qty", "数量", "int"), Column("unit", "单位"), Column("packs", "折合包装", "num"),
+             Column("value", "金额（元）", "money")],
+    build=build_near_expiry, date_label="有效期", default_days=(0, 90))
+
+
+REPORTS: dict[str, Report] = {r.key: r for r in (STOCK, CONSUMPTION, SHORTAGES, NEAR_EXPIRY)}
+
+
+def page(report: Report, filters: Filters, *, page_no: int = 1, per_page: int = 50) -> tuple[list, bool]:
+    """One page of rows and whether another follows (no count: it would cost a full pass)."""
+    stmt = report.build(filters).limit(per_page + 1).offset((page_no - 1) * per_page)
+    rows = db.session.execute(stmt).all()
+    return rows[:per_page], len(rows) > per_page
+
+
+def stream(report: Report, filters: Filters, batch: int = 2000) -> Iterator:
+    """Every row, fetched in batches through a server-side cursor."""
+    result = db.session.execute(report.build(filters).execution_options(yield_per=batch))
+    yield from result

@@ -1,0 +1,250 @@
+"""Each dashboard figure against a small county whose answer is worked out by hand in the comments."""
+
+import itertools
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import update
+
+from pharmacy.extensions import db
+from pharmacy.inventory import services as stock
+from pharmacy.inventory.models import Lot, StockMovement
+from pharmacy.models_base import utcnow
+from pharmacy.reports.dashboard import build_dashboard
+from pharmacy.reports.models import TracerProduct
+from pharmacy.shortages.services import register_shortage, transition
+from tests.factories import make_product
+
+NOW = utcnow().replace(microsecond=0)
+_keys = itertools.count(1)
+
+
+def ago(days: float, hours: float = 0):
+    return NOW - timedelta(days=days, hours=hours)
+
+
+def _backdate_operation(operation, when):
+    db.session.execute(update(StockMovement).where(StockMovement.operation_id == operation.id)
+                       .values(created_at=when))
+
+
+def receive(facility, product, qty, when, user, *, expiry_days=400, lot_number=None):
+    operation = stock.receive(facility, product, lot_number=lot_number or f"L{next(_keys)}", qty_base=qty,
+                              expiry_date=NOW.date() + timedelta(days=expiry_days), user=user, key=f"k{next(_keys)}")
+    _backdate_operation(operation, when)
+    return operation.movements[0].lot
+
+
+def dispense(facility, product, qty, when, user):
+    _backdate_operation(stock.dispense(facility, product, qty_base=qty, user=user, key=f"k{next(_keys)}"), when)
+
+
+def expire(lot: Lot, days_ago: int):
+    lot.expiry_date = NOW.date() - timedelta(days=days_ago)
+    db.session.flush()
+
+
+@pytest.fixture
+def stock_scenario(county):
+    """Tracer A (hypertension) at four villages, B on the county's own tracer list, C and D not tracers."""
+    user = county.users["county"]
+    v11, v12, v21, _v22 = county.villages
+    a = make_product("氨氯地平", chronic_tags="hypertension")
+    b = make_product("对乙酰氨基酚")
+    c = make_product("维生素C")
+    make_product("二甲双胍", chronic_tags="diabetes")  # chronic but no village carries it: not a tracer
+    db.session.add(TracerProduct(county_id=county.county.id, product_id=b.id))
+    receive(county.central, a, 1000, ago(60), user)  # central stock never counts for village availability
+    receive(v11, a, 100, ago(20), user)
+    dispense(v11, a, 100, ago(10), user)
+    receive(v11, c, 10, ago(20), user)
+    receive(v12, a, 50, ago(30), user)
+    expire(receive(v21, a, 10, ago(15), user), 3)  # usable until three days ago
+    db.session.flush()
+    return a, b, c
+
+
+def test_tracer_availability_now_and_at_each_week_end(county, stock_scenario):
+    a, b, _c = stock_scenario
+    board = build_dashboard(county.county, now=NOW)
+    # In stock (usable) per point, newest first:
+    #   V11: received 20 days ago, emptied 10 days ago → only at 14 days ago
+    #   V12: received 30 days ago → now … 28 days ago
+    #   V21: received 15 days ago, expired 3 days ago → 7 and 14 days ago
+    # A: 1, 2, 3, 1, 1, 0 …; B never. Two tracers × four villages = 8.
+    assert board.tracer_count == 2 and board.village_count == 4
+    expected = [1 / 8, 2 / 8, 3 / 8, 1 / 8, 1 / 8] + [0.0] * 8
+    assert board.availability.values == pytest.approx(list(reversed(expected)))
+    assert board.availability.change() == pytest.approx(1 / 8 - 1 / 8)
+
+    rows = {row.product_id: row for row in board.tracer_rows}
+    assert [row.product_id for row in board.tracer_rows] == [b.id, a.id]  # worst first
+    t1, t2 = county.townships
+    assert (rows[a.id].in_stock, rows[a.id].villages, rows[a.id].share) == (1, 4, 0.25)
+    assert (rows[a.id].cells[t1.id].in_stock, rows[a.id].cells[t1.id].villages) == (1, 2)
+    assert rows[a.id].cells[t1.id].status == "half" and rows[a.id].cells[t2.id].status == "few"
+    assert rows[b.id].in_stock == 0
+
+
+def test_stockouts_count_carried_pairs_without_usable_stock(county, stock_scenario):
+    a, _b, c = stock_scenario
+    board = build_dashboard(county.county, now=NOW)
+    # Carried village × product pairs: V11-A, V11-C, V12-A, V21-A. Without usable stock, newest first:
+    #   now: V11-A (emptied), V21-A (expired) → 2;  7 days ago: V11-A → 1;  14 days ago: none;
+    #   21 and 28 days ago: V11-A, V11-C (not yet received), V21-A → 3;  from 35 days ago all four.
+    expected = [2, 1, 0, 3, 3] + [4] * 8
+    assert board.stockouts.values == list(reversed(expected))
+    assert board.stockout_product_count == 1
+    [worst] = board.stockout_products
+    assert (worst["product_id"], worst["out"], worst["carried"]) == (a.id, 2, 3)
+    assert c.id not in {p["product_id"] for p in board.stockout_products}
+
+
+def test_township_dashboard_shows_its_villages(county, stock_scenario):
+    a, _b, _c = stock_scenario
+    t1 = county.townships[0]
+    v11, v12 = county.villages[:2]
+    board = build_dashboard(t1, now=NOW)
+    assert board.unit_is_village and [u.id for u in board.units] == [v11.id, v12.id]
+    assert board.availability.current == pytest.approx(1 / 4)  # A at V12 only; B nowhere; 2 tracers × 2 villages
+    row = next(r for r in board.tracer_rows if r.product_id == a.id)
+    assert (row.cells[v11.id].in_stock, row.cells[v12.id].in_stock) == (0, 1)
+
+
+def _shortage(facility, product, user, urgency, history):
+    """A registration whose status changes happened at the given times: [(status, when), ...]."""
+    shortage, _ = register_shortage(facility=facility, user=user, client_id=f"c{next(_keys)}", qty_packs=1,
+                                    product=product, urgency=urgency)
+    for status, _when in history[1:]:
+        transition(shortage, status, user=user, note="患者转诊" if status == "cancelled" else "")
+    shortage.created_at = history[0][1]
+    for event, (_status, when) in zip(shortage.events, history, strict=True):
+        event.created_at = when
+    if history[-1][0] == "delivered":
+        shortage.delivered_at = history[-1][1]
+    db.session.flush()
+    return shortage
+
+
+def _delivered(facility, product, user, registered_days_ago, delivered_days_ago, hours=0):
+    delivered = ago(delivered_days_ago)
+    return _shortage(facility, product, user, "routine", [
+        ("registered", ago(registered_days_ago, hours)), ("dispatched", delivered - timedelta(hours=1)),
+        ("delivered", delivered)])
+
+
+@pytest.fixture
+def shortage_scenario(county):
+    user = county.users["county"]
+    v11, v12, v21, v22 = county.villages
+    p = make_product()
+    _delivered(v11, p, user, 10, 9)     # 1 day
+    _delivered(v11, p, user, 12, 10)    # 2 days
+    _delivered(v12, p, user, 20, 16)    # 4 days
+    _delivered(v12, p, user, 25, 15)    # 10 days
+    _delivered(v11, p, user, 55, 50)    # 5 days, only in the 12-week window
+    _delivered(v11, p, user, 110, 100)  # outside both windows
+    _delivered(v21, p, user, 3, 3, hours=12)  # half a day
+    _shortage(v12, p, user, "emergency", [("registered", ago(1))])
+    _shortage(v21, p, user, "routine", [("registered", ago(10)), ("acknowledged", ago(9))])
+    _shortage(v22, p, user, "urgent", [("registered", ago(20)), ("acknowledged", ago(19)), ("ordered", ago(18))])
+    _shortage(v22, p, user, "routine", [("registered", ago(12)), ("cancelled", ago(9))])
+    return p
+
+
+def test_response_times_median_and_p90_per_township_over_4_and_12_weeks(county, shortage_scenario):
+    board = build_dashboard(county.county, now=NOW)
+    t1, t2 = county.townships
+    # Four weeks: T1 [1, 2, 4, 10] → median 3, P90 at rank 2.7 = 4 + 0.7 × 6 = 8.2; T2 [0.5].
+    r = board.response_by_unit[t1.id]["4w"]
+    assert (r.count, r.median_days, r.p90_days) == (4, pytest.approx(3.0), pytest.approx(8.2))
+    assert board.response_by_unit[t2.id]["4w"].median_days == pytest.approx(0.5)
+    # Twelve weeks: T1 [1, 2, 4, 5, 10] → median 4, P90 at rank 3.6 = 5 + 0.6 × 5 = 8.
+    r = board.response_by_unit[t1.id]["12w"]
+    assert (r.count, r.median_days, r.p90_days) == (5, pytest.approx(4.0), pytest.approx(8.0))
+    # Whole county: [0.5, 1, 2, 4, 10] → 2 and 4 + 0.6 × 6 = 7.6; [0.5, 1, 2, 4, 5, 10] → 3 and 5 + 0.5 × 5 = 7.5.
+    assert (board.response["4w"].median_days, board.response["4w"].p90_days) == (pytest.approx(2.0),
+                                                                                pytest.approx(7.6))
+    assert (board.response["12w"].median_days, board.response["12w"].p90_days) == (pytest.approx(3.0),
+                                                                                  pytest.approx(7.5))
+    # Weekly medians by delivery week, newest first: [0.5], [1, 2], [4, 10], –, –, –, –, [5], – …
+    expected = [0.5, 1.5, 7.0, None, None, None, None, 5.0, None, None, None, None]
+    assert board.response_median.values == pytest.approx(list(reversed(expected)))
+
+
+def test_open_shortages_by_urgency_age_and_township(county, shortage_scenario):
+    board = build_dashboard(county.county, now=NOW)
+    t1, t2 = county.townships
+    assert board.open_by_urgency_age == {"emergency": [1, 0, 0, 0], "urgent": [0, 0, 0, 1], "routine": [0, 0, 1, 0]}
+    assert board.open_by_unit == {t1.id: 1, t2.id: 2}
+    # Open at each point, newest first: now the three open ones; 7 days ago the ones registered 10 and 20 days
+    # ago; 14 days ago the one of 20 days; 21 days ago the one delivered 15 days ago; then none (the 5-day one
+    # ran from 55 to 50 days ago, between two points).
+    assert board.open_shortages.values == list(reversed([3, 2, 1, 1] + [0] * 9))
+    # Registered per week, newest first: 3.5 and 1 days ago; 10, 12, 10, 12; 20, 20; 25; …; 55.
+    assert board.registrations.values == list(reversed([2, 4, 2, 1, 0, 0, 0, 1, 0, 0, 0, 0]))
+
+
+def test_near_expiry_value_now_by_facility_and_in_the_past(county):
+    user = county.users["county"]
+    v11, v12 = county.villages[:2]
+    p1 = make_product(price="12.00", pack_size=24)
+    p2 = make_product(price="24.00", pack_size=12)
+    p3 = make_product(price="10.00", pack_size=10)
+    receive(county.central, p1, 240, ago(30), user, expiry_days=30)   # 10 packs, ¥120, 30 days left
+    receive(county.central, p1, 240, ago(30), user, expiry_days=200)  # not near expiry
+    receive(v11, p2, 12, ago(10), user, expiry_days=60)               # 1 pack, ¥24
+    expire(receive(v12, p3, 5, ago(40), user), 3)                     # ¥5, expired 3 days ago, not written off
+    board = build_dashboard(county.county, now=NOW, near_expiry_days=90)
+    by_facility = {f["facility_id"]: f for f in board.near_expiry_facilities}
+    assert (by_facility[county.central.id]["lots"], by_facility[county.central.id]["packs"],
+            by_facility[county.central.id]["value"]) == (1, Decimal(10), Decimal(120))
+    assert by_facility[v11.id]["value"] == Decimal(24)
+    assert (by_facility[v12.id]["lots"], by_facility[v12.id]["expired_value"]) == (0, Decimal(5))
+    assert board.near_expiry_totals["value"] == Decimal(144) and board.near_expiry_totals["packs"] == Decimal(11)
+    # Stock expiring within 90 days of each point, newest first:
+    #   now ¥120 + ¥24; a week ago also the ¥5 lot (it expired since); two to four weeks ago the ¥24 lot was not
+    #   yet received; five weeks ago the ¥120 lot was not yet received; six weeks ago nothing.
+    expected = [144, 149, 125, 125, 125, 5] + [0] * 7
+    assert [float(v) for v in board.near_expiry_value.values] == pytest.approx(list(reversed(expected)))
+
+
+def test_vbp_share_of_purchase_value(county):
+    user = county.users["county"]
+    vbp = make_product(price="10.00", pack_size=10, vbp_batch="5")
+    other = make_product(price="30.00", pack_size=10)
+    receive(county.central, vbp, 100, ago(10), user)    # ¥100
+    receive(county.central, other, 100, ago(10), user)  # ¥300
+    receive(county.central, vbp, 100, ago(40), user)    # ¥100
+    transfer = stock.send_transfer(county.central, county.townships[0], [stock.LineRequest(vbp, 50)], user=user,
+                                   key="vbp-t", in_transit=False)
+    db.session.execute(update(StockMovement).where(StockMovement.ref_type == "transfer",
+                                                   StockMovement.ref_id == transfer.id).values(created_at=ago(5)))
+    board = build_dashboard(county.county, now=NOW)
+    assert board.vbp["4w"]["share"] == pytest.approx(100 / 400)  # the transfer stays inside the county
+    assert board.vbp["12w"]["share"] == pytest.approx(200 / 500)
+    expected = [None, 0.25, None, None, None, 1.0] + [None] * 6
+    assert board.vbp_share.values == list(reversed(expected))
+    township = build_dashboard(county.townships[0], now=NOW)
+    assert (township.vbp["4w"]["value"], township.vbp["4w"]["share"]) == (Decimal(50), 1.0)
+
+
+def test_an_empty_county_shows_no_figures_rather_than_failing(county):
+    board = build_dashboard(county.county, now=NOW)
+    assert board.availability.current is None and board.stockouts.current == 0
+    assert board.response["4w"].median_days is None and board.vbp["4w"]["share"] is None
+    assert board.near_expiry_value.current == 0 and board.open_shortages.current == 0
+
+
+def test_another_countys_stock_and_shortages_stay_out(county, stock_scenario, shortage_scenario):
+    from tests.factories import make_county
+
+    other = make_county(townships=1, villages=1)
+    user = other.users["county"]
+    a = stock_scenario[0]
+    receive(other.villages[0], a, 30, ago(5), user)
+    _delivered(other.villages[0], a, user, 4, 2)
+    board = build_dashboard(county.county, now=NOW)
+    assert board.village_count == 4 and board.availability.current == pytest.approx(1 / 8)
+    assert board.response["4w"].count == 5
