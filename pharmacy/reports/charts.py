@@ -5,10 +5,20 @@ from collections.abc import Callable, Sequence
 from markupsafe import Markup, escape
 
 
-def _scale(values: Sequence[float | None], lower: float | None, upper: float | None) -> tuple[float, float]:
-    present = [v for v in values if v is not None]
-    low = lower if lower is not None else min(present + [0.0])
-    high = upper if upper is not None else max(present + [low])
+def _scale(values: Sequence[float | None], lower: float | None, upper: float | None,
+           zero_based: bool = True) -> tuple[float, float]:
+    """The value range drawn: from zero (counts, money) or around the values (shares that move a little),
+    never beyond `lower`..`upper`."""
+    present = [v for v in values if v is not None] or [0.0]
+    if zero_based:
+        low, high = min(present + [0.0]), max(present)
+    else:
+        spread = max(max(present) - min(present), 0.02)
+        low, high = min(present) - spread * 0.5, max(present) + spread * 0.5
+    if lower is not None:
+        low = max(low, lower) if not zero_based else lower
+    if upper is not None:
+        high = min(high, upper)
     if high - low < 1e-9:
         high = low + 1
     return low, high
@@ -20,13 +30,13 @@ def _title(labels: Sequence[str], values: Sequence[float | None], fmt: Callable[
 
 def sparkline(values: Sequence[float | None], *, labels: Sequence[str], fmt: Callable[[float], str] = str,
               lower: float | None = None, upper: float | None = None, width: int = 240, height: int = 56,
-              tone: str = "neutral", caption: str = "") -> Markup:
+              tone: str = "neutral", caption: str = "", zero_based: bool = True) -> Markup:
     """A line with a shaded area under it, oldest value first; None leaves a gap. `tone` names the colour
     class (good, bad, neutral); `caption` is what a screen reader says."""
     if len(values) != len(labels):
         raise ValueError("one label per value")
     pad = 3
-    low, high = _scale(values, lower, upper)
+    low, high = _scale(values, lower, upper, zero_based)
     step = (width - 2 * pad) / max(len(values) - 1, 1)
 
     def xy(i: int, v: float) -> tuple[float, float]:

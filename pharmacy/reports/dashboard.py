@@ -97,6 +97,7 @@ class Dashboard:
     tracer_count: int = 0
     availability: Trend | None = None
     tracer_rows: list[TracerRow] = field(default_factory=list)
+    unit_availability: dict[int, float | None] = field(default_factory=dict)
     # stock-outs: carried village × product pairs without usable stock
     stockouts: Trend | None = None
     stockout_products: list[dict] = field(default_factory=list)
@@ -173,6 +174,9 @@ def _stock_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks, points)
         total = sum(in_stock[p].get(u, [0])[0] for u in in_stock[p]) if p in in_stock else 0
         tracer_rows.append(TracerRow(p, labels[p], cells, total, len(scope.village_ids)))
     board.tracer_rows = sorted(tracer_rows, key=lambda r: (r.share if r.share is not None else 2, r.label["code"]))
+    for u in scope.units:
+        held = sum(row.cells[u.id].in_stock for row in tracer_rows)
+        board.unit_availability[u.id] = ratio(held, len(tracers) * scope.villages_per_unit.get(u.id, 0))
 
 
 def _shortage_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks, points) -> None:

@@ -49,12 +49,16 @@ def local(value: datetime | None) -> datetime | None:
     return aware.astimezone(get_timezone()).replace(tzinfo=None)
 
 
+def local_today() -> date:
+    return datetime.now(get_timezone()).date()
+
+
 def week_label(moment: datetime) -> str:
     return format_date(local(moment).date(), "MM-dd")
 
 
 def trend_chart(trend, *, fmt=number, kind: str = "line", better: str | None = None, caption: str = "",
-                lower=None, upper=None):
+                lower=None, upper=None, zero_based: bool = True):
     """The small chart of a figure: `better` is 'up' or 'down' and colours the line by the last four weeks."""
     if trend is None:
         return ""
@@ -66,7 +70,8 @@ def trend_chart(trend, *, fmt=number, kind: str = "line", better: str | None = N
     values = [None if v is None else float(v) for v in trend.values]
     if kind == "columns":
         return charts.columns(values, labels=labels, fmt=fmt, tone=tone, caption=caption)
-    return charts.sparkline(values, labels=labels, fmt=fmt, tone=tone, caption=caption, lower=lower, upper=upper)
+    return charts.sparkline(values, labels=labels, fmt=fmt, tone=tone, caption=caption, lower=lower, upper=upper,
+                            zero_based=zero_based)
 
 
 def change_tone(change, better: str) -> str:

@@ -3,7 +3,7 @@ page at a time and exported whole by streaming."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import Numeric, Select, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased
@@ -40,13 +40,22 @@ class Filters:
     class_path: str = ""
     date_from: date | None = None
     date_to: date | None = None
+    tz: tzinfo = UTC  # dates are the county's days
+
+    def days(self) -> int:
+        """Days in the range, both ends included; an open end is today, an open start 90 days before the end."""
+        end = self.date_to or datetime.now(self.tz).date()
+        start = self.date_from or end - timedelta(days=89)
+        return max((end - start).days + 1, 1)
 
     def since(self) -> datetime | None:
-        return datetime.combine(self.date_from, time.min, tzinfo=UTC) if self.date_from else None
+        return datetime.combine(self.date_from, time.min, tzinfo=self.tz).astimezone(UTC) if self.date_from else None
 
     def until(self) -> datetime | None:
-        """Exclusive end: the day after `date_to`."""
-        return datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=UTC) if self.date_to else None
+        """Exclusive end: the start of the day after `date_to`."""
+        if not self.date_to:
+            return None
+        return datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=self.tz).astimezone(UTC)
 
 
 @dataclass
@@ -140,9 +149,7 @@ def build_consumption(f: Filters) -> Select:
     held = (select(StockBalance.product_id, func.sum(StockBalance.qty_base).label("on_hand"))
             .where(StockBalance.facility_id.in_(villages), StockBalance.qty_base > 0)
             .group_by(StockBalance.product_id)).subquery()
-    days = max(((f.date_to or date.today()) - (f.date_from or (f.date_to or date.today()) - timedelta(days=90))).days
-               + 1, 1)
-    months = days / DAYS_PER_MONTH
+    months = f.days() / DAYS_PER_MONTH
     amc = cast(used.c.qty, Numeric(18, 4)) / literal(months, Numeric(18, 6))
     stmt = (select(Product.code, Drug.generic_name, Product.dosage_form, Product.strength, Product.base_unit,
                    used.c.villages, used.c.qty, amc.label("amc"),
@@ -255,6 +262,14 @@ def page(report: Report, filters: Filters, *, page_no: int = 1, per_page: int = 
 
 
 def stream(report: Report, filters: Filters, batch: int = 2000) -> Iterator:
-    """Every row, fetched in batches through a server-side cursor."""
-    result = db.session.execute(report.build(filters).execution_options(yield_per=batch))
-    yield from result
+    """Every row, fetched in batches through a server-side cursor while the download is sent.
+
+    The statement is built now, while the request's objects are still loaded; it runs when the response is
+    iterated, after the request has committed.
+    """
+    statement = report.build(filters).execution_options(yield_per=batch)
+
+    def rows():
+        yield from db.session.execute(statement)
+
+    return rows()

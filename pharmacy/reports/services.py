@@ -1,7 +1,7 @@
 """Entry points of the reports domain: whose dashboard, which report scope, and the county's tracer list."""
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -92,8 +92,9 @@ def remove_tracer(user, tracer_id: int) -> None:
 
 # --- report filters ----------------------------------------------------------------------------------------------
 
-def report_filters(user, report, query: dict, *, today=None):
-    """Turn a report's query (township, village, q, class_path, dates) into filters inside the user's scope."""
+def report_filters(user, report, query: dict, *, today=None, tz=None):
+    """Turn a report's query (township, village, q, class_path, dates) into filters inside the user's scope;
+    dates are days of the time zone `tz`."""
     from .reports import Filters
 
     root = scope_root(user)
@@ -109,12 +110,18 @@ def report_filters(user, report, query: dict, *, today=None):
             raise InvalidInput(_("该村卫生室不属于所选乡镇"), fields={"village": [_("不属于所选乡镇")]})
         root = village
     date_from, date_to = query.get("date_from"), query.get("date_to")
-    if report.uses_dates and date_from is None and date_to is None:
-        date_from, date_to = report.default_range(today or utcnow().date())
+    if report.uses_dates and report.default_days:
+        default_from, default_to = report.default_range(today or utcnow().date())
+        span = default_to - default_from
+        if date_to is None:
+            date_to = default_to if date_from is None or date_from <= default_to else date_from + span
+        if date_from is None:
+            date_from = default_from if default_from <= date_to else date_to - span
     if date_from and date_to and date_from > date_to:
         raise InvalidInput(_("开始日期不能晚于结束日期"), fields={"date_from": [_("晚于结束日期")]})
     return Filters(root=root, q=(query.get("q") or "").strip(), class_path=(query.get("class_path") or "").strip(),
-                   date_from=date_from if report.uses_dates else None, date_to=date_to if report.uses_dates else None)
+                   date_from=date_from if report.uses_dates else None, date_to=date_to if report.uses_dates else None,
+                   tz=tz or UTC)
 
 
 def report_facility_choices(user) -> tuple[list[Facility], list[Facility]]:

@@ -1,6 +1,7 @@
 """Pages: the dashboard (驾驶舱), the reports with their downloads, and the county's tracer list."""
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -48,7 +49,8 @@ def _report_or_404(key: str):
 def report(key: str):
     report = _report_or_404(key)
     query = ReportQuerySchema().load(request.args.to_dict())
-    filters = services.report_filters(current_user, report, query)
+    filters = services.report_filters(current_user, report, query, today=formatting.local_today(),
+                                      tz=get_timezone())
     rows, has_next = page(report, filters, page_no=query["page"], per_page=query["per_page"])
     townships, villages = services.report_facility_choices(current_user)
     return render_template("reports/report.html", report=report, rows=rows, has_next=has_next, query=query,
@@ -63,7 +65,8 @@ def export(key: str, fmt: str):
     if fmt not in ("csv", "xlsx"):
         abort(404)
     query = ReportQuerySchema().load(request.args.to_dict())
-    filters = services.report_filters(current_user, report, query)
+    filters = services.report_filters(current_user, report, query, today=formatting.local_today(),
+                                      tz=get_timezone())
     header = [_(c.label) for c in report.columns]
     kinds = [(c.kind, c.labels) for c in report.columns]
     rows = ([formatting.export_value(v, kind, labels) for v, (kind, labels) in zip(row, kinds, strict=True)]
