@@ -5,4 +5,4 @@ from .catalog.models import Alias, CatalogChange, Drug, Product, ProductPrice  #
 from .facilities.models import Facility  # noqa: F401
 from .inventory.models import Lot, StockBalance, StockMovement, StockOperation, StockPolicy, Transfer, TransferLine  # noqa: F401
 from .shortages.models import Shortage, ShortageEvent  # noqa: F401
-from .reports.models import TracerProduct  # noqa: F401
+from .reports.models import FigureSnapshot, TracerProduct  # noqa: F401

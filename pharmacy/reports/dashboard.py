@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from ..facilities.models import Facility
@@ -16,21 +16,25 @@ SHORT_WEEKS = 4
 
 @dataclass
 class Trend:
-    """A figure's value at each week end, oldest first (the last value is now)."""
+    """A figure at each point (or in each weekly bucket), oldest first: the last value is now (this week)."""
 
     values: list
     points: list[datetime]
+    # How many places back from the last value "four weeks ago" is.
+    reference_back: int = SHORT_WEEKS
 
     @property
     def current(self):
         return self.values[-1] if self.values else None
 
-    def weeks_ago(self, weeks: int):
-        index = len(self.values) - 1 - weeks
+    @property
+    def before(self):
+        index = len(self.values) - 1 - self.reference_back
         return self.values[index] if 0 <= index < len(self.values) else None
 
-    def change(self, weeks: int = SHORT_WEEKS):
-        before, now = self.weeks_ago(weeks), self.current
+    def change(self):
+        """Now less four weeks ago (None when either is unknown)."""
+        before, now = self.before, self.current
         if before is None or now is None:
             return None
         return now - before
@@ -124,62 +128,92 @@ class Dashboard:
         return next((u.name for u in self.units if u.id == unit_id), "")
 
 
-def build_dashboard(root: Facility, *, now: datetime, near_expiry_days: int = 90) -> Dashboard:
-    """Compute every figure of the dashboard for the subtree of `root` as of `now`."""
+def build_dashboard(root: Facility, *, now: datetime, near_expiry_days: int = 90, tz: tzinfo = UTC,
+                    keep: bool = True) -> Dashboard:
+    """Compute every figure of the dashboard for the subtree of `root` as of `now`; weeks start on Monday in
+    `tz`. Figures at past week starts come from (and, with `keep`, go to) the snapshot table."""
     scope = queries.build_scope(root)
-    weeks = Weeks(now=now, count=TREND_WEEKS)
+    weeks = Weeks(now=now, count=TREND_WEEKS, tz=tz)
     board = Dashboard(root=root, now=now, units=scope.units, unit_is_village=scope.unit_is_village,
                       village_count=len(scope.village_ids), near_expiry_days=near_expiry_days)
-    points = oldest_first(weeks.points)
-    _stock_figures(board, scope, weeks, points)
-    _shortage_figures(board, scope, weeks, points)
-    _near_expiry_figures(board, scope, weeks, points)
+    history = Snapshots(scope, weeks, keep=keep)
+    _stock_figures(board, scope, weeks, history)
+    _shortage_figures(board, scope, weeks)
+    _near_expiry_figures(board, scope, weeks, history)
     _vbp_figures(board, scope, weeks)
     return board
 
 
-def _stock_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks, points) -> None:
-    tracers = set(queries.tracer_product_ids(scope.county_id, "/" + str(scope.county_id) + "/"))
-    rows = queries.village_stock_by_unit(scope, weeks)
-    n_points = weeks.count + 1
-    in_stock: dict[int, dict[int, list[int]]] = defaultdict(dict)  # product → unit → [s0..]
-    out_pairs = [0] * n_points
-    out_by_product: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # product → [out now, carried]
-    for row in rows:
-        counts = [int(row[3 + k]) for k in range(n_points)]
-        in_stock[row.product_id][row.unit_id] = counts
-        for k in range(n_points):
-            out_pairs[k] += int(row.carried) - counts[k]
-        out_by_product[row.product_id][0] += int(row.carried) - counts[0]
-        out_by_product[row.product_id][1] += int(row.carried)
-    board.stockouts = Trend(oldest_first(out_pairs), points)
-    worst = sorted(((p, v) for p, v in out_by_product.items() if v[0] > 0), key=lambda pv: (-pv[1][0], pv[0]))[:10]
-    labels = queries.product_labels({p for p, _ in worst} | tracers)
-    board.stockout_products = [{"product_id": p, "label": labels[p], "out": v[0], "carried": v[1],
-                                "share": ratio(v[0], v[1])} for p, v in worst]
-    board.stockout_product_count = sum(1 for v in out_by_product.values() if v[0] > 0)
+def _trend(weeks: Weeks, newest_first: list, *, buckets: bool = False) -> Trend:
+    points = weeks.points[1:] if buckets else weeks.points
+    return Trend(oldest_first(newest_first), oldest_first(points), weeks.reference() - (1 if buckets else 0))
 
+
+class Snapshots:
+    """Figures at past week starts: read from the snapshot table, the missing ones computed (in one pass) and,
+    once safely in the past, kept."""
+
+    SETTLED = timedelta(minutes=10)  # a transaction still open at a point has committed by then
+
+    def __init__(self, scope: queries.Scope, weeks: Weeks, *, keep: bool = True):
+        self.scope, self.weeks, self.keep = scope, weeks, keep
+
+    def get(self, kind: str, compute) -> dict[datetime, dict]:
+        """{point: payload} for every past point; `compute(points)` returns {point: payload} for those missing."""
+        past = self.weeks.points[1:]
+        found = queries.snapshots(self.scope.root.id, kind, past)
+        missing = [p for p in past if p not in found]
+        if missing:
+            computed = compute(missing)
+            settled = {p: v for p, v in computed.items() if p <= self.weeks.now - self.SETTLED}
+            if self.keep and settled:
+                queries.keep_snapshots(self.scope.root.id, kind, settled)
+            found.update(computed)
+        return found
+
+
+def _stock_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks, history: Snapshots) -> None:
+    tracers = set(queries.tracer_product_ids(scope.county_id, "/" + str(scope.county_id) + "/"))
+    now_rows = queries.village_stock_by_unit(scope, weeks.now)
+    in_stock: dict[int, dict[int, int]] = defaultdict(dict)  # product → unit → villages in stock now
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # product → [carried, in stock] now
+    for row in now_rows:
+        in_stock[row.product_id][row.unit_id] = int(row.in_stock)
+        totals[row.product_id][0] += int(row.carried)
+        totals[row.product_id][1] += int(row.in_stock)
+
+    def compute(points):
+        per_point = queries.village_stock_history(scope, points, weeks.now)
+        return {p: {"products": {str(pid): v for pid, v in per_point[p].items()}} for p in points}
+
+    past = history.get("village_stock", compute)
+    series_totals = [dict(totals)] + [{int(pid): v for pid, v in past[p]["products"].items()}
+                                      for p in weeks.points[1:]]
+    villages = len(scope.village_ids)
     board.tracer_count = len(tracers)
-    denominator = len(tracers) * len(scope.village_ids)
-    series = []
-    for k in range(n_points):
-        available = sum(sum(units.get(u, [0] * n_points)[k] for u in units)
-                        for p, units in in_stock.items() if p in tracers)
-        series.append(ratio(available, denominator))
-    board.availability = Trend(oldest_first(series), points)
+    board.availability = _trend(weeks, [
+        ratio(sum(t.get(p, [0, 0])[1] for p in tracers), len(tracers) * villages) for t in series_totals])
+    board.stockouts = _trend(weeks, [sum(c - s for c, s in t.values()) for t in series_totals])
+
+    out_now = {p: (c - s, c) for p, (c, s) in totals.items() if c - s > 0}
+    worst = sorted(out_now.items(), key=lambda pv: (-pv[1][0], pv[0]))[:10]
+    labels = queries.product_labels({p for p, _ in worst} | tracers)
+    board.stockout_products = [{"product_id": p, "label": labels[p], "out": out, "carried": carried,
+                                "share": ratio(out, carried)} for p, (out, carried) in worst]
+    board.stockout_product_count = len(out_now)
+
     tracer_rows = []
     for p in tracers:
-        cells = {u.id: Cell(in_stock[p].get(u.id, [0])[0] if p in in_stock else 0,
-                            scope.villages_per_unit.get(u.id, 0)) for u in scope.units}
-        total = sum(in_stock[p].get(u, [0])[0] for u in in_stock[p]) if p in in_stock else 0
-        tracer_rows.append(TracerRow(p, labels[p], cells, total, len(scope.village_ids)))
+        cells = {u.id: Cell(in_stock.get(p, {}).get(u.id, 0), scope.villages_per_unit.get(u.id, 0))
+                 for u in scope.units}
+        tracer_rows.append(TracerRow(p, labels[p], cells, totals.get(p, [0, 0])[1], villages))
     board.tracer_rows = sorted(tracer_rows, key=lambda r: (r.share if r.share is not None else 2, r.label["code"]))
     for u in scope.units:
         held = sum(row.cells[u.id].in_stock for row in tracer_rows)
         board.unit_availability[u.id] = ratio(held, len(tracers) * scope.villages_per_unit.get(u.id, 0))
 
 
-def _shortage_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks, points) -> None:
+def _shortage_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks) -> None:
     ages = len(queries.AGE_BUCKETS) + 1
     board.open_by_urgency_age = {u.value: [0] * ages for u in sorted(Urgency, key=URGENCY_RANK.get)}
     for facility_id, urgency, age, n in queries.open_shortages(scope, weeks.now):
@@ -187,33 +221,32 @@ def _shortage_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks, poin
         unit = scope.unit_of.get(facility_id)
         if unit is not None:
             board.open_by_unit[unit] = board.open_by_unit.get(unit, 0) + n
-    board.open_shortages = Trend(oldest_first(queries.open_shortage_series(scope, weeks)), points)
-    board.registrations = Trend(oldest_first(queries.registrations_per_week(scope, weeks)), oldest_first(
-        weeks.points[:-1]))
+    board.open_shortages = _trend(weeks, queries.open_shortage_series(scope, weeks))
+    board.registrations = _trend(weeks, queries.registrations_per_week(scope, weeks), buckets=True)
 
-    short_start = weeks.point(SHORT_WEEKS)
-    overall: dict[str, list[float]] = {"4w": [], "12w": []}
-    by_unit: dict[int, dict[str, list[float]]] = defaultdict(lambda: {"4w": [], "12w": []})
+    windows = {"4w": weeks.now - timedelta(days=7 * SHORT_WEEKS), "12w": weeks.now - timedelta(days=7 * TREND_WEEKS)}
+    overall: dict[str, list[float]] = {w: [] for w in windows}
+    by_unit: dict[int, dict[str, list[float]]] = defaultdict(lambda: {w: [] for w in windows})
     by_bucket: dict[int, list[float]] = defaultdict(list)
-    for facility_id, _urgency, created_at, delivered_at in queries.delivered_shortages(scope, weeks.start, weeks.now):
-        days = hours_between(as_utc(created_at), as_utc(delivered_at)) / 24
+    for facility_id, _urgency, created_at, delivered_at in queries.delivered_shortages(
+            scope, min(weeks.start, windows["12w"]), weeks.now):
         delivered_at = as_utc(delivered_at)
-        windows = ["12w"] + (["4w"] if delivered_at > short_start else [])
+        days = hours_between(as_utc(created_at), delivered_at) / 24
         unit = scope.unit_of.get(facility_id)
-        for w in windows:
-            overall[w].append(days)
-            if unit is not None:
-                by_unit[unit][w].append(days)
+        for w, since in windows.items():
+            if delivered_at > since:
+                overall[w].append(days)
+                if unit is not None:
+                    by_unit[unit][w].append(days)
         bucket = weeks.bucket_of(delivered_at)
         if bucket is not None:
             by_bucket[bucket].append(days)
     board.response = {w: ResponseTimes.of(v) for w, v in overall.items()}
     board.response_by_unit = {u: {w: ResponseTimes.of(v) for w, v in d.items()} for u, d in by_unit.items()}
-    board.response_median = Trend(oldest_first([median(by_bucket.get(k, [])) for k in range(weeks.count)]),
-                                  oldest_first(weeks.points[:-1]))
+    board.response_median = _trend(weeks, [median(by_bucket.get(k, [])) for k in range(weeks.count)], buckets=True)
 
 
-def _near_expiry_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks, points) -> None:
+def _near_expiry_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks, history: Snapshots) -> None:
     rows = queries.near_expiry_by_facility(scope, weeks.now.date(), board.near_expiry_days)
     facilities = []
     totals = {"lots": 0, "packs": Decimal(0), "value": Decimal(0), "expired_lots": 0, "expired_value": Decimal(0)}
@@ -228,23 +261,31 @@ def _near_expiry_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks, p
             facilities.append(item)
     board.near_expiry_facilities = sorted(facilities, key=lambda f: (-f["value"], -f["expired_value"], f["name"]))
     board.near_expiry_totals = totals
-    board.near_expiry_value = Trend(oldest_first(queries.near_expiry_value_series(scope, weeks,
-                                                                                  board.near_expiry_days)), points)
+
+    def compute(points):
+        values = queries.near_expiry_values(scope, points, weeks.now, board.near_expiry_days)
+        return {p: {"value": str(v)} for p, v in values.items()}
+
+    past = history.get(f"near_expiry_{board.near_expiry_days}", compute)
+    board.near_expiry_value = _trend(weeks, [totals["value"]] + [Decimal(past[p]["value"]) for p in weeks.points[1:]])
 
 
 def _vbp_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks) -> None:
     per_bucket: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])  # bucket → [vbp, all]
     for bucket, is_vbp, value in queries.intake_value_by_week(scope, weeks):
-        value = _dec(value)
-        per_bucket[int(bucket)][1] += value
+        per_bucket[int(bucket)][1] += _dec(value)
         if is_vbp:
-            per_bucket[int(bucket)][0] += value
-    board.vbp_share = Trend(oldest_first([ratio(per_bucket[k][0], per_bucket[k][1]) if k in per_bucket else None
-                                          for k in range(weeks.count)]), oldest_first(weeks.points[:-1]))
-    for label, n in (("4w", SHORT_WEEKS), ("12w", weeks.count)):
-        vbp = sum((per_bucket[k][0] for k in range(n) if k in per_bucket), Decimal(0))
-        total = sum((per_bucket[k][1] for k in range(n) if k in per_bucket), Decimal(0))
-        board.vbp[label] = {"vbp_value": vbp, "value": total, "share": ratio(vbp, total)}
+            per_bucket[int(bucket)][0] += _dec(value)
+    board.vbp_share = _trend(weeks, [ratio(*per_bucket[k]) if k in per_bucket else None
+                                     for k in range(weeks.count)], buckets=True)
+    windows = {"4w": weeks.now - timedelta(days=7 * SHORT_WEEKS), "12w": weeks.now - timedelta(days=7 * TREND_WEEKS)}
+    sums = {w: [Decimal(0), Decimal(0)] for w in windows}
+    for row in queries.intake_value_since(scope, list(windows.values()), weeks.now):
+        for i, w in enumerate(windows):
+            sums[w][1] += _dec(row[1 + i])
+            if row.is_vbp:
+                sums[w][0] += _dec(row[1 + i])
+    board.vbp = {w: {"vbp_value": v, "value": t, "share": ratio(v, t)} for w, (v, t) in sums.items()}
 
 
 def _dec(value) -> Decimal:

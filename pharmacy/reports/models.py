@@ -1,8 +1,8 @@
-"""The tracer list a county keeps beside its chronic-disease products."""
+"""The tracer list a county keeps beside its chronic-disease products, and dashboard figures kept per week."""
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..catalog.models import Product
@@ -26,3 +26,18 @@ class TracerProduct(db.Model):
 
     product: Mapped[Product] = relationship()
     added_by = relationship("User")
+
+
+class FigureSnapshot(db.Model):
+    """A dashboard figure of one scope at a past week start. The ledger only grows and every row is stamped when
+    it is written, so a figure at a past moment never changes: it is computed once and kept."""
+
+    __tablename__ = "figure_snapshot"
+    __table_args__ = (UniqueConstraint("root_id", "kind", "point_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    root_id: Mapped[int] = mapped_column(ForeignKey("facility.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    point_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[dict] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -6,10 +6,12 @@ caller's `now`, so tests can state their own clock.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Numeric, and_, case, cast, func, or_, select, union
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement
 
 from ..catalog.models import Drug, Product, ProductStatus
@@ -17,7 +19,7 @@ from ..extensions import db
 from ..facilities.models import Facility, Tier
 from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement, Transfer
 from ..shortages.models import OPEN_STATUSES, Shortage, ShortageEvent, ShortageStatus
-from .models import TracerProduct
+from .models import FigureSnapshot, TracerProduct
 from .stats import Weeks
 
 
@@ -99,38 +101,59 @@ def product_labels(product_ids) -> dict[int, dict]:
 
 # --- stock at past points ----------------------------------------------------------------------------------------
 
-def _after_sums(weeks: Weeks, group: list, where: list):
-    """Per group, the sum of movements posted after each point 1..count (a{k})."""
+def _after_sums(points: list[datetime], group: list, where: list):
+    """Per group, the sum of movements posted after each point (a0, a1 …)."""
     m = StockMovement
-    cols = [func.sum(case((m.created_at > weeks.point(k), m.qty_base), else_=0)).label(f"a{k}")
-            for k in range(1, weeks.count + 1)]
-    return select(*group, *cols).where(m.created_at > weeks.start, *where).group_by(*group)
+    cols = [func.sum(case((m.created_at > point, m.qty_base), else_=0)).label(f"a{i}") for i, point in enumerate(points)]
+    return select(*group, *cols).where(m.created_at > min(points), *where).group_by(*group)
 
 
-def village_stock_by_unit(scope: Scope, weeks: Weeks) -> list:
-    """For each unit × product carried by its villages: how many villages carry it (ever had a balance row) and
-    how many held usable stock (unexpired at that moment) at each point: rows (unit_id, product_id, carried,
-    s0..s{count})."""
+def _village_pairs(scope: Scope, points: list[datetime], now: datetime):
+    """Per village × product with a balance row (ever stocked): usable stock (unexpired at that moment) at each
+    point, q0, q1 … — today's balances less what was posted since."""
+    b, lot, m = StockBalance, Lot, StockMovement
+    past = [p for p in points if p < now]
+    after = (_after_sums(past, [m.facility_id, m.lot_id], [m.facility_id.in_(scope.village_ids)]).subquery()
+             if past else None)
+    qty_cols = []
+    for i, point in enumerate(points):
+        on_hand = b.qty_base
+        if point < now:
+            on_hand = b.qty_base - func.coalesce(after.c[f"a{past.index(point)}"], 0)
+        usable = lot.expiry_date > point.date()
+        qty_cols.append(func.sum(case((usable, on_hand), else_=0)).label(f"q{i}"))
+    stmt = select(b.facility_id, b.product_id, *qty_cols).join(lot, lot.id == b.lot_id)
+    if after is not None:
+        stmt = stmt.outerjoin(after, and_(after.c.facility_id == b.facility_id, after.c.lot_id == b.lot_id))
+    return stmt.where(b.facility_id.in_(scope.village_ids)).group_by(b.facility_id, b.product_id).subquery()
+
+
+def village_stock_by_unit(scope: Scope, now: datetime) -> list:
+    """Now, per unit × product carried by its villages: rows (unit_id, product_id, carried, in_stock) — how many
+    villages ever stocked it and how many hold usable stock."""
     if not scope.village_ids:
         return []
-    b, lot, m = StockBalance, Lot, StockMovement
-    after = _after_sums(weeks, [m.facility_id, m.lot_id], [m.facility_id.in_(scope.village_ids)]).subquery()
-    qty_cols = []
-    for k in range(weeks.count + 1):
-        on_hand = b.qty_base if k == 0 else b.qty_base - func.coalesce(after.c[f"a{k}"], 0)
-        usable = lot.expiry_date > weeks.point(k).date()
-        qty_cols.append(func.sum(case((usable, on_hand), else_=0)).label(f"q{k}"))
-    pairs = (select(b.facility_id, b.product_id, *qty_cols)
-             .join(lot, lot.id == b.lot_id)
-             .outerjoin(after, and_(after.c.facility_id == b.facility_id, after.c.lot_id == b.lot_id))
-             .where(b.facility_id.in_(scope.village_ids))
-             .group_by(b.facility_id, b.product_id)).subquery()
+    b = StockBalance
     unit = scope.unit_column()
-    counts = [func.sum(case((pairs.c[f"q{k}"] > 0, 1), else_=0)).label(f"s{k}") for k in range(weeks.count + 1)]
-    stmt = (select(unit.label("unit_id"), pairs.c.product_id, func.count().label("carried"), *counts)
-            .join(Facility, Facility.id == pairs.c.facility_id)
-            .group_by(unit, pairs.c.product_id))
+    holding = case((and_(b.qty_base > 0, Lot.expiry_date > now.date()), b.facility_id), else_=None)
+    stmt = (select(unit.label("unit_id"), b.product_id, func.count(func.distinct(b.facility_id)).label("carried"),
+                   func.count(func.distinct(holding)).label("in_stock"))
+            .join(Facility, Facility.id == b.facility_id).join(Lot, Lot.id == b.lot_id)
+            .where(b.facility_id.in_(scope.village_ids))
+            .group_by(unit, b.product_id))
     return db.session.execute(stmt).all()
+
+
+def village_stock_history(scope: Scope, points: list[datetime], now: datetime) -> dict[datetime, dict[int, list]]:
+    """At each point, per product: [villages carrying it, villages holding usable stock]."""
+    if not scope.village_ids or not points:
+        return {p: {} for p in points}
+    pairs = _village_pairs(scope, points, now)
+    cols = [func.sum(case((pairs.c[f"q{i}"] > 0, 1), else_=0)).label(f"s{i}") for i in range(len(points))]
+    rows = db.session.execute(select(pairs.c.product_id, func.count().label("carried"), *cols)
+                              .group_by(pairs.c.product_id)).all()
+    return {point: {row.product_id: [int(row.carried), int(row[2 + i])] for row in rows}
+            for i, point in enumerate(points)}
 
 
 # --- near expiry ---------------------------------------------------------------------------------------------------
@@ -158,26 +181,33 @@ def near_expiry_by_facility(scope: Scope, today: date, days: int) -> list:
     return db.session.execute(stmt).all()
 
 
-def near_expiry_value_series(scope: Scope, weeks: Weeks, days: int) -> list[Decimal]:
-    """Value of stock expiring within `days` of each point, point 0 first."""
+def near_expiry_values(scope: Scope, points: list[datetime], now: datetime, days: int) -> dict[datetime, Decimal]:
+    """At each point, the value of stock in the scope expiring within `days` of that day."""
+    if not points:
+        return {}
     b, lot, m = StockBalance, Lot, StockMovement
-    first, last = weeks.point(weeks.count).date(), weeks.point(0).date() + timedelta(days=days)
+    first, last = min(points).date(), max(points).date() + timedelta(days=days)
     lots_in_range = select(lot.id).where(lot.expiry_date > first, lot.expiry_date <= last)
     in_scope = scope.facility_ids()
-    after = _after_sums(weeks, [m.lot_id], [m.facility_id.in_(in_scope), m.lot_id.in_(lots_in_range)]).subquery()
-    held = (select(b.lot_id, func.sum(b.qty_base).label("qty"))
-            .where(b.facility_id.in_(in_scope), b.lot_id.in_(lots_in_range)).group_by(b.lot_id)).subquery()
+    past = [p for p in points if p < now]
+    after = (_after_sums(past, [m.lot_id], [m.facility_id.in_(in_scope), m.lot_id.in_(lots_in_range)]).subquery()
+             if past else None)
+    held_where = [b.facility_id.in_(in_scope), b.lot_id.in_(lots_in_range)]
+    if not past:
+        held_where.append(b.qty_base > 0)
+    held = select(b.lot_id, func.sum(b.qty_base).label("qty")).where(*held_where).group_by(b.lot_id).subquery()
     cols = []
-    for k in range(weeks.count + 1):
-        day = weeks.point(k).date()
-        qty = held.c.qty if k == 0 else held.c.qty - func.coalesce(after.c[f"a{k}"], 0)
+    for i, point in enumerate(points):
+        day = point.date()
+        qty = held.c.qty if point >= now else held.c.qty - func.coalesce(after.c[f"a{past.index(point)}"], 0)
         window = and_(lot.expiry_date > day, lot.expiry_date <= day + timedelta(days=days))
-        cols.append(func.coalesce(func.sum(case((window, _value(qty)), else_=0)), 0).label(f"v{k}"))
+        cols.append(func.coalesce(func.sum(case((window, _value(qty)), else_=0)), 0).label(f"v{i}"))
     stmt = (select(*cols).select_from(held).join(lot, lot.id == held.c.lot_id)
-            .join(Product, Product.id == lot.product_id)
-            .outerjoin(after, after.c.lot_id == held.c.lot_id))
+            .join(Product, Product.id == lot.product_id))
+    if after is not None:
+        stmt = stmt.outerjoin(after, after.c.lot_id == held.c.lot_id)
     row = db.session.execute(stmt).one()
-    return [Decimal(str(v or 0)) for v in row]
+    return {point: Decimal(str(row[i] or 0)) for i, point in enumerate(points)}
 
 
 # --- shortages -----------------------------------------------------------------------------------------------------
@@ -235,19 +265,70 @@ def registrations_per_week(scope: Scope, weeks: Weeks) -> list[int]:
 
 # --- 集采 share ------------------------------------------------------------------------------------------------------
 
+def _entering(scope: Scope):
+    m = StockMovement
+    from_outside = m.ref_id.in_(select(Transfer.id).where(Transfer.from_facility_id.not_in(scope.facility_ids())))
+    return or_(m.kind == MovementKind.RECEIPT,
+               and_(m.kind == MovementKind.TRANSFER_IN, m.ref_type == "transfer", from_outside))
+
+
+def intake_value_since(scope: Scope, starts: list[datetime], now: datetime) -> list:
+    """Value entering the scope since each start: rows (is_vbp, v0, v1 …)."""
+    m = StockMovement
+    is_vbp = case((Product.vbp_batch != "", 1), else_=0)
+    cols = [func.sum(case((m.created_at > start, _value(m.qty_base)), else_=0)).label(f"v{i}")
+            for i, start in enumerate(starts)]
+    stmt = (select(is_vbp.label("is_vbp"), *cols).select_from(m).join(Product, Product.id == m.product_id)
+            .where(m.created_at > min(starts), m.created_at <= now, m.facility_id.in_(scope.facility_ids()),
+                   _entering(scope))
+            .group_by(is_vbp))
+    return db.session.execute(stmt).all()
+
+
 def intake_value_by_week(scope: Scope, weeks: Weeks) -> list:
     """Value of goods entering the scope from outside (supplier receipts; transfers whose source lies outside),
     per bucket and 集采 flag, at unified prices: rows (bucket, is_vbp, value)."""
     m = StockMovement
     in_scope = scope.facility_ids()
-    from_outside = m.ref_id.in_(select(Transfer.id).where(Transfer.from_facility_id.not_in(in_scope)))
-    entering = or_(m.kind == MovementKind.RECEIPT,
-                   and_(m.kind == MovementKind.TRANSFER_IN, m.ref_type == "transfer", from_outside))
+    entering = _entering(scope)
     bucket = case(*[(m.created_at > weeks.point(k + 1), k) for k in range(weeks.count)], else_=weeks.count)
     is_vbp = case((Product.vbp_batch != "", 1), else_=0)
     stmt = (select(bucket.label("bucket"), is_vbp.label("is_vbp"), func.sum(_value(m.qty_base)).label("value"))
-            .join(Product, Product.id == m.product_id)
+            .select_from(m).join(Product, Product.id == m.product_id)
             .where(m.created_at > weeks.start, m.created_at <= weeks.now, m.facility_id.in_(in_scope), entering)
             .group_by(bucket, is_vbp))
     return db.session.execute(stmt).all()
 
+
+
+# --- kept figures --------------------------------------------------------------------------------------------------
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def snapshots(root_id: int, kind: str, points: list[datetime]) -> dict[datetime, dict]:
+    """Kept figures of a scope at the given points: {point: payload}."""
+    if not points:
+        return {}
+    wanted = {_as_utc(p): p for p in points}
+    rows = db.session.execute(select(FigureSnapshot.point_at, FigureSnapshot.payload).where(
+        FigureSnapshot.root_id == root_id, FigureSnapshot.kind == kind,
+        FigureSnapshot.point_at >= min(points), FigureSnapshot.point_at <= max(points)))
+    found = {}
+    for point_at, payload in rows:
+        point = wanted.get(_as_utc(point_at))
+        if point is not None:
+            found[point] = payload
+    return found
+
+
+def keep_snapshots(root_id: int, kind: str, payloads: dict[datetime, dict]) -> None:
+    """Store figures at past points; a figure someone else stored meanwhile is left as it is (the same)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = datetime.now(UTC)
+    rows = [{"root_id": root_id, "kind": kind, "point_at": point, "payload": payload, "computed_at": now}
+            for point, payload in payloads.items()]
+    db.session.execute(insert(FigureSnapshot).values(rows).on_conflict_do_nothing(
+        index_elements=["root_id", "kind", "point_at"]))

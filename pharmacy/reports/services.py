@@ -3,6 +3,7 @@
 import logging
 from datetime import UTC, datetime
 
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -35,8 +36,9 @@ def dashboard_root(user, unit_id: int | None = None) -> Facility:
 
 def dashboard_for(user, unit_id: int | None = None, *, now: datetime | None = None,
                   near_expiry_days: int = 90) -> Dashboard:
-    """The dashboard of the user's scope (or of one township in it) as of `now`."""
-    return build_dashboard(dashboard_root(user, unit_id), now=now or utcnow(), near_expiry_days=near_expiry_days)
+    """The dashboard of the user's scope (or of one township in it) as of `now`, weeks in the county's time."""
+    return build_dashboard(dashboard_root(user, unit_id), now=now or utcnow(), near_expiry_days=near_expiry_days,
+                           tz=get_timezone())
 
 
 def units_for_choice(user) -> list[Facility]:

@@ -3,9 +3,8 @@
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-WEEK = timedelta(days=7)
+from functools import cached_property
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -35,16 +34,22 @@ def ratio(part: float | None, whole: float | None) -> float | None:
 
 @dataclass(frozen=True)
 class Weeks:
-    """Week ends counted back from `now`: point k is `now − 7k days`; bucket k holds what happened in
-    (point k+1, point k]. Points 0..count, buckets 0..count-1."""
+    """The points a trend is drawn at. Point 0 is `now`; point k ≥ 1 is the start of a week (Monday 00:00 in the
+    county's time zone `tz`), point 1 starting the current week. Bucket k holds what happened in
+    (point k+1, point k], so bucket 0 is the week so far. Past points never move: a figure at one stays true."""
 
     now: datetime
     count: int = 12
+    tz: tzinfo = UTC
 
     def point(self, k: int) -> datetime:
-        return self.now - k * WEEK
+        if k == 0:
+            return self.now
+        local = self.now.astimezone(self.tz)
+        monday = local.date() - timedelta(days=local.weekday() + 7 * (k - 1))
+        return datetime.combine(monday, time.min, tzinfo=self.tz).astimezone(UTC)
 
-    @property
+    @cached_property
     def points(self) -> list[datetime]:
         return [self.point(k) for k in range(self.count + 1)]
 
@@ -54,9 +59,18 @@ class Weeks:
 
     def bucket_of(self, moment: datetime) -> int | None:
         """The bucket a moment falls in, or None outside the window."""
-        if moment > self.now or moment <= self.start:
+        points = self.points
+        if not points[self.count] < moment <= points[0]:
             return None
-        return min(int((self.now - moment) / WEEK), self.count - 1)
+        for k in range(self.count):
+            if points[k + 1] < moment <= points[k]:
+                return k
+        return None
+
+    def reference(self, days: int = 28) -> int:
+        """The newest point at least `days` old, for "compared with four weeks ago"."""
+        return next((k for k in range(1, self.count + 1) if self.point(k) <= self.now - timedelta(days=days)),
+                    self.count)
 
 
 def oldest_first(series: Sequence) -> list:

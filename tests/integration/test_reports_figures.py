@@ -1,8 +1,9 @@
 """Each dashboard figure against a small county whose answer is worked out by hand in the comments."""
 
 import itertools
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import update
@@ -10,14 +11,20 @@ from sqlalchemy import update
 from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
 from pharmacy.inventory.models import Lot, StockMovement
-from pharmacy.models_base import utcnow
-from pharmacy.reports.dashboard import build_dashboard
-from pharmacy.reports.models import TracerProduct
+from pharmacy.reports import dashboard
+from pharmacy.reports.models import FigureSnapshot, TracerProduct
 from pharmacy.shortages.services import register_shortage, transition
 from tests.factories import make_product
 
-NOW = utcnow().replace(microsecond=0)
+# A Wednesday noon in the county (UTC+8). Trend points are week starts, Monday 00:00 local, which lie
+# 2.5, 9.5, 16.5, 23.5, 30.5 … days before NOW; the 4- and 12-week windows are the last 28 and 84 days.
+NOW = datetime(2027, 3, 17, 4, 0, tzinfo=UTC)
+TZ = ZoneInfo("Asia/Shanghai")
 _keys = itertools.count(1)
+
+
+def build_dashboard(root, **kwargs):
+    return dashboard.build_dashboard(root, now=NOW, tz=TZ, **kwargs)
 
 
 def ago(days: float, hours: float = 0):
@@ -65,18 +72,20 @@ def stock_scenario(county):
     return a, b, c
 
 
-def test_tracer_availability_now_and_at_each_week_end(county, stock_scenario):
+def test_tracer_availability_now_and_at_each_week_start(county, stock_scenario):
     a, b, _c = stock_scenario
-    board = build_dashboard(county.county, now=NOW)
-    # In stock (usable) per point, newest first:
-    #   V11: received 20 days ago, emptied 10 days ago → only at 14 days ago
-    #   V12: received 30 days ago → now … 28 days ago
-    #   V21: received 15 days ago, expired 3 days ago → 7 and 14 days ago
-    # A: 1, 2, 3, 1, 1, 0 …; B never. Two tracers × four villages = 8.
+    board = build_dashboard(county.county)
+    # Usable stock at each point (days before NOW: 0, 2.5, 9.5, 16.5, 23.5, 30.5 …):
+    #   V11: received 20 days ago, emptied 10 days ago → only at 16.5
+    #   V12: received 30 days ago → from 0 to 23.5
+    #   V21: received 15 days ago, expires the day of point 2.5 → only at 9.5
+    # A: 1, 1, 2, 2, 1, 0 …; B never. Two tracers × four villages = 8.
     assert board.tracer_count == 2 and board.village_count == 4
-    expected = [1 / 8, 2 / 8, 3 / 8, 1 / 8, 1 / 8] + [0.0] * 8
+    expected = [1 / 8, 1 / 8, 2 / 8, 2 / 8, 1 / 8] + [0.0] * 8
     assert board.availability.values == pytest.approx(list(reversed(expected)))
-    assert board.availability.change() == pytest.approx(1 / 8 - 1 / 8)
+    assert board.availability.before == 0.0  # "four weeks ago" is the first point 28 days back: 30.5
+    assert [p.astimezone(TZ).strftime("%m-%d %H:%M %a") for p in board.availability.points[-3:]] == [
+        "03-08 00:00 Mon", "03-15 00:00 Mon", "03-17 12:00 Wed"]
 
     rows = {row.product_id: row for row in board.tracer_rows}
     assert [row.product_id for row in board.tracer_rows] == [b.id, a.id]  # worst first
@@ -85,15 +94,16 @@ def test_tracer_availability_now_and_at_each_week_end(county, stock_scenario):
     assert (rows[a.id].cells[t1.id].in_stock, rows[a.id].cells[t1.id].villages) == (1, 2)
     assert rows[a.id].cells[t1.id].status == "half" and rows[a.id].cells[t2.id].status == "few"
     assert rows[b.id].in_stock == 0
+    assert board.unit_availability == {t1.id: 1 / 4, t2.id: 0.0}
 
 
 def test_stockouts_count_carried_pairs_without_usable_stock(county, stock_scenario):
     a, _b, c = stock_scenario
-    board = build_dashboard(county.county, now=NOW)
-    # Carried village × product pairs: V11-A, V11-C, V12-A, V21-A. Without usable stock, newest first:
-    #   now: V11-A (emptied), V21-A (expired) → 2;  7 days ago: V11-A → 1;  14 days ago: none;
-    #   21 and 28 days ago: V11-A, V11-C (not yet received), V21-A → 3;  from 35 days ago all four.
-    expected = [2, 1, 0, 3, 3] + [4] * 8
+    board = build_dashboard(county.county)
+    # Carried village × product pairs: V11-A, V11-C, V12-A, V21-A. Without usable stock at each point:
+    #   0 and 2.5 days: V11-A (emptied), V21-A (expired) → 2;  9.5: V11-A → 1;  16.5: V21-A (not yet received) → 1;
+    #   23.5: V11-A, V11-C (not yet received), V21-A → 3;  from 30.5 all four.
+    expected = [2, 2, 1, 1, 3] + [4] * 8
     assert board.stockouts.values == list(reversed(expected))
     assert board.stockout_product_count == 1
     [worst] = board.stockout_products
@@ -101,11 +111,24 @@ def test_stockouts_count_carried_pairs_without_usable_stock(county, stock_scenar
     assert c.id not in {p["product_id"] for p in board.stockout_products}
 
 
+def test_past_points_are_kept_and_read_back_unchanged(county, stock_scenario):
+    a = stock_scenario[0]
+    first = build_dashboard(county.county)
+    kept = db.session.query(FigureSnapshot).filter_by(root_id=county.county.id).count()
+    assert kept == 2 * 12  # village stock and near-expiry value at twelve week starts
+    # A receipt now moves today's figure only; the kept weeks are read back as they were.
+    receive(county.villages[3], a, 10, NOW - timedelta(minutes=1), county.users["county"])
+    second = build_dashboard(county.county)
+    assert second.availability.values[:-1] == first.availability.values[:-1]
+    assert second.availability.current == pytest.approx(2 / 8)
+    assert db.session.query(FigureSnapshot).filter_by(root_id=county.county.id).count() == kept
+
+
 def test_township_dashboard_shows_its_villages(county, stock_scenario):
     a, _b, _c = stock_scenario
     t1 = county.townships[0]
     v11, v12 = county.villages[:2]
-    board = build_dashboard(t1, now=NOW)
+    board = build_dashboard(t1)
     assert board.unit_is_village and [u.id for u in board.units] == [v11.id, v12.id]
     assert board.availability.current == pytest.approx(1 / 4)  # A at V12 only; B nowhere; 2 tracers × 2 villages
     row = next(r for r in board.tracer_rows if r.product_id == a.id)
@@ -154,7 +177,7 @@ def shortage_scenario(county):
 
 
 def test_response_times_median_and_p90_per_township_over_4_and_12_weeks(county, shortage_scenario):
-    board = build_dashboard(county.county, now=NOW)
+    board = build_dashboard(county.county)
     t1, t2 = county.townships
     # Four weeks: T1 [1, 2, 4, 10] → median 3, P90 at rank 2.7 = 4 + 0.7 × 6 = 8.2; T2 [0.5].
     r = board.response_by_unit[t1.id]["4w"]
@@ -168,22 +191,24 @@ def test_response_times_median_and_p90_per_township_over_4_and_12_weeks(county, 
                                                                                 pytest.approx(7.6))
     assert (board.response["12w"].median_days, board.response["12w"].p90_days) == (pytest.approx(3.0),
                                                                                   pytest.approx(7.5))
-    # Weekly medians by delivery week, newest first: [0.5], [1, 2], [4, 10], –, –, –, –, [5], – …
-    expected = [0.5, 1.5, 7.0, None, None, None, None, 5.0, None, None, None, None]
+    # Weekly medians by delivery week (weeks end 0, 2.5, 9.5, 16.5 … days ago): this week none;
+    # 3 and 9 days ago [0.5, 1]; 10, 15, 16 days ago [2, 10, 4]; …; 50 days ago [5].
+    expected = [None, 0.75, 4.0, None, None, None, None, 5.0, None, None, None, None]
     assert board.response_median.values == pytest.approx(list(reversed(expected)))
 
 
 def test_open_shortages_by_urgency_age_and_township(county, shortage_scenario):
-    board = build_dashboard(county.county, now=NOW)
+    board = build_dashboard(county.county)
     t1, t2 = county.townships
     assert board.open_by_urgency_age == {"emergency": [1, 0, 0, 0], "urgent": [0, 0, 0, 1], "routine": [0, 0, 1, 0]}
     assert board.open_by_unit == {t1.id: 1, t2.id: 2}
-    # Open at each point, newest first: now the three open ones; 7 days ago the ones registered 10 and 20 days
-    # ago; 14 days ago the one of 20 days; 21 days ago the one delivered 15 days ago; then none (the 5-day one
-    # ran from 55 to 50 days ago, between two points).
-    assert board.open_shortages.values == list(reversed([3, 2, 1, 1] + [0] * 9))
-    # Registered per week, newest first: 3.5 and 1 days ago; 10, 12, 10, 12; 20, 20; 25; …; 55.
-    assert board.registrations.values == list(reversed([2, 4, 2, 1, 0, 0, 0, 1, 0, 0, 0, 0]))
+    # Open at each point (registered before, closed after): now the three open ones; at 2.5 days the ones of
+    # 10 and 20 days; at 9.5 also the one closed 9 days ago and the one cancelled 9 days ago; at 16.5 the ones
+    # closed 16 and 15 days ago and the open one of 20 days; at 23.5 the one of 25 days; at 51.5 the one that
+    # ran from 55 to 50 days ago.
+    assert board.open_shortages.values == list(reversed([3, 2, 4, 3, 1, 0, 0, 0, 1, 0, 0, 0, 0]))
+    # Registered per week: 1 day ago; 3.5; 10, 12, 10, 12; 20, 20; 25; …; 55.
+    assert board.registrations.values == list(reversed([1, 1, 4, 2, 1, 0, 0, 0, 1, 0, 0, 0]))
 
 
 def test_near_expiry_value_now_by_facility_and_in_the_past(county):
@@ -196,17 +221,17 @@ def test_near_expiry_value_now_by_facility_and_in_the_past(county):
     receive(county.central, p1, 240, ago(30), user, expiry_days=200)  # not near expiry
     receive(v11, p2, 12, ago(10), user, expiry_days=60)               # 1 pack, ¥24
     expire(receive(v12, p3, 5, ago(40), user), 3)                     # ¥5, expired 3 days ago, not written off
-    board = build_dashboard(county.county, now=NOW, near_expiry_days=90)
+    board = build_dashboard(county.county, near_expiry_days=90)
     by_facility = {f["facility_id"]: f for f in board.near_expiry_facilities}
     assert (by_facility[county.central.id]["lots"], by_facility[county.central.id]["packs"],
             by_facility[county.central.id]["value"]) == (1, Decimal(10), Decimal(120))
     assert by_facility[v11.id]["value"] == Decimal(24)
     assert (by_facility[v12.id]["lots"], by_facility[v12.id]["expired_value"]) == (0, Decimal(5))
     assert board.near_expiry_totals["value"] == Decimal(144) and board.near_expiry_totals["packs"] == Decimal(11)
-    # Stock expiring within 90 days of each point, newest first:
-    #   now ¥120 + ¥24; a week ago also the ¥5 lot (it expired since); two to four weeks ago the ¥24 lot was not
-    #   yet received; five weeks ago the ¥120 lot was not yet received; six weeks ago nothing.
-    expected = [144, 149, 125, 125, 125, 5] + [0] * 7
+    # Stock expiring within 90 days of each point's day (UTC): now and 2.5 days ago ¥120 + ¥24 (the ¥5 lot
+    # expires on point 2.5's day); 9.5 days ago also the ¥5 lot; 16.5 and 23.5 days ago the ¥24 lot was not yet
+    # received; 30.5 and 37.5 days ago only the ¥5 lot; 44.5 days ago nothing was there yet.
+    expected = [144, 144, 149, 125, 125, 5, 5] + [0] * 6
     assert [float(v) for v in board.near_expiry_value.values] == pytest.approx(list(reversed(expected)))
 
 
@@ -221,17 +246,17 @@ def test_vbp_share_of_purchase_value(county):
                                    key="vbp-t", in_transit=False)
     db.session.execute(update(StockMovement).where(StockMovement.ref_type == "transfer",
                                                    StockMovement.ref_id == transfer.id).values(created_at=ago(5)))
-    board = build_dashboard(county.county, now=NOW)
+    board = build_dashboard(county.county)
     assert board.vbp["4w"]["share"] == pytest.approx(100 / 400)  # the transfer stays inside the county
     assert board.vbp["12w"]["share"] == pytest.approx(200 / 500)
-    expected = [None, 0.25, None, None, None, 1.0] + [None] * 6
+    expected = [None, None, 0.25, None, None, None, 1.0] + [None] * 5  # received 10 and 40 days ago
     assert board.vbp_share.values == list(reversed(expected))
-    township = build_dashboard(county.townships[0], now=NOW)
+    township = build_dashboard(county.townships[0])
     assert (township.vbp["4w"]["value"], township.vbp["4w"]["share"]) == (Decimal(50), 1.0)
 
 
 def test_an_empty_county_shows_no_figures_rather_than_failing(county):
-    board = build_dashboard(county.county, now=NOW)
+    board = build_dashboard(county.county)
     assert board.availability.current is None and board.stockouts.current == 0
     assert board.response["4w"].median_days is None and board.vbp["4w"]["share"] is None
     assert board.near_expiry_value.current == 0 and board.open_shortages.current == 0
@@ -245,6 +270,6 @@ def test_another_countys_stock_and_shortages_stay_out(county, stock_scenario, sh
     a = stock_scenario[0]
     receive(other.villages[0], a, 30, ago(5), user)
     _delivered(other.villages[0], a, user, 4, 2)
-    board = build_dashboard(county.county, now=NOW)
+    board = build_dashboard(county.county)
     assert board.village_count == 4 and board.availability.current == pytest.approx(1 / 8)
     assert board.response["4w"].count == 5

@@ -2,6 +2,7 @@
 
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -25,16 +26,23 @@ def test_ratio_refuses_to_divide_by_nothing():
     assert ratio(0, 0) is None and ratio(3, None) is None
 
 
-def test_weeks_count_back_from_now_and_buckets_are_half_open():
-    now = datetime(2026, 6, 30, 12, tzinfo=UTC)
-    weeks = Weeks(now=now, count=12)
-    assert weeks.points[0] == now and weeks.points[12] == now - timedelta(days=84)
+def test_weeks_start_on_monday_in_the_county_and_buckets_are_half_open():
+    shanghai = ZoneInfo("Asia/Shanghai")
+    now = datetime(2027, 3, 17, 4, tzinfo=UTC)  # Wednesday 12:00 in the county
+    weeks = Weeks(now=now, count=12, tz=shanghai)
+    assert weeks.points[0] == now
+    assert weeks.points[1] == datetime(2027, 3, 14, 16, tzinfo=UTC)  # Monday 15 March 00:00 local
+    assert weeks.points[12] == weeks.points[1] - timedelta(days=77)
     assert weeks.bucket_of(now) == 0
-    assert weeks.bucket_of(now - timedelta(days=7)) == 1  # the point itself closes bucket 1
-    assert weeks.bucket_of(now - timedelta(days=7) + timedelta(seconds=1)) == 0
-    assert weeks.bucket_of(now - timedelta(days=84)) is None
-    assert weeks.bucket_of(now - timedelta(days=83, hours=23)) == 11
+    assert weeks.bucket_of(weeks.points[1]) == 1  # a week start closes the week before it
+    assert weeks.bucket_of(weeks.points[1] + timedelta(seconds=1)) == 0
+    assert weeks.bucket_of(weeks.points[12]) is None
     assert weeks.bucket_of(now + timedelta(seconds=1)) is None
+    assert weeks.reference(28) == 5  # 30.5 days back; point 4 is only 23.5 days back
+    late_sunday = Weeks(now=datetime(2027, 3, 21, 15, 59, tzinfo=UTC), tz=shanghai)  # Sunday 23:59 local
+    assert late_sunday.points[1] == weeks.points[1]
+    assert Weeks(now=datetime(2027, 3, 21, 16, 0, tzinfo=UTC), tz=shanghai).points[1] == datetime(
+        2027, 3, 21, 16, tzinfo=UTC)  # Monday 00:00 local starts a new week
 
 
 def _svg(markup) -> ET.Element:
