@@ -22,6 +22,18 @@ BLUEPRINTS = [
     "pharmacy.facilities.api:bp",
     "pharmacy.catalog.views:bp",
     "pharmacy.catalog.api:bp",
+    "pharmacy.inventory.views:bp",
+    "pharmacy.inventory.api:bp",
+    "pharmacy.shortages.views:bp",
+    "pharmacy.shortages.api:bp",
+    "pharmacy.orders.views:bp",
+    "pharmacy.orders.api:bp",
+    "pharmacy.purchasing.views:bp",
+    "pharmacy.purchasing.api:bp",
+    "pharmacy.settlement.views:bp",
+    "pharmacy.settlement.api:bp",
+    "pharmacy.matching.views:bp",
+    "pharmacy.matching.api:bp",
     "pharmacy.reports.views:bp",
     "pharmacy.api:meta_bp",
 ]
@@ -29,6 +41,8 @@ BLUEPRINTS = [
 # "module:attribute" of every click command group.
 CLI_GROUPS = [
     "pharmacy.catalog.cli:catalog_cli",
+    "pharmacy.matching.cli:matching_cli",
+    "pharmacy.matching.cli:match_cli",
     "pharmacy.demo.cli:demo_cli",
     "pharmacy.auth.cli:users_cli",
     "pharmacy.cli:i18n_cli",

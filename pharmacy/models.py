@@ -5,4 +5,9 @@ from .catalog.models import Alias, CatalogChange, Drug, Product, ProductPrice  #
 from .facilities.models import Facility  # noqa: F401
 from .inventory.models import Lot, StockBalance, StockMovement, StockOperation, StockPolicy, Transfer, TransferLine  # noqa: F401
 from .shortages.models import Shortage, ShortageEvent  # noqa: F401
+from .orders.models import Allocation, Order, OrderLine, OrderLineShortage, Shipment  # noqa: F401
+from .purchasing.models import (GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine, Supplier,  # noqa: F401
+                                SupplierProduct)
+from .settlement.models import SettlementMonth, Statement, StatementLine  # noqa: F401
+from .matching.models import DictionaryImport, LocalDrug, MatchDecision  # noqa: F401
 from .reports.models import FigureSnapshot, TracerProduct  # noqa: F401

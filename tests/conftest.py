@@ -17,6 +17,7 @@ from pharmacy import create_app
 from pharmacy.catalog.loader import load_catalog
 from pharmacy.config import ROOT
 from pharmacy.extensions import db
+from pharmacy.matching.services import load_brand_aliases
 from tests.pg_available import PG_URL, reachable
 
 
@@ -70,6 +71,8 @@ def app(database_url, tmp_path_factory):
         db.create_all()
         if any(Path(ROOT / "catalog_data").glob("*_drugs.csv")):
             load_catalog(ROOT / "catalog_data")
+            if (ROOT / "catalog_data" / "brand_names.csv").exists():
+                load_brand_aliases(ROOT / "catalog_data")
         db.session.commit()
     yield app
     with app.app_context():
@@ -92,7 +95,7 @@ def db_session(app_ctx):
     db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
     yield db.session
     db.session.remove()
-    db.session.configure(bind=None, join_transaction_mode="conservative_savepoint")
+    db.session.configure(bind=None, join_transaction_mode="conditional_savepoint")
     outer.rollback()
     connection.close()
 

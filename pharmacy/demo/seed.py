@@ -14,6 +14,9 @@ from ..auth.models import Role, User
 from ..extensions import db
 from ..facilities.models import Facility, FacilityKind
 from ..facilities.services import create_facility
+from ..inventory.demo import seed_demo_stock
+from ..shortages.demo import seed_demo_shortages
+from ..orders.demo import seed_orders_demo
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +27,11 @@ VILLAGE_STEMS = ["李家", "王家", "张家", "刘家", "陈家", "杨家", "�
 VILLAGE_SUFFIXES = ["庄", "湾", "坪", "沟", "岭", "坝", "营", "寨", "店", "河", "桥", "洼"]
 
 # Extra steps a domain adds to the demo (stock, shortages, routes ...): each receives the DemoCounty.
-SEED_STEPS: list[Callable[["DemoCounty"], None]] = []
+SEED_STEPS: list[Callable[["DemoCounty"], None]] = [
+    seed_demo_stock,
+    seed_demo_shortages,
+    seed_orders_demo,
+]
 
 
 @dataclass

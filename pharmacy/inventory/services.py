@@ -2,9 +2,11 @@
 row is locked (SELECT … FOR UPDATE on PostgreSQL; SQLite serialises writers at BEGIN) while it changes, and may
 never fall below zero. Services flush; the caller's request, job or command commits."""
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -12,14 +14,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from ..auth.policy import can_see
 from ..catalog.models import Product
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility
 from ..models_base import utcnow
 from .fefo import LotStock, Pick, choose_lots_fefo
-from .models import (AdjustReason, Lot, MovementKind, StockBalance, StockMovement, StockOperation, Transfer,
-                     TransferLine, TransferStatus)
+from .models import (AdjustReason, Lot, MovementKind, StockBalance, StockMovement, StockOperation, StockPolicy,
+                     Transfer, TransferLine, TransferStatus)
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +38,36 @@ class LineRequest:
     ref_id: int | None = None
 
 
+def _all_or_nothing(service):
+    """Run a stock write inside a savepoint: when a rule refuses it half-way, the operation row and any movement
+    already posted are undone too, so a caller that catches the error (and commits other work) has not burnt the
+    idempotency key on an empty operation."""
+
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        with db.session.begin_nested():
+            return service(*args, **kwargs)
+
+    return wrapper
+
+
 def today() -> date:
     return utcnow().date()
 
 
+# Far above any real movement; keeps a typo (or an attack) from overflowing the integer columns.
+MAX_QTY_BASE = 10_000_000
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _require_positive(qty_base: int, field: str = "qty_base") -> int:
-    if not isinstance(qty_base, int) or isinstance(qty_base, bool) or qty_base <= 0:
+    if not _is_int(qty_base) or qty_base <= 0:
         raise InvalidInput(_("数量必须是正整数"), fields={field: [_("数量必须是正整数")]})
+    if qty_base > MAX_QTY_BASE:
+        raise InvalidInput(_("数量过大"), fields={field: [_("数量过大")]})
     return qty_base
 
 
@@ -125,8 +151,11 @@ def get_or_create_lot(product: Product, lot_number: str, expiry_date: date, manu
     lot_number = (lot_number or "").strip()
     if not lot_number:
         raise InvalidInput(_("批号必填"), fields={"lot_number": [_("必填")]})
+    if len(lot_number) > 64:
+        raise InvalidInput(_("批号过长"), fields={"lot_number": [_("长度不能超过 %(a)s", a=64)]})
     if not isinstance(expiry_date, date):
         raise InvalidInput(_("有效期无效"), fields={"expiry_date": [_("日期格式无效")]})
+    manufacturer = (manufacturer or "").strip()[:120]
     lot = db.session.scalar(select(Lot).where(Lot.product_id == product.id, Lot.lot_number == lot_number))
     if lot is None:
         db.session.execute(_insert_ignore(Lot.__table__, {
@@ -152,6 +181,7 @@ def _require_stockable(facility: Facility, product: Product) -> None:
                              tier=product.lowest_tier), code="tier_not_allowed")
 
 
+@_all_or_nothing
 def receive(facility: Facility, product: Product, *, lot_number: str, expiry_date: date, qty_base: int, user,
             key: str, manufacturer: str = "", note: str = "", ref_type: str = "", ref_id: int | None = None,
             kind: str = MovementKind.RECEIPT) -> StockOperation:
@@ -160,6 +190,7 @@ def receive(facility: Facility, product: Product, *, lot_number: str, expiry_dat
     if expiry_date is not None and isinstance(expiry_date, date) and expiry_date <= today() \
             and kind == MovementKind.RECEIPT:
         raise InvalidInput(_("不能入库已过期的批号"), fields={"expiry_date": [_("已过期")]}, code="expired_lot")
+    _require_stockable(facility, product)
     operation, created = _start_operation(key, kind, facility, user, note)
     if not created:
         return operation
@@ -217,6 +248,7 @@ def _take(operation, facility: Facility, lines: list[LineRequest], kind: str, us
     return planned
 
 
+@_all_or_nothing
 def dispense(facility: Facility, product: Product, *, qty_base: int, user, key: str, lot: Lot | None = None,
              note: str = "") -> StockOperation:
     """Dispense to patients: FEFO over unexpired lots unless a lot is named."""
@@ -229,13 +261,16 @@ def dispense(facility: Facility, product: Product, *, qty_base: int, user, key: 
     return operation
 
 
+@_all_or_nothing
 def adjust(facility: Facility, lot: Lot, *, qty_delta: int, reason: str, user, key: str,
            note: str = "") -> StockOperation:
     """Correct one lot's stock with a reason code (damaged, expired, lost, found, correction)."""
     if reason not in set(AdjustReason):
         raise InvalidInput(_("请选择调整原因"), fields={"reason": [_("未知原因")]})
-    if not isinstance(qty_delta, int) or qty_delta == 0:
+    if not _is_int(qty_delta) or qty_delta == 0:
         raise InvalidInput(_("调整数量不能为 0"), fields={"qty_delta": [_("不能为 0")]})
+    if abs(qty_delta) > MAX_QTY_BASE:
+        raise InvalidInput(_("数量过大"), fields={"qty_delta": [_("数量过大")]})
     if reason in (AdjustReason.DAMAGED, AdjustReason.EXPIRED, AdjustReason.LOST) and qty_delta > 0:
         raise InvalidInput(_("该原因只能减少库存"), fields={"qty_delta": [_("应为负数")]})
     if reason == AdjustReason.FOUND and qty_delta < 0:
@@ -255,13 +290,16 @@ def recorded_by_lot(facility_id: int, product_id: int | None = None) -> dict[int
     return dict(db.session.execute(stmt).all())
 
 
+@_all_or_nothing
 def stocktake(facility: Facility, counts: dict[int, int], *, user, key: str, note: str = "") -> StockOperation:
     """Post counted − recorded for every counted lot as one stocktake movement per lot that differs."""
     if not counts:
         raise InvalidInput(_("没有盘点数据"))
     for lot_id, counted in counts.items():
-        if not isinstance(counted, int) or counted < 0:
+        if not _is_int(counted) or counted < 0:
             raise InvalidInput(_("盘点数量不能为负"), fields={str(lot_id): [_("不能为负")]})
+        if counted > MAX_QTY_BASE:
+            raise InvalidInput(_("数量过大"), fields={str(lot_id): [_("数量过大")]})
     operation, created = _start_operation(key, MovementKind.STOCKTAKE, facility, user, note)
     if not created:
         return operation
@@ -275,6 +313,7 @@ def stocktake(facility: Facility, counts: dict[int, int], *, user, key: str, not
     return operation
 
 
+@_all_or_nothing
 def write_off_expired(facility: Facility, *, user, key: str, as_of: date | None = None) -> StockOperation:
     """Write off every lot at the facility that has expired by `as_of`."""
     as_of = as_of or today()
@@ -295,6 +334,7 @@ def write_off_expired(facility: Facility, *, user, key: str, as_of: date | None 
     return operation
 
 
+@_all_or_nothing
 def send_transfer(source: Facility, destination: Facility, lines: list[LineRequest], *, user, key: str,
                   note: str = "", ref_type: str = "", ref_id: int | None = None,
                   in_transit: bool = True) -> Transfer:
@@ -332,6 +372,7 @@ def _transfer_id_of(operation: StockOperation) -> int | None:
     return next((m.ref_id for m in operation.movements if m.ref_type == "transfer"), None)
 
 
+@_all_or_nothing
 def receive_transfer(transfer: Transfer, received: dict[int, tuple[int, str, str]], *, user,
                      key: str) -> Transfer:
     """Receive a transfer line by line: `received` maps line id → (qty received, reason, note) for lines that
@@ -379,3 +420,57 @@ def in_transit_qty(facility_id: int, product_id: int) -> int:
 
 def near_expiry_cutoff(days: int) -> date:
     return today() + timedelta(days=days)
+
+
+def _policy_of(facility: Facility, product: Product) -> StockPolicy | None:
+    return db.session.scalar(select(StockPolicy).where(StockPolicy.facility_id == facility.id,
+                                                       StockPolicy.product_id == product.id))
+
+
+def set_policy(facility: Facility, product: Product, *, min_months: float, max_months: float, user,
+               min_qty_base: int | None = None, max_qty_base: int | None = None) -> StockPolicy:
+    """Set a product's min and max stock at a facility, in months of stock and optionally in base units."""
+    fields: dict[str, list[str]] = {}
+    for name, value in (("min_months", min_months), ("max_months", max_months)):
+        if not isinstance(value, (int, float, Decimal)) or isinstance(value, bool) or not 0 <= value <= 36:
+            fields[name] = [_("应在 %(a)s 到 %(b)s 之间", a=0, b=36)]
+    for name, value in (("min_qty_base", min_qty_base), ("max_qty_base", max_qty_base)):
+        if value is not None and (not _is_int(value) or not 0 <= value <= MAX_QTY_BASE):
+            fields[name] = [_("数量无效")]
+    if fields:
+        raise InvalidInput(_("库存上下限无效"), fields=fields)
+    if min_months > max_months or (min_qty_base is not None and max_qty_base is not None
+                                   and min_qty_base > max_qty_base):
+        raise InvalidInput(_("下限不能大于上限"), fields={"min_months": [_("下限不能大于上限")]})
+    _require_stockable(facility, product)
+    policy = _policy_of(facility, product)
+    if policy is None:
+        policy = StockPolicy(facility_id=facility.id, product_id=product.id)
+        db.session.add(policy)
+    policy.min_months, policy.max_months = Decimal(str(min_months)), Decimal(str(max_months))
+    policy.min_qty_base, policy.max_qty_base = min_qty_base, max_qty_base
+    db.session.flush()
+    log.info("stock policy facility=%s product=%s min=%s max=%s abs=%s/%s user=%s", facility.id, product.id,
+             min_months, max_months, min_qty_base, max_qty_base, getattr(user, "username", "-"))
+    return policy
+
+
+def clear_policy(facility: Facility, product: Product, *, user) -> None:
+    """Go back to the tier defaults for a product at a facility."""
+    policy = _policy_of(facility, product)
+    if policy is not None:
+        db.session.delete(policy)
+        db.session.flush()
+        log.info("stock policy cleared facility=%s product=%s user=%s", facility.id, product.id,
+                 getattr(user, "username", "-"))
+
+
+def transfer_destination(user, source: Facility, destination_id: int) -> Facility:
+    """The facility `user` may send goods to from `source`: one in the user's scope, or the source's own parent
+    (a village returning goods to its township). 404 for anything else, so ids of other trees are not confirmed."""
+    destination = db.session.get(Facility, destination_id)
+    if destination is None or not (can_see(user, destination) or destination.id == source.parent_id):
+        raise NotFound(_("找不到调入机构"), fields={"to_facility_id": [_("找不到该机构")]})
+    if not destination.is_active:
+        raise InvalidInput(_("调入机构已停用"), fields={"to_facility_id": [_("已停用")]})
+    return destination

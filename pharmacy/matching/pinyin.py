@@ -56,6 +56,9 @@ PHRASE_READINGS = {
     "枸杞": [["gǒu"], ["qǐ"]],
     "咖啡因": [["kā"], ["fēi"], ["yīn"]],
     "苯二氮䓬": [["běn"], ["èr"], ["dàn"], ["zhuó"]],
+    "还少丹": [["huán"], ["shǎo"], ["dān"]],
+    "吖啶": [["ā"], ["dìng"]],
+    "知柏": [["zhī"], ["bǎi"]],
 }
 
 _LOADED = False
@@ -81,6 +84,7 @@ def pinyin_syllables(text: str) -> tuple[str, ...]:
     return tuple(s.lower() for s in lazy_pinyin(text, style=Style.NORMAL, errors=_keep_ascii, v_to_u=False) if s)
 
 
+@functools.lru_cache(maxsize=65536)
 def pinyin_initials(text: str) -> str:
     """Return the upper-case pinyin initials a tablet user types for `text` (阿莫西林 → AMXL, 维生素B1 → WSSB1).
 

@@ -52,6 +52,24 @@ class ShortageReason(StrEnum):
     CHRONIC_LONG_RX = "chronic_long_rx"
 
 
+# Chinese message ids; pages and messages show them through gettext.
+STATUS_LABELS = {
+    ShortageStatus.REGISTERED: "已登记",
+    ShortageStatus.ACKNOWLEDGED: "已确认",
+    ShortageStatus.ORDERED: "已订购",
+    ShortageStatus.DISPATCHED: "已发出",
+    ShortageStatus.DELIVERED: "已送达",
+    ShortageStatus.CANCELLED: "已取消",
+}
+URGENCY_LABELS = {Urgency.ROUTINE: "常规", Urgency.URGENT: "紧急", Urgency.EMERGENCY: "特急"}
+REASON_LABELS = {
+    ShortageReason.OUT_OF_STOCK: "已断货",
+    ShortageReason.RUNNING_LOW: "库存不足",
+    ShortageReason.PATIENT_NEED: "患者需要",
+    ShortageReason.CHRONIC_LONG_RX: "慢病长处方",
+}
+
+
 class Shortage(db.Model):
     __tablename__ = "shortage"
     __table_args__ = (Index("ix_shortage_facility_status", "facility_id", "status"),)
@@ -82,6 +100,11 @@ class Shortage(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def label(self) -> str:
+        """What was asked for: the product, or the free text when none was picked."""
+        return self.product.display_name if self.product is not None else self.free_text
 
     @property
     def qty_base(self) -> int:

@@ -12,11 +12,12 @@ from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..facilities.models import Facility, Tier
 from ..models_base import utcnow
-from .models import TRANSITIONS, Shortage, ShortageEvent, ShortageReason, ShortageStatus, Urgency
+from .models import STATUS_LABELS, TRANSITIONS, Shortage, ShortageEvent, ShortageReason, ShortageStatus, Urgency
 
 log = logging.getLogger(__name__)
 
 MAX_QTY_PACKS = 10000
+MAX_NOTE_CHARS = 500
 
 
 def register_shortage(*, facility: Facility, user, client_id: str, qty_packs: int, product: Product | None = None,
@@ -49,6 +50,8 @@ def register_shortage(*, facility: Facility, user, client_id: str, qty_packs: in
         raise InvalidInput(_("未知紧急程度"), fields={"urgency": [_("未知紧急程度")]})
     if reason not in set(ShortageReason):
         raise InvalidInput(_("未知缺药原因"), fields={"reason": [_("未知缺药原因")]})
+    if len(note or "") > MAX_NOTE_CHARS:
+        raise InvalidInput(_("备注过长"), fields={"note": [_("长度不能超过 %(a)s", a=MAX_NOTE_CHARS)]})
     shortage = Shortage(client_id=client_id, facility_id=facility.id, product=product,
                         free_text=(free_text or "").strip()[:200], qty_packs=qty_packs, urgency=urgency,
                         reason=reason, note=(note or "").strip(), registered_by_id=getattr(user, "id", None),
@@ -73,10 +76,13 @@ def transition(shortage: Shortage, to_status: str, *, user, note: str = "", ref_
                ref_id: int | None = None) -> Shortage:
     """Move a registration to `to_status` if the lifecycle allows it; 409 otherwise."""
     if to_status not in TRANSITIONS.get(shortage.status, set()):
-        raise Conflict(_("登记状态为“%(status)s”，不能改为“%(to)s”", status=shortage.status, to=to_status),
+        raise Conflict(_("登记状态为“%(status)s”，不能改为“%(to)s”", status=_(STATUS_LABELS[shortage.status]),
+                         to=_(STATUS_LABELS.get(to_status, to_status))),
                        code="invalid_transition")
     if to_status == ShortageStatus.CANCELLED and not (note or "").strip():
         raise InvalidInput(_("取消登记必须填写原因"), fields={"note": [_("必填")]})
+    if len(note or "") > MAX_NOTE_CHARS:
+        raise InvalidInput(_("备注过长"), fields={"note": [_("长度不能超过 %(a)s", a=MAX_NOTE_CHARS)]})
     db.session.add(ShortageEvent(shortage=shortage, from_status=shortage.status, to_status=to_status,
                                  note=(note or "").strip(), ref_type=ref_type, ref_id=ref_id,
                                  user_id=getattr(user, "id", None)))
@@ -86,7 +92,24 @@ def transition(shortage: Shortage, to_status: str, *, user, note: str = "", ref_
     if to_status == ShortageStatus.DELIVERED:
         shortage.delivered_at = utcnow()
     db.session.flush()
+    log.info("shortage %s %s by %s", shortage.id, to_status, getattr(user, "username", "-"))
     return shortage
+
+
+def acknowledge(shortage: Shortage, *, user, note: str = "") -> Shortage:
+    """The township has seen the registration and will act on it."""
+    return transition(shortage, ShortageStatus.ACKNOWLEDGED, user=user, note=note)
+
+
+def cancel(shortage: Shortage, *, user, reason: str) -> Shortage:
+    """Cancel an open registration; the reason is required and kept."""
+    return transition(shortage, ShortageStatus.CANCELLED, user=user, note=reason)
+
+
+def acknowledge_many(shortages: list[Shortage], *, user, note: str = "") -> int:
+    """Acknowledge every registration that is still only registered; returns how many moved."""
+    return advance_many([s for s in shortages if s.status == ShortageStatus.REGISTERED], ShortageStatus.ACKNOWLEDGED,
+                        user=user, note=note)
 
 
 def advance_many(shortages: list[Shortage], to_status: str, *, user, ref_type: str = "", ref_id: int | None = None,

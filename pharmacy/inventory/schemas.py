@@ -1,0 +1,255 @@
+"""API shapes for stock; input and output kept apart. Quantities say their unit: `qty` with `unit` (pack or base)
+on input, `*_base` (base units) on output."""
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from .consumption import QtyUnit, StockStatus
+from .models import AdjustReason, TransferStatus
+
+KEY = fields.Str(required=True, validate=validate.Length(min=1, max=80),
+                 metadata={"description": "Idempotency key chosen by the client; the same key twice records once."})
+QTY = fields.Int(required=True, validate=validate.Range(min=1, max=10_000_000))
+UNIT = fields.Str(load_default=QtyUnit.PACK.value, validate=validate.OneOf([u.value for u in QtyUnit]))
+NOTE = fields.Str(load_default="", validate=validate.Length(max=500))
+
+
+# ---- input ---------------------------------------------------------------------------------------------------
+
+class StatusQuerySchema(Schema):
+    facility_id = fields.List(fields.Int(), load_default=None,
+                              metadata={"description": "Facilities (repeat the parameter); default: the caller's "
+                                                       "facility, or its whole subtree with subtree=true"})
+    subtree = fields.Bool(load_default=False)
+    product_id = fields.List(fields.Int(), load_default=None)
+    status = fields.List(fields.Str(validate=validate.OneOf([s.value for s in StockStatus])), load_default=None)
+    near_expiry_only = fields.Bool(load_default=False)
+
+    def load(self, data, **kwargs):
+        # Repeated query parameters arrive as a list, a single one as a string: accept both.
+        data = dict(data)
+        for key in ("facility_id", "product_id", "status"):
+            if key in data and not isinstance(data[key], list):
+                data[key] = [data[key]]
+        return super().load(data, **kwargs)
+
+
+class LotQuerySchema(Schema):
+    product_id = fields.Int(load_default=None)
+
+
+class ReceiptInputSchema(Schema):
+    facility_id = fields.Int(required=True)
+    product_id = fields.Int(required=True)
+    lot_number = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    expiry_date = fields.Date(required=True)
+    manufacturer = fields.Str(load_default="", validate=validate.Length(max=120))
+    qty = QTY
+    unit = UNIT
+    note = NOTE
+    idempotency_key = KEY
+
+
+class DispenseInputSchema(Schema):
+    facility_id = fields.Int(required=True)
+    product_id = fields.Int(required=True)
+    lot_id = fields.Int(load_default=None, metadata={"description": "Pin a lot; otherwise lots are taken FEFO."})
+    qty = QTY
+    unit = UNIT
+    note = NOTE
+    idempotency_key = KEY
+
+
+class TransferLineInputSchema(Schema):
+    product_id = fields.Int(required=True)
+    lot_id = fields.Int(load_default=None)
+    qty = QTY
+    unit = UNIT
+
+
+class TransferInputSchema(Schema):
+    from_facility_id = fields.Int(required=True)
+    to_facility_id = fields.Int(required=True)
+    lines = fields.List(fields.Nested(TransferLineInputSchema), required=True, validate=validate.Length(min=1, max=500))
+    in_transit = fields.Bool(load_default=True, metadata={"description": "false: the destination receives at once"})
+    note = NOTE
+    idempotency_key = KEY
+
+
+class TransferReceiptLineSchema(Schema):
+    line_id = fields.Int(required=True)
+    qty_base_received = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
+    reason = fields.Str(load_default="", validate=validate.OneOf(["", *[r.value for r in AdjustReason]]))
+    note = NOTE
+
+
+class TransferReceiveInputSchema(Schema):
+    lines = fields.List(fields.Nested(TransferReceiptLineSchema), load_default=list,
+                        metadata={"description": "Only the lines that differ from what was sent"})
+    idempotency_key = KEY
+
+
+class AdjustInputSchema(Schema):
+    facility_id = fields.Int(required=True)
+    lot_id = fields.Int(required=True)
+    qty_delta_base = fields.Int(required=True, validate=validate.Range(min=-10_000_000, max=10_000_000))
+    reason = fields.Str(required=True, validate=validate.OneOf([r.value for r in AdjustReason]))
+    note = NOTE
+    idempotency_key = KEY
+
+
+class CountSchema(Schema):
+    lot_id = fields.Int(required=True)
+    counted_base = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
+
+
+class StocktakeInputSchema(Schema):
+    facility_id = fields.Int(required=True)
+    counts = fields.List(fields.Nested(CountSchema), required=True, validate=validate.Length(min=1, max=5000))
+    note = NOTE
+    idempotency_key = KEY
+
+    @validates_schema
+    def lots_once(self, data, **kwargs):
+        lot_ids = [c["lot_id"] for c in data.get("counts", [])]
+        if len(lot_ids) != len(set(lot_ids)):
+            raise ValidationError("Each lot may be counted once.", "counts")
+
+
+class WriteOffInputSchema(Schema):
+    facility_id = fields.Int(required=True)
+    idempotency_key = KEY
+
+
+class PolicyInputSchema(Schema):
+    facility_id = fields.Int(required=True)
+    product_id = fields.Int(required=True)
+    min_months = fields.Float(required=True, validate=validate.Range(min=0, max=36))
+    max_months = fields.Float(required=True, validate=validate.Range(min=0, max=36))
+    min_qty_base = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=0, max=10_000_000))
+    max_qty_base = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=0, max=10_000_000))
+
+
+class TransferQuerySchema(Schema):
+    facility_id = fields.Int(required=True)
+    status = fields.Str(load_default=None, validate=validate.OneOf([s.value for s in TransferStatus]))
+
+
+class CardQuerySchema(Schema):
+    limit = fields.Int(load_default=200, validate=validate.Range(min=1, max=2000))
+
+
+# ---- output --------------------------------------------------------------------------------------------------
+
+class StockStatusSchema(Schema):
+    facility_id = fields.Int()
+    product_id = fields.Int()
+    on_hand = fields.Int(metadata={"description": "base units, expired lots included"})
+    usable = fields.Int(metadata={"description": "base units in unexpired lots; the status is judged on this"})
+    expired = fields.Int()
+    near_expiry = fields.Int(metadata={"description": "base units expiring within NEAR_EXPIRY_DAYS"})
+    earliest_expiry = fields.Date(allow_none=True)
+    in_transit = fields.Int()
+    dispensed_in_window = fields.Int()
+    amc = fields.Float(allow_none=True, metadata={"description": "average monthly consumption, base units"})
+    amc_basis = fields.Str(metadata={"description": "full | short | unknown (see inventory/consumption.py)"})
+    history_days = fields.Int()
+    months_of_stock = fields.Float(allow_none=True)
+    min_months = fields.Float()
+    max_months = fields.Float()
+    min_base = fields.Int(allow_none=True)
+    max_base = fields.Int(allow_none=True)
+    policy_source = fields.Str()
+    status = fields.Str()
+
+
+class LotSchema(Schema):
+    id = fields.Int()
+    product_id = fields.Int()
+    lot_number = fields.Str()
+    expiry_date = fields.Date()
+    manufacturer = fields.Str()
+
+
+class LotStockSchema(Schema):
+    facility_id = fields.Int()
+    product_id = fields.Int()
+    lot_id = fields.Int()
+    lot_number = fields.Str()
+    expiry_date = fields.Date()
+    manufacturer = fields.Str()
+    qty_base = fields.Int()
+    is_expired = fields.Bool()
+    is_near_expiry = fields.Bool()
+
+
+class MovementSchema(Schema):
+    id = fields.Int()
+    facility_id = fields.Int()
+    product_id = fields.Int()
+    lot_id = fields.Int()
+    lot_number = fields.Str(attribute="lot.lot_number")
+    expiry_date = fields.Date(attribute="lot.expiry_date")
+    qty_base = fields.Int()
+    balance_after = fields.Int(metadata={"description": "the lot's balance after this movement"})
+    kind = fields.Str()
+    reason = fields.Str()
+    note = fields.Str()
+    ref_type = fields.Str()
+    ref_id = fields.Int(allow_none=True)
+    user_id = fields.Int(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class OperationSchema(Schema):
+    id = fields.Int()
+    idempotency_key = fields.Str()
+    kind = fields.Str()
+    facility_id = fields.Int()
+    user_id = fields.Int(allow_none=True)
+    note = fields.Str()
+    created_at = fields.DateTime()
+    movements = fields.List(fields.Nested(MovementSchema))
+
+
+class CardLineSchema(Schema):
+    movement = fields.Nested(MovementSchema)
+    balance = fields.Int(metadata={"description": "the product's balance (all lots) after this movement"})
+
+
+class StockCardSchema(Schema):
+    facility_id = fields.Int()
+    product_id = fields.Int()
+    opening_balance = fields.Int()
+    has_more = fields.Bool()
+    lines = fields.List(fields.Nested(CardLineSchema))
+
+
+class TransferLineSchema(Schema):
+    id = fields.Int()
+    product_id = fields.Int()
+    lot_id = fields.Int()
+    lot_number = fields.Str(attribute="lot.lot_number")
+    qty_base_sent = fields.Int()
+    qty_base_received = fields.Int(allow_none=True)
+    discrepancy_reason = fields.Str()
+    discrepancy_note = fields.Str()
+
+
+class TransferSchema(Schema):
+    id = fields.Int()
+    from_facility_id = fields.Int()
+    to_facility_id = fields.Int()
+    status = fields.Str()
+    note = fields.Str()
+    sent_at = fields.DateTime()
+    received_at = fields.DateTime(allow_none=True)
+    lines = fields.List(fields.Nested(TransferLineSchema))
+
+
+class PolicySchema(Schema):
+    facility_id = fields.Int()
+    product_id = fields.Int()
+    min_months = fields.Float()
+    max_months = fields.Float()
+    min_qty_base = fields.Int(allow_none=True)
+    max_qty_base = fields.Int(allow_none=True)

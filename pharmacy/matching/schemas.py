@@ -1,0 +1,144 @@
+"""API shapes for matching and search; input and output kept apart."""
+
+from marshmallow import Schema, fields, validate
+
+from .models import MatchStatus
+
+
+class FacilityRefField(fields.Str):
+    """A facility given by id or by code."""
+
+
+class SearchQuerySchema(Schema):
+    q = fields.Str(required=True, validate=validate.Length(min=1, max=60))
+    facility = FacilityRefField(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    limit = fields.Int(load_default=10, validate=validate.Range(min=1, max=50))
+
+
+class ProductBriefSchema(Schema):
+    id = fields.Int()
+    code = fields.Str()
+    generic_name = fields.Str(attribute="drug.generic_name")
+    dosage_form = fields.Str()
+    strength = fields.Str()
+    base_unit = fields.Str()
+    pack_label = fields.Str()
+    lowest_tier = fields.Str()
+    vbp_batch = fields.Str()
+    unified_price = fields.Decimal(as_string=True)
+
+
+class SearchResultSchema(Schema):
+    product_id = fields.Int()
+    id = fields.Int(metadata={"description": "the same as product_id"})
+    code = fields.Str()
+    generic_name = fields.Str()
+    dosage_form = fields.Str()
+    strength = fields.Str()
+    pack_label = fields.Str()
+    pack_size = fields.Int()
+    pack_unit = fields.Str()
+    base_unit = fields.Str()
+    lowest_tier = fields.Str()
+    vbp_batch = fields.Str()
+    is_vbp = fields.Bool()
+    score = fields.Float()
+    matched = fields.Str(metadata={"description": "the spelling that matched: a generic name, brand, alias, initials"})
+
+
+class ImportSchema(Schema):
+    id = fields.Int()
+    facility_id = fields.Int()
+    facility_code = fields.Str(attribute="facility.code")
+    facility_name = fields.Str(attribute="facility.name")
+    filename = fields.Str()
+    file_format = fields.Str()
+    encoding = fields.Str()
+    row_count = fields.Int()
+    problems = fields.List(fields.Dict())
+    created_by = fields.Str(attribute="created_by.username", allow_none=True)
+    created_at = fields.DateTime()
+    counts = fields.Dict(keys=fields.Str(), values=fields.Int())
+
+
+class ImportUploadSchema(Schema):
+    facility = FacilityRefField(load_default=None, allow_none=True, validate=validate.Length(max=32))
+
+
+class CandidateSchema(Schema):
+    product = fields.Nested(ProductBriefSchema)
+    score = fields.Float()
+    source = fields.Str()
+
+
+class LocalDrugSchema(Schema):
+    id = fields.Int(attribute="local.id")
+    import_id = fields.Int(attribute="local.import_id")
+    row_no = fields.Int(attribute="local.row_no")
+    local_code = fields.Str(attribute="local.local_code")
+    local_name = fields.Str(attribute="local.local_name")
+    spec = fields.Str(attribute="local.spec")
+    manufacturer = fields.Str(attribute="local.manufacturer")
+    unit = fields.Str(attribute="local.unit")
+    parsed_drug = fields.Str(attribute="local.parsed_drug")
+    parsed_form = fields.Str(attribute="local.parsed_form")
+    parsed_strength = fields.Str(attribute="local.parsed_strength")
+    parsed_pack = fields.Str(attribute="local.parsed_pack")
+    status = fields.Str(attribute="local.status")
+    score = fields.Float(attribute="local.score")
+    source = fields.Str(attribute="local.source")
+    reason = fields.Str(attribute="local.reason")
+    issue = fields.Str(attribute="local.issue")
+    product = fields.Nested(ProductBriefSchema, allow_none=True)
+    candidates = fields.List(fields.Nested(CandidateSchema))
+    decided_by = fields.Str(attribute="local.decided_by.username", allow_none=True)
+    decided_at = fields.DateTime(attribute="local.decided_at", allow_none=True)
+
+
+class LocalDrugPageSchema(Schema):
+    items = fields.List(fields.Nested(LocalDrugSchema))
+    total = fields.Int()
+    page = fields.Int()
+    per_page = fields.Int()
+
+
+class LocalDrugQuerySchema(Schema):
+    status = fields.Str(load_default="", validate=validate.OneOf([s.value for s in MatchStatus] + [""]))
+    q = fields.Str(load_default="", validate=validate.Length(max=100))
+    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class ConfirmSchema(Schema):
+    product_id = fields.Int(required=True)
+    county_wide = fields.Bool(load_default=False)
+    note = fields.Str(load_default="", validate=validate.Length(max=255))
+
+
+class RejectSchema(Schema):
+    note = fields.Str(load_default="", validate=validate.Length(max=255))
+
+
+class BulkConfirmSchema(Schema):
+    min_score = fields.Float(required=True, validate=validate.Range(min=0, max=100))
+
+
+class BulkConfirmResultSchema(Schema):
+    confirmed = fields.Int()
+
+
+class MatchRequestSchema(Schema):
+    names = fields.List(fields.Str(validate=validate.Length(min=1, max=200)), required=True,
+                        validate=validate.Length(min=1, max=500))
+    facility = FacilityRefField(load_default=None, allow_none=True, validate=validate.Length(max=32))
+
+
+class MatchResultSchema(Schema):
+    input = fields.Str()
+    status = fields.Str()
+    score = fields.Float()
+    product = fields.Nested(ProductBriefSchema, allow_none=True)
+    candidates = fields.List(fields.Nested(CandidateSchema))
+    parsed_drug = fields.Str()
+    parsed_form = fields.Str()
+    parsed_strength = fields.Str()

@@ -1,0 +1,209 @@
+"""Import an order from the township's own spreadsheet (XLSX): read the rows, match the local names, and add them
+to the draft; a file with any bad row is refused whole, with every bad row reported."""
+
+import io
+import logging
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ..catalog.models import Drug, Product, ProductStatus
+from ..errors import InvalidInput
+from ..extensions import db
+from ..facilities.models import Facility
+from .models import LineSource, Order, OrderLine
+from .services import MAX_QTY_PACKS, _check_orderable, create_order
+
+log = logging.getLogger(__name__)
+
+MAX_ROWS = 2000
+HEADER_SCAN_ROWS = 10
+# Column headings pharmacists use, by field (compared after normalisation: no spaces, half-width brackets).
+HEADINGS = {
+    "code": {"编码", "药品编码", "产品编码", "目录编码", "code", "productcode"},
+    "name": {"药品名称", "名称", "品名", "通用名", "通用名称", "药品", "name"},
+    "spec": {"规格", "strength", "spec"},
+    "qty": {"数量", "数量(盒)", "订购数量", "订货数量", "申领数量", "qty", "qtypacks"},
+    "note": {"备注", "note"},
+}
+
+
+@dataclass(frozen=True)
+class LocalName:
+    """A product as the township's spreadsheet names it."""
+
+    code: str = ""
+    name: str = ""
+    spec: str = ""
+
+
+@dataclass
+class NameMatch:
+    product: Product | None
+    method: str = ""  # "code" | "matched" | "" (no match)
+
+
+@dataclass
+class ImportRow:
+    row: int
+    local: LocalName
+    qty_raw: object
+    note: str = ""
+
+
+@dataclass
+class ImportProblem:
+    row: int
+    column: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "column": self.column, "message": self.message}
+
+
+def _norm(text) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or ""))).lower()
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _pick(columns: dict[str, int], values: list) -> dict:
+    return {field: values[columns[field]] if field in columns and columns[field] < len(values) else None
+            for field in HEADINGS}
+
+
+def read_order_rows(data: bytes) -> tuple[list[ImportRow], list[ImportProblem]]:
+    """Rows of the first sheet below its heading row; problems for a missing heading or too many rows."""
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise InvalidInput(_("无法读取文件：请上传 Excel（.xlsx）文件"), code="bad_file") from None
+    try:
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        columns, heading_row = None, 0
+        for index, values in enumerate(rows, start=1):
+            found = {}
+            for position, value in enumerate(values or ()):
+                text = _norm(value)
+                for field, names in HEADINGS.items():
+                    if text in names and field not in found:
+                        found[field] = position
+            if "qty" in found and ("code" in found or "name" in found):
+                columns, heading_row = found, index
+                break
+            if index >= HEADER_SCAN_ROWS:
+                break
+        if columns is None:
+            return [], [ImportProblem(0, "", _("找不到表头：需要“数量”列，以及“药品编码”或“药品名称”列"))]
+        result, problems = [], []
+        for index, values in enumerate(rows, start=heading_row + 1):
+            cells = _pick(columns, list(values or ()))
+            local = LocalName(_cell_text(cells["code"]), _cell_text(cells["name"]), _cell_text(cells["spec"]))
+            if not (local.code or local.name) and cells["qty"] in (None, ""):
+                continue
+            if len(result) >= MAX_ROWS:
+                problems.append(ImportProblem(index, "", _("文件超过 %(max)s 行，请分批导入", max=MAX_ROWS)))
+                break
+            result.append(ImportRow(index, local, cells["qty"], _cell_text(cells["note"])))
+        return result, problems
+    finally:
+        workbook.close()
+
+
+def parse_qty(value) -> int | None:
+    """Whole packs from a cell: 3, 3.0 and "3" are 3; anything else is None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = re.sub(r"(盒|box|boxes)$", "", text, flags=re.IGNORECASE).strip()
+    return int(text) if re.fullmatch(r"\d+", text) else None
+
+
+def match_names(names: list[LocalName], facility: Facility) -> list[NameMatch]:
+    """Match local names to formulary products: an exact product code first, then the matching service
+    (brand names, salts, pinyin, typos, the township's confirmed local names). Only a confident match is taken:
+    a name the matcher is unsure of is reported as a bad row, never guessed."""
+    from ..matching.services import match_one
+
+    codes = {n.code for n in names if n.code}
+    by_code: dict[str, Product] = {}
+    if codes:
+        for product in db.session.scalars(select(Product).where(Product.code.in_(codes))
+                                          .options(joinedload(Product.drug))
+                                          .order_by(Product.edition)):
+            by_code[product.code] = product  # the latest edition wins
+    matches = []
+    for name in names:
+        if name.code and name.code in by_code:
+            matches.append(NameMatch(by_code[name.code], "code"))
+            continue
+        if not name.name:
+            matches.append(NameMatch(None))
+            continue
+        result = match_one(name.name, spec=name.spec, facility=facility)
+        product = db.session.get(Product, result.product_id) if result.product_id else None
+        matches.append(NameMatch(product, "matched") if product is not None else NameMatch(None))
+    return matches
+
+
+def import_order(township: Facility, data: bytes, user) -> tuple[Order, int]:
+    """Add the spreadsheet's rows to the township's draft (creating it if needed); a row naming a product
+    already on the draft sets its quantity. Refuses the whole file when any row is bad. Returns (order, rows)."""
+    rows, problems = read_order_rows(data)
+    matches = match_names([r.local for r in rows], township)
+    accepted: dict[int, tuple[Product, int, int, str]] = {}
+    for row, match in zip(rows, matches, strict=True):
+        label = row.local.code or f"{row.local.name} {row.local.spec}".strip()
+        if match.product is None:
+            problems.append(ImportProblem(row.row, "name", _("找不到药品：%(name)s", name=label or "—")))
+            continue
+        qty = parse_qty(row.qty_raw)
+        if qty is None or not 0 < qty <= MAX_QTY_PACKS:
+            problems.append(ImportProblem(row.row, "qty", _("数量应为 1 到 %(max)s 之间的整数（盒）", max=MAX_QTY_PACKS)))
+            continue
+        try:
+            _check_orderable(township, match.product, False)
+        except InvalidInput as exc:
+            problems.append(ImportProblem(row.row, "name", exc.message))
+            continue
+        if match.product.id in accepted:
+            problems.append(ImportProblem(row.row, "name", _("与第 %(row)s 行重复", row=accepted[match.product.id][2])))
+            continue
+        accepted[match.product.id] = (match.product, qty, row.row, row.note)
+    if not rows and not problems:
+        problems.append(ImportProblem(0, "", _("文件中没有订购明细")))
+    if problems:
+        problems.sort(key=lambda p: p.row)
+        raise InvalidInput(_("导入失败：%(n)s 行有误，未导入任何明细", n=len(problems)), code="import_rows",
+                           details=[p.as_dict() for p in problems])
+    order = create_order(township, user)
+    existing = {line.product_id: line for line in order.lines}
+    for product, qty, _row, note in accepted.values():
+        line = existing.get(product.id)
+        if line is not None:
+            line.qty_packs, line.is_edited = qty, True
+            continue
+        order.lines.append(OrderLine(product=product, qty_packs=qty, source=LineSource.IMPORT, is_edited=True,
+                                     note=note))
+    db.session.flush()
+    log.info("order %s: %s rows imported for %s by %s", order.id, len(accepted), township.code,
+             getattr(user, "username", "-"))
+    return order, len(accepted)

@@ -1,0 +1,165 @@
+"""API shapes for unified orders; input and output kept apart."""
+
+from marshmallow import Schema, fields, validate
+
+from ..shortages.models import Urgency
+from .fulfilment import DISCREPANCY_REASONS
+from .models import OrderStatus
+from .services import MAX_QTY_PACKS
+
+URGENCIES = [u.value for u in Urgency]
+
+
+# ---------------------------------------------------------------------------------------------- output
+
+
+class OrderLineSchema(Schema):
+    id = fields.Int()
+    product_id = fields.Int()
+    product_code = fields.Str(attribute="product.code")
+    product_name = fields.Str(attribute="product.display_name")
+    pack_label = fields.Str(attribute="product.pack_label")
+    pack_size = fields.Int(attribute="product.pack_size")
+    base_unit = fields.Str(attribute="product.base_unit")
+    lowest_tier = fields.Str(attribute="product.lowest_tier")
+    is_vbp = fields.Bool(attribute="product.is_vbp")
+    source = fields.Str()
+    is_for_villages = fields.Bool()
+    urgency = fields.Str()
+    qty_packs = fields.Int()
+    suggested_packs = fields.Int()
+    shortage_packs = fields.Int()
+    township_need_packs = fields.Int()
+    village_need_packs = fields.Int()
+    on_order_packs = fields.Int()
+    note = fields.Str()
+    status = fields.Str()
+    qty_packs_approved = fields.Int(allow_none=True)
+    approval_reason = fields.Str()
+    qty_packs_allocated = fields.Int()
+    qty_packs_backordered = fields.Int()
+    allocation_rule = fields.Str()
+    qty_base_shipped = fields.Int()
+    qty_base_received = fields.Int()
+    shortage_ids = fields.Method("get_shortage_ids")
+
+    def get_shortage_ids(self, line):
+        return [s.id for s in line.shortages]
+
+
+class ShipmentLineSchema(Schema):
+    id = fields.Int()
+    order_line_id = fields.Int(attribute="ref_id", allow_none=True)
+    product_id = fields.Int()
+    product_code = fields.Str(attribute="product.code")
+    lot_number = fields.Str(attribute="lot.lot_number")
+    expiry_date = fields.Date(attribute="lot.expiry_date")
+    qty_base_sent = fields.Int()
+    qty_base_received = fields.Int(allow_none=True)
+    discrepancy_reason = fields.Str()
+    discrepancy_note = fields.Str()
+
+
+class OrderShipmentSchema(Schema):
+    id = fields.Int()
+    order_id = fields.Int()
+    transfer_id = fields.Int()
+    status = fields.Str()
+    shipped_at = fields.DateTime()
+    received_at = fields.DateTime(allow_none=True)
+    lines = fields.List(fields.Nested(ShipmentLineSchema), attribute="transfer.lines")
+
+
+class OrderSummarySchema(Schema):
+    id = fields.Int()
+    number = fields.Str()
+    facility_id = fields.Int()
+    facility_name = fields.Str(attribute="facility.name")
+    status = fields.Str()
+    note = fields.Str()
+    has_emergency = fields.Bool()
+    backordered_packs = fields.Int()
+    line_count = fields.Function(lambda order: len(order.lines))
+    submitted_at = fields.DateTime(allow_none=True)
+    approved_at = fields.DateTime(allow_none=True)
+    allocated_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class OrderSchema(OrderSummarySchema):
+    lines = fields.List(fields.Nested(OrderLineSchema))
+    shipments = fields.List(fields.Nested(OrderShipmentSchema))
+
+
+class OrderImportResultSchema(Schema):
+    order = fields.Nested(OrderSchema)
+    imported_rows = fields.Int()
+
+
+# ---------------------------------------------------------------------------------------------- input
+
+
+class OrderQuerySchema(Schema):
+    status = fields.Str(load_default=None, validate=validate.OneOf([s.value for s in OrderStatus]))
+    facility_id = fields.Int(load_default=None)
+
+
+class OrderDraftInputSchema(Schema):
+    facility_id = fields.Int(load_default=None)
+
+
+class OrderLineCreateSchema(Schema):
+    product_id = fields.Int(required=True)
+    qty_packs = fields.Int(required=True, validate=validate.Range(min=0, max=MAX_QTY_PACKS))
+    is_for_villages = fields.Bool(load_default=False)
+    urgency = fields.Str(load_default="routine", validate=validate.OneOf(URGENCIES))
+    note = fields.Str(load_default="", validate=validate.Length(max=500))
+
+
+class OrderLineUpdateSchema(Schema):
+    qty_packs = fields.Int(validate=validate.Range(min=0, max=MAX_QTY_PACKS))
+    is_for_villages = fields.Bool()
+    urgency = fields.Str(validate=validate.OneOf(URGENCIES))
+    note = fields.Str(validate=validate.Length(max=500))
+
+
+class OrderLineApprovalSchema(Schema):
+    qty_packs = fields.Int(required=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
+    reason = fields.Str(load_default="", validate=validate.Length(max=500))
+
+
+class OrderReasonSchema(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class OrderAllocateSchema(Schema):
+    order_ids = fields.List(fields.Int(), required=True, validate=validate.Length(min=1, max=500))
+
+
+class OrderShipSchema(Schema):
+    key = fields.Str(load_default=None, validate=validate.Length(min=1, max=80))
+
+
+class ShipmentReceiptLineSchema(Schema):
+    transfer_line_id = fields.Int(required=True)
+    qty_base = fields.Int(required=True, validate=validate.Range(min=0))
+    reason = fields.Str(load_default="", validate=validate.OneOf(list(DISCREPANCY_REASONS) + [""]))
+    note = fields.Str(load_default="", validate=validate.Length(max=500))
+
+
+class ShipmentReceiptSchema(Schema):
+    lines = fields.List(fields.Nested(ShipmentReceiptLineSchema), load_default=list)
+
+
+class OrderBackorderSchema(Schema):
+    order_id = fields.Int()
+    order_number = fields.Str(attribute="order.number")
+    facility_name = fields.Str(attribute="order.facility.name")
+    line_id = fields.Int(attribute="id")
+    product_id = fields.Int()
+    product_code = fields.Str(attribute="product.code")
+    product_name = fields.Str(attribute="product.display_name")
+    urgency = fields.Str()
+    qty_packs_approved = fields.Int(allow_none=True)
+    qty_packs_allocated = fields.Int()
+    qty_packs_backordered = fields.Int()

@@ -1,0 +1,301 @@
+"""Order pages: the township's order builder and receipt, the county's approval queue, allocation and shipment."""
+
+from urllib.parse import quote
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..auth.policy import get_facility_in_scope, has_permission, permission_required
+from ..catalog.services import get_product
+from ..errors import DomainError, InvalidInput
+from ..facilities.services import central_pharmacy_of
+from ..models_base import utcnow
+from . import fulfilment, importing, queries, services
+from .fulfilment import DISCREPANCY_REASONS
+from .models import OrderStatus
+from .pdf import pick_list_pdf
+
+bp = Blueprint("orders", __name__, url_prefix="/orders")
+
+SEARCH_URL = "/api/v1/catalog/search"
+
+
+def _int(value, default=None):
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+def _form_qty(name: str):
+    """A quantity from the form: an int, or the raw text so that the service rejects it with a clear message."""
+    raw = request.form.get(name)
+    if raw is None:
+        return None
+    value = _int(raw)
+    if value is None:
+        raise InvalidInput(_("数量必须是整数"), fields={name: [_("数量必须是整数")]})
+    return value
+
+
+@bp.get("")
+@permission_required("order.read")
+def index():
+    status = request.args.get("status") or None
+    orders = queries.orders_for(current_user, status=status if status in set(OrderStatus) else None)
+    return render_template("orders/index.html", orders=orders, status=status,
+                           can_build=has_permission(current_user, "order.build")
+                           and current_user.facility.tier == "township",
+                           backorders=queries.backorders_for(current_user))
+
+
+@bp.post("/draft")
+@permission_required("order.build")
+def build_draft():
+    township = get_facility_in_scope(current_user, _int(request.form.get("facility_id")) or current_user.facility_id)
+    order = services.build_draft_order(township, current_user)
+    flash(_("已根据缺药登记和补货需求生成订单草稿"), "ok")
+    return redirect(url_for("orders.detail", order_id=order.id))
+
+
+@bp.post("/import")
+@permission_required("order.build")
+def import_xlsx():
+    township = get_facility_in_scope(current_user, _int(request.form.get("facility_id")) or current_user.facility_id)
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise InvalidInput(_("请选择要导入的 Excel 文件"))
+        order, rows = importing.import_order(township, upload.read(), current_user)
+    except DomainError as exc:
+        orders = queries.orders_for(current_user)
+        return render_template("orders/index.html", orders=orders, status=None, can_build=True,
+                               backorders=queries.backorders_for(current_user), error=exc.message,
+                               problems=exc.details or []), exc.status
+    flash(_("已导入 %(n)s 行", n=rows), "ok")
+    return redirect(url_for("orders.detail", order_id=order.id))
+
+
+def _render_order(order, *, error=None, status=200):
+    fulfilment.order_detail(order)
+    can_edit = order.status == OrderStatus.DRAFT and has_permission(current_user, "order.build")
+    free_text = [s for s in services.open_shortages(order.facility, exclude_order_id=order.id)
+                 if s.product_id is None] if can_edit else []
+    return render_template("orders/detail.html", order=order, lines=queries.sorted_lines(order), can_edit=can_edit,
+                           free_text_shortages=free_text, search_url=SEARCH_URL, error=error,
+                           can_ship=has_permission(current_user, "order.approve"),
+                           can_receive=has_permission(current_user, "order.receive"),
+                           status_labels=services.STATUS_LABELS), status
+
+
+@bp.get("/<int:order_id>")
+@permission_required("order.read")
+def detail(order_id: int):
+    return _render_order(services.get_order(current_user, order_id))
+
+
+def _line_changes(order) -> dict[int, dict]:
+    changes = {}
+    for line in order.lines:
+        change = {}
+        if f"qty_{line.id}" in request.form:
+            change["qty_packs"] = _form_qty(f"qty_{line.id}")
+        if f"urgency_{line.id}" in request.form:
+            change["urgency"] = request.form[f"urgency_{line.id}"]
+        if change:
+            changes[line.id] = change
+    return changes
+
+
+@bp.post("/<int:order_id>/save")
+@permission_required("order.build")
+def save(order_id: int):
+    order = services.get_order(current_user, order_id, for_update=True)
+    try:
+        services.update_lines(order, _line_changes(order))
+    except DomainError as exc:
+        return _render_order(order, error=exc.message, status=exc.status)
+    flash(_("已保存"), "ok")
+    return redirect(url_for("orders.detail", order_id=order.id))
+
+
+@bp.post("/<int:order_id>/submit")
+@permission_required("order.build")
+def submit(order_id: int):
+    order = services.get_order(current_user, order_id, for_update=True)
+    try:
+        services.submit_order(order, current_user, changes=_line_changes(order))
+    except DomainError as exc:
+        return _render_order(order, error=exc.message, status=exc.status)
+    flash(_("订单已提交县级中心药房审批"), "ok")
+    return redirect(url_for("orders.detail", order_id=order.id))
+
+
+@bp.post("/<int:order_id>/lines")
+@permission_required("order.build")
+def add_line(order_id: int):
+    order = services.get_order(current_user, order_id, for_update=True)
+    try:
+        product_id = _int(request.form.get("product_id"))
+        if product_id is None:
+            raise InvalidInput(_("请先搜索并选择药品"), fields={"product_id": [_("必填")]})
+        services.add_line(order, get_product(product_id), qty_packs=_form_qty("qty_packs") or 0, user=current_user,
+                          is_for_villages=request.form.get("is_for_villages") == "1",
+                          urgency=request.form.get("urgency", "routine"))
+    except DomainError as exc:
+        return _render_order(order, error=exc.message, status=exc.status)
+    return redirect(url_for("orders.detail", order_id=order.id, _anchor="lines"))
+
+
+@bp.post("/<int:order_id>/lines/<int:line_id>/delete")
+@permission_required("order.build")
+def remove_line(order_id: int, line_id: int):
+    order = services.get_order(current_user, order_id, for_update=True)
+    services.remove_line(order, services.get_line(order, line_id))
+    return redirect(url_for("orders.detail", order_id=order.id, _anchor="lines"))
+
+
+@bp.post("/<int:order_id>/cancel")
+@permission_required("order.build")
+def cancel(order_id: int):
+    order = services.get_order(current_user, order_id, for_update=True)
+    try:
+        services.cancel_order(order, current_user, request.form.get("reason", ""))
+    except DomainError as exc:
+        return _render_order(order, error=exc.message, status=exc.status)
+    flash(_("订单已取消"), "ok")
+    return redirect(url_for("orders.index"))
+
+
+# ------------------------------------------------------------------------------------------- county
+
+
+def _render_approvals(*, error=None, error_order_id=None, status=200):
+    return render_template("orders/approvals.html", orders=queries.approval_queue(current_user), error=error,
+                           error_order_id=error_order_id, sorted_lines=queries.sorted_lines), status
+
+
+@bp.get("/approvals")
+@permission_required("order.approve")
+def approvals():
+    return _render_approvals()
+
+
+@bp.post("/<int:order_id>/review")
+@permission_required("order.approve")
+def review(order_id: int):
+    order = services.get_order(current_user, order_id, for_update=True)
+    try:
+        decisions = {}
+        for line in order.lines:
+            decisions[line.id] = {"qty_packs": _form_qty(f"qty_{line.id}"),
+                                  "reason": request.form.get(f"reason_{line.id}", ""),
+                                  "reject": request.form.get(f"reject_{line.id}") == "1"}
+        services.review_order(order, decisions, current_user)
+    except DomainError as exc:
+        return _render_approvals(error=exc.message, error_order_id=order.id, status=exc.status)
+    flash(_("订单 %(number)s 已审批", number=order.number), "ok")
+    return redirect(url_for("orders.approvals"))
+
+
+@bp.post("/<int:order_id>/reject")
+@permission_required("order.approve")
+def reject(order_id: int):
+    order = services.get_order(current_user, order_id, for_update=True)
+    try:
+        services.reject_order(order, reason=request.form.get("reason", ""), user=current_user)
+    except DomainError as exc:
+        return _render_approvals(error=exc.message, error_order_id=order.id, status=exc.status)
+    flash(_("订单 %(number)s 已驳回", number=order.number), "ok")
+    return redirect(url_for("orders.approvals"))
+
+
+@bp.get("/fulfilment")
+@permission_required("order.approve")
+def fulfilment_page():
+    return render_template("orders/fulfilment.html",
+                           approved=queries.orders_in_status(current_user, OrderStatus.APPROVED),
+                           allocated=queries.orders_in_status(current_user, OrderStatus.ALLOCATED),
+                           shipped=queries.orders_in_status(current_user, OrderStatus.SHIPPED),
+                           backorders=queries.backorders_for(current_user))
+
+
+@bp.post("/allocate")
+@permission_required("order.approve")
+def allocate():
+    ids = sorted({_int(v) for v in request.form.getlist("order_id") if _int(v) is not None})
+    orders = [services.get_order(current_user, order_id, for_update=True) for order_id in ids]
+    fulfilment.allocate_orders(orders, current_user)
+    flash(_("已分配 %(n)s 张订单", n=len(orders)), "ok")
+    return redirect(url_for("orders.fulfilment_page"))
+
+
+@bp.post("/backorders/release")
+@permission_required("order.approve")
+def release_backorders():
+    central = central_pharmacy_of(current_user.facility)
+    lines = fulfilment.release_backorders(central, None, current_user)
+    flash(_("%(n)s 条欠货明细已分配到库存", n=len(lines)), "ok")
+    return redirect(url_for("orders.fulfilment_page"))
+
+
+@bp.get("/<int:order_id>/pick-list.pdf")
+@permission_required("order.approve")
+def pick_list(order_id: int):
+    order = services.get_order(current_user, order_id)
+    central = central_pharmacy_of(order.facility)
+    pdf = pick_list_pdf(order, fulfilment.pick_list_rows(order), central_name=central.name if central else "",
+                        printed_at=_local_now())
+    filename = quote(f"pick-list-{order.number}.pdf")
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f"inline; filename*=UTF-8''{filename}"})
+
+
+def _local_now():
+    from ..settlement.services import local_tz
+
+    return utcnow().astimezone(local_tz())
+
+
+@bp.post("/<int:order_id>/ship")
+@permission_required("order.approve")
+def ship(order_id: int):
+    order = services.get_order(current_user, order_id, for_update=True)
+    fulfilment.ship_order(order, current_user)
+    flash(_("订单 %(number)s 已发货", number=order.number), "ok")
+    return redirect(request.form.get("next") or url_for("orders.fulfilment_page"))
+
+
+# ------------------------------------------------------------------------------------------- receipt
+
+
+def _render_receipt(order, shipment, *, error=None, status=200):
+    return render_template("orders/receive.html", order=order, shipment=shipment, reasons=DISCREPANCY_REASONS,
+                           error=error, form=request.form if error else None), status
+
+
+@bp.get("/<int:order_id>/shipments/<int:shipment_id>")
+@permission_required("order.read")
+def shipment(order_id: int, shipment_id: int):
+    order = services.get_order(current_user, order_id)
+    return _render_receipt(order, fulfilment.get_shipment(order, shipment_id))
+
+
+@bp.post("/<int:order_id>/shipments/<int:shipment_id>")
+@permission_required("order.receive")
+def receive(order_id: int, shipment_id: int):
+    order = services.get_order(current_user, order_id, for_update=True)
+    shipment_ = fulfilment.get_shipment(order, shipment_id)
+    try:
+        received = {}
+        for line in shipment_.transfer.lines:
+            qty = _form_qty(f"qty_{line.id}")
+            if qty is not None and qty != line.qty_base_sent:
+                received[line.id] = (qty, request.form.get(f"reason_{line.id}", ""),
+                                     request.form.get(f"note_{line.id}", ""))
+        fulfilment.receive_shipment(order, shipment_, received, current_user)
+    except DomainError as exc:
+        return _render_receipt(order, shipment_, error=exc.message, status=exc.status)
+    flash(_("已签收，库存已入账"), "ok")
+    return redirect(url_for("orders.detail", order_id=order.id))

@@ -1,0 +1,58 @@
+"""API shapes for monthly statements."""
+
+from marshmallow import Schema, fields, validate
+
+
+def _money(value) -> str:
+    return f"{value:.2f}"
+
+
+class StatementRowSchema(Schema):
+    movement_id = fields.Int()
+    received_at = fields.DateTime()
+    product_id = fields.Int()
+    product_code = fields.Str()
+    product_name = fields.Str()
+    category = fields.Str()
+    is_vbp = fields.Bool()
+    lot_number = fields.Str()
+    qty_base = fields.Int()
+    base_unit = fields.Str()
+    pack_size = fields.Int()
+    unit_price = fields.Decimal(as_string=True)
+    amount = fields.Decimal(as_string=True)
+
+
+class StatementTotalsSchema(Schema):
+    total = fields.Function(lambda t: _money(t.total))
+    vbp = fields.Function(lambda t: _money(t.vbp))
+    non_vbp = fields.Function(lambda t: _money(t.non_vbp))
+    by_category = fields.Function(lambda t: {k: _money(v) for k, v in sorted(t.by_category.items())})
+    lines = fields.Int()
+
+
+class StatementSummarySchema(Schema):
+    facility_id = fields.Int(attribute="facility.id")
+    facility_code = fields.Str(attribute="facility.code")
+    facility_name = fields.Str(attribute="facility.name")
+    tier = fields.Str(attribute="facility.tier")
+    month = fields.Str()
+    is_closed = fields.Bool()
+    closed_at = fields.DateTime(allow_none=True)
+    totals = fields.Nested(StatementTotalsSchema)
+
+
+class StatementSchema(StatementSummarySchema):
+    rows = fields.List(fields.Nested(StatementRowSchema))
+
+
+class SettlementQuerySchema(Schema):
+    month = fields.Str(load_default=None, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    tier = fields.Str(load_default=None, validate=validate.OneOf(["county", "township", "village"]))
+
+
+class SettlementMonthSchema(Schema):
+    id = fields.Int()
+    month = fields.Str()
+    root_facility_id = fields.Int()
+    closed_at = fields.DateTime()

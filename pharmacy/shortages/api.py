@@ -1,0 +1,93 @@
+"""API: shortage registrations (缺药登记) under /api/v1/shortages.
+
+A registration carries a `client_id` made on the device: the first request answers 201, a resend of the same
+registration answers 200 with the one already recorded, so a tablet that lost the answer can simply retry.
+"""
+
+from flask import jsonify
+from flask_login import current_user
+
+from ..api import api_blueprint, api_operation
+from ..auth.policy import get_facility_in_scope, permission_required
+from ..catalog.services import get_product
+from . import queries, services
+from .models import OPEN_STATUSES
+from .schemas import (CancelSchema, GroupQuerySchema, GroupSchema, NoteSchema, PickItemSchema, ShortageDetailSchema,
+                      ShortageInputSchema, ShortageQuerySchema, ShortageSchema, TransitionSchema)
+
+bp = api_blueprint("shortages_api", __name__, "/shortages")
+
+
+@bp.post("")
+@permission_required("shortage.register")
+@api_operation(summary="Register a shortage (idempotent on client_id)", tags=["shortages"], body=ShortageInputSchema,
+               response=ShortageSchema, status=201)
+def register(body):
+    facility_id = body["facility_id"] or current_user.facility_id
+    facility = get_facility_in_scope(current_user, facility_id)
+    product = get_product(body["product_id"]) if body["product_id"] is not None else None
+    shortage, created = services.register_shortage(
+        facility=facility, user=current_user, client_id=body["client_id"], product=product,
+        free_text=body["free_text"], qty_packs=body["qty_packs"], urgency=body["urgency"], reason=body["reason"],
+        note=body["note"], client_created_at=body["client_created_at"])
+    return jsonify(ShortageSchema().dump(shortage)), 201 if created else 200
+
+
+@bp.get("")
+@permission_required("shortage.read")
+@api_operation(summary="Registrations the caller may see, newest first", tags=["shortages"],
+               query=ShortageQuerySchema, response=ShortageSchema, many=True)
+def list_shortages(query):
+    statuses = query["status"] or (list(OPEN_STATUSES) if query["open"] else None)
+    return queries.shortages_in(queries.scope_ids(current_user, query["facility_id"]), statuses=statuses, limit=query["limit"],
+                                registered_by_id=current_user.id if query["mine"] else None)
+
+
+@bp.get("/by-product")
+@permission_required("shortage.read")
+@api_operation(summary="Open registrations grouped by product with totals, emergencies first", tags=["shortages"],
+               query=GroupQuerySchema, response=GroupSchema, many=True)
+def open_by_product(query):
+    return queries.open_by_product(queries.scope_ids(current_user, query["facility_id"]))
+
+
+@bp.get("/products")
+@permission_required("shortage.register")
+@api_operation(summary="Products the caller's facility may register (compact, for the tablet's offline search)",
+               tags=["shortages"], response=PickItemSchema, many=True)
+def registrable_products():
+    return queries.registrable_products(current_user.facility)
+
+
+@bp.get("/<int:shortage_id>")
+@permission_required("shortage.read")
+@api_operation(summary="One registration with its history", tags=["shortages"], response=ShortageDetailSchema)
+def get_shortage(shortage_id: int):
+    return queries.get_shortage_in_scope(current_user, shortage_id)
+
+
+@bp.post("/<int:shortage_id>/acknowledge")
+@permission_required("shortage.manage")
+@api_operation(summary="Acknowledge a registration", tags=["shortages"], body=NoteSchema,
+               response=ShortageDetailSchema)
+def acknowledge(shortage_id: int, body):
+    shortage = queries.get_shortage_in_scope(current_user, shortage_id)
+    return services.acknowledge(shortage, user=current_user, note=body["note"])
+
+
+@bp.post("/<int:shortage_id>/cancel")
+@permission_required("shortage.manage")
+@api_operation(summary="Cancel a registration (reason required)", tags=["shortages"], body=CancelSchema,
+               response=ShortageDetailSchema)
+def cancel(shortage_id: int, body):
+    shortage = queries.get_shortage_in_scope(current_user, shortage_id)
+    return services.cancel(shortage, user=current_user, reason=body["reason"])
+
+
+@bp.post("/<int:shortage_id>/transition")
+@permission_required("shortage.manage")
+@api_operation(summary="Move a registration along its lifecycle (409 when the move is not allowed)",
+               tags=["shortages"], body=TransitionSchema, response=ShortageDetailSchema)
+def move(shortage_id: int, body):
+    shortage = queries.get_shortage_in_scope(current_user, shortage_id)
+    return services.transition(shortage, body["status"], user=current_user, note=body["note"])

@@ -1,0 +1,121 @@
+"""API shapes for shortage registrations; input and output kept apart."""
+
+from datetime import UTC
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from .models import ShortageReason, ShortageStatus, Urgency
+from .services import MAX_NOTE_CHARS, MAX_QTY_PACKS
+
+
+class ShortageInputSchema(Schema):
+    client_id = fields.Str(required=True, validate=validate.Length(min=8, max=64),
+                           metadata={"description": "Generated on the device; a resend with the same id is the "
+                                                    "same registration (answered 200 instead of 201)."})
+    facility_id = fields.Int(load_default=None, metadata={"description": "Default: the caller's facility"})
+    product_id = fields.Int(load_default=None, allow_none=True)
+    free_text = fields.Str(load_default="", validate=validate.Length(max=200),
+                           metadata={"description": "The name typed when no product was picked"})
+    qty_packs = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
+    urgency = fields.Str(load_default=Urgency.ROUTINE.value, validate=validate.OneOf([u.value for u in Urgency]))
+    reason = fields.Str(load_default=ShortageReason.OUT_OF_STOCK.value,
+                        validate=validate.OneOf([r.value for r in ShortageReason]))
+    note = fields.Str(load_default="", validate=validate.Length(max=MAX_NOTE_CHARS))
+    client_created_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=UTC)
+
+    @validates_schema
+    def product_or_text(self, data, **kwargs):
+        if data.get("product_id") is None and not (data.get("free_text") or "").strip():
+            raise ValidationError("Missing data for required field.", "product_id")
+
+
+class ShortageQuerySchema(Schema):
+    facility_id = fields.Int(load_default=None)
+    status = fields.List(fields.Str(validate=validate.OneOf([s.value for s in ShortageStatus])), load_default=None)
+    open = fields.Bool(load_default=False)
+    mine = fields.Bool(load_default=False, metadata={"description": "Only what the caller registered"})
+    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=500))
+
+    def load(self, data, **kwargs):
+        data = dict(data)
+        if "status" in data and not isinstance(data["status"], list):
+            data["status"] = [data["status"]]
+        return super().load(data, **kwargs)
+
+
+class GroupQuerySchema(Schema):
+    facility_id = fields.Int(load_default=None, metadata={"description": "A township or village; default: all the "
+                                                                         "caller may see"})
+
+
+class NoteSchema(Schema):
+    note = fields.Str(load_default="", validate=validate.Length(max=MAX_NOTE_CHARS))
+
+
+class CancelSchema(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=MAX_NOTE_CHARS))
+
+
+class TransitionSchema(Schema):
+    status = fields.Str(required=True, validate=validate.OneOf([s.value for s in ShortageStatus]))
+    note = fields.Str(load_default="", validate=validate.Length(max=MAX_NOTE_CHARS))
+
+
+class EventSchema(Schema):
+    id = fields.Int()
+    from_status = fields.Str()
+    to_status = fields.Str()
+    note = fields.Str()
+    ref_type = fields.Str()
+    ref_id = fields.Int(allow_none=True)
+    user_id = fields.Int(allow_none=True)
+    user = fields.Str(attribute="user.display_name", allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ShortageSchema(Schema):
+    id = fields.Int()
+    client_id = fields.Str()
+    facility_id = fields.Int()
+    facility_name = fields.Str(attribute="facility.name")
+    product_id = fields.Int(allow_none=True)
+    product_code = fields.Str(attribute="product.code", allow_none=True)
+    label = fields.Str(metadata={"description": "Product name, form and strength, or the free text"})
+    pack_unit = fields.Str(attribute="product.pack_unit", allow_none=True)
+    free_text = fields.Str()
+    qty_packs = fields.Int()
+    urgency = fields.Str()
+    reason = fields.Str()
+    note = fields.Str()
+    status = fields.Str()
+    cancel_reason = fields.Str()
+    registered_by_id = fields.Int(allow_none=True)
+    client_created_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    delivered_at = fields.DateTime(allow_none=True)
+
+
+class ShortageDetailSchema(ShortageSchema):
+    events = fields.List(fields.Nested(EventSchema))
+
+
+class GroupSchema(Schema):
+    product_id = fields.Int(attribute="product.id", allow_none=True)
+    label = fields.Str()
+    total_packs = fields.Int()
+    urgency = fields.Str(metadata={"description": "the most urgent of the group"})
+    facility_count = fields.Int()
+    earliest_at = fields.DateTime()
+    shortages = fields.List(fields.Nested(ShortageSchema))
+
+
+class PickItemSchema(Schema):
+    id = fields.Int()
+    name = fields.Str()
+    form = fields.Str()
+    strength = fields.Str()
+    pack = fields.Str()
+    pack_unit = fields.Str()
+    initials = fields.Str()
+    code = fields.Str()

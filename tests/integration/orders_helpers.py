@@ -1,0 +1,57 @@
+"""Shared steps for the order tests: stock, consumption and shortages stated in a line each."""
+
+from datetime import date, timedelta
+
+from pharmacy.inventory import services as stock
+from pharmacy.shortages.services import register_shortage
+
+_n = iter(range(1, 10**9))
+
+
+def key(prefix: str = "k") -> str:
+    return f"{prefix}-{next(_n)}"
+
+
+def put_stock(facility, product, qty_base, *, days=400, lot=None, user=None):
+    return stock.receive(facility, product, lot_number=lot or key("LOT"), qty_base=qty_base, user=user,
+                         expiry_date=date.today() + timedelta(days=days), key=key("rcv"))
+
+
+def consume(facility, product, qty_base, user=None):
+    """Stock that was dispensed at once: consumption for the AMC, nothing left on hand."""
+    put_stock(facility, product, qty_base, user=user)
+    stock.dispense(facility, product, qty_base=qty_base, user=user, key=key("dsp"))
+
+
+def shortage(village, product, qty_packs, user, urgency="routine"):
+    created, _new = register_shortage(facility=village, user=user, client_id=key("client"), qty_packs=qty_packs,
+                                      product=product, urgency=urgency)
+    return created
+
+
+def sign_in(login, user):
+    """Sign `user` in on the test client. The test's app context is shared by its requests, so Flask-Login's
+    per-context cache of the previous user is dropped first."""
+    from flask import g
+    from flask_babel import refresh
+
+    g.pop("_login_user", None)
+    refresh()
+    return login(user)
+
+
+def use_language(client, code: str):
+    """Switch the client's language; the shared app context's cached locale is dropped too."""
+    from flask_babel import refresh
+
+    client.get(f"/lang/{code}")
+    refresh()
+    return client
+
+
+def csrf_header(client) -> dict:
+    """The X-CSRFToken header a page's script would send (multipart API calls need it)."""
+    import re
+
+    page = client.get("/orders").get_data(as_text=True)
+    return {"X-CSRFToken": re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)}

@@ -1,0 +1,342 @@
+"""Order builder, state transitions, authorization, XLSX import and fair allocation across townships."""
+
+import io
+
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from pharmacy.auth.models import Role
+from pharmacy.orders import fulfilment, services
+from pharmacy.orders.models import Allocation, Order
+from tests.factories import make_county, make_product, make_user
+from tests.integration.orders_helpers import consume, csrf_header, put_stock, shortage, sign_in
+
+
+def _ok(response, status=200):
+    assert response.status_code == status, response.get_json()
+    return response.get_json()
+
+
+def _submitted_order(county, lines, user=None, township=None):
+    """A submitted order of the first township with {product: packs or (packs, urgency)}."""
+    township = township or county.townships[0]
+    user = user or county.users["township"]
+    order = services.create_order(township, user)
+    for product, packs in lines.items():
+        packs, urgency = packs if isinstance(packs, tuple) else (packs, "routine")
+        services.add_line(order, product, qty_packs=packs, user=user, urgency=urgency)
+    return services.submit_order(order, user)
+
+
+def _xlsx(rows, header=("药品编码", "药品名称", "规格", "数量（盒）", "备注")) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["城关镇卫生院 2024年6月药品申领表"])  # a title row above the heading, as pharmacists do
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------- builder
+
+
+def test_draft_respects_tiers_and_keeps_edits_on_refresh(county):
+    town, village, user = county.townships[0], county.villages[0], county.users["township"]
+    village_tier = make_product(pack_size=10)
+    township_tier = make_product(pack_size=10, lowest_tier="township")
+    county_tier = make_product(pack_size=10, lowest_tier="county")
+    consume(town, village_tier, 30)
+    consume(town, township_tier, 30)
+    consume(county.central, county_tier, 30)
+    shortage(village, village_tier, 2, county.users["village"])
+    order = services.build_draft_order(town, user)
+    by_product = {line.product_id: line for line in order.lines}
+    assert set(by_product) == {village_tier.id, township_tier.id}
+    assert by_product[village_tier.id].is_for_villages is True
+    assert by_product[township_tier.id].is_for_villages is False
+    assert by_product[township_tier.id].qty_packs == 3  # AMC 10/month × 3 months
+    services.update_line(order, by_product[township_tier.id], qty_packs=7)
+    late = shortage(county.villages[1], village_tier, 4, county.users["village"], "emergency")
+    again = services.build_draft_order(town, user)
+    assert again.id == order.id
+    assert by_product[township_tier.id].qty_packs == 7  # the pharmacist's figure stays
+    assert by_product[village_tier.id].shortage_packs == 6 and by_product[village_tier.id].urgency == "emergency"
+    assert late in by_product[village_tier.id].shortages
+
+
+def test_tier_rules_on_lines(county, login):
+    county_tier = make_product(lowest_tier="county")
+    township_tier = make_product(lowest_tier="township")
+    client = sign_in(login, county.users["township"])
+    order = _ok(client.post("/api/v1/orders/draft", json={}), 201)
+    refused = client.post(f"/api/v1/orders/{order['id']}/lines", json={"product_id": county_tier.id, "qty_packs": 1})
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "tier_not_allowed"
+    refused = client.post(f"/api/v1/orders/{order['id']}/lines",
+                          json={"product_id": township_tier.id, "qty_packs": 1, "is_for_villages": True})
+    assert refused.status_code == 422
+    line = _ok(client.post(f"/api/v1/orders/{order['id']}/lines",
+                           json={"product_id": township_tier.id, "qty_packs": 2}), 201)
+    assert line["qty_packs"] == 2
+    duplicate = client.post(f"/api/v1/orders/{order['id']}/lines", json={"product_id": township_tier.id,
+                                                                          "qty_packs": 1})
+    assert duplicate.status_code == 409
+
+
+def test_submit_drops_zero_lines_and_refuses_an_empty_order(county, db_session):
+    user = county.users["township"]
+    a, b = make_product(), make_product()
+    order = services.create_order(county.townships[0], user)
+    services.add_line(order, a, qty_packs=0, user=user)
+    services.add_line(order, b, qty_packs=3, user=user)
+    services.submit_order(order, user)
+    assert [line.product_id for line in order.lines] == [b.id]
+    empty = services.create_order(county.townships[1], user)
+    services.add_line(empty, a, qty_packs=0, user=user)
+    client_error = None
+    try:
+        services.submit_order(empty, user)
+    except Exception as exc:  # noqa: BLE001  (the domain error is the point)
+        client_error = exc
+    assert getattr(client_error, "code", "") == "empty_order"
+
+
+# ---------------------------------------------------------------------------------------------- transitions
+
+
+def test_transitions_that_are_not_allowed_return_409_and_change_nothing(county, login, db_session):
+    product = make_product(pack_size=10)
+    db_session.commit()
+    client = sign_in(login, county.users["township"])
+    order = _ok(client.post("/api/v1/orders/draft", json={}), 201)
+    line = _ok(client.post(f"/api/v1/orders/{order['id']}/lines", json={"product_id": product.id, "qty_packs": 4}),
+               201)
+    county_client = sign_in(login, county.users["county"])
+    for path in ("approve", "ship"):
+        response = county_client.post(f"/api/v1/orders/{order['id']}/{path}", json={})
+        assert response.status_code == 409, path
+        assert response.get_json()["error"]["code"] == "invalid_transition"
+    assert county_client.post("/api/v1/orders/allocate", json={"order_ids": [order["id"]]}).status_code == 409
+    assert _ok(county_client.get(f"/api/v1/orders/{order['id']}"))["status"] == "draft"
+
+    client = sign_in(login, county.users["township"])
+    _ok(client.post(f"/api/v1/orders/{order['id']}/submit", json={}))
+    assert client.post(f"/api/v1/orders/{order['id']}/submit", json={}).status_code == 409
+    changed = client.patch(f"/api/v1/orders/{order['id']}/lines/{line['id']}", json={"qty_packs": 9})
+    assert changed.status_code == 409
+    county_client = sign_in(login, county.users["county"])
+    assert county_client.post(f"/api/v1/orders/{order['id']}/ship", json={}).status_code == 409
+    no_reason = county_client.post(f"/api/v1/orders/{order['id']}/lines/{line['id']}/approval",
+                                   json={"qty_packs": 2, "reason": ""})
+    assert no_reason.status_code == 422
+    after = _ok(county_client.get(f"/api/v1/orders/{order['id']}"))
+    assert after["status"] == "submitted"
+    assert after["lines"][0]["qty_packs"] == 4 and after["lines"][0]["qty_packs_approved"] is None
+    _ok(county_client.post(f"/api/v1/orders/{order['id']}/approve", json={}))
+    assert county_client.post(f"/api/v1/orders/{order['id']}/approve", json={}).status_code == 409
+    assert county_client.post(f"/api/v1/orders/{order['id']}/cancel", json={"reason": "x"}).status_code == 409
+    # Allocated with nothing in stock: everything back-ordered, nothing to ship.
+    _ok(county_client.post("/api/v1/orders/allocate", json={"order_ids": [order["id"]]}))
+    assert county_client.post("/api/v1/orders/allocate", json={"order_ids": [order["id"]]}).status_code == 409
+    shipped = county_client.post(f"/api/v1/orders/{order['id']}/ship", json={})
+    assert shipped.status_code == 409 and shipped.get_json()["error"]["code"] == "nothing_to_ship"
+    assert db_session.scalar(select(func.count(Allocation.id))) == 0
+
+
+def test_rejecting_lines_and_cancelling_free_the_shortages(county, login, db_session):
+    product, other = make_product(), make_product()
+    s1 = shortage(county.villages[0], product, 2, county.users["village"])
+    s2 = shortage(county.villages[0], other, 1, county.users["village"])
+    order = services.build_draft_order(county.townships[0], county.users["township"])
+    services.submit_order(order, county.users["township"])
+    assert (s1.status, s2.status) == ("ordered", "ordered")
+    db_session.commit()
+    line = next(line for line in order.lines if line.product_id == product.id)
+    client = sign_in(login, county.users["county"])
+    missing_reason = client.post(f"/api/v1/orders/{order.id}/lines/{line.id}/reject", json={"reason": ""})
+    assert missing_reason.status_code == 422
+    _ok(client.post(f"/api/v1/orders/{order.id}/lines/{line.id}/reject", json={"reason": "村室库存充足"}))
+    assert s1.status == "acknowledged" and s2.status == "ordered"
+    # The freed registration is proposed again in the next draft.
+    draft = services.build_draft_order(county.townships[0], county.users["township"])
+    assert [line.product_id for line in draft.lines] == [product.id]
+    services.cancel_order(draft, county.users["township"], "重复")
+    cancelled = services.get_order(county.users["township"], order.id)
+    services.cancel_order(cancelled, county.users["township"], "改为下月订购")
+    assert (s1.status, s2.status) == ("acknowledged", "acknowledged")
+
+
+# ---------------------------------------------------------------------------------------------- authorization
+
+
+def test_a_township_cannot_see_build_for_or_approve_another_township(county, login, db_session):
+    other_town = county.townships[1]
+    other_user = make_user(other_town, Role.TOWNSHIP_PHARMACIST)
+    order = _submitted_order(county, {make_product(): 3}, user=other_user, township=other_town)
+    stranger = make_county(townships=1, villages=1)
+    db_session.commit()  # the test's data outlives the refused requests (each rolls back its own work)
+    client = sign_in(login, county.users["township"])
+    assert client.get(f"/api/v1/orders/{order.id}").status_code == 404
+    assert client.get(f"/orders/{order.id}").status_code == 404
+    assert client.post(f"/api/v1/orders/{order.id}/approve", json={}).status_code == 403
+    assert client.post(f"/api/v1/orders/{order.id}/cancel", json={"reason": "x"}).status_code == 404
+    assert client.post("/api/v1/orders/draft", json={"facility_id": other_town.id}).status_code == 403
+    assert [o["id"] for o in _ok(client.get("/api/v1/orders"))] == []
+    assert client.get("/orders/approvals").status_code == 403
+    village = sign_in(login, county.users["village"])
+    assert village.get("/api/v1/orders").status_code == 403
+    outsider = sign_in(login, stranger.users["county"])
+    assert outsider.get(f"/api/v1/orders/{order.id}").status_code == 404
+    assert outsider.post(f"/api/v1/orders/{order.id}/approve", json={}).status_code == 404
+    assert outsider.get("/api/v1/orders/approvals").get_json() == []
+    assert db_session.get(Order, order.id).status == "submitted"
+
+
+# ---------------------------------------------------------------------------------------------- import
+
+
+def test_xlsx_import_matches_by_code_then_by_the_matching_service(county, login):
+    from pharmacy.catalog.models import Product
+    from pharmacy.extensions import db
+
+    by_code = make_product(pack_size=10)
+    # A local spelling of the formulary's 硝苯地平缓释片 10mg, matched by the matching service.
+    by_name = db.session.scalar(select(Product).where(Product.edition == "2018", Product.code == "X147-03"))
+    data = _xlsx([(by_code.code, "", "", 5, "常用"), ("", "硝苯地平缓释片(Ⅰ)", "10 mg*24片", "3", ""),
+                  (None, None, None, None, None)])
+    client = sign_in(login, county.users["township"])
+    result = _ok(client.post("/api/v1/orders/import", data={"file": (io.BytesIO(data), "申领表.xlsx")},
+                             headers=csrf_header(client), content_type="multipart/form-data"), 201)
+    assert result["imported_rows"] == 2
+    lines = {line["product_id"]: line for line in result["order"]["lines"]}
+    assert (lines[by_code.id]["qty_packs"], lines[by_code.id]["source"]) == (5, "import")
+    assert lines[by_name.id]["qty_packs"] == 3
+    # A second import into the same draft sets the quantities it names.
+    data = _xlsx([(by_code.code, "", "", 8, "")])
+    result = _ok(client.post("/api/v1/orders/import", data={"file": (io.BytesIO(data), "b.xlsx")},
+                             headers=csrf_header(client), content_type="multipart/form-data"), 201)
+    assert {line["product_id"]: line["qty_packs"] for line in result["order"]["lines"]} == {by_code.id: 8,
+                                                                                           by_name.id: 3}
+
+
+def test_xlsx_import_reports_every_bad_row_and_writes_nothing(county, login, db_session):
+    good = make_product()
+    county_tier = make_product(lowest_tier="county")
+    db_session.commit()
+    data = _xlsx([(good.code, "", "", 2, ""), ("NOPE-1", "", "", 1, ""), (good.code, "", "", 1, ""),
+                  (county_tier.code, "", "", 1, ""), ("", "不存在的药", "1g", 1, ""), (good.code, "", "", "两盒", "")])
+    client = sign_in(login, county.users["township"])
+    headers = csrf_header(client)
+    response = client.post("/api/v1/orders/import", data={"file": (io.BytesIO(data), "bad.xlsx")},
+                           headers=headers, content_type="multipart/form-data")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "import_rows"
+    assert [(p["row"], p["column"]) for p in error["details"]] == [(4, "name"), (5, "name"), (6, "name"),
+                                                                  (7, "name"), (8, "qty")]
+    assert "不存在的药" in error["details"][3]["message"]
+    assert db_session.scalar(select(func.count(Order.id)).where(Order.facility_id == county.townships[0].id)) == 0
+    not_excel = client.post("/api/v1/orders/import", data={"file": (io.BytesIO(b"a,b\n1,2"), "x.csv")},
+                            headers=headers, content_type="multipart/form-data")
+    assert not_excel.status_code == 422 and not_excel.get_json()["error"]["code"] == "bad_file"
+    no_header = client.post("/api/v1/orders/import",
+                            data={"file": (io.BytesIO(_xlsx([("x", 1)], header=("甲", "乙"))), "h.xlsx")},
+                            headers=headers, content_type="multipart/form-data")
+    assert no_header.status_code == 422
+    page = client.post("/orders/import", data={"file": (io.BytesIO(data), "bad.xlsx")},
+                       content_type="multipart/form-data")
+    assert page.status_code == 422 and "NOPE-1" in page.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------------------------------------- allocation
+
+
+def test_scarce_stock_is_shared_fairly_across_townships(county, login, db_session):
+    central, county_user = county.central, county.users["county"]
+    t2 = county.townships[1]
+    u2 = make_user(t2, Role.TOWNSHIP_PHARMACIST)
+    third = make_county(townships=1, villages=1)  # another county's order is never mixed in
+    product = make_product(pack_size=10)
+    put_stock(central, product, 60, days=30, lot="NEAR")  # inside the 90-day window: never sent
+    put_stock(central, product, 100, days=300, lot="OLD")
+    put_stock(central, product, 60, days=600, lot="NEW")
+    routine_1 = _submitted_order(county, {product: 9})
+    routine_2 = _submitted_order(county, {product: 3}, user=u2, township=t2)
+    emergency = _submitted_order(county, {product: (6, "emergency")}, user=u2, township=t2)
+    for order in (routine_1, routine_2, emergency):
+        services.approve_order(order, county_user)
+    fulfilment.allocate_orders([routine_1, routine_2, emergency], county_user)
+    # 16 usable packs: the emergency takes 6, the 10 left go 9:3 → 7.5:2.5 → 8 and 2 (tie to the earlier order).
+    got = {o.id: next(line for line in o.lines if line.product_id == product.id) for o in (routine_1, routine_2,
+                                                                                          emergency)}
+    assert got[emergency.id].qty_packs_allocated == 6 and got[emergency.id].allocation_rule == "full"
+    assert (got[routine_1.id].qty_packs_allocated, got[routine_1.id].qty_packs_backordered) == (8, 1)
+    assert (got[routine_2.id].qty_packs_allocated, got[routine_2.id].qty_packs_backordered) == (2, 1)
+    assert got[routine_1.id].allocation_rule == "pro_rata"
+    lots = {a.lot.lot_number for line in got.values() for a in line.allocations}
+    assert lots == {"OLD", "NEW"}
+    emergency_lots = [a.lot.lot_number for a in got[emergency.id].allocations]
+    assert emergency_lots == ["OLD"]  # served first, from the earliest usable lot
+    # Both sides see the back-orders.
+    mine = [line["order_id"] for line in _ok(sign_in(login, county.users["township"]).get("/api/v1/orders/backorders"))]
+    assert mine == [routine_1.id]
+    everyone = _ok(sign_in(login, county_user).get("/api/v1/orders/backorders"))
+    assert sorted(line["order_id"] for line in everyone) == sorted([routine_1.id, routine_2.id])
+    # Allocated stock is set aside: a later order only gets what is left.
+    late = _submitted_order(county, {product: 5})
+    services.approve_order(late, county_user)
+    fulfilment.allocate_orders([late], county_user)
+    assert late.lines[0].qty_packs_allocated == 0 and late.lines[0].allocation_rule == "near_expiry"
+    assert third.central.id != central.id
+
+
+def test_partial_pack_lots_and_release_after_new_stock(county):
+    county_user, product = county.users["county"], make_product(pack_size=24)
+    put_stock(county.central, product, 30, days=400, lot="P1")
+    order = _submitted_order(county, {product: 3})
+    services.approve_order(order, county_user)
+    fulfilment.allocate_orders([order], county_user)
+    line = order.lines[0]
+    assert (line.qty_packs_allocated, line.qty_packs_backordered) == (1, 2)
+    fulfilment.ship_order(order, county_user)
+    assert order.status == "shipped"
+    put_stock(county.central, product, 48, days=500, lot="P2")
+    released = fulfilment.release_backorders(county.central, [product.id], county_user)
+    assert released == [line] and order.status == "allocated"
+    assert (line.qty_packs_allocated, line.qty_packs_backordered) == (3, 0)
+    assert [(a.lot.lot_number, a.qty_base) for a in fulfilment.unshipped_allocations(order)] == [("P1", 6),
+                                                                                               ("P2", 42)]
+    second = fulfilment.ship_order(order, county_user)
+    assert len(order.shipments) == 2 and second.transfer.lines
+    for shipment in list(order.shipments):
+        fulfilment.receive_shipment(order, shipment, {}, county.users["township"])
+    assert order.status == "received" and line.qty_base_received == 72
+
+
+def test_pick_list_follows_shelf_locations_then_products(county, login, db_session):
+    from pharmacy.inventory.models import StockPolicy
+
+    county_user = county.users["county"]
+    shelved, plain_b, plain_a = make_product("乙药"), make_product("丙药"), make_product("甲药")
+    for product in (shelved, plain_b, plain_a):
+        put_stock(county.central, product, 240, lot=f"L-{product.id}")
+    db_session.add(StockPolicy(facility_id=county.central.id, product_id=shelved.id, min_months=3, max_months=4,
+                               shelf_location="A-01-3"))
+    order = _submitted_order(county, {plain_b: 1, shelved: 1, plain_a: 1})
+    services.approve_order(order, county_user)
+    fulfilment.allocate_orders([order], county_user)
+    rows = fulfilment.pick_list_rows(order)
+    assert [(r["shelf"], r["product"].id) for r in rows] == [("A-01-3", shelved.id), ("", plain_b.id),
+                                                             ("", plain_a.id)]
+    db_session.commit()
+    client = sign_in(login, county_user)
+    pdf = client.get(f"/orders/{order.id}/pick-list.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    shipment = fulfilment.ship_order(order, county_user)
+    db_session.commit()
+    # The county ships; only the township signs for what arrives.
+    refused = client.post(f"/api/v1/orders/{order.id}/shipments/{shipment.id}/receive", json={})
+    assert refused.status_code == 403
+    assert shipment.status == "in_transit"

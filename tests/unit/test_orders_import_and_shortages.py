@@ -1,0 +1,46 @@
+import io
+from datetime import datetime
+from types import SimpleNamespace
+
+from openpyxl import Workbook
+
+from pharmacy.orders.fulfilment import shortages_covered
+from pharmacy.orders.importing import parse_qty, read_order_rows
+
+
+def _xlsx(rows) -> bytes:
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(list(row))
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def test_quantities_in_cells():
+    assert [parse_qty(v) for v in (3, 3.0, "3", " 4盒", "５")] == [3, 3, 3, 4, 5]
+    assert [parse_qty(v) for v in (2.5, "两盒", None, "", True, "-1")] == [None] * 6
+
+
+def test_heading_found_below_a_title_with_spellings_pharmacists_use():
+    data = _xlsx([("六月申领表",), (), ("序号", "通用名称", "规 格", "数量(盒)", "备注"),
+                  (1, "阿莫西林", "0.25g", 10, "急"), (2, None, None, None, None), (3, "甲硝唑", "0.2g", "5", "")])
+    rows, problems = read_order_rows(data)
+    assert problems == []
+    assert [(r.row, r.local.name, r.local.spec, r.qty_raw, r.note) for r in rows] == [
+        (4, "阿莫西林", "0.25g", 10, "急"), (6, "甲硝唑", "0.2g", "5", "")]
+
+
+def test_missing_heading_is_reported():
+    rows, problems = read_order_rows(_xlsx([("名称", "备注"), ("阿莫西林", "")]))
+    assert rows == [] and len(problems) == 1 and problems[0].row == 0
+
+
+def test_shortages_covered_most_urgent_and_oldest_first():
+    def s(id_, qty, urgency, day):
+        return SimpleNamespace(id=id_, qty_packs=qty, urgency=urgency, created_at=datetime(2024, 6, day))
+
+    routine_old, routine_new, emergency = s(1, 2, "routine", 1), s(2, 2, "routine", 5), s(3, 3, "emergency", 9)
+    assert shortages_covered([routine_old, routine_new, emergency], 4.5) == [emergency]
+    assert shortages_covered([routine_old, routine_new, emergency], 5) == [emergency, routine_old]
+    assert shortages_covered([routine_old, routine_new, emergency], 0) == []
