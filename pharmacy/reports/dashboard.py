@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
-from ..facilities.models import Facility
+from ..facilities.models import Facility, Tier
 from ..shortages.models import URGENCY_RANK, Urgency
 from . import queries
 from .stats import Weeks, hours_between, median, oldest_first, percentile, ratio
@@ -90,6 +90,50 @@ class ResponseTimes:
 
 
 @dataclass
+class Fill:
+    planned: Decimal = Decimal(0)
+    done: Decimal = Decimal(0)
+
+    @property
+    def share(self) -> float | None:
+        return ratio(self.done, self.planned)
+
+
+@dataclass
+class FillRate:
+    """Delivered (or received) over approved (or planned), in the last 4 and 12 weeks, per week and per unit."""
+
+    share_4w: float | None
+    share_12w: float | None
+    trend: Trend
+    by_unit: dict[int, Fill]
+
+
+def fill_rate(rows, scope: queries.Scope, weeks: Weeks, windows: dict[str, datetime]) -> FillRate:
+    """rows: (facility_id, when, planned, done)."""
+    totals = {w: Fill() for w in windows}
+    by_unit: dict[int, Fill] = defaultdict(Fill)
+    by_bucket: dict[int, Fill] = defaultdict(Fill)
+    for facility_id, when, planned, done in rows:
+        when, planned, done = as_utc(when), _dec(planned), _dec(done)
+        for w, since in windows.items():
+            if when > since:
+                totals[w].planned += planned
+                totals[w].done += done
+        unit = scope.unit_of.get(facility_id)
+        if unit is not None and when > windows["12w"]:
+            by_unit[unit].planned += planned
+            by_unit[unit].done += done
+        bucket = weeks.bucket_of(when)
+        if bucket is not None:
+            by_bucket[bucket].planned += planned
+            by_bucket[bucket].done += done
+    trend = _trend(weeks, [by_bucket[k].share if k in by_bucket else None for k in range(weeks.count)],
+                   buckets=True)
+    return FillRate(totals["4w"].share, totals["12w"].share, trend, dict(by_unit))
+
+
+@dataclass
 class Dashboard:
     root: Facility
     now: datetime
@@ -141,7 +185,20 @@ def build_dashboard(root: Facility, *, now: datetime, near_expiry_days: int = 90
     _shortage_figures(board, scope, weeks)
     _near_expiry_figures(board, scope, weeks, history)
     _vbp_figures(board, scope, weeks)
+    _fill_rates(board, scope, weeks)
     return board
+
+
+def _windows(weeks: Weeks) -> dict[str, datetime]:
+    return {"4w": weeks.now - timedelta(days=7 * SHORT_WEEKS), "12w": weeks.now - timedelta(days=7 * TREND_WEEKS)}
+
+
+def _fill_rates(board: Dashboard, scope: queries.Scope, weeks: Weeks) -> None:
+    windows = _windows(weeks)
+    since = min(weeks.start, windows["12w"])
+    orders = queries.received_orders(scope, since, weeks.now)
+    if orders:
+        board.fill_rates["orders"] = fill_rate(orders, scope, weeks, windows)
 
 
 def _trend(weeks: Weeks, newest_first: list, *, buckets: bool = False) -> Trend:
@@ -224,7 +281,7 @@ def _shortage_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks) -> N
     board.open_shortages = _trend(weeks, queries.open_shortage_series(scope, weeks))
     board.registrations = _trend(weeks, queries.registrations_per_week(scope, weeks), buckets=True)
 
-    windows = {"4w": weeks.now - timedelta(days=7 * SHORT_WEEKS), "12w": weeks.now - timedelta(days=7 * TREND_WEEKS)}
+    windows = _windows(weeks)
     overall: dict[str, list[float]] = {w: [] for w in windows}
     by_unit: dict[int, dict[str, list[float]]] = defaultdict(lambda: {w: [] for w in windows})
     by_bucket: dict[int, list[float]] = defaultdict(list)
@@ -271,6 +328,11 @@ def _near_expiry_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks, h
 
 
 def _vbp_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks) -> None:
+    """集采 share of purchase value (purchase orders) for a county, of value received from outside for a
+    township (its health centre and villages buy nothing themselves)."""
+    if scope.root.tier != Tier.TOWNSHIP:
+        _vbp_from_purchases(board, scope, weeks)
+        return
     per_bucket: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])  # bucket → [vbp, all]
     for bucket, is_vbp, value in queries.intake_value_by_week(scope, weeks):
         per_bucket[int(bucket)][1] += _dec(value)
@@ -278,13 +340,32 @@ def _vbp_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks) -> None:
             per_bucket[int(bucket)][0] += _dec(value)
     board.vbp_share = _trend(weeks, [ratio(*per_bucket[k]) if k in per_bucket else None
                                      for k in range(weeks.count)], buckets=True)
-    windows = {"4w": weeks.now - timedelta(days=7 * SHORT_WEEKS), "12w": weeks.now - timedelta(days=7 * TREND_WEEKS)}
+    windows = _windows(weeks)
     sums = {w: [Decimal(0), Decimal(0)] for w in windows}
     for row in queries.intake_value_since(scope, list(windows.values()), weeks.now):
         for i, w in enumerate(windows):
             sums[w][1] += _dec(row[1 + i])
             if row.is_vbp:
                 sums[w][0] += _dec(row[1 + i])
+    board.vbp = {w: {"vbp_value": v, "value": t, "share": ratio(v, t)} for w, (v, t) in sums.items()}
+
+
+def _vbp_from_purchases(board: Dashboard, scope: queries.Scope, weeks: Weeks) -> None:
+    windows = _windows(weeks)
+    sums = {w: [Decimal(0), Decimal(0)] for w in windows}
+    per_bucket: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for confirmed_at, is_vbp, value in queries.purchase_values(scope, min(weeks.start, windows["12w"]), weeks.now):
+        confirmed_at, value = as_utc(confirmed_at), _dec(value)
+        targets = [sums[w] for w, since in windows.items() if confirmed_at > since]
+        bucket = weeks.bucket_of(confirmed_at)
+        if bucket is not None:
+            targets.append(per_bucket[bucket])
+        for target in targets:
+            target[1] += value
+            if is_vbp:
+                target[0] += value
+    board.vbp_share = _trend(weeks, [ratio(*per_bucket[k]) if k in per_bucket else None
+                                     for k in range(weeks.count)], buckets=True)
     board.vbp = {w: {"vbp_value": v, "value": t, "share": ratio(v, t)} for w, (v, t) in sums.items()}
 
 

@@ -18,6 +18,8 @@ from ..catalog.models import Drug, Product, ProductStatus
 from ..extensions import db
 from ..facilities.models import Facility, Tier
 from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement, Transfer
+from ..orders.models import LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
+from ..purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseStatus
 from ..shortages.models import OPEN_STATUSES, Shortage, ShortageEvent, ShortageStatus
 from .models import FigureSnapshot, TracerProduct
 from .stats import Weeks
@@ -332,3 +334,39 @@ def keep_snapshots(root_id: int, kind: str, payloads: dict[datetime, dict]) -> N
             for point, payload in payloads.items()]
     db.session.execute(insert(FigureSnapshot).values(rows).on_conflict_do_nothing(
         index_elements=["root_id", "kind", "point_at"]))
+
+
+# --- fill rates and purchases ---------------------------------------------------------------------------------------
+
+def received_orders(scope: Scope, since: datetime, now: datetime) -> list:
+    """Township orders closed (everything shipped has been received) in (since, now], one row per order:
+    (facility_id, closed_at, approved packs, received packs). Rejected lines count for nothing."""
+    closed = (select(Shipment.order_id, func.max(Shipment.received_at).label("closed_at"))
+              .where(Shipment.status == ShipmentStatus.RECEIVED).group_by(Shipment.order_id)).subquery()
+    approved = case((OrderLine.status == LineStatus.APPROVED,
+                     func.coalesce(OrderLine.qty_packs_approved, OrderLine.qty_packs)), else_=0)
+    received = cast(OrderLine.qty_base_received, Numeric(18, 4)) / Product.pack_size
+    stmt = (select(Order.facility_id, closed.c.closed_at, func.sum(approved).label("approved"),
+                   func.sum(received).label("received"))
+            .select_from(OrderLine).join(Order, Order.id == OrderLine.order_id)
+            .join(closed, closed.c.order_id == Order.id).join(Product, Product.id == OrderLine.product_id)
+            .where(Order.status == OrderStatus.RECEIVED, closed.c.closed_at > since, closed.c.closed_at <= now,
+                   Order.facility_id.in_(scope.facility_ids()))
+            .group_by(Order.id, Order.facility_id, closed.c.closed_at))
+    return db.session.execute(stmt).all()
+
+
+def purchase_values(scope: Scope, since: datetime, now: datetime) -> list:
+    """Purchase orders confirmed in (since, now] by facilities of the scope: rows (confirmed_at, is_vbp, value)
+    at the agreed unit prices; a line is 集采 as it was when proposed."""
+    value = cast(PurchaseOrderLine.qty_packs, Numeric(18, 4)) * PurchaseOrderLine.unit_price
+    is_vbp = case((PurchaseOrderLine.is_vbp, 1), else_=0)
+    stmt = (select(PurchaseOrder.confirmed_at, is_vbp.label("is_vbp"), func.sum(value).label("value"))
+            .select_from(PurchaseOrderLine)
+            .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
+            .where(PurchaseOrder.status.in_([PurchaseStatus.CONFIRMED, PurchaseStatus.PARTIALLY_RECEIVED,
+                                             PurchaseStatus.RECEIVED]),
+                   PurchaseOrder.confirmed_at > since, PurchaseOrder.confirmed_at <= now,
+                   PurchaseOrder.facility_id.in_(scope.facility_ids()))
+            .group_by(PurchaseOrder.id, PurchaseOrder.confirmed_at, is_vbp))
+    return db.session.execute(stmt).all()

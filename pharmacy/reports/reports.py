@@ -11,10 +11,10 @@ from sqlalchemy.orm import aliased
 from ..catalog.models import Drug, Product
 from ..extensions import db
 from ..facilities.models import Facility, Tier
+from ..inventory.consumption import DAYS_PER_MONTH
 from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement
 from ..shortages.models import Shortage, ShortageEvent, ShortageStatus
 
-DAYS_PER_MONTH = 30.4375
 
 URGENCY_LABELS = {"routine": "常规", "urgent": "紧急", "emergency": "特急"}
 SHORTAGE_STATUS_LABELS = {"registered": "已登记", "acknowledged": "已确认", "ordered": "已下单", "dispatched": "已发出",
@@ -164,12 +164,12 @@ def build_consumption(f: Filters) -> Select:
 
 CONSUMPTION = Report(
     key="consumption", title="村级消耗与月均用量",
-    description="所选范围内村卫生室的发药量、月均消耗（AMC = 期间发药量 ÷ 期间月数）与可供月数",
+    description="所选范围内村卫生室的发药量、月均消耗（AMC = 期间发药量 ÷ 期间天数 × 30）与可供月数",
     columns=[Column("code", "产品编码"), Column("name", "通用名"), Column("form", "剂型"), Column("strength", "规格"),
              Column("unit", "单位"), Column("villages", "发药村数", "int"), Column("qty", "期间消耗", "int"),
              Column("amc", "月均消耗", "num"), Column("amc_per_village", "村均月消耗", "num"),
              Column("on_hand", "村级现有库存", "int"), Column("months", "可供月数", "num")],
-    build=build_consumption, date_label="发药日期", default_days=(90, 0))
+    build=build_consumption, date_label="发药日期", default_days=(89, 0))
 
 
 # --- shortage register ---------------------------------------------------------------------------------------------

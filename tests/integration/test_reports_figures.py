@@ -10,7 +10,9 @@ from sqlalchemy import update
 
 from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
-from pharmacy.inventory.models import Lot, StockMovement
+from pharmacy.inventory.models import Lot, StockMovement, Transfer
+from pharmacy.orders.models import Order, OrderLine, Shipment
+from pharmacy.purchasing.models import PurchaseOrder, PurchaseOrderLine, Supplier
 from pharmacy.reports import dashboard
 from pharmacy.reports.models import FigureSnapshot, TracerProduct
 from pharmacy.shortages.services import register_shortage, transition
@@ -235,24 +237,77 @@ def test_near_expiry_value_now_by_facility_and_in_the_past(county):
     assert [float(v) for v in board.near_expiry_value.values] == pytest.approx(list(reversed(expected)))
 
 
+def _purchase(county, when, lines, status="confirmed"):
+    supplier = Supplier(code=f"S{next(_keys)}", name="测试医药公司")
+    po = PurchaseOrder(supplier=supplier, facility_id=county.central.id, status=status, confirmed_at=when)
+    for product, packs, price, is_vbp in lines:
+        po.lines.append(PurchaseOrderLine(product_id=product.id, qty_packs=packs, unit_price=Decimal(price),
+                                          is_vbp=is_vbp))
+    db.session.add(po)
+    db.session.flush()
+
+
 def test_vbp_share_of_purchase_value(county):
+    vbp, other = make_product(vbp_batch="5"), make_product()
+    _purchase(county, ago(10), [(vbp, 10, "10.00", True), (other, 10, "30.00", False)])  # ¥100 of ¥400
+    _purchase(county, ago(40), [(vbp, 5, "20.00", True)])                                # ¥100
+    _purchase(county, ago(5), [(other, 100, "30.00", False)], status="proposed")         # not bought yet
+    _purchase(county, ago(3), [(other, 100, "30.00", False)], status="cancelled")
+    _purchase(county, ago(100), [(other, 1, "30.00", False)])                            # outside 12 weeks
+    board = build_dashboard(county.county)
+    assert board.vbp["4w"]["share"] == pytest.approx(100 / 400)
+    assert board.vbp["12w"]["share"] == pytest.approx(200 / 500)
+    assert board.vbp["12w"]["vbp_value"] == Decimal(200)
+    expected = [None, None, 0.25, None, None, None, 1.0] + [None] * 5  # confirmed 10 and 40 days ago
+    assert board.vbp_share.values == list(reversed(expected))
+
+
+def test_vbp_share_of_what_a_township_receives(county):
     user = county.users["county"]
-    vbp = make_product(price="10.00", pack_size=10, vbp_batch="5")
-    other = make_product(price="30.00", pack_size=10)
-    receive(county.central, vbp, 100, ago(10), user)    # ¥100
-    receive(county.central, other, 100, ago(10), user)  # ¥300
-    receive(county.central, vbp, 100, ago(40), user)    # ¥100
-    transfer = stock.send_transfer(county.central, county.townships[0], [stock.LineRequest(vbp, 50)], user=user,
+    vbp, other = make_product(price="10.00", pack_size=10, vbp_batch="5"), make_product(price="30.00", pack_size=10)
+    receive(county.central, vbp, 100, ago(10), user)
+    receive(county.central, other, 100, ago(10), user)
+    transfer = stock.send_transfer(county.central, county.townships[0],
+                                   [stock.LineRequest(vbp, 50), stock.LineRequest(other, 10)], user=user,
                                    key="vbp-t", in_transit=False)
     db.session.execute(update(StockMovement).where(StockMovement.ref_type == "transfer",
                                                    StockMovement.ref_id == transfer.id).values(created_at=ago(5)))
-    board = build_dashboard(county.county)
-    assert board.vbp["4w"]["share"] == pytest.approx(100 / 400)  # the transfer stays inside the county
-    assert board.vbp["12w"]["share"] == pytest.approx(200 / 500)
-    expected = [None, None, 0.25, None, None, None, 1.0] + [None] * 5  # received 10 and 40 days ago
-    assert board.vbp_share.values == list(reversed(expected))
+    # Into the township from the central pharmacy: ¥50 of 集采 and ¥30 of other goods.
     township = build_dashboard(county.townships[0])
-    assert (township.vbp["4w"]["value"], township.vbp["4w"]["share"]) == (Decimal(50), 1.0)
+    assert (township.vbp["4w"]["value"], township.vbp["4w"]["share"]) == (Decimal(80), pytest.approx(50 / 80))
+
+
+def _order(county, township, status, closed_days_ago, lines):
+    """lines: (packs asked, packs approved or None, line status, packs received); pack size 10."""
+    order = Order(facility_id=township.id, status=status)
+    for asked, approved, line_status, received in lines:
+        order.lines.append(OrderLine(product_id=make_product(pack_size=10).id, qty_packs=asked,
+                                     qty_packs_approved=approved, status=line_status,
+                                     qty_base_received=received * 10))
+    db.session.add(order)
+    db.session.flush()
+    if closed_days_ago is not None:
+        transfer = Transfer(from_facility_id=county.central.id, to_facility_id=township.id, status="received")
+        db.session.add(transfer)
+        db.session.flush()
+        db.session.add(Shipment(order_id=order.id, transfer_id=transfer.id, status="received",
+                                received_at=ago(closed_days_ago)))
+        db.session.flush()
+
+
+def test_order_fill_rate_is_received_over_approved_for_closed_orders(county):
+    t1, t2 = county.townships
+    _order(county, t1, "received", 5, [(12, 10, "approved", 8), (5, None, "rejected", 0), (4, None, "approved", 4)])
+    _order(county, t2, "received", 40, [(10, None, "approved", 10)])
+    _order(county, t1, "shipped", None, [(10, None, "approved", 0)])   # on its way: not counted yet
+    _order(county, t1, "received", 100, [(10, None, "approved", 1)])  # before the 12 weeks
+    board = build_dashboard(county.county)
+    orders = board.fill_rates["orders"]
+    # 4 weeks: (8 + 4) of (10 + 4) approved packs; 12 weeks: 22 of 24.
+    assert orders.share_4w == pytest.approx(12 / 14) and orders.share_12w == pytest.approx(22 / 24)
+    assert orders.by_unit[t1.id].share == pytest.approx(12 / 14) and orders.by_unit[t2.id].share == 1.0
+    expected = [None, 12 / 14, None, None, None, None, 1.0] + [None] * 5
+    assert orders.trend.values == pytest.approx(list(reversed(expected)))
 
 
 def test_an_empty_county_shows_no_figures_rather_than_failing(county):
