@@ -34,6 +34,10 @@ BLUEPRINTS = [
     "pharmacy.settlement.api:bp",
     "pharmacy.matching.views:bp",
     "pharmacy.matching.api:bp",
+    "pharmacy.deliveries.views:bp",
+    "pharmacy.deliveries.api:bp",
+    "pharmacy.deliveries.api:routes_bp",
+    "pharmacy.scheduler.views:bp",
     "pharmacy.reports.views:bp",
     "pharmacy.api:meta_bp",
 ]
@@ -46,6 +50,8 @@ CLI_GROUPS = [
     "pharmacy.demo.cli:demo_cli",
     "pharmacy.auth.cli:users_cli",
     "pharmacy.cli:i18n_cli",
+    "pharmacy.deliveries.cli:deliveries_cli",
+    "pharmacy.scheduler.cli:scheduler_cli",
 ]
 
 

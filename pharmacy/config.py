@@ -34,4 +34,13 @@ class Config:
     NEAR_EXPIRY_DAYS = int(os.environ.get("PHARMACY_NEAR_EXPIRY_DAYS", 90))
     PUBLIC_BASE_URL = os.environ.get("PHARMACY_PUBLIC_URL", "http://127.0.0.1:5000")
     SCHEDULER_ENABLED = os.environ.get("PHARMACY_SCHEDULER", "0") == "1"
+    # Delivery planning: a route's next run is planned this many hours before it leaves.
+    DELIVERY_PLAN_LEAD_HOURS = int(os.environ.get("PHARMACY_DELIVERY_LEAD_HOURS", 24))
+    DELIVERY_PLAN_INTERVAL_MINUTES = int(os.environ.get("PHARMACY_DELIVERY_PLAN_INTERVAL_MINUTES", 15))
+    # `flask scheduler run`: how often a process checks the lock, how long a SQLite lease lasts without a
+    # heartbeat, and when a failed job is tried again.
+    SCHEDULER_POLL_SECONDS = int(os.environ.get("PHARMACY_SCHEDULER_POLL_SECONDS", 10))
+    SCHEDULER_LEASE_SECONDS = int(os.environ.get("PHARMACY_SCHEDULER_LEASE_SECONDS", 60))
+    SCHEDULER_RETRY_MINUTES = int(os.environ.get("PHARMACY_SCHEDULER_RETRY_MINUTES", 10))
+    SCHEDULER_MAX_RETRIES = int(os.environ.get("PHARMACY_SCHEDULER_MAX_RETRIES", 3))
     LOG_JSON = os.environ.get("PHARMACY_LOG_JSON", "0") == "1"

@@ -19,6 +19,9 @@ NAV_ITEMS = [
     ("matching.index", "名称匹配", "matching.review"),
     ("facilities.index", "机构管理", "admin.manage"),
     ("auth.users", "用户管理", "admin.manage"),
+    ("deliveries.index", "配送单", "delivery.plan"),
+    ("deliveries.receipts", "到货签收", "delivery.receive"),
+    ("scheduler.index", "定时任务", "scheduler.admin"),
 ]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from ..auth.models import Role, User
+from ..deliveries.demo import seed_demo_routes
 from ..extensions import db
 from ..facilities.models import Facility, FacilityKind
 from ..facilities.services import create_facility
@@ -31,6 +32,7 @@ SEED_STEPS: list[Callable[["DemoCounty"], None]] = [
     seed_demo_stock,
     seed_demo_shortages,
     seed_orders_demo,
+    seed_demo_routes,
 ]
 
 

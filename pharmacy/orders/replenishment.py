@@ -1,37 +1,11 @@
 """Replenishment need (max level − on hand − in transit) for the order builder.
 
-The arithmetic is pure. `stock_levels` is the one adapter that reads the database: it computes the average monthly
-consumption from dispense movements of the last three months and the tier-default maximum (or a facility's stock
-policy). When `pharmacy.inventory.queries.stock_status` exists, point `stock_levels` at it and keep the rest.
+The arithmetic is pure. `stock_levels` is the one adapter that reads the database, through the stock domain's
+`stock_status` (its AMC rule, tier-default months and facility policies).
 """
 
-import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-
-from sqlalchemy import func, select
-
-from ..extensions import db
-from ..inventory.models import (MovementKind, StockBalance, StockMovement, StockPolicy, Transfer, TransferLine,
-                                TransferStatus)
-from ..models_base import utcnow
-
-AMC_MONTHS = 3
-AMC_WINDOW_DAYS = 91
-# Months of stock by tier (min, max): a village keeps 1–2 months, a township 2–3, the county 3–4.
-TIER_MONTHS = {"village": (1, 2), "township": (2, 3), "county": (3, 4)}
-
-
-def average_monthly_consumption(dispensed_base: int, months: int = AMC_MONTHS) -> float:
-    """Base units used per month on average over `months` months."""
-    if months <= 0:
-        raise ValueError("months must be positive")
-    return max(dispensed_base, 0) / months
-
-
-def max_level_base(amc: float, max_months: float) -> int:
-    """The stock a facility should hold after replenishment, in base units (rounded up)."""
-    return math.ceil(round(amc * max_months, 6)) if amc > 0 and max_months > 0 else 0
+from datetime import datetime
 
 
 def replenishment_need_base(max_level: int, on_hand: int, in_transit: int) -> int:
@@ -71,37 +45,13 @@ class StockLevel:
 
 def stock_levels(facilities, *, as_of: datetime | None = None) -> dict[tuple[int, int], StockLevel]:
     """Stock level of every product with stock, consumption, goods in transit or a policy at these facilities,
-    keyed by (facility id, product id). Four grouped queries, whatever the number of products."""
+    keyed by (facility id, product id), from the stock domain's `stock_status` (its AMC rule, its min/max months
+    and policies). Usable stock counts: expired lots do not cover a need."""
+    from ..inventory.queries import stock_status
+
     ids = [f.id for f in facilities]
-    tiers = {f.id: f.tier for f in facilities}
     if not ids:
         return {}
-    since = (as_of or utcnow()) - timedelta(days=AMC_WINDOW_DAYS)
-    on_hand = {(f, p): int(q) for f, p, q in db.session.execute(
-        select(StockBalance.facility_id, StockBalance.product_id, func.sum(StockBalance.qty_base))
-        .where(StockBalance.facility_id.in_(ids)).group_by(StockBalance.facility_id, StockBalance.product_id))}
-    dispensed = {(f, p): -int(q) for f, p, q in db.session.execute(
-        select(StockMovement.facility_id, StockMovement.product_id, func.sum(StockMovement.qty_base))
-        .where(StockMovement.facility_id.in_(ids), StockMovement.kind == MovementKind.DISPENSE,
-               StockMovement.created_at >= since)
-        .group_by(StockMovement.facility_id, StockMovement.product_id))}
-    in_transit = {(f, p): int(q) for f, p, q in db.session.execute(
-        select(Transfer.to_facility_id, TransferLine.product_id, func.sum(TransferLine.qty_base_sent))
-        .join(Transfer, Transfer.id == TransferLine.transfer_id)
-        .where(Transfer.to_facility_id.in_(ids), Transfer.status == TransferStatus.IN_TRANSIT)
-        .group_by(Transfer.to_facility_id, TransferLine.product_id))}
-    policies = {(f, p): (mx, mq) for f, p, mx, mq in db.session.execute(
-        select(StockPolicy.facility_id, StockPolicy.product_id, StockPolicy.max_months, StockPolicy.max_qty_base)
-        .where(StockPolicy.facility_id.in_(ids)))}
-    levels = {}
-    for key in set(on_hand) | set(dispensed) | set(in_transit) | set(policies):
-        amc = average_monthly_consumption(dispensed.get(key, 0))
-        max_months, max_qty = policies.get(key, (None, None))
-        if max_qty is not None:
-            level = int(max_qty)
-        else:
-            months = float(max_months) if max_months is not None else TIER_MONTHS[tiers[key[0]]][1]
-            level = max_level_base(amc, months)
-        levels[key] = StockLevel(on_hand=on_hand.get(key, 0), in_transit=in_transit.get(key, 0), amc=amc,
-                                 max_level=level)
-    return levels
+    return {(row.facility_id, row.product_id): StockLevel(on_hand=row.usable, in_transit=row.in_transit,
+                                                          amc=row.amc or 0.0, max_level=row.max_base or 0)
+            for row in stock_status(ids, as_of=as_of)}

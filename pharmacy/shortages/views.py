@@ -51,12 +51,9 @@ def tablet():
 
 
 def _search_api(facility) -> dict:
-    """Where the tablet's search box asks: the URL, its query parameter and fixed extra parameters.
-
-    The plain catalog list matches names and pinyin initials with LIKE; the tablet also drops products above the
-    facility's tier (`allowed_tiers`) from whatever the URL returns.
-    """
-    return {"url": url_for("catalog_api.list_products"), "param": "q", "extra": "per_page=12",
+    """Where the tablet's search box asks: the matching engine's search-as-you-type (Chinese, pinyin initials,
+    brand names, typos), limited on the server to what the facility's tier may stock."""
+    return {"url": url_for("matching_api.search"), "param": "q", "extra": f"limit=12&facility={facility.id}",
             "allowed_tiers": ",".join(tiers_at_or_below(facility.tier))}
 
 

@@ -18,8 +18,17 @@ def put_stock(facility, product, qty_base, *, days=400, lot=None, user=None):
 
 
 def consume(facility, product, qty_base, user=None):
-    """Stock that was dispensed at once: consumption for the AMC, nothing left on hand."""
-    put_stock(facility, product, qty_base, user=user)
+    """Stock received over three months ago and dispensed now: a full three-month history for the AMC
+    (qty_base ÷ 3 a month), nothing left on hand."""
+    from datetime import timedelta
+
+    from pharmacy.extensions import db
+    from pharmacy.models_base import utcnow
+
+    receipt = put_stock(facility, product, qty_base, user=user)
+    for movement in receipt.movements:
+        movement.created_at = utcnow() - timedelta(days=100)
+    db.session.flush()
     stock.dispense(facility, product, qty_base=qty_base, user=user, key=key("dsp"))
 
 

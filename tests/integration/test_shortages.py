@@ -169,7 +169,7 @@ def test_village_doctor_lands_on_the_tablet_page(doctor):
     response = client.get("/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/shortages/tablet")
     page = client.get("/shortages/tablet").get_data(as_text=True)
-    assert "缺药登记" in page and 'data-search-url="/api/v1/catalog/products"' in page
+    assert "缺药登记" in page and 'data-search-url="/api/v1/catalog/search"' in page
     assert "<script>" not in page and "style=" not in page
 
 

@@ -1,14 +1,4 @@
-from pharmacy.orders.replenishment import (average_monthly_consumption, max_level_base, packs_for,
-                                           replenishment_need_base, suggest_packs)
-
-
-def test_amc_and_max_level():
-    assert average_monthly_consumption(90) == 30
-    assert average_monthly_consumption(-5) == 0
-    assert max_level_base(30, 3) == 90
-    assert max_level_base(10.5, 2) == 21
-    assert max_level_base(10.1, 3) == 31  # rounded up
-    assert max_level_base(0, 3) == 0
+from pharmacy.orders.replenishment import packs_for, replenishment_need_base, suggest_packs
 
 
 def test_need_is_max_minus_on_hand_minus_in_transit():

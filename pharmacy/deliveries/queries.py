@@ -1,0 +1,130 @@
+"""Reads for the delivery pages and API, always scoped to what the user may see."""
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
+
+from ..auth.policy import visible_facility_ids
+from ..catalog.models import Product
+from ..extensions import db
+from ..facilities.models import Facility, Tier
+from ..inventory.models import Lot, StockBalance
+from .models import (AlertKind, DeliveryLine, DeliveryRun, DeliveryStop, Route, RouteStop, RunStatus, StockAlert,
+                     StopStatus)
+
+RUN_PAGE_SIZE = 50
+# Most serious first: nothing on the shelf, expired on the shelf, expiring soon, running low.
+ALERT_SEVERITY = case({AlertKind.STOCKOUT: 0, AlertKind.EXPIRED: 1, AlertKind.NEAR_EXPIRY: 2, AlertKind.BELOW_MIN: 3},
+                      value=StockAlert.kind, else_=4)
+
+
+def townships_in_scope(user) -> list[Facility]:
+    return list(db.session.scalars(select(Facility).where(Facility.id.in_(visible_facility_ids(user)),
+                                                          Facility.tier == Tier.TOWNSHIP).order_by(Facility.code)))
+
+
+def routes_in_scope(user, *, township_id: int | None = None) -> list[Route]:
+    stmt = (select(Route).where(Route.township_id.in_(visible_facility_ids(user)))
+            .options(selectinload(Route.stops).selectinload(RouteStop.village), selectinload(Route.township))
+            .order_by(Route.township_id, Route.name))
+    if township_id is not None:
+        stmt = stmt.where(Route.township_id == township_id)
+    return list(db.session.scalars(stmt))
+
+
+def villages_of(township: Facility) -> list[Facility]:
+    return list(db.session.scalars(select(Facility).where(Facility.parent_id == township.id,
+                                                          Facility.tier == Tier.VILLAGE).order_by(Facility.code)))
+
+
+def villages_on_other_routes(township: Facility, route: Route | None) -> dict[int, str]:
+    """Village id → name of the other active route of the township it is on."""
+    stmt = (select(RouteStop.village_id, Route.name).join(Route, Route.id == RouteStop.route_id)
+            .where(Route.township_id == township.id, Route.is_active.is_(True)))
+    if route is not None:
+        stmt = stmt.where(Route.id != route.id)
+    return dict(db.session.execute(stmt).all())
+
+
+def runs_in_scope(user, *, status: str | None = None, route_id: int | None = None,
+                  limit: int = RUN_PAGE_SIZE) -> list[DeliveryRun]:
+    stmt = (select(DeliveryRun).where(DeliveryRun.township_id.in_(visible_facility_ids(user)))
+            .options(selectinload(DeliveryRun.route), selectinload(DeliveryRun.township),
+                     selectinload(DeliveryRun.stops).selectinload(DeliveryStop.lines)
+                     .selectinload(DeliveryLine.transfer_line))
+            .order_by(DeliveryRun.departure_date.desc(), DeliveryRun.id.desc()).limit(limit))
+    if status:
+        stmt = stmt.where(DeliveryRun.status == status)
+    if route_id is not None:
+        stmt = stmt.where(DeliveryRun.route_id == route_id)
+    return list(db.session.scalars(stmt))
+
+
+def load_run_for_review(run: DeliveryRun) -> DeliveryRun:
+    """Load a run's stops, lines, products, lots and shortages in a few queries."""
+    db.session.scalars(select(DeliveryStop).where(DeliveryStop.run_id == run.id).options(
+        selectinload(DeliveryStop.village),
+        selectinload(DeliveryStop.shortfalls),
+        selectinload(DeliveryStop.lines).options(
+            selectinload(DeliveryLine.product).selectinload(Product.drug), selectinload(DeliveryLine.lot),
+            selectinload(DeliveryLine.shortages), selectinload(DeliveryLine.transfer_line)))).all()
+    return run
+
+
+def stops_for_receipt(user, *, limit: int = 30) -> tuple[list[DeliveryStop], list[DeliveryStop]]:
+    """Stops in the user's scope on their way (to receive) and the latest received ones."""
+    visible = visible_facility_ids(user)
+    base = (select(DeliveryStop).join(DeliveryRun, DeliveryRun.id == DeliveryStop.run_id)
+            .where(DeliveryStop.village_id.in_(visible))
+            .options(selectinload(DeliveryStop.run).selectinload(DeliveryRun.township),
+                     selectinload(DeliveryStop.village), selectinload(DeliveryStop.lines)
+                     .selectinload(DeliveryLine.transfer_line)))
+    waiting = list(db.session.scalars(base.where(DeliveryStop.status == StopStatus.DISPATCHED)
+                                      .order_by(DeliveryRun.departure_date, DeliveryStop.id)))
+    received = list(db.session.scalars(base.where(DeliveryStop.status == StopStatus.RECEIVED)
+                                       .order_by(DeliveryStop.received_at.desc()).limit(limit)))
+    return waiting, received
+
+
+def township_lots_for(township_id: int, product_id: int) -> list[tuple[Lot, int]]:
+    """The township's lots of a product with stock, first to expire first."""
+    return list(db.session.execute(
+        select(Lot, StockBalance.qty_base).join(StockBalance, StockBalance.lot_id == Lot.id)
+        .where(StockBalance.facility_id == township_id, StockBalance.product_id == product_id,
+               StockBalance.qty_base > 0).order_by(Lot.expiry_date, Lot.id)).tuples())
+
+
+def township_products(township_id: int) -> list[Product]:
+    """Products the township holds stock of, for adding a line by hand."""
+    ids = select(StockBalance.product_id).where(StockBalance.facility_id == township_id, StockBalance.qty_base > 0)
+    return list(db.session.scalars(select(Product).where(Product.id.in_(ids)).options(selectinload(Product.drug))
+                                   .order_by(Product.code)))
+
+
+def open_alerts(user, *, kind: str | None = None, facility_id: int | None = None,
+                limit: int = 500) -> list[StockAlert]:
+    stmt = (select(StockAlert).where(StockAlert.resolved_at.is_(None),
+                                     StockAlert.facility_id.in_(visible_facility_ids(user)))
+            .options(selectinload(StockAlert.facility), selectinload(StockAlert.product).selectinload(Product.drug),
+                     selectinload(StockAlert.lot))
+            .order_by(ALERT_SEVERITY, StockAlert.facility_id, StockAlert.product_id).limit(limit))
+    if kind:
+        stmt = stmt.where(StockAlert.kind == kind)
+    if facility_id is not None:
+        stmt = stmt.where(StockAlert.facility_id == facility_id)
+    return list(db.session.scalars(stmt))
+
+
+def alert_counts(user) -> dict[str, int]:
+    rows = db.session.execute(select(StockAlert.kind, func.count(StockAlert.id))
+                              .where(StockAlert.resolved_at.is_(None),
+                                     StockAlert.facility_id.in_(visible_facility_ids(user)))
+                              .group_by(StockAlert.kind))
+    return dict(rows.all())
+
+
+def run_counts(user) -> dict[str, int]:
+    rows = db.session.execute(select(DeliveryRun.status, func.count(DeliveryRun.id))
+                              .where(DeliveryRun.township_id.in_(visible_facility_ids(user)),
+                                     DeliveryRun.status != RunStatus.CANCELLED)
+                              .group_by(DeliveryRun.status))
+    return dict(rows.all())

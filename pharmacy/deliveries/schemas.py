@@ -1,0 +1,244 @@
+"""API shapes for routes and delivery runs; input and output kept apart."""
+
+from marshmallow import Schema, fields, validate
+
+from .labels import line_reason, qty_label
+from .models import RunStatus
+from .schedule import MAX_EVERY_N_RUNS
+from .services import DISCREPANCY_REASONS, MAX_QTY_BASE
+
+
+class TimeText(fields.Field):
+    """A time of day as "HH:MM"."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.strftime("%H:%M")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return str(value)
+
+
+# ---------------------------------------------------------------- routes
+
+class RouteStopSchema(Schema):
+    village_id = fields.Int()
+    village_code = fields.Str(attribute="village.code")
+    village_name = fields.Str(attribute="village.name")
+    population = fields.Int(attribute="village.population", allow_none=True)
+    position = fields.Int()
+    every_n_runs = fields.Int()
+    phase = fields.Int()
+
+
+class RouteSchema(Schema):
+    id = fields.Int()
+    township_id = fields.Int()
+    township_name = fields.Str(attribute="township.name")
+    name = fields.Str()
+    weekdays = fields.List(fields.Int(), attribute="weekday_numbers")
+    departure_time = TimeText()
+    vehicle = fields.Str()
+    driver = fields.Str()
+    is_active = fields.Bool()
+    note = fields.Str()
+    stops = fields.List(fields.Nested(RouteStopSchema))
+
+
+class RouteStopInputSchema(Schema):
+    village_id = fields.Int(required=True)
+    every_n_runs = fields.Int(load_default=1, validate=validate.Range(min=1, max=MAX_EVERY_N_RUNS))
+    phase = fields.Int(load_default=0, validate=validate.Range(min=0, max=MAX_EVERY_N_RUNS - 1))
+
+
+class RouteInputSchema(Schema):
+    township_id = fields.Int(load_default=None, allow_none=True)
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=60))
+    weekdays = fields.List(fields.Int(validate=validate.Range(min=1, max=7)), required=True,
+                           validate=validate.Length(min=1, max=7))
+    departure_time = TimeText(required=True)
+    vehicle = fields.Str(load_default="", validate=validate.Length(max=40))
+    driver = fields.Str(load_default="", validate=validate.Length(max=40))
+    is_active = fields.Bool(load_default=True)
+    note = fields.Str(load_default="", validate=validate.Length(max=2000))
+    stops = fields.List(fields.Nested(RouteStopInputSchema), required=True, validate=validate.Length(min=1))
+
+
+# ---------------------------------------------------------------- runs
+
+class ShortfallSchema(Schema):
+    product_id = fields.Int(allow_none=True)
+    product_name = fields.Method("_name")
+    shortage_id = fields.Int(allow_none=True)
+    qty_base = fields.Int()
+    source = fields.Str()
+    reason = fields.Str()
+
+    def _name(self, obj):
+        return obj.product.display_name if obj.product is not None else None
+
+
+class LineSchema(Schema):
+    id = fields.Int()
+    product_id = fields.Int()
+    product_code = fields.Str(attribute="product.code")
+    product_name = fields.Str(attribute="product.drug.generic_name")
+    dosage_form = fields.Str(attribute="product.dosage_form")
+    strength = fields.Str(attribute="product.strength")
+    base_unit = fields.Str(attribute="product.base_unit")
+    pack_size = fields.Int(attribute="product.pack_size")
+    lot_id = fields.Int()
+    lot_number = fields.Str(attribute="lot.lot_number")
+    expiry_date = fields.Date(attribute="lot.expiry_date")
+    qty_base = fields.Int()
+    qty_packs = fields.Method("_packs")
+    planned_qty_base = fields.Int()
+    source = fields.Str()
+    shortage_ids = fields.Method("_shortages")
+    reason = fields.Method("_reason")
+    on_hand_base = fields.Int(allow_none=True)
+    amc_base = fields.Float(allow_none=True)
+    min_base = fields.Int(allow_none=True)
+    max_base = fields.Int(allow_none=True)
+    qty_received_base = fields.Int(allow_none=True)
+    discrepancy_reason = fields.Method("_discrepancy")
+    discrepancy_note = fields.Method("_discrepancy_note")
+
+    def _packs(self, line):
+        return qty_label(line.qty_base, line.product)
+
+    def _shortages(self, line):
+        return [s.id for s in line.shortages]
+
+    def _reason(self, line):
+        return line_reason(line)
+
+    def _discrepancy(self, line):
+        return line.transfer_line.discrepancy_reason if line.transfer_line is not None else ""
+
+    def _discrepancy_note(self, line):
+        return line.transfer_line.discrepancy_note if line.transfer_line is not None else ""
+
+
+class StopSchema(Schema):
+    id = fields.Int()
+    run_id = fields.Int()
+    run_number = fields.Str(attribute="run.number")
+    village_id = fields.Int()
+    village_name = fields.Str(attribute="village.name")
+    position = fields.Int()
+    status = fields.Str()
+    is_off_turn = fields.Bool()
+    has_differences = fields.Bool()
+    receiver_name = fields.Str()
+    receipt_note = fields.Str()
+    received_at = fields.DateTime(allow_none=True)
+    lines = fields.List(fields.Nested(LineSchema))
+    shortfalls = fields.List(fields.Nested(ShortfallSchema))
+
+
+class RunSummarySchema(Schema):
+    id = fields.Int()
+    number = fields.Str()
+    route_id = fields.Int()
+    route_name = fields.Str(attribute="route.name")
+    township_id = fields.Int()
+    township_name = fields.Str(attribute="township.name")
+    sequence = fields.Int()
+    departure_date = fields.Date()
+    departure_time = TimeText()
+    status = fields.Str()
+    vehicle = fields.Str()
+    driver = fields.Str()
+    note = fields.Str()
+    usable_after = fields.Date()
+    confirmed_at = fields.DateTime(allow_none=True)
+    dispatched_at = fields.DateTime(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
+    cancel_reason = fields.Str()
+    stop_count = fields.Method("_stops")
+    line_count = fields.Method("_lines")
+
+    def _stops(self, run):
+        return sum(1 for stop in run.stops if stop.lines)
+
+    def _lines(self, run):
+        return len(run.lines)
+
+
+class RunSchema(RunSummarySchema):
+    stops = fields.List(fields.Nested(StopSchema))
+
+
+class RunQuerySchema(Schema):
+    status = fields.Str(load_default=None, validate=validate.OneOf([s.value for s in RunStatus]))
+    route_id = fields.Int(load_default=None)
+
+
+class PlanRunInputSchema(Schema):
+    route_id = fields.Int(required=True)
+    departure_date = fields.Date(load_default=None, allow_none=True)
+
+
+class PlanRouteInputSchema(Schema):
+    departure_date = fields.Date(load_default=None, allow_none=True)
+
+
+class RunDetailsInputSchema(Schema):
+    vehicle = fields.Str(load_default=None, validate=validate.Length(max=40))
+    driver = fields.Str(load_default=None, validate=validate.Length(max=40))
+    note = fields.Str(load_default=None, validate=validate.Length(max=2000))
+
+
+class CancelInputSchema(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class LineUpdateInputSchema(Schema):
+    qty_base = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=MAX_QTY_BASE))
+    note = fields.Str(load_default="", validate=validate.Length(max=500))
+
+
+class LineCreateInputSchema(Schema):
+    product_id = fields.Int(required=True)
+    qty_base = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_QTY_BASE))
+    lot_id = fields.Int(load_default=None, allow_none=True)
+    note = fields.Str(load_default="", validate=validate.Length(max=500))
+
+
+class ReceiptLineInputSchema(Schema):
+    line_id = fields.Int(required=True)
+    qty_received_base = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=MAX_QTY_BASE))
+    reason = fields.Str(load_default="", validate=validate.OneOf(("",) + DISCREPANCY_REASONS))
+    note = fields.Str(load_default="", validate=validate.Length(max=500))
+
+
+class ReceiptInputSchema(Schema):
+    receiver_name = fields.Str(required=True, validate=validate.Length(min=1, max=80))
+    note = fields.Str(load_default="", validate=validate.Length(max=2000))
+    lines = fields.List(fields.Nested(ReceiptLineInputSchema), load_default=list)
+
+
+class AlertSchema(Schema):
+    id = fields.Int()
+    facility_id = fields.Int()
+    facility_name = fields.Str(attribute="facility.name")
+    product_id = fields.Int()
+    product_name = fields.Str(attribute="product.display_name")
+    lot_id = fields.Int(allow_none=True)
+    lot_number = fields.Method("_lot")
+    kind = fields.Str()
+    on_hand_base = fields.Int()
+    amc_base = fields.Float(allow_none=True)
+    months_of_stock = fields.Float(allow_none=True)
+    min_base = fields.Int(allow_none=True)
+    expiry_date = fields.Date(allow_none=True)
+    first_seen_at = fields.DateTime()
+    last_seen_at = fields.DateTime()
+
+    def _lot(self, alert):
+        return alert.lot.lot_number if alert.lot is not None else None
+
+
+class AlertQuerySchema(Schema):
+    kind = fields.Str(load_default=None, validate=validate.OneOf(["stockout", "below_min", "near_expiry", "expired"]))
+    facility_id = fields.Int(load_default=None)

@@ -1,0 +1,1 @@
+"""The one scheduler of a deployment: APScheduler in its own process, guarded by a database lock."""
