@@ -199,6 +199,9 @@ def _fill_rates(board: Dashboard, scope: queries.Scope, weeks: Weeks) -> None:
     orders = queries.received_orders(scope, since, weeks.now)
     if orders:
         board.fill_rates["orders"] = fill_rate(orders, scope, weeks, windows)
+    deliveries = queries.received_deliveries(scope, since, weeks.now)
+    if deliveries:
+        board.fill_rates["deliveries"] = fill_rate(deliveries, scope, weeks, windows)
 
 
 def _trend(weeks: Weeks, newest_first: list, *, buckets: bool = False) -> Trend:

@@ -17,7 +17,8 @@ from sqlalchemy.sql import ColumnElement
 from ..catalog.models import Drug, Product, ProductStatus
 from ..extensions import db
 from ..facilities.models import Facility, Tier
-from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement, Transfer
+from ..deliveries.models import DeliveryLine, DeliveryStop, StopStatus
+from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement, Transfer, TransferLine
 from ..orders.models import LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from ..purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseStatus
 from ..shortages.models import OPEN_STATUSES, Shortage, ShortageEvent, ShortageStatus
@@ -369,4 +370,18 @@ def purchase_values(scope: Scope, since: datetime, now: datetime) -> list:
                    PurchaseOrder.confirmed_at > since, PurchaseOrder.confirmed_at <= now,
                    PurchaseOrder.facility_id.in_(scope.facility_ids()))
             .group_by(PurchaseOrder.id, PurchaseOrder.confirmed_at, is_vbp))
+    return db.session.execute(stmt).all()
+
+
+def received_deliveries(scope: Scope, since: datetime, now: datetime) -> list:
+    """Village stops received in (since, now], one row per stop: (village_id, received_at, planned base units,
+    received base units) — planned as the planner proposed, received as the village confirmed."""
+    line, stop = DeliveryLine, DeliveryStop
+    stmt = (select(stop.village_id, stop.received_at, func.sum(line.planned_qty_base).label("planned"),
+                   func.sum(func.coalesce(TransferLine.qty_base_received, 0)).label("received"))
+            .select_from(line).join(stop, stop.id == line.stop_id)
+            .outerjoin(TransferLine, TransferLine.id == line.transfer_line_id)
+            .where(stop.status == StopStatus.RECEIVED, stop.received_at > since, stop.received_at <= now,
+                   stop.village_id.in_(scope.facility_ids()))
+            .group_by(stop.id, stop.village_id, stop.received_at))
     return db.session.execute(stmt).all()

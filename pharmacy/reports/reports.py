@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import Numeric, Select, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Numeric, Select, String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from ..catalog.models import Drug, Product
@@ -13,14 +13,18 @@ from ..extensions import db
 from ..facilities.models import Facility, Tier
 from ..inventory.consumption import DAYS_PER_MONTH
 from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement
-from ..shortages.models import Shortage, ShortageEvent, ShortageStatus
+from ..deliveries.models import DeliveryLine, DeliveryRun, DeliveryStop, Route
+from ..inventory.models import TransferLine
+from ..shortages.models import (REASON_LABELS, STATUS_LABELS, URGENCY_LABELS, Shortage, ShortageEvent,
+                                ShortageStatus)
 
 
-URGENCY_LABELS = {"routine": "常规", "urgent": "紧急", "emergency": "特急"}
-SHORTAGE_STATUS_LABELS = {"registered": "已登记", "acknowledged": "已确认", "ordered": "已下单", "dispatched": "已发出",
-                          "delivered": "已送达", "cancelled": "已取消"}
-SHORTAGE_REASON_LABELS = {"out_of_stock": "断货", "running_low": "库存偏低", "patient_need": "患者急需",
-                          "chronic_long_rx": "慢病长处方"}
+URGENCY_LABELS = {str(k): v for k, v in URGENCY_LABELS.items()}
+SHORTAGE_STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS.items()}
+SHORTAGE_REASON_LABELS = {str(k): v for k, v in REASON_LABELS.items()}
+RUN_STATUS_LABELS = {"planned": "待审核", "confirmed": "已确认", "dispatched": "已发车", "delivered": "已签收",
+                     "cancelled": "已取消"}
+DISCREPANCY_LABELS = {"damaged": "破损", "missing": "缺少", "wrong_item": "错发"}
 
 
 @dataclass
@@ -213,10 +217,10 @@ SHORTAGES = Report(
     columns=[Column("id", "编号", "int"), Column("township", "乡镇"), Column("facility", "机构"),
              Column("code", "产品编码"), Column("product", "药品"), Column("qty_packs", "数量（包装）", "int"),
              Column("urgency", "紧急程度", "enum", URGENCY_LABELS), Column("reason", "原因", "enum", SHORTAGE_REASON_LABELS),
-             Column("status", "当前状态", "enum", SHORTAGE_STATUS_LABELS), Column("registered_at", "登记", "datetime"),
-             Column("acknowledged_at", "确认", "datetime"), Column("ordered_at", "下单", "datetime"),
-             Column("dispatched_at", "发出", "datetime"), Column("delivered_at", "送达", "datetime"),
-             Column("cancelled_at", "取消", "datetime")],
+             Column("status", "当前状态", "enum", SHORTAGE_STATUS_LABELS), Column("registered_at", "登记时间", "datetime"),
+             Column("acknowledged_at", "确认时间", "datetime"), Column("ordered_at", "订购时间", "datetime"),
+             Column("dispatched_at", "发出时间", "datetime"), Column("delivered_at", "送达时间", "datetime"),
+             Column("cancelled_at", "取消时间", "datetime")],
     build=build_shortages, date_label="登记日期", default_days=(90, 0))
 
 
@@ -251,7 +255,106 @@ NEAR_EXPIRY = Report(
     build=build_near_expiry, date_label="有效期", default_days=(0, 90))
 
 
-REPORTS: dict[str, Report] = {r.key: r for r in (STOCK, CONSUMPTION, SHORTAGES, NEAR_EXPIRY)}
+# --- delivery runs and their discrepancies ----------------------------------------------------------------------
+
+def _run_number(run):
+    """The run's number as its page shows it, PS<departure date>-<id on four digits>, in portable SQL."""
+    padded = case((run.id < 10, literal("000") + cast(run.id, String)),
+                  (run.id < 100, literal("00") + cast(run.id, String)),
+                  (run.id < 1000, literal("0") + cast(run.id, String)), else_=cast(run.id, String))
+    return literal("PS") + func.replace(cast(run.departure_date, String), "-", "") + literal("-") + padded
+
+
+def _runs_in(f: Filters, run):
+    """Runs of townships in the scope (or serving the chosen village) departing in the date range."""
+    conditions = [run.township_id.in_(select(Facility.id).where(Facility.path.startswith(f.root.path)))]
+    if f.root.tier == Tier.VILLAGE:
+        conditions = [run.id.in_(select(DeliveryStop.run_id).where(DeliveryStop.village_id == f.root.id))]
+    if f.date_from:
+        conditions.append(run.departure_date >= f.date_from)
+    if f.date_to:
+        conditions.append(run.departure_date <= f.date_to)
+    return conditions
+
+
+def build_delivery_runs(f: Filters) -> Select:
+    run, township = DeliveryRun, aliased(Facility)
+    line, stop, tl = DeliveryLine, DeliveryStop, TransferLine
+    received = func.coalesce(tl.qty_base_received, 0)
+    differs = and_(tl.qty_base_received.is_not(None), tl.qty_base_received != line.qty_base)
+    product_filter = []
+    if f.q or f.class_path:
+        product_filter = [line.product_id.in_(_product_filter(select(Product.id).join(Drug, Drug.id == Product.drug_id),
+                                                              f))]
+    village_filter = [stop.village_id == f.root.id] if f.root.tier == Tier.VILLAGE else []
+    totals = (select(stop.run_id, func.count(func.distinct(stop.id)).label("stops"), func.count(line.id).label("lines"),
+                     func.sum(line.planned_qty_base).label("planned"), func.sum(line.qty_base).label("sent"),
+                     func.sum(case((tl.qty_base_received.is_not(None), received), else_=0)).label("received"),
+                     func.sum(case((differs, 1), else_=0)).label("differences"),
+                     func.sum(case((differs, line.qty_base - received), else_=0)).label("missing"))
+              .select_from(line).join(stop, stop.id == line.stop_id)
+              .outerjoin(tl, tl.id == line.transfer_line_id)
+              .where(*product_filter, *village_filter)
+              .group_by(stop.run_id)).subquery()
+    number = _run_number(run)
+    stmt = (select(number.label("number"), township.name.label("township"), Route.name.label("route"),
+                   run.departure_date, run.status, func.coalesce(totals.c.stops, 0), func.coalesce(totals.c.lines, 0),
+                   func.coalesce(totals.c.planned, 0), func.coalesce(totals.c.sent, 0),
+                   func.coalesce(totals.c.received, 0), func.coalesce(totals.c.differences, 0),
+                   func.coalesce(totals.c.missing, 0), run.dispatched_at, run.delivered_at)
+            .select_from(run).join(township, township.id == run.township_id).join(Route, Route.id == run.route_id)
+            .outerjoin(totals, totals.c.run_id == run.id)
+            .where(*_runs_in(f, run))
+            .order_by(run.departure_date.desc(), run.id.desc()))
+    if product_filter:
+        stmt = stmt.where(totals.c.lines > 0)
+    return stmt
+
+
+DELIVERY_RUNS = Report(
+    key="deliveries", title="配送单", description="每张配送单的站点、计划量、发出量、实收量与差异（数量为基本单位合计）",
+    columns=[Column("number", "配送单号"), Column("township", "乡镇"), Column("route", "线路"),
+             Column("departure_date", "出发日期", "date"), Column("status", "状态", "enum", RUN_STATUS_LABELS),
+             Column("stops", "站点", "int"), Column("lines", "明细", "int"), Column("planned", "计划量", "int"),
+             Column("sent", "发出量", "int"), Column("received", "实收量", "int"),
+             Column("differences", "差异条数", "int"), Column("missing", "短少量", "int"),
+             Column("dispatched_at", "发车时间", "datetime"), Column("delivered_at", "签收完成", "datetime")],
+    build=build_delivery_runs, date_label="出发日期", default_days=(29, 0))
+
+
+def build_delivery_differences(f: Filters) -> Select:
+    run, village, township = DeliveryRun, aliased(Facility), aliased(Facility)
+    line, stop, tl = DeliveryLine, DeliveryStop, TransferLine
+    number = _run_number(run)
+    stmt = (select(number.label("number"), run.departure_date, township.name.label("township"),
+                   village.name.label("village"), Product.code, Drug.generic_name, Product.strength, Lot.lot_number,
+                   line.planned_qty_base, line.qty_base, tl.qty_base_received,
+                   (line.qty_base - tl.qty_base_received).label("missing"), Product.base_unit,
+                   tl.discrepancy_reason, tl.discrepancy_note, stop.receiver_name, stop.received_at)
+            .select_from(line).join(stop, stop.id == line.stop_id).join(run, run.id == stop.run_id)
+            .join(village, village.id == stop.village_id).join(township, township.id == run.township_id)
+            .join(tl, tl.id == line.transfer_line_id).join(Lot, Lot.id == line.lot_id)
+            .join(Product, Product.id == line.product_id).join(Drug, Drug.id == Product.drug_id)
+            .where(tl.qty_base_received.is_not(None), tl.qty_base_received != line.qty_base, *_runs_in(f, run))
+            .order_by(run.departure_date.desc(), run.id.desc(), stop.position, line.id))
+    if f.root.tier == Tier.VILLAGE:
+        stmt = stmt.where(stop.village_id == f.root.id)
+    return _product_filter(stmt, f)
+
+
+DELIVERY_DIFFERENCES = Report(
+    key="delivery_differences", title="配送差异明细", description="村卫生室实收与发出不符的每条配送明细及原因",
+    columns=[Column("number", "配送单号"), Column("departure_date", "出发日期", "date"), Column("township", "乡镇"),
+             Column("village", "村卫生室"), Column("code", "产品编码"), Column("name", "通用名"),
+             Column("strength", "规格"), Column("lot", "批号"), Column("planned", "计划量", "int"),
+             Column("sent", "发出量", "int"), Column("received", "实收量", "int"), Column("missing", "短少量", "int"),
+             Column("unit", "单位"), Column("reason", "原因", "enum", DISCREPANCY_LABELS), Column("note", "说明"),
+             Column("receiver", "签收人"), Column("received_at", "签收时间", "datetime")],
+    build=build_delivery_differences, date_label="出发日期", default_days=(89, 0))
+
+
+REPORTS: dict[str, Report] = {r.key: r for r in (STOCK, CONSUMPTION, SHORTAGES, DELIVERY_RUNS, DELIVERY_DIFFERENCES,
+                                                 NEAR_EXPIRY)}
 
 
 def page(report: Report, filters: Filters, *, page_no: int = 1, per_page: int = 50) -> tuple[list, bool]:

@@ -1,7 +1,7 @@
 """Each dashboard figure against a small county whose answer is worked out by hand in the comments."""
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -10,7 +10,8 @@ from sqlalchemy import update
 
 from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
-from pharmacy.inventory.models import Lot, StockMovement, Transfer
+from pharmacy.deliveries.models import DeliveryLine, DeliveryRun, DeliveryStop, Route
+from pharmacy.inventory.models import Lot, StockMovement, Transfer, TransferLine
 from pharmacy.orders.models import Order, OrderLine, Shipment
 from pharmacy.purchasing.models import PurchaseOrder, PurchaseOrderLine, Supplier
 from pharmacy.reports import dashboard
@@ -308,6 +309,54 @@ def test_order_fill_rate_is_received_over_approved_for_closed_orders(county):
     assert orders.by_unit[t1.id].share == pytest.approx(12 / 14) and orders.by_unit[t2.id].share == 1.0
     expected = [None, 12 / 14, None, None, None, None, 1.0] + [None] * 5
     assert orders.trend.values == pytest.approx(list(reversed(expected)))
+
+
+def make_delivery_run(township, user, *, departed, stops, status="delivered"):
+    """A run from `township` that departed at `departed`; stops: [(village, received_at or None,
+    [(product, planned, sent, received or None, reason)])]."""
+    route = Route(township_id=township.id, name=f"线路{next(_keys)}", weekdays="2", departure_time=time(8))
+    run = DeliveryRun(route=route, township_id=township.id, sequence=1, departure_date=departed.date(),
+                      departure_time=time(8), status=status, usable_after=departed.date(), dispatched_at=departed)
+    db.session.add(run)
+    db.session.flush()
+    for position, (village, received_at, lines) in enumerate(stops, start=1):
+        transfer = Transfer(from_facility_id=township.id, to_facility_id=village.id, sent_at=departed,
+                            status="received" if received_at else "in_transit", received_at=received_at)
+        stop = DeliveryStop(run=run, village_id=village.id, position=position, transfer=transfer,
+                            status="received" if received_at else "dispatched", received_at=received_at,
+                            receiver_name="李医生" if received_at else "")
+        db.session.add(stop)
+        db.session.flush()
+        for product, planned, sent, received, reason in lines:
+            lot = stock.get_or_create_lot(product, f"D{next(_keys)}", NOW.date() + timedelta(days=300))
+            transfer_line = TransferLine(transfer=transfer, product_id=product.id, lot_id=lot.id, qty_base_sent=sent,
+                                         qty_base_received=received, discrepancy_reason=reason)
+            db.session.add(transfer_line)
+            db.session.flush()
+            db.session.add(DeliveryLine(stop=stop, product_id=product.id, lot_id=lot.id, qty_base=sent,
+                                        planned_qty_base=planned, source="replenish",
+                                        transfer_line_id=transfer_line.id))
+    db.session.flush()
+    return run
+
+
+def test_village_delivery_fill_rate_is_received_over_planned(county):
+    t1, t2 = county.townships
+    v11, v12, v21, _ = county.villages
+    p, q = make_product(), make_product()
+    user = county.users["township"]
+    make_delivery_run(t1, user, departed=ago(6), stops=[
+        (v11, ago(5), [(p, 100, 100, 90, "damaged"), (q, 50, 40, 40, "")]),  # 130 of 150 planned
+        (v12, ago(5), [(p, 30, 30, 30, "")])])
+    make_delivery_run(t2, user, departed=ago(45), stops=[(v21, ago(44), [(p, 20, 20, 20, "")])])
+    make_delivery_run(t1, user, departed=ago(1), status="dispatched", stops=[(v11, None, [(p, 10, 10, None, "")])])
+    deliveries = build_dashboard(county.county).fill_rates["deliveries"]
+    assert deliveries.share_4w == pytest.approx(160 / 180) and deliveries.share_12w == pytest.approx(180 / 200)
+    assert deliveries.by_unit[t1.id].share == pytest.approx(160 / 180) and deliveries.by_unit[t2.id].share == 1.0
+    expected = [None, 160 / 180, None, None, None, None, 1.0] + [None] * 5  # received 5 and 44 days ago
+    assert deliveries.trend.values == pytest.approx(list(reversed(expected)))
+    township = build_dashboard(t1).fill_rates["deliveries"]
+    assert township.by_unit[v11.id].share == pytest.approx(130 / 150) and township.by_unit[v12.id].share == 1.0
 
 
 def test_an_empty_county_shows_no_figures_rather_than_failing(county):

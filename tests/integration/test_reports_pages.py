@@ -250,3 +250,39 @@ def test_county_staff_keep_the_tracer_list(client, login, county):
     login(county.users["formulary"])
     assert client.post(f"/dashboard/tracers/{tracer.id}/delete").status_code == 302
     assert _tracers(county) == []
+
+
+def test_delivery_run_report_and_differences(client, login, county):
+    from tests.integration.test_reports_figures import make_delivery_run
+
+    t1, t2 = county.townships
+    v11, v12, v21, _ = county.villages
+    p, q = make_product("硝苯地平"), make_product("甲硝唑")
+    user = county.users["township"]
+    departed = NOW - timedelta(days=3)
+    run = make_delivery_run(t1, user, departed=departed, stops=[
+        (v11, departed + timedelta(hours=3), [(p, 100, 100, 90, "damaged"), (q, 50, 40, 40, "")]),
+        (v12, departed + timedelta(hours=4), [(p, 30, 30, 30, "")])])
+    make_delivery_run(t2, user, departed=departed, stops=[(v21, None, [(p, 20, 20, None, "")])], status="dispatched")
+    login(county.users["county"])
+    rows = _csv(client.get("/reports/deliveries.csv"))
+    assert rows[0][0] == "配送单号"
+    mine = next(r for r in rows[1:] if r[1] == t1.name)
+    assert mine[0] == f"PS{departed:%Y%m%d}-{run.id:04d}" and mine[4] == "已签收"
+    assert mine[5:12] == ["2", "3", "180", "170", "160", "1", "10"]  # stops, lines, planned, sent, received …
+    other = next(r for r in rows[1:] if r[1] == t2.name)
+    assert other[4] == "已发车" and other[9:12] == ["0", "0", "0"]
+    only_q = _csv(client.get("/reports/deliveries.csv?q=甲硝"))
+    assert [r[5:9] for r in only_q[1:]] == [["1", "1", "50", "40"]]
+    at_v12 = _csv(client.get(f"/reports/deliveries.csv?village={v12.id}"))
+    assert [r[5:10] for r in at_v12[1:]] == [["1", "1", "30", "30", "30"]]
+
+    differences = _csv(client.get("/reports/delivery_differences.csv"))
+    assert len(differences) == 2
+    line = differences[1]
+    assert (line[3], line[4], line[8:12], line[13]) == (v11.name, p.code, ["100", "100", "90", "10"], "破损")
+    login(county.users["township"])
+    assert len(_csv(client.get("/reports/deliveries.csv"))) == 2  # its own township's run only
+    assert client.get(f"/reports/delivery_differences?township={t2.id}").status_code == 403
+    page = client.get("/reports/deliveries")
+    assert page.status_code == 200 and "PS" in page.get_data(as_text=True)
