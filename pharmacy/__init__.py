@@ -48,6 +48,7 @@ CLI_GROUPS = [
     "pharmacy.matching.cli:matching_cli",
     "pharmacy.matching.cli:match_cli",
     "pharmacy.demo.cli:demo_cli",
+    "pharmacy.reports.cli:reports_cli",
     "pharmacy.auth.cli:users_cli",
     "pharmacy.cli:i18n_cli",
     "pharmacy.deliveries.cli:deliveries_cli",

@@ -12,6 +12,8 @@ from .stats import Weeks, hours_between, median, oldest_first, percentile, ratio
 
 TREND_WEEKS = 12
 SHORT_WEEKS = 4
+ATTENTION_AVAILABILITY = 0.8  # a unit whose villages hold fewer tracer products than this is named
+ATTENTION_FILL_RATE = 0.95
 
 
 @dataclass
@@ -171,16 +173,38 @@ class Dashboard:
     def unit_name(self, unit_id) -> str:
         return next((u.name for u in self.units if u.id == unit_id), "")
 
+    @property
+    def attention(self) -> list[dict]:
+        """What needs someone today, most pressing first: {kind, n, value, names}."""
+        items = []
+        emergency = sum(self.open_by_urgency_age.get("emergency", []))
+        if emergency:
+            items.append({"kind": "emergency", "n": emergency})
+        old = sum(counts[-1] for counts in self.open_by_urgency_age.values())
+        if old:
+            items.append({"kind": "old_shortages", "n": old})
+        low = [u.name for u in self.units if (self.unit_availability.get(u.id) or 1) < ATTENTION_AVAILABILITY]
+        if low and self.tracer_count:
+            items.append({"kind": "low_availability", "n": len(low), "names": low})
+        for key in ("orders", "deliveries"):
+            rate = self.fill_rates.get(key)
+            if rate is not None and rate.share_4w is not None and rate.share_4w < ATTENTION_FILL_RATE:
+                items.append({"kind": f"{key}_fill", "value": rate.share_4w})
+        if self.near_expiry_totals.get("expired_lots"):
+            items.append({"kind": "expired", "n": self.near_expiry_totals["expired_lots"],
+                          "value": self.near_expiry_totals["expired_value"]})
+        return items
+
 
 def build_dashboard(root: Facility, *, now: datetime, near_expiry_days: int = 90, tz: tzinfo = UTC,
-                    keep: bool = True) -> Dashboard:
+                    keep: bool = True, use_kept: bool = True) -> Dashboard:
     """Compute every figure of the dashboard for the subtree of `root` as of `now`; weeks start on Monday in
-    `tz`. Figures at past week starts come from (and, with `keep`, go to) the snapshot table."""
+    `tz`. Figures at past week starts come from (`use_kept`) and go to (`keep`) the snapshot table."""
     scope = queries.build_scope(root)
     weeks = Weeks(now=now, count=TREND_WEEKS, tz=tz)
     board = Dashboard(root=root, now=now, units=scope.units, unit_is_village=scope.unit_is_village,
                       village_count=len(scope.village_ids), near_expiry_days=near_expiry_days)
-    history = Snapshots(scope, weeks, keep=keep)
+    history = Snapshots(scope, weeks, keep=keep, use_kept=use_kept)
     _stock_figures(board, scope, weeks, history)
     _shortage_figures(board, scope, weeks)
     _near_expiry_figures(board, scope, weeks, history)
@@ -215,13 +239,13 @@ class Snapshots:
 
     SETTLED = timedelta(minutes=10)  # a transaction still open at a point has committed by then
 
-    def __init__(self, scope: queries.Scope, weeks: Weeks, *, keep: bool = True):
-        self.scope, self.weeks, self.keep = scope, weeks, keep
+    def __init__(self, scope: queries.Scope, weeks: Weeks, *, keep: bool = True, use_kept: bool = True):
+        self.scope, self.weeks, self.keep, self.use_kept = scope, weeks, keep, use_kept
 
     def get(self, kind: str, compute) -> dict[datetime, dict]:
         """{point: payload} for every past point; `compute(points)` returns {point: payload} for those missing."""
         past = self.weeks.points[1:]
-        found = queries.snapshots(self.scope.root.id, kind, past)
+        found = queries.snapshots(self.scope.root.id, kind, past) if self.use_kept else {}
         missing = [p for p in past if p not in found]
         if missing:
             computed = compute(missing)
@@ -230,6 +254,32 @@ class Snapshots:
                 queries.keep_snapshots(self.scope.root.id, kind, settled)
             found.update(computed)
         return found
+
+
+def _village_stock_past(scope: queries.Scope, weeks: Weeks, history: Snapshots) -> dict[datetime, dict]:
+    def compute(points):
+        per_point = queries.village_stock_history(scope, points, weeks.now)
+        return {p: {"products": {str(pid): v for pid, v in per_point[p].items()}} for p in points}
+
+    return history.get("village_stock", compute)
+
+
+def _near_expiry_past(scope: queries.Scope, weeks: Weeks, history: Snapshots, days: int) -> dict[datetime, dict]:
+    def compute(points):
+        values = queries.near_expiry_values(scope, points, weeks.now, days)
+        return {p: {"value": str(v)} for p, v in values.items()}
+
+    return history.get(f"near_expiry_{days}", compute)
+
+
+def keep_history(root: Facility, *, now: datetime, near_expiry_days: int = 90, tz: tzinfo = UTC) -> None:
+    """Compute and keep the figures of `root`'s dashboard at past week starts (what the nightly job does), so
+    the morning's first view reads them instead of computing them."""
+    scope = queries.build_scope(root)
+    weeks = Weeks(now=now, count=TREND_WEEKS, tz=tz)
+    history = Snapshots(scope, weeks, keep=True)
+    _village_stock_past(scope, weeks, history)
+    _near_expiry_past(scope, weeks, history, near_expiry_days)
 
 
 def _stock_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks, history: Snapshots) -> None:
@@ -242,11 +292,7 @@ def _stock_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks, history
         totals[row.product_id][0] += int(row.carried)
         totals[row.product_id][1] += int(row.in_stock)
 
-    def compute(points):
-        per_point = queries.village_stock_history(scope, points, weeks.now)
-        return {p: {"products": {str(pid): v for pid, v in per_point[p].items()}} for p in points}
-
-    past = history.get("village_stock", compute)
+    past = _village_stock_past(scope, weeks, history)
     series_totals = [dict(totals)] + [{int(pid): v for pid, v in past[p]["products"].items()}
                                       for p in weeks.points[1:]]
     villages = len(scope.village_ids)
@@ -322,11 +368,7 @@ def _near_expiry_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks, h
     board.near_expiry_facilities = sorted(facilities, key=lambda f: (-f["value"], -f["expired_value"], f["name"]))
     board.near_expiry_totals = totals
 
-    def compute(points):
-        values = queries.near_expiry_values(scope, points, weeks.now, board.near_expiry_days)
-        return {p: {"value": str(v)} for p, v in values.items()}
-
-    past = history.get(f"near_expiry_{board.near_expiry_days}", compute)
+    past = _near_expiry_past(scope, weeks, history, board.near_expiry_days)
     board.near_expiry_value = _trend(weeks, [totals["value"]] + [Decimal(past[p]["value"]) for p in weeks.points[1:]])
 
 

@@ -13,7 +13,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, Tier
 from ..models_base import utcnow
-from .dashboard import Dashboard, build_dashboard
+from .dashboard import Dashboard, build_dashboard, keep_history
 from .models import TracerProduct
 
 log = logging.getLogger(__name__)
@@ -139,3 +139,20 @@ def get_product_by_code(code: str) -> Product:
     from ..catalog.services import get_product_by_code as lookup
 
     return lookup((code or "").strip().upper())
+
+
+# --- the nightly job -------------------------------------------------------------------------------------------------
+
+def keep_past_weeks(now: datetime | None = None) -> dict:
+    """Keep the dashboard figures at past week starts for every county and township (a scheduler job)."""
+    from flask import current_app
+
+    now = now or utcnow()
+    roots = list(db.session.scalars(select(Facility).where(
+        Facility.is_active, (Facility.parent_id.is_(None)) | (Facility.tier == Tier.TOWNSHIP))
+        .order_by(Facility.path)))
+    for root in roots:
+        keep_history(root, now=now, near_expiry_days=int(current_app.config["NEAR_EXPIRY_DAYS"]), tz=get_timezone())
+        db.session.flush()
+    log.info("dashboard weeks kept for %s scopes", len(roots))
+    return {"scopes": len(roots)}

@@ -1,5 +1,7 @@
 """Pages: the dashboard (驾驶舱), the reports with their downloads, and the county's tracer list."""
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
@@ -18,7 +20,8 @@ bp = Blueprint("reports", __name__)
 
 @bp.context_processor
 def figure_helpers():
-    return {"fmt": formatting, "reports": REPORTS, "urgency_labels": URGENCY_LABELS}
+    return {"fmt": formatting, "reports": REPORTS, "urgency_labels": URGENCY_LABELS,
+            "timedelta_year": timedelta(days=365)}
 
 
 @bp.get("/dashboard")
