@@ -377,3 +377,22 @@ def test_another_countys_stock_and_shortages_stay_out(county, stock_scenario, sh
     board = build_dashboard(county.county)
     assert board.village_count == 4 and board.availability.current == pytest.approx(1 / 8)
     assert board.response["4w"].count == 5
+
+
+def test_the_nightly_job_keeps_past_weeks_for_the_county_and_each_township(app, county, stock_scenario):
+    from pharmacy.reports.services import keep_past_weeks
+
+    summary = keep_past_weeks(now=NOW)
+    assert summary["scopes"] >= 3  # this county, its two townships (and any other county in the database)
+    kinds = {(row.root_id, row.kind) for row in db.session.query(FigureSnapshot)}
+    for root in (county.county, *county.townships):
+        assert (root.id, "village_stock") in kinds and (root.id, "near_expiry_90") in kinds
+    kept = build_dashboard(county.county, keep=False)
+    fresh = build_dashboard(county.county, keep=False, use_kept=False)
+    assert kept.availability.values == fresh.availability.values
+    assert kept.near_expiry_value.values == fresh.near_expiry_value.values
+
+
+def test_keep_weeks_command(app, db_session):
+    result = app.test_cli_runner().invoke(args=["reports", "keep-weeks"])
+    assert result.exit_code == 0 and "kept weekly figures for" in result.output
