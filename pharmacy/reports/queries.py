@@ -148,14 +148,23 @@ def village_stock_by_unit(scope: Scope, now: datetime) -> list:
 
 
 def village_stock_history(scope: Scope, points: list[datetime], now: datetime) -> dict[datetime, dict[int, list]]:
-    """At each point, per product: [villages carrying it, villages holding usable stock]."""
+    """At each point, per product: [villages carrying it, villages holding usable stock]. A village carries a
+    product from its first movement of it on (one index probe per pair), so a product a village took up lately
+    is not counted out of stock before it came."""
     if not scope.village_ids or not points:
         return {p: {} for p in points}
     pairs = _village_pairs(scope, points, now)
-    cols = [func.sum(case((pairs.c[f"q{i}"] > 0, 1), else_=0)).label(f"s{i}") for i in range(len(points))]
-    rows = db.session.execute(select(pairs.c.product_id, func.count().label("carried"), *cols)
-                              .group_by(pairs.c.product_id)).all()
-    return {point: {row.product_id: [int(row.carried), int(row[2 + i])] for row in rows}
+    m = StockMovement
+    first_at = (select(func.min(m.created_at)).where(m.facility_id == pairs.c.facility_id,
+                                                      m.product_id == pairs.c.product_id)
+                .correlate(pairs).scalar_subquery())
+    dated = select(pairs, first_at.label("first_at")).subquery()
+    cols = []
+    for i, point in enumerate(points):
+        cols.append(func.sum(case((dated.c.first_at <= point, 1), else_=0)).label(f"c{i}"))
+        cols.append(func.sum(case((dated.c[f"q{i}"] > 0, 1), else_=0)).label(f"s{i}"))
+    rows = db.session.execute(select(dated.c.product_id, *cols).group_by(dated.c.product_id)).all()
+    return {point: {row.product_id: [int(row[1 + 2 * i]), int(row[2 + 2 * i])] for row in rows}
             for i, point in enumerate(points)}
 
 

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
+from marshmallow import ValidationError
 
 from ..auth.policy import has_permission, permission_required
 from ..catalog.services import class_tree
@@ -24,10 +25,15 @@ def figure_helpers():
             "timedelta_year": timedelta(days=365)}
 
 
+def _filled(args) -> dict:
+    """The query string without the empty fields a GET form sends for "all"."""
+    return {key: value for key, value in args.items() if value != ""}
+
+
 @bp.get("/dashboard")
 @permission_required("report.read")
 def dashboard():
-    query = DashboardQuerySchema().load(request.args.to_dict())
+    query = DashboardQuerySchema().load(_filled(request.args))
     board = services.dashboard_for(current_user, query["unit"],
                                    near_expiry_days=current_app.config["NEAR_EXPIRY_DAYS"])
     return render_template("reports/dashboard.html", board=board, units=services.units_for_choice(current_user),
@@ -51,7 +57,7 @@ def _report_or_404(key: str):
 @permission_required("report.read")
 def report(key: str):
     report = _report_or_404(key)
-    query = ReportQuerySchema().load(request.args.to_dict())
+    query = ReportQuerySchema().load(_filled(request.args))
     filters = services.report_filters(current_user, report, query, today=formatting.local_today(),
                                       tz=get_timezone())
     rows, has_next = page(report, filters, page_no=query["page"], per_page=query["per_page"])
@@ -67,7 +73,7 @@ def export(key: str, fmt: str):
     report = _report_or_404(key)
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    query = ReportQuerySchema().load(request.args.to_dict())
+    query = ReportQuerySchema().load(_filled(request.args))
     filters = services.report_filters(current_user, report, query, today=formatting.local_today(),
                                       tz=get_timezone())
     header = [_(c.label) for c in report.columns]
@@ -92,13 +98,14 @@ def tracers():
 @permission_required("tracer.edit")
 def add_tracer():
     try:
-        body = TracerAddSchema().load(request.form.to_dict())
+        body = TracerAddSchema().load({k: v for k, v in request.form.items() if k in ("product_code", "note")})
         product = services.get_product_by_code(body["product_code"])
         services.add_tracer(current_user, product, body["note"])
-    except DomainError as exc:
+    except (DomainError, ValidationError) as exc:
+        message, status = (exc.message, exc.status) if isinstance(exc, DomainError) else (_("请填写产品编码"), 422)
         return render_template("reports/tracers.html", tracers=services.tracers_of(current_user), can_edit=True,
-                               root=services.dashboard_root(current_user), error=exc.message,
-                               form=request.form), exc.status
+                               root=services.dashboard_root(current_user), error=message,
+                               form=request.form), status
     return redirect(url_for("reports.tracers", saved=1))
 
 

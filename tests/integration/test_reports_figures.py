@@ -103,10 +103,10 @@ def test_tracer_availability_now_and_at_each_week_start(county, stock_scenario):
 def test_stockouts_count_carried_pairs_without_usable_stock(county, stock_scenario):
     a, _b, c = stock_scenario
     board = build_dashboard(county.county)
-    # Carried village × product pairs: V11-A, V11-C, V12-A, V21-A. Without usable stock at each point:
-    #   0 and 2.5 days: V11-A (emptied), V21-A (expired) → 2;  9.5: V11-A → 1;  16.5: V21-A (not yet received) → 1;
-    #   23.5: V11-A, V11-C (not yet received), V21-A → 3;  from 30.5 all four.
-    expected = [2, 2, 1, 1, 3] + [4] * 8
+    # Village × product pairs carried from their first receipt: V11-A and V11-C from 20 days ago, V12-A from 30,
+    # V21-A from 15. Carried without usable stock at each point: 0 and 2.5 days: V11-A (emptied), V21-A
+    # (expired) → 2;  9.5: V11-A → 1;  16.5: none (V21-A not yet carried);  from 23.5 only V12-A, in stock.
+    expected = [2, 2, 1, 0, 0] + [0] * 8
     assert board.stockouts.values == list(reversed(expected))
     assert board.stockout_product_count == 1
     [worst] = board.stockout_products

@@ -58,7 +58,7 @@ def test_dashboard_for_county_township_and_not_for_village_doctors(client, login
     assert "<script" not in text and "style=" not in text
     login(county.users["township"])
     text = client.get("/dashboard").get_data(as_text=True)
-    assert county.townships[0].name in text and county.villages[0].name.replace("村卫生室", "村") in text
+    assert county.townships[0].name in text and '<th scope="row">1村</th>' in text  # 测试1镇1村卫生室, short
     login(county.users["village"])
     assert client.get("/dashboard").status_code == 403
     assert client.get("/reports/stock").status_code == 403
@@ -70,6 +70,7 @@ def test_dashboard_narrows_to_a_township_inside_the_scope_only(client, login, co
     assert t2.name in client.get(f"/dashboard?unit={t2.id}").get_data(as_text=True)
     assert client.get(f"/dashboard?unit={county.villages[0].id}").status_code == 422
     assert client.get("/dashboard?unit=abc").status_code == 422
+    assert client.get("/dashboard?unit=").status_code == 200  # "whole county" in the form
     login(county.users["township"])
     assert client.get(f"/dashboard?unit={t2.id}").status_code == 403
     assert client.get(f"/dashboard?unit={t1.id}").status_code == 200
@@ -119,7 +120,7 @@ def test_stock_report_by_facility_and_product_with_filters(client, login, county
     assert (row[7], row[8], row[9], row[10]) == ("40", "3.33", "40", "40")
     assert row[11] == (NOW.date() + timedelta(days=30)).isoformat() and row[12] == "80.0"
     assert len(rows) == 1 + 4  # V11, V12, V21 and the central pharmacy
-    only_t2 = _csv(client.get(f"/reports/stock.csv?township={county.townships[1].id}"))
+    only_t2 = _csv(client.get(f"/reports/stock.csv?township={county.townships[1].id}&village=&q=&class_path="))
     assert [r[1] for r in only_t2[1:]] == [county.villages[2].name]
     only_v11 = _csv(client.get(f"/reports/stock.csv?village={v11.id}"))
     assert [r[1] for r in only_v11[1:]] == [v11.name]
