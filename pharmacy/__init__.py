@@ -39,6 +39,7 @@ BLUEPRINTS = [
     "pharmacy.deliveries.api:routes_bp",
     "pharmacy.scheduler.views:bp",
     "pharmacy.reports.views:bp",
+    "pharmacy.reports.api:bp",
     "pharmacy.api:meta_bp",
 ]
 

@@ -287,3 +287,33 @@ def test_delivery_run_report_and_differences(client, login, county):
     assert client.get(f"/reports/delivery_differences?township={t2.id}").status_code == 403
     page = client.get("/reports/deliveries")
     assert page.status_code == 200 and "PS" in page.get_data(as_text=True)
+
+
+def test_dashboard_api_gives_the_figures_of_the_readers_scope(client, login, county, report_data):
+    login(county.users["township"])
+    body = client.get("/api/v1/reports/dashboard").get_json()
+    assert body["scope"]["id"] == county.townships[0].id and body["village_count"] == 2
+    assert len(body["availability"]["values"]) == 13 and len(body["availability"]["points"]) == 13
+    assert set(body["response"]) == {"4w", "12w"} and "open_by_urgency_age" in body
+    assert client.get(f"/api/v1/reports/dashboard?unit={county.townships[1].id}").status_code == 403
+    login(county.users["village"])
+    denied = client.get("/api/v1/reports/dashboard")
+    assert denied.status_code == 403 and denied.get_json()["error"]["code"] == "forbidden"
+
+
+def test_report_api_pages_rows_with_labels_in_the_readers_language(client, login, county, report_data):
+    amlodipine, _other = report_data
+    login(county.users["county"])
+    body = client.get(f"/api/v1/reports/stock?village={county.villages[0].id}&per_page=1").get_json()
+    assert body["report"] == "stock" and body["columns"][2] == {"key": "code", "label": "产品编码", "kind": "text"}
+    assert body["rows"] == [{**body["rows"][0], "code": amlodipine.code, "qty": 40, "usable": 40}]
+    assert body["has_next"] is False and body["scope"]["id"] == county.villages[0].id
+    bad = client.get("/api/v1/reports/consumption?date_from=2026-05-02&date_to=2026-05-01")
+    assert bad.status_code == 422 and bad.get_json()["error"]["fields"]["date_from"]
+    assert client.get("/api/v1/reports/nothing").status_code == 404
+
+
+@pytest.mark.filterwarnings("ignore:Multiple schemas resolved to the name ReceiptInput")
+def test_openapi_documents_the_reports_api(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert "get" in paths["/api/v1/reports/dashboard"] and "get" in paths["/api/v1/reports/{key}"]
