@@ -93,12 +93,23 @@ def _require_csrf_header() -> None:
         raise DomainError(_("缺少或无效的安全令牌（X-CSRFToken）"), code="csrf") from exc
 
 
+def schema_component_name(schema) -> str:
+    """A component name unique across domains: the domain's name, then the schema's (deliveries + ReceiptInput)."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    parts = cls.__module__.split(".")
+    domain = parts[1] if len(parts) > 2 and parts[0] == "pharmacy" else ""
+    name = cls.__name__.removesuffix("Schema") or cls.__name__
+    prefix = domain.title().replace("_", "")
+    return name if name.startswith(prefix) else prefix + name
+
+
 _PATH_PARAM = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>\w+)>")
 
 
 def build_openapi(app: Flask) -> dict:
     """Build the OpenAPI 3 document from every view decorated with `api_operation`."""
-    spec = APISpec(title="pharmacy API", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()])
+    spec = APISpec(title="pharmacy API", version="1", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin(schema_name_resolver=schema_component_name)])
     spec.components.schema("Error", {
         "type": "object",
         "properties": {"error": {"type": "object", "properties": {

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..facilities.models import Facility, Tier
 from ..inventory import services as stock
 from ..inventory.fefo import LotStock, choose_lots_fefo
-from ..inventory.models import Lot, StockBalance, Transfer, TransferLine, TransferStatus
+from ..inventory.models import Lot, StockBalance
 from ..models_base import utcnow
 from ..shortages import services as shortages
 from ..shortages.models import Shortage, ShortageStatus, Urgency
@@ -188,15 +188,6 @@ def _open_shortages(village_ids: list[int]) -> list[Shortage]:
         .order_by(Shortage.id)))
 
 
-def _in_transit(village_ids: list[int]) -> dict[tuple[int, int], int]:
-    rows = db.session.execute(
-        select(Transfer.to_facility_id, TransferLine.product_id, func.sum(TransferLine.qty_base_sent))
-        .join(Transfer, Transfer.id == TransferLine.transfer_id)
-        .where(Transfer.to_facility_id.in_(village_ids), Transfer.status == TransferStatus.IN_TRANSIT)
-        .group_by(Transfer.to_facility_id, TransferLine.product_id))
-    return {(f, p): int(q) for f, p, q in rows}
-
-
 def available_township_lots(township_id: int, product_ids, *, exclude_run_id: int | None = None,
                             ) -> dict[int, list[LotStock]]:
     """The township's lots on hand less what pending runs (other than `exclude_run_id`) have already claimed."""
@@ -247,11 +238,9 @@ def plan_run(route: Route, departure_date: date, *, user=None) -> DeliveryRun:
     village_ids = [rs.village_id for rs, _off in due]
 
     levels: dict[int, list[StockLevel]] = defaultdict(list)
-    in_transit = _in_transit(village_ids)
     for row in stock_status_for_planning(village_ids):
-        levels[row.facility_id].append(StockLevel(
-            row.product_id, row.on_hand, in_transit.get((row.facility_id, row.product_id), 0), row.amc,
-            row.min_qty, row.max_qty))
+        levels[row.facility_id].append(StockLevel(row.product_id, row.on_hand, row.in_transit, row.amc,
+                                                  row.min_qty, row.max_qty))
     needs = [StopNeeds(
         village_id=rs.village_id, position=rs.position, tier=rs.village.tier,
         shortages=[ShortageNeed(s.id, s.product_id, s.qty_base, s.urgency, s.created_at)

@@ -84,8 +84,8 @@ def sign_in(page, base_url: str, username: str, password: str = DEMO_PASSWORD) -
     page.goto(f"{base_url}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
 
 
 # Words that may appear on a Chinese page: units, formats, codes, brand-free abbreviations.

@@ -46,36 +46,34 @@ def live_delivery(tmp_path):
         db.engine.dispose()
 
 
-def test_village_doctor_receives_on_the_tablet(live_delivery, tmp_path):
+def test_village_doctor_receives_on_the_tablet(live_delivery, tmp_path, browser):
     app, base, ids = live_delivery
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM)
-        page = browser.new_page(viewport={"width": 800, "height": 1280})
-        # the QR code's link: sign in first, then land on the receipt page
-        page.goto(f"{base}/deliveries/stops/{ids['stop']}/receipt")
-        page.fill("input[name=username]", ids["doctor"])
-        page.fill("input[name=password]", "correct horse")
-        page.click("button[type=submit]")
-        page.wait_for_url(f"**/deliveries/stops/{ids['stop']}/receipt")
-        page.goto(base + "/")
-        page.click("nav.mainnav >> text=到货签收")  # and from the doctor's menu
-        page.click(".receipt-tile")
-        line = page.locator(".receipt-line").first
-        assert line.locator(".diff-fields").is_hidden()  # opens only when there is a difference
-        line.locator(".toggle").click()
-        assert line.locator(".diff-fields").is_visible()
-        line.locator("input[name$='_packs']").fill("2")
-        line.locator(".reason-choice", has_text="破损").click()
-        line.locator("input[name^='note_']").fill("一盒压坏")
-        page.click("text=确认签收")
-        assert "请先逐行核对" in page.inner_text("main")  # the sign-off tick is required; nothing was posted
-        page.locator(".big-check").click()
-        page.screenshot(path=str(tmp_path / "receipt-before.png"), full_page=True)
-        page.click("text=确认签收")
-        page.wait_for_selector(".alert-ok")
-        assert "已签收" in page.inner_text("main") and "破损" in page.inner_text("main")
-        page.screenshot(path=str(tmp_path / "receipt-after.png"), full_page=True)
-        browser.close()
+    page = browser.new_page(viewport={"width": 800, "height": 1280})
+    # the QR code's link: sign in first, then land on the receipt page
+    page.goto(f"{base}/deliveries/stops/{ids['stop']}/receipt")
+    page.fill("input[name=username]", ids["doctor"])
+    page.fill("input[name=password]", "correct horse")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**/deliveries/stops/{ids['stop']}/receipt")
+    page.goto(base + "/")
+    page.click("nav.mainnav >> text=到货签收")  # and from the doctor's menu
+    page.click(".receipt-tile")
+    line = page.locator(".receipt-line").first
+    assert line.locator(".diff-fields").is_hidden()  # opens only when there is a difference
+    line.locator(".toggle").click()
+    assert line.locator(".diff-fields").is_visible()
+    line.locator("input[name$='_packs']").fill("2")
+    line.locator(".reason-choice", has_text="破损").click()
+    line.locator("input[name^='note_']").fill("一盒压坏")
+    page.click("text=确认签收")
+    assert "请先逐行核对" in page.inner_text("main")  # the sign-off tick is required; nothing was posted
+    page.locator(".big-check").click()
+    page.screenshot(path=str(tmp_path / "receipt-before.png"), full_page=True)
+    page.click("text=确认签收")
+    page.wait_for_selector(".alert-ok")
+    assert "已签收" in page.inner_text("main") and "破损" in page.inner_text("main")
+    page.screenshot(path=str(tmp_path / "receipt-after.png"), full_page=True)
+    page.close()
     with app.app_context():
         stop = db.session.get(DeliveryStop, ids["stop"])
         assert stop.status == StopStatus.RECEIVED and stop.lines[0].qty_received_base == 48

@@ -18,12 +18,13 @@ def test_formulary_browse_search_and_detail(live_server, new_page, size):
     screenshot(page, f"catalog-{size}")
 
     page.fill("input[name=q]", "GMQR")
-    page.click("form.filters button[type=submit]")
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
     rows = page.locator("table tbody tr")
     assert rows.count() >= 1 and "感冒" in rows.first.inner_text()
 
-    rows.first.locator("a").first.click()
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        rows.first.locator("a").first.click()
     assert page.locator("h1").inner_text().startswith("感冒")
     assert english_words_on(page) == []
     screenshot(page, f"product-{size}")
@@ -33,11 +34,12 @@ def test_formulary_admin_changes_a_price_and_sees_it_in_history(live_server, new
     page = new_page()
     sign_in(page, live_server, "formulary")
     page.goto(f"{live_server}/catalog?q=GMQR")
-    page.locator("table tbody tr a").first.click()
+    with page.expect_navigation():
+        page.locator("table tbody tr a").first.click()
     page.fill("input[name=unified_price]", "13.57")
     page.fill("form:has(input[name=unified_price]) input[name=reason]", "县医共体议价")
-    page.click("form:has(input[name=unified_price]) button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("form:has(input[name=unified_price]) button[type=submit]")
     assert "已保存" in page.inner_text("body")
     history = page.locator("table").last.inner_text()
     assert "13.57" in history and "县医共体议价" in history
@@ -48,12 +50,12 @@ def test_language_switch_turns_the_page_english(live_server, new_page):
     sign_in(page, live_server, "county")
     page.goto(f"{live_server}/admin/facilities")
     assert "机构管理" in page.inner_text("h1")
-    page.click("text=English")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("text=English")
     assert page.inner_text("h1") == "Facilities"
     screenshot(page, "facilities-en")
-    page.click("text=中文")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.click("text=中文")
     assert page.inner_text("h1") == "机构管理"
     assert english_words_on(page) == []
     screenshot(page, "facilities-zh")

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from pharmacy.extensions import db
 from pharmacy.shortages.models import Shortage
-from tests.e2e.live_server import CHROMIUM, CHROMIUM_ARGS, PASSWORD, start_live_server
+from tests.e2e.live_server import PASSWORD, start_live_server
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -45,60 +45,58 @@ def pick(page, initials: str, expected_name: str):
     page.locator("#picked").wait_for(state="visible")
 
 
-def test_register_online_then_offline_then_both_reach_the_server_once(server):
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 800, "height": 1280}, locale="zh-CN")
-        page = context.new_page()
-        page.goto(server.url + "/login")
-        page.fill("input[name=username]", server.usernames["village"])
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/shortages/tablet")
-        facility_id = page.locator("#shortage-app").get_attribute("data-facility-id")
-        wait_until(page, f"window.localStorage.getItem('pharmacy.products.{facility_id}') !== null")
+def test_register_online_then_offline_then_both_reach_the_server_once(server, browser):
+    context = browser.new_context(viewport={"width": 800, "height": 1280}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(server.url + "/login")
+    page.fill("input[name=username]", server.usernames["village"])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/shortages/tablet")
+    facility_id = page.locator("#shortage-app").get_attribute("data-facility-id")
+    wait_until(page, f"window.localStorage.getItem('pharmacy.products.{facility_id}') !== null")
 
-        # Online: pinyin initials find 氨氯地平; two taps on + make it 3 boxes; urgent.
-        pick(page, "ALDP", "氨氯地平")
-        page.click("#qty-plus")
-        page.click("#qty-plus")
-        page.click("label.seg-urgent")
-        page.click("#submit")
-        page.locator("#my-registrations li[data-state=received]").first.wait_for()
-        assert [s[1:] for s in server_shortages(server)] == [("X002-01", 3, "urgent", "registered")]
+    # Online: pinyin initials find 氨氯地平; two taps on + make it 3 boxes; urgent.
+    pick(page, "ALDP", "氨氯地平")
+    page.click("#qty-plus")
+    page.click("#qty-plus")
+    page.click("label.seg-urgent")
+    page.click("#submit")
+    page.locator("#my-registrations li[data-state=received]").first.wait_for()
+    assert [s[1:] for s in server_shortages(server)] == [("X002-01", 3, "urgent", "registered")]
 
-        # Offline: the search falls back to the list cached on the tablet; the registration waits in the queue.
-        context.set_offline(True)
-        page.locator("#net-status.net-offline").wait_for()
-        pick(page, "XBDP", "硝苯地平")
-        page.click("#submit")
-        waiting = page.locator("#my-registrations li[data-state=waiting]")
-        waiting.wait_for()
-        assert "等待发送" in waiting.inner_text()
-        assert page.locator("#form-message").inner_text() == "已保存在本机，联网后自动发送"
-        assert len(server_shortages(server)) == 1
-        assert page.evaluate("document.documentElement.scrollWidth") <= 800
+    # Offline: the search falls back to the list cached on the tablet; the registration waits in the queue.
+    context.set_offline(True)
+    page.locator("#net-status.net-offline").wait_for()
+    pick(page, "XBDP", "硝苯地平")
+    page.click("#submit")
+    waiting = page.locator("#my-registrations li[data-state=waiting]")
+    waiting.wait_for()
+    assert "等待发送" in waiting.inner_text()
+    assert page.locator("#form-message").inner_text() == "已保存在本机，联网后自动发送"
+    assert len(server_shortages(server)) == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 800
 
-        # Back online: the queue is sent by itself and both show as received.
-        context.set_offline(False)
-        expect(page.locator("#my-registrations li[data-state=waiting]")).to_have_count(0, timeout=20000)
-        expect(page.locator("#my-registrations li[data-state=received]")).to_have_count(2)
-        on_server = server_shortages(server)
-        assert sorted(s[1] for s in on_server) == ["X002-01", "X003-01"]
+    # Back online: the queue is sent by itself and both show as received.
+    context.set_offline(False)
+    expect(page.locator("#my-registrations li[data-state=waiting]")).to_have_count(0, timeout=20000)
+    expect(page.locator("#my-registrations li[data-state=received]")).to_have_count(2)
+    on_server = server_shortages(server)
+    assert sorted(s[1] for s in on_server) == ["X002-01", "X003-01"]
 
-        # A resend of the same registration (a lost answer) is answered with the one already recorded.
-        client_id = on_server[1][0]
-        status = page.evaluate("""async (clientId) => {
-            const r = await fetch('/api/v1/shortages', {method: 'POST', credentials: 'same-origin',
-              headers: {'Content-Type': 'application/json'},
-              body: JSON.stringify({client_id: clientId, product_id: 1, qty_packs: 9})});
-            return r.status; }""", client_id)
-        assert status == 200
-        page.reload()
-        expect(page.locator("#my-registrations li[data-state=received]")).to_have_count(2)
-        assert page.evaluate("JSON.parse(localStorage.getItem('pharmacy.shortageQueue.' + "
-                             "document.getElementById('shortage-app').dataset.userId) || '[]').length") == 0
-        final = server_shortages(server)
-        assert len(final) == 2 and len({s[0] for s in final}) == 2 and final[1][2] == 1
-        context.close()
-        browser.close()
+    # A resend of the same registration (a lost answer) is answered with the one already recorded.
+    client_id = on_server[1][0]
+    status = page.evaluate("""async (clientId) => {
+        const r = await fetch('/api/v1/shortages', {method: 'POST', credentials: 'same-origin',
+          headers: {'Content-Type': 'application/json'},
+          body: JSON.stringify({client_id: clientId, product_id: 1, qty_packs: 9})});
+        return r.status; }""", client_id)
+    assert status == 200
+    page.reload()
+    expect(page.locator("#my-registrations li[data-state=received]")).to_have_count(2)
+    assert page.evaluate("JSON.parse(localStorage.getItem('pharmacy.shortageQueue.' + "
+                         "document.getElementById('shortage-app').dataset.userId) || '[]').length") == 0
+    final = server_shortages(server)
+    assert len(final) == 2 and len({s[0] for s in final}) == 2 and final[1][2] == 1
+    context.close()
+    context.close()
