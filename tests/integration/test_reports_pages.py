@@ -313,7 +313,6 @@ def test_report_api_pages_rows_with_labels_in_the_readers_language(client, login
     assert client.get("/api/v1/reports/nothing").status_code == 404
 
 
-@pytest.mark.filterwarnings("ignore:Multiple schemas resolved to the name ReceiptInput")
 def test_openapi_documents_the_reports_api(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "get" in paths["/api/v1/reports/dashboard"] and "get" in paths["/api/v1/reports/{key}"]
