@@ -83,8 +83,8 @@ def run(app, *, repeat: int = 3, out=print) -> dict[str, tuple[float, float]]:
     with app.app_context():
         from zoneinfo import ZoneInfo
 
-        from pharmacy.auth.policy import scope_root
         from pharmacy.auth.models import User
+        from pharmacy.auth.policy import scope_root
         from pharmacy.models_base import utcnow
         from pharmacy.reports.dashboard import build_dashboard
 

@@ -95,9 +95,8 @@ class BulkWriter:
             for row in rows:
                 out.write("\t".join(_pg_text(v) for v in row))
                 out.write("\n")
-            with raw.cursor() as cursor:
-                with cursor.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
-                    copy.write(out.getvalue())
+            with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                copy.write(out.getvalue())
         else:
             marks = ", ".join("?" for _ in cols)
             raw.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})",
@@ -211,7 +210,7 @@ class Simulation:
         self.next_id[table] = value + 1
         return value
 
-    # -- plan: who stocks what, how fast it goes, who supplies it ---------------------------------------------------
+    # -- plan: who stocks what, how fast it goes, who supplies it ----------------------------------------------------
 
     def plan(self) -> None:
         rng = self.rng
@@ -266,7 +265,7 @@ class Simulation:
                            village_id=village, position=position)
         self.run_sequence = defaultdict(int)
 
-    # -- ledger primitives ---------------------------------------------------------------------------------------------
+    # -- ledger primitives -------------------------------------------------------------------------------------------
 
     def operation(self, kind: str, facility: int, moment: datetime, key: str, user: int | None) -> int:
         op = self.new_id("stock_operation")
@@ -340,7 +339,7 @@ class Simulation:
                           ref_type="transfer", ref_id=transfer)
         return transfer, line_ids
 
-    # -- purchasing ------------------------------------------------------------------------------------------------------
+    # -- purchasing --------------------------------------------------------------------------------------------------
 
     def purchasing(self, day_no: int, day: date) -> None:
         """Mondays (and the first day): purchase orders for the products due, goods booked two days later."""
@@ -384,7 +383,7 @@ class Simulation:
                           ref_type="purchase_order", ref_id=po)
             self.stats["purchase_orders"] += 1
 
-    # -- township orders -------------------------------------------------------------------------------------------------
+    # -- township orders ---------------------------------------------------------------------------------------------
 
     def township_order(self, township: int, day_no: int, day: date) -> None:
         """The day before the route: order to cover six weeks of the township's and its villages' use; approved the
@@ -451,7 +450,7 @@ class Simulation:
                        created_by_id=self.county_user, created_at=approved_at)
         self.stats["orders"] += 1
 
-    # -- village delivery runs -------------------------------------------------------------------------------------------
+    # -- village delivery runs ---------------------------------------------------------------------------------------
 
     def delivery_run(self, township: int, day_no: int, day: date) -> None:
         rng = self.rng
@@ -481,7 +480,8 @@ class Simulation:
                    confirmed_by_id=self.user_of.get(township), confirmed_at=local_time(day - timedelta(days=1), 16),
                    dispatched_by_id=self.user_of.get(township), dispatched_at=departed,
                    delivered_at=local_time(day, 9.5 + 0.3 * len(stops)),
-                   created_at=local_time(day - timedelta(days=1), 1), updated_at=local_time(day, 9.5 + 0.3 * len(stops)))
+                   created_at=local_time(day - timedelta(days=1), 1),
+                   updated_at=local_time(day, 9.5 + 0.3 * len(stops)))
         for position, village, lines in stops:
             stop = self.new_id("delivery_stop")
             received_at = local_time(day, 9.5 + 0.3 * position)
@@ -519,7 +519,7 @@ class Simulation:
         size = self.items[pid].pack_size
         return max(1, math.ceil(qty / size)) * size
 
-    # -- dispensing, expiry ----------------------------------------------------------------------------------------------
+    # -- dispensing, expiry ------------------------------------------------------------------------------------------
 
     def dispense_day(self, facility: int, day_no: int, day: date, season: float) -> None:
         op = None
@@ -557,7 +557,7 @@ class Simulation:
                               self.user_of.get(facility), reason="expired")
                     self.stats["write_offs"] += 1
 
-    # -- shortages -------------------------------------------------------------------------------------------------------
+    # -- shortages ---------------------------------------------------------------------------------------------------
 
     def maybe_register(self, village: int, pid: int, day: date) -> None:
         if (village, pid) in self.open_shortages or self.rng.random() > 0.4:
@@ -573,11 +573,11 @@ class Simulation:
         record = OpenShortage(sid, village, pid, registered_at, acknowledged_at,
                               acknowledged_at + timedelta(hours=rng.uniform(1, 20)))
         record.cancel_at = registered_at + timedelta(days=rng.uniform(1, 5)) if rng.random() < 0.04 else None
-        record.row = dict(id=sid, client_id=f"sim-{sid}", facility_id=village, product_id=pid, free_text="",
-                          qty_packs=qty_packs, urgency=urgency, reason=reason, note="", status="registered",
-                          cancel_reason="", registered_by_id=self.user_of.get(village),
-                          client_created_at=registered_at, created_at=registered_at, updated_at=registered_at,
-                          delivered_at=None)
+        record.row = {"id": sid, "client_id": f"sim-{sid}", "facility_id": village, "product_id": pid,
+                      "free_text": "", "qty_packs": qty_packs, "urgency": urgency, "reason": reason, "note": "",
+                      "status": "registered", "cancel_reason": "", "registered_by_id": self.user_of.get(village),
+                      "client_created_at": registered_at, "created_at": registered_at,
+                      "updated_at": registered_at, "delivered_at": None}
         self.open_shortages[(village, pid)] = record
         self.stats["shortages"] += 1
         if urgency == "emergency":
@@ -647,7 +647,7 @@ class Simulation:
                        from_status=from_status, to_status=to_status, note=note if to_status == "cancelled" else "",
                        ref_type=ref_type, ref_id=ref_id, user_id=user, created_at=moment)
 
-    # -- the year --------------------------------------------------------------------------------------------------------
+    # -- the year ----------------------------------------------------------------------------------------------------
 
     def run(self) -> None:
         self.plan()
@@ -730,6 +730,7 @@ def simulate(app, *, townships: int, villages: int, products: int, days: int, se
              password: str = "demo-pass", log=print, keep: bool = True) -> dict:
     """Seed the county and play the year into the app's database; return row counts and timings."""
     from sqlalchemy import func, select, text
+    from sqlalchemy.exc import DBAPIError
 
     from pharmacy.catalog.loader import load_catalog
     from pharmacy.catalog.models import Product
@@ -764,7 +765,7 @@ def simulate(app, *, townships: int, villages: int, products: int, days: int, se
             try:
                 with connection.begin_nested():
                     connection.execute(text("SET LOCAL session_replication_role = replica"))
-            except Exception:  # not a superuser: load with the checks on
+            except DBAPIError:  # not a superuser: load with the checks on
                 log("foreign-key checks stay on (not a superuser)")
             deferred = [index for table in TABLES for index in db.metadata.tables[table].indexes if not index.unique]
             for index in deferred:

@@ -53,8 +53,7 @@ def short_name(name: str, within: str = "") -> str:
     """A facility's name as a grid column or a chip shows it: 城关镇卫生院 → 城关镇; 城关镇李家庄村卫生室 → 李家庄村
     when shown within 城关镇卫生院."""
     for suffix in ("卫生院", "卫生室"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
+        name = name.removesuffix(suffix)
     prefix = within.removesuffix("卫生院")
     if prefix and name.startswith(prefix) and len(name) > len(prefix):
         name = name[len(prefix):]

@@ -15,9 +15,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement
 
 from ..catalog.models import Drug, Product, ProductStatus
+from ..deliveries.models import DeliveryLine, DeliveryStop, StopStatus
 from ..extensions import db
 from ..facilities.models import Facility, Tier
-from ..deliveries.models import DeliveryLine, DeliveryStop, StopStatus
 from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement, Transfer, TransferLine
 from ..orders.models import LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from ..purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseStatus
@@ -107,7 +107,8 @@ def product_labels(product_ids) -> dict[int, dict]:
 def _after_sums(points: list[datetime], group: list, where: list):
     """Per group, the sum of movements posted after each point (a0, a1 …)."""
     m = StockMovement
-    cols = [func.sum(case((m.created_at > point, m.qty_base), else_=0)).label(f"a{i}") for i, point in enumerate(points)]
+    cols = [func.sum(case((m.created_at > point, m.qty_base), else_=0)).label(f"a{i}")
+            for i, point in enumerate(points)]
     return select(*group, *cols).where(m.created_at > min(points), *where).group_by(*group)
 
 

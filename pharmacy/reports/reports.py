@@ -9,15 +9,12 @@ from sqlalchemy import Numeric, Select, String, and_, case, cast, func, literal,
 from sqlalchemy.orm import aliased
 
 from ..catalog.models import Drug, Product
+from ..deliveries.models import DeliveryLine, DeliveryRun, DeliveryStop, Route
 from ..extensions import db
 from ..facilities.models import Facility, Tier
 from ..inventory.consumption import DAYS_PER_MONTH
-from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement
-from ..deliveries.models import DeliveryLine, DeliveryRun, DeliveryStop, Route
-from ..inventory.models import TransferLine
-from ..shortages.models import (REASON_LABELS, STATUS_LABELS, URGENCY_LABELS, Shortage, ShortageEvent,
-                                ShortageStatus)
-
+from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement, TransferLine
+from ..shortages.models import REASON_LABELS, STATUS_LABELS, URGENCY_LABELS, Shortage, ShortageEvent, ShortageStatus
 
 URGENCY_LABELS = {str(k): v for k, v in URGENCY_LABELS.items()}
 SHORTAGE_STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS.items()}
@@ -216,8 +213,10 @@ SHORTAGES = Report(
     key="shortages", title="缺药登记簿", description="每条缺药登记及其每个状态首次到达的时间",
     columns=[Column("id", "编号", "int"), Column("township", "乡镇"), Column("facility", "机构"),
              Column("code", "产品编码"), Column("product", "药品"), Column("qty_packs", "数量（包装）", "int"),
-             Column("urgency", "紧急程度", "enum", URGENCY_LABELS), Column("reason", "原因", "enum", SHORTAGE_REASON_LABELS),
-             Column("status", "当前状态", "enum", SHORTAGE_STATUS_LABELS), Column("registered_at", "登记时间", "datetime"),
+             Column("urgency", "紧急程度", "enum", URGENCY_LABELS),
+             Column("reason", "原因", "enum", SHORTAGE_REASON_LABELS),
+             Column("status", "当前状态", "enum", SHORTAGE_STATUS_LABELS),
+             Column("registered_at", "登记时间", "datetime"),
              Column("acknowledged_at", "确认时间", "datetime"), Column("ordered_at", "订购时间", "datetime"),
              Column("dispatched_at", "发出时间", "datetime"), Column("delivered_at", "送达时间", "datetime"),
              Column("cancelled_at", "取消时间", "datetime")],
@@ -248,8 +247,9 @@ def build_near_expiry(f: Filters) -> Select:
 
 NEAR_EXPIRY = Report(
     key="near_expiry", title="近效期清单", description="在所选效期范围内到期、仍有库存的批号（默认今天起 90 天）",
-    columns=[Column("township", "乡镇"), Column("facility", "机构"), Column("code", "产品编码"), Column("name", "通用名"),
-             Column("strength", "规格"), Column("lot", "批号"), Column("expiry", "有效期至", "date"),
+    columns=[Column("township", "乡镇"), Column("facility", "机构"), Column("code", "产品编码"),
+             Column("name", "通用名"), Column("strength", "规格"), Column("lot", "批号"),
+             Column("expiry", "有效期至", "date"),
              Column("qty", "数量", "int"), Column("unit", "单位"), Column("packs", "折合包装", "num"),
              Column("value", "金额（元）", "money")],
     build=build_near_expiry, date_label="有效期", default_days=(0, 90))
@@ -312,7 +312,8 @@ def build_delivery_runs(f: Filters) -> Select:
 
 
 DELIVERY_RUNS = Report(
-    key="deliveries", title="配送单", description="每张配送单的站点、计划量、发出量、实收量与差异（数量为基本单位合计）",
+    key="deliveries", title="配送单",
+    description="每张配送单的站点、计划量、发出量、实收量与差异（数量为基本单位合计）",
     columns=[Column("number", "配送单号"), Column("township", "乡镇"), Column("route", "线路"),
              Column("departure_date", "出发日期", "date"), Column("status", "状态", "enum", RUN_STATUS_LABELS),
              Column("stops", "站点", "int"), Column("lines", "明细", "int"), Column("planned", "计划量", "int"),

@@ -90,7 +90,8 @@ class DashboardSchema(Schema):
     units = fields.List(fields.Nested(ReportScopeSchema))
     village_count = fields.Int()
     tracer_count = fields.Int()
-    availability = fields.Nested(DashboardTrendSchema, metadata={"description": "Share of village × tracer pairs in stock."})
+    availability = fields.Nested(DashboardTrendSchema,
+                                 metadata={"description": "Share of village × tracer pairs in stock."})
     unit_availability = fields.Dict(keys=fields.Str(), values=fields.Float(allow_none=True))
     tracers = fields.List(fields.Nested(DashboardTracerSchema), attribute="tracer_rows")
     stockouts = fields.Nested(DashboardTrendSchema, metadata={"description": "Carried village × product pairs without "

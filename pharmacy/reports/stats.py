@@ -3,8 +3,8 @@
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from functools import cached_property
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
+from pharmacy.deliveries.models import DeliveryLine, DeliveryRun, DeliveryStop, Route
 from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
-from pharmacy.deliveries.models import DeliveryLine, DeliveryRun, DeliveryStop, Route
 from pharmacy.inventory.models import Lot, StockMovement, Transfer, TransferLine
 from pharmacy.orders.models import Order, OrderLine, Shipment
 from pharmacy.purchasing.models import PurchaseOrder, PurchaseOrderLine, Supplier

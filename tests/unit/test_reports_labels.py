@@ -1,9 +1,8 @@
 """Report titles, columns and value labels are message ids looked up at run time: each has its English."""
 
-from tests.unit.test_translations import _english
-
 from pharmacy.reports.reports import REPORTS, SHORTAGE_REASON_LABELS, SHORTAGE_STATUS_LABELS, URGENCY_LABELS
 from pharmacy.shortages.models import ShortageReason, ShortageStatus, Urgency
+from tests.unit.test_translations import _english
 
 
 def test_every_report_label_has_english():
