@@ -70,13 +70,18 @@ def xlsx_stream_response(header: Sequence[str], rows: Iterable[Sequence], filena
     neither the rows nor the finished workbook are held in memory."""
     import tempfile
 
-    spool = tempfile.TemporaryFile()
-    workbook = Workbook(write_only=True)
-    worksheet = workbook.create_sheet(title=sheet[:31])
-    worksheet.append(list(header))
-    for row in rows:
-        worksheet.append([safe_cell(v) for v in row])
-    workbook.save(spool)
+    # Closed by `chunks` once the response has been sent (or on error here), hence no `with`.
+    spool = tempfile.TemporaryFile()  # noqa: SIM115
+    try:
+        workbook = Workbook(write_only=True)
+        worksheet = workbook.create_sheet(title=sheet[:31])
+        worksheet.append(list(header))
+        for row in rows:
+            worksheet.append([safe_cell(v) for v in row])
+        workbook.save(spool)
+    except BaseException:
+        spool.close()
+        raise
     size = spool.tell()
     spool.seek(0)
 
