@@ -59,6 +59,15 @@ def tracers_of(user) -> list[TracerProduct]:
                                    .order_by(TracerProduct.created_at, TracerProduct.id)))
 
 
+def chronic_tracer_count(user) -> int:
+    """How many chronic-disease products count as tracers automatically in the user's county."""
+    from . import queries
+
+    county_id = county_id_of(scope_root(user))
+    everything = set(queries.tracer_product_ids(county_id, f"/{county_id}/"))
+    return len(everything - set(queries.configured_tracer_ids(county_id)))
+
+
 def add_tracer(user, product: Product, note: str = "") -> TracerProduct:
     """Put a product on the county's tracer list; it must be active and allowed at village points."""
     county_id = county_id_of(scope_root(user))

@@ -91,7 +91,8 @@ def export(key: str, fmt: str):
 def tracers():
     board_root = services.dashboard_root(current_user)
     return render_template("reports/tracers.html", tracers=services.tracers_of(current_user), root=board_root,
-                           can_edit=has_permission(current_user, "tracer.edit"))
+                           can_edit=has_permission(current_user, "tracer.edit"),
+                           chronic_count=services.chronic_tracer_count(current_user))
 
 
 @bp.post("/dashboard/tracers")
@@ -104,8 +105,8 @@ def add_tracer():
     except (DomainError, ValidationError) as exc:
         message, status = (exc.message, exc.status) if isinstance(exc, DomainError) else (_("请填写产品编码"), 422)
         return render_template("reports/tracers.html", tracers=services.tracers_of(current_user), can_edit=True,
-                               root=services.dashboard_root(current_user), error=message,
-                               form=request.form), status
+                               root=services.dashboard_root(current_user), error=message, form=request.form,
+                               chronic_count=services.chronic_tracer_count(current_user)), status
     return redirect(url_for("reports.tracers", saved=1))
 
 

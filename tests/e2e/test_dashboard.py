@@ -77,7 +77,7 @@ def test_county_adds_a_tracer_product(live_server, new_page):
     sign_in(page, live_server, "county")
     page.goto(f"{live_server}/dashboard/tracers")
     page.fill("input[name=product_code]", "X035-01")
-    page.fill("input[name=note]", "儿童常用")
+    page.fill("input[name=note]", "结核病防治")
     page.click("form.tracer-form button[type=submit]")
     page.wait_for_load_state("networkidle")
     body = page.inner_text("body")
