@@ -41,6 +41,8 @@ BLUEPRINTS = [
     "pharmacy.deliveries.api:bp",
     "pharmacy.deliveries.api:routes_bp",
     "pharmacy.scheduler.views:bp",
+    "pharmacy.reports.views:bp",
+    "pharmacy.reports.api:bp",
     "pharmacy.api:meta_bp",
 ]
 
@@ -50,6 +52,7 @@ CLI_GROUPS = [
     "pharmacy.matching.cli:matching_cli",
     "pharmacy.matching.cli:match_cli",
     "pharmacy.demo.cli:demo_cli",
+    "pharmacy.reports.cli:reports_cli",
     "pharmacy.auth.cli:users_cli",
     "pharmacy.cli:i18n_cli",
     "pharmacy.deliveries.cli:deliveries_cli",

@@ -62,3 +62,33 @@ def xlsx_response(header: Sequence[str], rows: Iterable[Sequence], filename: str
     return Response(xlsx_bytes({sheet: (header, rows)}),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": _disposition(filename)})
+
+
+def xlsx_stream_response(header: Sequence[str], rows: Iterable[Sequence], filename: str,
+                         sheet: str = "Sheet1") -> Response:
+    """Write rows to a workbook on disk as they arrive (openpyxl write-only mode), then stream the file:
+    neither the rows nor the finished workbook are held in memory."""
+    import tempfile
+
+    # Closed by `chunks` once the response has been sent (or on error here), hence no `with`.
+    spool = tempfile.TemporaryFile()  # noqa: SIM115
+    try:
+        workbook = Workbook(write_only=True)
+        worksheet = workbook.create_sheet(title=sheet[:31])
+        worksheet.append(list(header))
+        for row in rows:
+            worksheet.append([safe_cell(v) for v in row])
+        workbook.save(spool)
+    except BaseException:
+        spool.close()
+        raise
+    size = spool.tell()
+    spool.seek(0)
+
+    def chunks():
+        with spool:
+            while block := spool.read(256 * 1024):
+                yield block
+
+    return Response(chunks(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": _disposition(filename), "Content-Length": str(size)})

@@ -11,6 +11,8 @@ bp = Blueprint("home", __name__)
 # Where each role starts; a domain that owns a better start page for a role registers it here.
 ROLE_HOME: dict[str, str] = {
     "village_doctor": "shortages.tablet",
+    "county_pharmacist": "reports.dashboard",
+    "viewer": "reports.dashboard",
 }
 
 

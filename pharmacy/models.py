@@ -14,3 +14,4 @@ from .matching.models import DictionaryImport, LocalDrug, MatchDecision  # noqa:
 from .deliveries.models import (DeliveryLine, DeliveryRun, DeliveryShortfall, DeliveryStop, Route, RouteStop,  # noqa: F401
                                 StockAlert)
 from .scheduler.models import JobRun, SchedulerLease  # noqa: F401
+from .reports.models import FigureSnapshot, TracerProduct  # noqa: F401

@@ -5,6 +5,8 @@ from .auth.policy import has_permission
 # (endpoint, label (Chinese message id), permission); domains add their own entries.
 NAV_ITEMS = [
     ("home.index", "首页", None),
+    ("reports.dashboard", "驾驶舱", "report.read"),
+    ("reports.index", "统计报表", "report.read"),
     ("catalog.index", "药品目录", "catalog.read"),
     ("shortages.tablet", "缺药登记", "shortage.register"),
     ("shortages.open_registrations", "缺药汇总", "shortage.manage"),

@@ -27,8 +27,9 @@ PERMISSIONS: dict[str, set[str]] = {
     Role.COUNTY_PHARMACIST: READ_ALL | {"stock.write", "shortage.manage", "matching.import", "matching.review",
                                         "order.build", "order.approve", "order.receive", "purchase.manage",
                                         "route.edit", "delivery.plan", "delivery.receive", "admin.manage",
-                                        "audit.read", "scheduler.admin", "settlement.close"},
-    Role.FORMULARY_ADMIN: READ_ALL | {"catalog.edit", "matching.import", "matching.review", "audit.read"},
+                                        "audit.read", "scheduler.admin", "settlement.close", "tracer.edit"},
+    Role.FORMULARY_ADMIN: READ_ALL | {"catalog.edit", "matching.import", "matching.review", "audit.read",
+                                      "tracer.edit"},
     Role.VIEWER: set(READ_ALL),
 }
 

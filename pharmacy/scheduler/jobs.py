@@ -25,6 +25,9 @@ def job_definitions(config) -> list[JobDefinition]:
         JobDefinition("stock.flag_expiry", "标记近效期与过期批号",
                       "pharmacy.deliveries.monitoring:flag_expiring_lots",
                       "cron", {"hour": 1, "minute": 30}),
+        JobDefinition("reports.keep_past_weeks", "保存驾驶舱各周指标",
+                      "pharmacy.reports.services:keep_past_weeks",
+                      "cron", {"hour": 0, "minute": 20}),
     ]
 
 

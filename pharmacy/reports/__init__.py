@@ -1,0 +1,1 @@
+"""County figures: the supply dashboard (数字健康驾驶舱), reports and their downloads."""

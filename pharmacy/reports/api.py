@@ -1,0 +1,55 @@
+"""API: the dashboard's figures and report pages under /api/v1/reports (the same scope rules as the pages)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask import abort, current_app
+from flask_babel import get_timezone
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..api import api_blueprint, api_operation
+from ..auth.policy import permission_required
+from . import formatting, services
+from .reports import REPORTS, page
+from .schemas import DashboardQuerySchema, DashboardSchema, ReportPageSchema, ReportQuerySchema
+
+bp = api_blueprint("reports_api", __name__, "/reports")
+
+
+@bp.get("/dashboard")
+@permission_required("report.read")
+@api_operation(summary="The dashboard's figures for the reader's scope, or for a township in it", tags=["reports"],
+               query=DashboardQuerySchema, response=DashboardSchema)
+def dashboard(query):
+    return services.dashboard_for(current_user, query["unit"],
+                                  near_expiry_days=current_app.config["NEAR_EXPIRY_DAYS"])
+
+
+def _json_value(value, kind: str, labels):
+    value = formatting.export_value(value, kind, labels)
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+@bp.get("/<key>")
+@permission_required("report.read")
+@api_operation(summary="One page of a report (stock, consumption, shortages, deliveries, delivery_differences, "
+                       "near_expiry); times are local, labels in the reader's language", tags=["reports"],
+               query=ReportQuerySchema, response=ReportPageSchema)
+def report_page(key: str, query):
+    report = REPORTS.get(key)
+    if report is None:
+        abort(404)
+    filters = services.report_filters(current_user, report, query, today=formatting.local_today(),
+                                      tz=get_timezone())
+    rows, has_next = page(report, filters, page_no=query["page"], per_page=query["per_page"])
+    return {"report": key, "title": _(report.title), "scope": filters.root, "date_from": filters.date_from,
+            "date_to": filters.date_to,
+            "columns": [{"key": c.key, "label": _(c.label), "kind": c.kind} for c in report.columns],
+            "rows": [{c.key: _json_value(v, c.kind, c.labels) for c, v in zip(report.columns, row, strict=True)}
+                     for row in rows],
+            "page": query["page"], "per_page": query["per_page"], "has_next": has_next}
