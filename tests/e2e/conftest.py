@@ -37,7 +37,6 @@ def live_server(tmp_path_factory):
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "e2e", "TESTING": False})
     with app.app_context():
         upgrade()
-        db.create_all()  # tables whose migration is not generated yet (none once the lead has made them)
         load_catalog(ROOT / "catalog_data")
         seed_demo(townships=2, villages_per_township=3, passwords={r: DEMO_PASSWORD for r in (
             "village_doctor", "township_pharmacist", "county_pharmacist", "formulary_admin", "viewer")})
