@@ -29,6 +29,9 @@ NOT_OBJECTS: dict[str, dict[str, str]] = {
     "settlement.statement_pdf_download": MONTH,
     "settlement_api.statement": MONTH,
     "settlement_api.close": MONTH,
+    "reports.report": {"key": "stock"},
+    "reports_api.report_page": {"key": "stock"},
+    "reports.export": {"key": "stock", "fmt": "csv"},
 }
 
 Factory = Callable[[Facility, dict], object]
@@ -208,6 +211,13 @@ def _delivery_line(facility: Facility, made: dict) -> int:
                              planned_qty_base=10, source="manual")).id
 
 
+def _tracer(facility: Facility, made: dict) -> int:
+    from pharmacy.reports.models import TracerProduct
+
+    root_id = int(facility.path.strip("/").split("/")[0])
+    return _add(TracerProduct(county_id=root_id, product_id=_product(made).id, note="越权测试")).id
+
+
 # Looked up as "<blueprint>:<parameter>" first (blueprint without "_api"), then "<parameter>".
 OBJECTS: dict[str, Factory | str] = {
     "facility_id": lambda facility, made: facility.id,
@@ -228,6 +238,7 @@ OBJECTS: dict[str, Factory | str] = {
     "run_id": lambda facility, made: _run(facility, made).id,
     "stop_id": lambda facility, made: _stop(facility, made).id,
     "deliveries:line_id": _delivery_line,
+    "tracer_id": _tracer,
 }
 
 
