@@ -110,8 +110,9 @@ class VillageTablet(SignedIn):
 
     @task(6)
     def search(self):
-        self.client.get("/api/v1/catalog/products", params={"q": random.choice(SEARCH_TERMS), "per_page": 20},
-                        name="/api/v1/catalog/products?q=")
+        # What the tablet's search box sends while the doctor types: the matching engine's search-as-you-type.
+        self.client.get("/api/v1/catalog/search", params={"q": random.choice(SEARCH_TERMS), "limit": 12},
+                        name="/api/v1/catalog/search?q=")
 
     @task(3)
     def register_shortage(self):
