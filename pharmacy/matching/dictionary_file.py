@@ -133,6 +133,9 @@ def _xlsx_rows(data: bytes) -> list[list[str]]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    from ..uploads import check_xlsx
+
+    check_xlsx(data)
     try:
         with warnings.catch_warnings():
             # openpyxl warns about styles and data validation it does not read; they do not matter here.

@@ -87,6 +87,9 @@ def _pick(columns: dict[str, int], values: list) -> dict:
 
 def read_order_rows(data: bytes) -> tuple[list[ImportRow], list[ImportProblem]]:
     """Rows of the first sheet below its heading row; problems for a missing heading or too many rows."""
+    from ..uploads import check_xlsx
+
+    check_xlsx(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
