@@ -59,11 +59,3 @@ def next_weekday(weekday: int, after: date | None = None) -> date:
 
 DEPARTURE = time(8, 0)
 
-
-def sign_in(login, user):
-    """Switch the test client to `user`. Requests reuse the test's app context, so forget the user Flask-Login
-    remembered in `g` for the previous request."""
-    from flask import g
-
-    g.pop("_login_user", None)
-    return login(user)

@@ -38,11 +38,3 @@ def backdate(operation, days: int):
                            .values(created_at=movement.created_at - timedelta(days=days)))
     db.session.expire_all()
 
-
-def sign_in_as(login, user):
-    """Sign another user in on the test client. The tests share one app context, where Flask-Login caches the
-    user of the previous request in `g`; forget it so the next request loads `user`."""
-    from flask import g
-
-    g.pop("_login_user", None)
-    return login(user)

@@ -38,23 +38,9 @@ def shortage(village, product, qty_packs, user, urgency="routine"):
     return created
 
 
-def sign_in(login, user):
-    """Sign `user` in on the test client. The test's app context is shared by its requests, so Flask-Login's
-    per-context cache of the previous user is dropped first."""
-    from flask import g
-    from flask_babel import refresh
-
-    g.pop("_login_user", None)
-    refresh()
-    return login(user)
-
-
 def use_language(client, code: str):
-    """Switch the client's language; the shared app context's cached locale is dropped too."""
-    from flask_babel import refresh
-
+    """Switch the client's language for its next requests."""
     client.get(f"/lang/{code}")
-    refresh()
     return client
 
 

@@ -6,7 +6,7 @@ from pharmacy.deliveries import services
 from pharmacy.deliveries.models import DeliveryRun, Route, RunStatus, StopStatus
 from pharmacy.extensions import db
 from pharmacy.shortages.models import ShortageStatus
-from tests.delivery_factories import make_route, next_weekday, shortage, sign_in, stock_up
+from tests.delivery_factories import make_route, next_weekday, shortage, stock_up
 from tests.factories import make_product
 
 
@@ -27,7 +27,7 @@ def dispatched(county):
 
 
 def test_township_pages_render_in_chinese(county, login, dispatched):
-    client = sign_in(login, county.users["township"])
+    client = login(county.users["township"])
     for url in ("/deliveries", f"/deliveries/runs/{dispatched['run'].id}", "/deliveries/routes",
                 f"/deliveries/routes/{dispatched['route'].id}", "/deliveries/routes/new", "/deliveries/alerts",
                 "/deliveries/receipts"):
@@ -39,7 +39,7 @@ def test_township_pages_render_in_chinese(county, login, dispatched):
 
 
 def test_english_pages_have_no_chinese_ui_text_left(county, login, dispatched):
-    client = sign_in(login, county.users["township"])
+    client = login(county.users["township"])
     client.get("/lang/en")
     html = client.get(f"/deliveries/runs/{dispatched['run'].id}").get_data(as_text=True)
     assert "Delivery run" in html and "审核确认" not in html and "签收有差异" not in html
@@ -47,7 +47,7 @@ def test_english_pages_have_no_chinese_ui_text_left(county, login, dispatched):
 
 def test_village_doctor_receives_from_the_tablet_page(county, login, dispatched):
     stop, doctor = dispatched["stop"], county.users["village"]
-    client = sign_in(login, doctor)
+    client = login(doctor)
     home = client.get("/", follow_redirects=True).get_data(as_text=True)
     assert "/deliveries/receipts" in home  # reachable from the doctor's menu
     listing = client.get("/deliveries/receipts").get_data(as_text=True)
@@ -69,28 +69,28 @@ def test_village_doctor_receives_from_the_tablet_page(county, login, dispatched)
     assert dispatched["shortage"].status == ShortageStatus.DELIVERED
     again = client.post(f"/deliveries/stops/{stop.id}/receipt", data={"receiver_name": "李医生", "checked": "1"})
     assert again.status_code == 302  # a resend finds the receipt already recorded
-    township_view = sign_in(login, county.users["township"]).get(f"/deliveries/runs/{dispatched['run'].id}")
+    township_view = login(county.users["township"]).get(f"/deliveries/runs/{dispatched['run'].id}")
     assert "签收有差异" in township_view.get_data(as_text=True) and "受潮" in township_view.get_data(as_text=True)
 
 
 def test_scope_and_permissions(county, login, dispatched):
     stop, run = dispatched["stop"], dispatched["run"]
-    other = sign_in(login, county.users["other_village"])  # a village of the other township
+    other = login(county.users["other_village"])  # a village of the other township
     assert other.get(f"/deliveries/stops/{stop.id}/receipt").status_code == 404
     assert other.post(f"/api/v1/deliveries/stops/{stop.id}/receipt",
                       json={"receiver_name": "x"}).status_code == 404
-    doctor = sign_in(login, county.users["village"])
+    doctor = login(county.users["village"])
     assert doctor.get(f"/deliveries/runs/{run.id}").status_code == 404
     assert doctor.post(f"/deliveries/routes/{dispatched['route'].id}/plan").status_code == 403
     assert doctor.get("/admin/scheduler").status_code == 403
-    viewer = sign_in(login, county.users["viewer"])
+    viewer = login(county.users["viewer"])
     assert viewer.get(f"/deliveries/runs/{run.id}").status_code == 200
     assert viewer.post(f"/api/v1/deliveries/{run.id}/cancel", json={"reason": "x"}).status_code == 403
 
 
 def test_api_routes_and_planning(county, login):
     township, (v1, v2) = county.townships[0], county.villages[:2]
-    client = sign_in(login, county.users["township"])
+    client = login(county.users["township"])
     body = {"township_id": township.id, "name": "北线", "weekdays": [3, 6], "departure_time": "07:30",
             "stops": [{"village_id": v2.id}, {"village_id": v1.id, "every_n_runs": 2, "phase": 1}]}
     created = client.post("/api/v1/routes", json=body)
@@ -120,10 +120,10 @@ def test_api_routes_and_planning(county, login):
 def test_api_edit_lines_and_receipt(county, login, dispatched):
     stop = dispatched["stop"]
     line = stop.lines[0]
-    township = sign_in(login, county.users["township"])
+    township = login(county.users["township"])
     assert township.patch(f"/api/v1/deliveries/{dispatched['run'].id}/lines/{line.id}",
                           json={"qty_base": 10}).status_code == 409  # dispatched runs are not edited
-    doctor = sign_in(login, county.users["village"])
+    doctor = login(county.users["village"])
     detail = doctor.get(f"/api/v1/deliveries/stops/{stop.id}")
     assert detail.status_code == 200 and detail.json["lines"][0]["qty_base"] == 96
     assert "缺药登记" in detail.json["lines"][0]["reason"]
@@ -141,7 +141,7 @@ def test_api_edit_lines_and_receipt(county, login, dispatched):
 
 
 def test_openapi_documents_routes_and_deliveries(client, county, login):
-    paths = sign_in(login, county.users["viewer"]).get("/api/v1/openapi.json").json["paths"]
+    paths = login(county.users["viewer"]).get("/api/v1/openapi.json").json["paths"]
     for path in ("/api/v1/routes", "/api/v1/routes/{route_id}", "/api/v1/deliveries", "/api/v1/deliveries/{run_id}",
                  "/api/v1/deliveries/{run_id}/dispatch", "/api/v1/deliveries/stops/{stop_id}/receipt",
                  "/api/v1/deliveries/{run_id}/manifest.pdf", "/api/v1/deliveries/alerts"):
@@ -150,7 +150,7 @@ def test_openapi_documents_routes_and_deliveries(client, county, login):
 
 def test_route_form_page_saves_stops_in_driving_order(county, login):
     township, (v1, v2) = county.townships[0], county.villages[:2]
-    client = sign_in(login, county.users["township"])
+    client = login(county.users["township"])
     response = client.post(f"/deliveries/routes/new?township_id={township.id}", data={
         "name": "环线", "weekdays": ["2", "5"], "departure_time": "08:00", "is_active": "1",
         f"pos_{v1.id}": "2", f"pos_{v2.id}": "1", f"every_{v1.id}": "2", f"phase_{v1.id}": "1"})

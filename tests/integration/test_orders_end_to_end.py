@@ -10,7 +10,7 @@ from pharmacy.inventory import services as stock
 from pharmacy.inventory.models import Transfer
 from pharmacy.settlement.services import current_month
 from tests.factories import make_product, make_user
-from tests.integration.orders_helpers import consume, put_stock, shortage, sign_in
+from tests.integration.orders_helpers import consume, put_stock, shortage
 
 
 def _ok(response, status=200):
@@ -37,7 +37,7 @@ def test_unified_supply_end_to_end(county, login, db_session):
     assert {s.status for s in (sa1, sa2, sc1, sb_town)} == {"registered"}
 
     # 2. The township builds the draft, edits one line and submits.
-    client = sign_in(login, town_user)
+    client = login(town_user)
     order = _ok(client.post("/api/v1/orders/draft", json={}), 201)
     lines = {line["product_id"]: line for line in order["lines"]}
     assert set(lines) == {amlodipine.id, granules.id, metformin.id}
@@ -52,7 +52,7 @@ def test_unified_supply_end_to_end(county, login, db_session):
     assert {s.status for s in (sa1, sa2, sc1, sb_town)} == {"ordered"}
 
     # 3. The county approves, cutting granules back to 3 packs with a reason.
-    client = sign_in(login, county_user)
+    client = login(county_user)
     queue = _ok(client.get("/api/v1/orders/approvals"))
     assert [o["id"] for o in queue] == [order_id]
     assert queue[0]["lines"][0]["urgency"] in ("emergency", "urgent", "routine")
@@ -79,11 +79,11 @@ def test_unified_supply_end_to_end(county, login, db_session):
     assert allocated[metformin.id]["qty_packs_backordered"] == 3
     assert allocated[metformin.id]["allocation_rule"] == "partial"
     assert stock.on_hand(central.id, amlodipine.id) == 500  # allocation sets aside, it does not move stock
-    backorders = _ok(sign_in(login, town_user).get("/api/v1/orders/backorders"))
+    backorders = _ok(login(town_user).get("/api/v1/orders/backorders"))
     assert [(b["product_id"], b["qty_packs_backordered"]) for b in backorders] == [(metformin.id, 3)]
 
     # 5. Purchasing: proposal to the cheaper supplier, confirmation, goods receipt releases the back-order.
-    client = sign_in(login, county_user)
+    client = login(county_user)
     cheap = _ok(client.post("/api/v1/purchases/suppliers", json={"code": "S1", "name": "冀中医药"}), 201)
     dear = _ok(client.post("/api/v1/purchases/suppliers", json={"code": "S2", "name": "华北药业"}), 201)
     _ok(client.put(f"/api/v1/purchases/suppliers/{cheap['id']}/products/{metformin.id}", json={"unit_price": "28.00"}))
@@ -126,7 +126,7 @@ def test_unified_supply_end_to_end(county, login, db_session):
     assert _ok(client.get(f"/api/v1/orders/{order_id}"))["status"] == "shipped"
 
     # 7. The township receives; amlodipine arrives 5 tablets short (damaged).
-    client = sign_in(login, town_user)
+    client = login(town_user)
     short_line = sent[amlodipine.id][0]
     body = {"lines": [{"transfer_line_id": short_line["id"], "qty_base": short_line["qty_base_sent"] - 5,
                        "reason": "damaged", "note": "外箱压破"}]}
@@ -161,6 +161,6 @@ def test_unified_supply_end_to_end(county, login, db_session):
     assert totals["vbp"] == "56.25" and totals["non_vbp"] == "144.00"
     assert totals["by_category"] == {"中成药": "24.00", "化学药品和生物制品": "176.25"}
     assert statement["is_closed"] is False
-    overview = _ok(sign_in(login, county_user).get(f"/api/v1/settlements?month={current_month()}&tier=township"))
+    overview = _ok(login(county_user).get(f"/api/v1/settlements?month={current_month()}&tier=township"))
     assert {row["facility_id"]: row["totals"]["total"] for row in overview} == {
         county.townships[0].id: "200.25", county.townships[1].id: "0.00"}

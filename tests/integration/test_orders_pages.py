@@ -9,7 +9,7 @@ from pharmacy.orders import fulfilment, services
 from pharmacy.purchasing import services as purchasing
 from pharmacy.settlement.services import current_month
 from tests.factories import make_product
-from tests.integration.orders_helpers import put_stock, shortage, sign_in, use_language
+from tests.integration.orders_helpers import put_stock, shortage, use_language
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -48,7 +48,7 @@ def flow(county, db_session):
 
 
 def test_township_pages(county, login, flow):
-    client = sign_in(login, county.users["township"])
+    client = login(county.users["township"])
     html = _page(client, "/orders")
     assert flow["shipped"].number in html and flow["submitted"].number in html
     html = _page(client, f"/orders/{flow['shipped'].id}")
@@ -62,7 +62,7 @@ def test_township_pages(county, login, flow):
 
 
 def test_county_pages_in_both_languages(county, login, flow):
-    client = sign_in(login, county.users["county"])
+    client = login(county.users["county"])
     for path in ("/orders", "/orders/approvals", "/orders/fulfilment", f"/orders/{flow['shipped'].id}",
                  f"/orders/{flow['draft'].id}", "/purchasing", f"/purchasing/orders/{flow['po'].id}",
                  "/purchasing/suppliers", "/settlement", f"/settlement/{county.townships[0].id}/{current_month()}"):
@@ -90,7 +90,7 @@ def test_builder_forms_save_add_remove_and_submit(county, login, db_session):
     product, extra = make_product(pack_size=10), make_product(pack_size=10)
     shortage(county.villages[0], product, 2, county.users["village"])
     db_session.commit()
-    client = sign_in(login, county.users["township"])
+    client = login(county.users["township"])
     response = client.post("/orders/draft", data={})
     assert response.status_code == 302
     order_id = int(response.headers["Location"].rsplit("/", 1)[1])
@@ -107,7 +107,7 @@ def test_builder_forms_save_add_remove_and_submit(county, login, db_session):
     assert client.post(f"/orders/{order_id}/submit", data={f"qty_{line.id}": "7"}).status_code == 302
     order = services.get_order(county.users["township"], order_id)
     assert order.status == "submitted" and [(x.qty_packs, x.urgency) for x in order.lines] == [(7, "urgent")]
-    county_client = sign_in(login, county.users["county"])
+    county_client = login(county.users["county"])
     refused = county_client.post(f"/orders/{order_id}/review", data={f"qty_{line.id}": "3", f"reason_{line.id}": ""})
     assert refused.status_code == 422 and "原因" in refused.get_data(as_text=True)
     assert services.get_order(county.users["county"], order_id).status == "submitted"
@@ -118,7 +118,7 @@ def test_builder_forms_save_add_remove_and_submit(county, login, db_session):
 
 
 def test_county_forms_allocate_ship_receive_and_buy(county, login, flow, db_session):
-    client = sign_in(login, county.users["county"])
+    client = login(county.users["county"])
     submitted = flow["submitted"]
     assert client.post(f"/orders/{submitted.id}/review", data={}).status_code == 302
     assert client.post("/orders/allocate", data={"order_id": [str(submitted.id)]}).status_code == 302
@@ -141,7 +141,7 @@ def test_county_forms_allocate_ship_receive_and_buy(county, login, flow, db_sess
     assert client.post("/purchasing/suppliers", data={"code": "X1", "name": "新供应商"}).status_code == 302
     assert client.post("/purchasing/suppliers", data={"code": "X1", "name": "重复"}).status_code == 409
     # The township signs for the first shipment with one line short.
-    township = sign_in(login, county.users["township"])
+    township = login(county.users["township"])
     shipment = flow["shipment"]
     first = shipment.transfer.lines[0]
     missing_reason = township.post(f"/orders/{shipment.order_id}/shipments/{shipment.id}",
@@ -156,7 +156,7 @@ def test_county_forms_allocate_ship_receive_and_buy(county, login, flow, db_sess
 
 
 def test_openapi_documents_the_three_apis(client, county, login):
-    spec = sign_in(login, county.users["viewer"]).get("/api/v1/openapi.json").get_json()
+    spec = login(county.users["viewer"]).get("/api/v1/openapi.json").get_json()
     paths = spec["paths"]
     for path in ("/api/v1/orders", "/api/v1/orders/draft", "/api/v1/orders/{order_id}/approve",
                  "/api/v1/orders/allocate", "/api/v1/orders/{order_id}/shipments/{shipment_id}/receive",

@@ -9,7 +9,7 @@ from pharmacy.auth.models import Role
 from pharmacy.orders import fulfilment, services
 from pharmacy.orders.models import Allocation, Order
 from tests.factories import make_county, make_product, make_user
-from tests.integration.orders_helpers import consume, csrf_header, put_stock, shortage, sign_in
+from tests.integration.orders_helpers import consume, csrf_header, put_stock, shortage
 
 
 def _ok(response, status=200):
@@ -70,7 +70,7 @@ def test_draft_respects_tiers_and_keeps_edits_on_refresh(county):
 def test_tier_rules_on_lines(county, login):
     county_tier = make_product(lowest_tier="county")
     township_tier = make_product(lowest_tier="township")
-    client = sign_in(login, county.users["township"])
+    client = login(county.users["township"])
     order = _ok(client.post("/api/v1/orders/draft", json={}), 201)
     refused = client.post(f"/api/v1/orders/{order['id']}/lines", json={"product_id": county_tier.id, "qty_packs": 1})
     assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "tier_not_allowed"
@@ -109,11 +109,11 @@ def test_submit_drops_zero_lines_and_refuses_an_empty_order(county, db_session):
 def test_transitions_that_are_not_allowed_return_409_and_change_nothing(county, login, db_session):
     product = make_product(pack_size=10)
     db_session.commit()
-    client = sign_in(login, county.users["township"])
+    client = login(county.users["township"])
     order = _ok(client.post("/api/v1/orders/draft", json={}), 201)
     line = _ok(client.post(f"/api/v1/orders/{order['id']}/lines", json={"product_id": product.id, "qty_packs": 4}),
                201)
-    county_client = sign_in(login, county.users["county"])
+    county_client = login(county.users["county"])
     for path in ("approve", "ship"):
         response = county_client.post(f"/api/v1/orders/{order['id']}/{path}", json={})
         assert response.status_code == 409, path
@@ -121,12 +121,12 @@ def test_transitions_that_are_not_allowed_return_409_and_change_nothing(county, 
     assert county_client.post("/api/v1/orders/allocate", json={"order_ids": [order["id"]]}).status_code == 409
     assert _ok(county_client.get(f"/api/v1/orders/{order['id']}"))["status"] == "draft"
 
-    client = sign_in(login, county.users["township"])
+    client = login(county.users["township"])
     _ok(client.post(f"/api/v1/orders/{order['id']}/submit", json={}))
     assert client.post(f"/api/v1/orders/{order['id']}/submit", json={}).status_code == 409
     changed = client.patch(f"/api/v1/orders/{order['id']}/lines/{line['id']}", json={"qty_packs": 9})
     assert changed.status_code == 409
-    county_client = sign_in(login, county.users["county"])
+    county_client = login(county.users["county"])
     assert county_client.post(f"/api/v1/orders/{order['id']}/ship", json={}).status_code == 409
     no_reason = county_client.post(f"/api/v1/orders/{order['id']}/lines/{line['id']}/approval",
                                    json={"qty_packs": 2, "reason": ""})
@@ -154,7 +154,7 @@ def test_rejecting_lines_and_cancelling_free_the_shortages(county, login, db_ses
     assert (s1.status, s2.status) == ("ordered", "ordered")
     db_session.commit()
     line = next(line for line in order.lines if line.product_id == product.id)
-    client = sign_in(login, county.users["county"])
+    client = login(county.users["county"])
     missing_reason = client.post(f"/api/v1/orders/{order.id}/lines/{line.id}/reject", json={"reason": ""})
     assert missing_reason.status_code == 422
     _ok(client.post(f"/api/v1/orders/{order.id}/lines/{line.id}/reject", json={"reason": "村室库存充足"}))
@@ -177,7 +177,7 @@ def test_a_township_cannot_see_build_for_or_approve_another_township(county, log
     order = _submitted_order(county, {make_product(): 3}, user=other_user, township=other_town)
     stranger = make_county(townships=1, villages=1)
     db_session.commit()  # the test's data outlives the refused requests (each rolls back its own work)
-    client = sign_in(login, county.users["township"])
+    client = login(county.users["township"])
     assert client.get(f"/api/v1/orders/{order.id}").status_code == 404
     assert client.get(f"/orders/{order.id}").status_code == 404
     assert client.post(f"/api/v1/orders/{order.id}/approve", json={}).status_code == 403
@@ -185,9 +185,9 @@ def test_a_township_cannot_see_build_for_or_approve_another_township(county, log
     assert client.post("/api/v1/orders/draft", json={"facility_id": other_town.id}).status_code == 403
     assert [o["id"] for o in _ok(client.get("/api/v1/orders"))] == []
     assert client.get("/orders/approvals").status_code == 403
-    village = sign_in(login, county.users["village"])
+    village = login(county.users["village"])
     assert village.get("/api/v1/orders").status_code == 403
-    outsider = sign_in(login, stranger.users["county"])
+    outsider = login(stranger.users["county"])
     assert outsider.get(f"/api/v1/orders/{order.id}").status_code == 404
     assert outsider.post(f"/api/v1/orders/{order.id}/approve", json={}).status_code == 404
     assert outsider.get("/api/v1/orders/approvals").get_json() == []
@@ -206,7 +206,7 @@ def test_xlsx_import_matches_by_code_then_by_the_matching_service(county, login)
     by_name = db.session.scalar(select(Product).where(Product.edition == "2018", Product.code == "X147-03"))
     data = _xlsx([(by_code.code, "", "", 5, "常用"), ("", "硝苯地平缓释片(Ⅰ)", "10 mg*24片", "3", ""),
                   (None, None, None, None, None)])
-    client = sign_in(login, county.users["township"])
+    client = login(county.users["township"])
     result = _ok(client.post("/api/v1/orders/import", data={"file": (io.BytesIO(data), "申领表.xlsx")},
                              headers=csrf_header(client), content_type="multipart/form-data"), 201)
     assert result["imported_rows"] == 2
@@ -227,7 +227,7 @@ def test_xlsx_import_reports_every_bad_row_and_writes_nothing(county, login, db_
     db_session.commit()
     data = _xlsx([(good.code, "", "", 2, ""), ("NOPE-1", "", "", 1, ""), (good.code, "", "", 1, ""),
                   (county_tier.code, "", "", 1, ""), ("", "不存在的药", "1g", 1, ""), (good.code, "", "", "两盒", "")])
-    client = sign_in(login, county.users["township"])
+    client = login(county.users["township"])
     headers = csrf_header(client)
     response = client.post("/api/v1/orders/import", data={"file": (io.BytesIO(data), "bad.xlsx")},
                            headers=headers, content_type="multipart/form-data")
@@ -280,9 +280,9 @@ def test_scarce_stock_is_shared_fairly_across_townships(county, login, db_sessio
     emergency_lots = [a.lot.lot_number for a in got[emergency.id].allocations]
     assert emergency_lots == ["OLD"]  # served first, from the earliest usable lot
     # Both sides see the back-orders.
-    mine = [line["order_id"] for line in _ok(sign_in(login, county.users["township"]).get("/api/v1/orders/backorders"))]
+    mine = [line["order_id"] for line in _ok(login(county.users["township"]).get("/api/v1/orders/backorders"))]
     assert mine == [routine_1.id]
-    everyone = _ok(sign_in(login, county_user).get("/api/v1/orders/backorders"))
+    everyone = _ok(login(county_user).get("/api/v1/orders/backorders"))
     assert sorted(line["order_id"] for line in everyone) == sorted([routine_1.id, routine_2.id])
     # Allocated stock is set aside: a later order only gets what is left.
     late = _submitted_order(county, {product: 5})
@@ -331,7 +331,7 @@ def test_pick_list_follows_shelf_locations_then_products(county, login, db_sessi
     assert [(r["shelf"], r["product"].id) for r in rows] == [("A-01-3", shelved.id), ("", plain_b.id),
                                                              ("", plain_a.id)]
     db_session.commit()
-    client = sign_in(login, county_user)
+    client = login(county_user)
     pdf = client.get(f"/orders/{order.id}/pick-list.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     shipment = fulfilment.ship_order(order, county_user)

@@ -14,7 +14,7 @@ from pharmacy.purchasing import services as purchasing
 from pharmacy.settlement import services as settlement
 from pharmacy.settlement.rules import previous_month
 from tests.factories import make_product
-from tests.integration.orders_helpers import put_stock, sign_in
+from tests.integration.orders_helpers import put_stock
 
 
 def _ok(response, status=200):
@@ -66,7 +66,7 @@ def test_purchase_order_edits_and_receipts(county, login, db_session):
     purchasing.set_supplier_product(supplier, product, "20.00")
     [po], _ = purchasing.propose_purchase_orders(central, county_user)
     db_session.commit()
-    client = sign_in(login, county_user)
+    client = login(county_user)
     line_id = po.lines[0].id
     expiry = (date.today() + timedelta(days=500)).isoformat()
     early = client.post(f"/api/v1/purchases/{po.id}/receipts", json={"key": "r0", "lines": [
@@ -97,7 +97,7 @@ def test_purchase_order_edits_and_receipts(county, login, db_session):
     assert _ok(client.get(f"/api/v1/purchases/{po.id}"))["status"] == "received"
     assert (line.qty_packs_allocated, line.qty_packs_backordered) == (5, 0)
     assert stock.on_hand(central.id, product.id) == 60  # one pack more than the back-order: free central stock
-    township_client = sign_in(login, county.users["township"])
+    township_client = login(county.users["township"])
     assert township_client.get("/api/v1/purchases").status_code == 403
 
 
@@ -124,7 +124,7 @@ def test_a_closed_month_never_changes(county, login, db_session):
     mid_last_month = utcnow().replace(year=year, month=month, day=15, hour=4)
     _receive_at(county, product, 30, mid_last_month)
     db_session.commit()
-    client = sign_in(login, county.users["county"])
+    client = login(county.users["county"])
     live = _ok(client.get(f"/api/v1/settlements/{town.id}/{last_month}"))
     assert live["is_closed"] is False and live["totals"]["total"] == "60.00" and live["totals"]["vbp"] == "60.00"
     assert client.post(f"/api/v1/settlements/{settlement.current_month()}/close", json={}).status_code == 409
@@ -142,7 +142,7 @@ def test_a_closed_month_never_changes(county, login, db_session):
     overview = _ok(client.get(f"/api/v1/settlements?month={last_month}&tier=township"))
     assert {row["facility_id"]: row["totals"]["total"] for row in overview}[town.id] == "60.00"
     # The township sees its own statement, not another township's.
-    township_client = sign_in(login, county.users["township"])
+    township_client = login(county.users["township"])
     assert _ok(township_client.get(f"/api/v1/settlements/{town.id}/{last_month}"))["totals"]["total"] == "60.00"
     assert township_client.get(f"/api/v1/settlements/{county.townships[1].id}/{last_month}").status_code == 403
     assert township_client.post(f"/api/v1/settlements/{last_month}/close", json={}).status_code == 403
@@ -153,7 +153,7 @@ def test_statement_downloads(county, login, db_session):
     product = make_product(pack_size=10, price="12.34")
     _receive_at(county, product, 25, utcnow())
     db_session.commit()
-    client = sign_in(login, county.users["township"])
+    client = login(county.users["township"])
     month = settlement.current_month()
     page = client.get(f"/settlement/{county.townships[0].id}/{month}")
     assert page.status_code == 200 and "30.85" in page.get_data(as_text=True)

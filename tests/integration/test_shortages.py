@@ -8,7 +8,6 @@ from pharmacy.extensions import db
 from pharmacy.shortages import queries, services
 from pharmacy.shortages.models import Shortage
 from tests.factories import make_product
-from tests.stock_support import sign_in_as
 
 
 def n_shortages():
@@ -188,5 +187,5 @@ def test_township_page_groups_and_acts(county, login):
     assert response.status_code == 422 and "取消登记必须填写原因" in response.get_data(as_text=True)
     assert client.post(f"/shortages/{first.id}/cancel", data={"reason": "重复"}).status_code == 302
     assert client.get(f"/shortages/{first.id}").status_code == 200
-    doctor = sign_in_as(login, county.users["village"])
+    doctor = login(county.users["village"])
     assert doctor.get("/shortages/open").status_code == 403

@@ -5,7 +5,7 @@ import pytest
 from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
 from tests.factories import make_product
-from tests.stock_support import assert_ledger_matches_balances, counts, days_from_now, sign_in_as
+from tests.stock_support import assert_ledger_matches_balances, counts, days_from_now
 
 
 @pytest.fixture
@@ -156,7 +156,7 @@ def test_transfer_round_trip_and_scope(county, login):
         "from_facility_id": township.id, "to_facility_id": foreign.id,
         "lines": [{"product_id": product.id, "qty": 1, "unit": "base"}], "idempotency_key": "t2"})
     assert response.status_code == 404
-    doctor = sign_in_as(login, county.users["village"])
+    doctor = login(county.users["village"])
     line_id = sent.json["lines"][0]["id"]
     received = doctor.post(f"/api/v1/stock/transfers/{sent.json['id']}/receive", json={
         "lines": [{"line_id": line_id, "qty_base_received": 28, "reason": "damaged", "note": "破两片"}],
@@ -164,7 +164,7 @@ def test_transfer_round_trip_and_scope(county, login):
     assert received.status_code == 200 and received.json["lines"][0]["qty_base_received"] == 28
     again = doctor.post(f"/api/v1/stock/transfers/{sent.json['id']}/receive", json={"idempotency_key": "t1-in2"})
     assert again.status_code == 409
-    other = sign_in_as(login, county.users["other_village"])
+    other = login(county.users["other_village"])
     assert other.get(f"/api/v1/stock/transfers/{sent.json['id']}").status_code == 404
 
 

@@ -9,7 +9,7 @@ from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
 from pharmacy.inventory.models import Lot
 from tests.factories import make_product
-from tests.stock_support import assert_ledger_matches_balances, counts, days_from_now, sign_in_as
+from tests.stock_support import assert_ledger_matches_balances, counts, days_from_now
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def test_transfer_form_and_receipt_page(stocked, login):
         "to_facility_id": village.id, "product_id_0": product.id, "qty_0": 1, "unit_0": "pack",
         "in_transit": "1", "idempotency_key": "tf2"})
     assert response.status_code == 302
-    doctor = sign_in_as(login, county.users["village"])
+    doctor = login(county.users["village"])
     page = doctor.get(f"/stock/f/{village.id}").get_data(as_text=True)
     assert "在途" in page
     transfers = doctor.get(f"/stock/f/{village.id}/transfers").get_data(as_text=True)
@@ -139,7 +139,7 @@ def test_subtree_view_filters_by_status(stocked, login):
     assert f">{county.villages[0].name}</a>" in page and county.villages[-1].name not in page
     only_out = client.get("/stock/subtree?status=stock_out").get_data(as_text=True)
     assert "氨氯地平" in only_out and "阿莫西林" not in only_out
-    county_client = sign_in_as(login, county.users["county"])
+    county_client = login(county.users["county"])
     villages = county_client.get("/stock/subtree?tier=village").get_data(as_text=True)
     assert f">{county.villages[1].name}</a>" in villages and f">{county.townships[0].name}</a>" not in villages
 

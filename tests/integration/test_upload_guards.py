@@ -10,6 +10,7 @@ from pharmacy.extensions import db
 from pharmacy.matching.models import DictionaryImport
 from pharmacy.orders.models import Order
 from pharmacy.uploads import MAX_UNCOMPRESSED_BYTES
+from tests.integration.orders_helpers import csrf_header
 
 
 def _zip_bomb() -> bytes:
@@ -27,19 +28,12 @@ def _count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def _csrf(client) -> dict:
-    import re
-
-    page = client.get("/").get_data(as_text=True)
-    return {"X-CSRFToken": re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)}
-
-
 def test_order_import_refuses_a_zip_bomb_and_a_fake_xlsx(county, login):
     client = login(county.users["township"])
     before = _count(Order)
     for payload, status, code in ((_zip_bomb(), 422, "zip_bomb"), (b"%PDF-1.4 not a workbook", 422, "bad_file")):
         response = client.post("/api/v1/orders/import", data={"file": (io.BytesIO(payload), "申领表.xlsx")},
-                               headers=_csrf(client), content_type="multipart/form-data")
+                               headers=csrf_header(client), content_type="multipart/form-data")
         assert response.status_code == status, response.get_json()
         assert response.get_json()["error"]["code"] == code and response.get_json()["error"]["message"]
     assert _count(Order) == before
