@@ -2,7 +2,6 @@
 
 import os
 import re
-import socket
 import threading
 from pathlib import Path
 
@@ -12,17 +11,13 @@ from werkzeug.serving import make_server
 from pharmacy import create_app
 from pharmacy.config import ROOT
 from pharmacy.extensions import db
+from tests.live_gunicorn import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DEMO_PASSWORD = "e2e-demo-pass"
 ARTIFACTS = Path(os.environ.get("PHARMACY_E2E_ARTIFACTS", ROOT / "instance" / "e2e"))
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +36,7 @@ def live_server(tmp_path_factory):
         seed_demo(townships=2, villages_per_township=3, passwords={r: DEMO_PASSWORD for r in (
             "village_doctor", "township_pharmacist", "county_pharmacist", "formulary_admin", "viewer")})
         db.session.commit()
-    port = _free_port()
+    port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

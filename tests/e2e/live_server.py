@@ -1,7 +1,6 @@
 """A real server for browser tests: the app on 127.0.0.1 and a free port, in a thread, on a temporary SQLite file."""
 
 import logging
-import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,9 +10,8 @@ from werkzeug.serving import make_server
 from pharmacy import create_app
 from pharmacy.config import ROOT
 from pharmacy.extensions import db
+from tests.live_gunicorn import free_port
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "e2e-password-1"
 
 
@@ -32,11 +30,6 @@ class LiveServer:
             db.session.remove()
             db.engine.dispose()
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_live_server(directory: Path, seed=None) -> LiveServer:

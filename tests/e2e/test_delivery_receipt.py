@@ -14,7 +14,6 @@ from tests.delivery_factories import make_route, next_weekday, shortage, stock_u
 from tests.factories import make_county, make_product
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """A township pharmacist builds an order in Chromium: the draft proposes the village shortage, a product is added
 by search-as-you-type, a quantity is edited and the order is submitted; the county approves it."""
 
-import socket
 import threading
 
 import pytest
@@ -10,16 +9,12 @@ from werkzeug.serving import make_server
 from pharmacy import create_app
 from pharmacy.auth.models import Role
 from pharmacy.extensions import db
+from tests.live_gunicorn import free_port
 from pharmacy.orders.models import Order
 from tests.factories import make_county, make_product, make_user
 from tests.integration.orders_helpers import shortage
 
 PASSWORD = "correct horse"
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +31,7 @@ def live(tmp_path_factory):
         make_product("缬沙坦", dosage_form="胶囊", strength="80mg", pack_size=14)
         shortage(county.villages[0], wanted, 3, county.users["village"], "urgent")
         db.session.commit()
-    port = _free_port()
+    port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
