@@ -39,13 +39,18 @@ def index():
                            categories=CATEGORIES, chronic_labels=CHRONIC_LABELS)
 
 
+def _product_page(item, *, error: str | None = None, status: int = 200):
+    """The product page, with the message of a refused change when there is one."""
+    return render_template("catalog/product.html", product=item, history=services.history(product=item),
+                           siblings=item.drug.products, pack_units=PACK_UNITS, insurance_classes=INSURANCE_CLASSES,
+                           chronic_labels=CHRONIC_LABELS, error=error), status
+
+
 @bp.get("/products/<int:product_id>")
 @permission_required("catalog.read")
 def product(product_id: int):
     item = services.get_product(product_id)
-    return render_template("catalog/product.html", product=item, history=services.history(product=item),
-                           siblings=item.drug.products, pack_units=PACK_UNITS, insurance_classes=INSURANCE_CLASSES,
-                           chronic_labels=CHRONIC_LABELS)
+    return _product_page(item)
 
 
 @bp.post("/products/<int:product_id>")
@@ -57,9 +62,7 @@ def update_product(product_id: int):
     try:
         services.update_product(item, changes, reason=request.form.get("reason", ""), user=current_user)
     except DomainError as exc:
-        return render_template("catalog/product.html", product=item, history=services.history(product=item),
-                               siblings=item.drug.products, pack_units=PACK_UNITS, chronic_labels=CHRONIC_LABELS,
-                               insurance_classes=INSURANCE_CLASSES, error=exc.message, form=request.form), exc.status
+        return _product_page(item, error=exc.message, status=exc.status)
     return redirect(url_for("catalog.product", product_id=item.id, saved=1))
 
 
@@ -71,9 +74,7 @@ def set_status(product_id: int):
         services.set_product_status(item, request.form.get("status", ""), reason=request.form.get("reason", ""),
                                     user=current_user)
     except DomainError as exc:
-        return render_template("catalog/product.html", product=item, history=services.history(product=item),
-                               siblings=item.drug.products, pack_units=PACK_UNITS, chronic_labels=CHRONIC_LABELS,
-                               insurance_classes=INSURANCE_CLASSES, error=exc.message), exc.status
+        return _product_page(item, error=exc.message, status=exc.status)
     return redirect(url_for("catalog.product", product_id=item.id, saved=1))
 
 
@@ -87,9 +88,7 @@ def set_chronic_tags(drug_id: int):
                                   user=current_user)
     except DomainError as exc:
         item = services.get_product(product_id)
-        return render_template("catalog/product.html", product=item, history=services.history(product=item),
-                               siblings=item.drug.products, pack_units=PACK_UNITS, chronic_labels=CHRONIC_LABELS,
-                               insurance_classes=INSURANCE_CLASSES, error=exc.message), exc.status
+        return _product_page(item, error=exc.message, status=exc.status)
     return redirect(url_for("catalog.product", product_id=product_id, saved=1))
 
 
