@@ -44,7 +44,6 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     NEAR_EXPIRY_DAYS = int(os.environ.get("PHARMACY_NEAR_EXPIRY_DAYS", 90))
     PUBLIC_BASE_URL = os.environ.get("PHARMACY_PUBLIC_URL", "http://127.0.0.1:5000")
-    SCHEDULER_ENABLED = os.environ.get("PHARMACY_SCHEDULER", "0") == "1"
     LOG_JSON = _flag("PHARMACY_LOG_JSON")
     LOG_LEVEL = os.environ.get("PHARMACY_LOG_LEVEL", "INFO").upper()
     # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0 = not behind one; trusting

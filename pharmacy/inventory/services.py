@@ -5,7 +5,7 @@ never fall below zero. Services flush; the caller's request, job or command comm
 import functools
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -416,10 +416,6 @@ def in_transit_qty(facility_id: int, product_id: int) -> int:
             .where(Transfer.to_facility_id == facility_id, Transfer.status == TransferStatus.IN_TRANSIT,
                    TransferLine.product_id == product_id))
     return int(db.session.scalar(stmt))
-
-
-def near_expiry_cutoff(days: int) -> date:
-    return today() + timedelta(days=days)
 
 
 def _policy_of(facility: Facility, product: Product) -> StockPolicy | None:
