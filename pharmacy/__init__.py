@@ -9,6 +9,7 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from .config import ROOT, Config
+from .events import HANDLER_MODULES
 from .extensions import babel, csrf, db, login, migrate
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,9 @@ BLUEPRINTS = [
     "pharmacy.audit.api:bp",
     "pharmacy.inventory.views:bp",
     "pharmacy.inventory.api:bp",
+    "pharmacy.supply.views:bp",
+    "pharmacy.supply.api:bp",
+    "pharmacy.supply.api:consignments_bp",
     "pharmacy.shortages.views:bp",
     "pharmacy.shortages.api:bp",
     "pharmacy.orders.views:bp",
@@ -113,6 +117,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         app.register_blueprint(_load(spec))
     for spec in CLI_GROUPS:
         app.cli.add_command(_load(spec))
+    for module in HANDLER_MODULES:  # domain-event receivers connect when their module is imported
+        importlib.import_module(module)
     return app
 
 

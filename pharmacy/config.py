@@ -42,7 +42,12 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Read only by pharmacy.supply.policy (the dispatch policy): a lot must stay usable this many days after it
+    # reaches the facility it is meant for; a county→township shipment takes SHIPMENT_TRANSIT_DAYS, and goods
+    # for a village wait at most ONWARD_DELIVERY_DAYS at the township for the village's next run.
     NEAR_EXPIRY_DAYS = int(os.environ.get("PHARMACY_NEAR_EXPIRY_DAYS", 90))
+    SHIPMENT_TRANSIT_DAYS = int(os.environ.get("PHARMACY_SHIPMENT_TRANSIT_DAYS", 1))
+    ONWARD_DELIVERY_DAYS = int(os.environ.get("PHARMACY_ONWARD_DELIVERY_DAYS", 7))
     PUBLIC_BASE_URL = os.environ.get("PHARMACY_PUBLIC_URL", "http://127.0.0.1:5000")
     LOG_JSON = _flag("PHARMACY_LOG_JSON")
     LOG_LEVEL = os.environ.get("PHARMACY_LOG_LEVEL", "INFO").upper()

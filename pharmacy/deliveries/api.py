@@ -10,10 +10,24 @@ from ..errors import InvalidInput
 from ..inventory import services as stock
 from . import queries, services
 from .manifest import manifest_response
-from .schemas import (AlertQuerySchema, AlertSchema, CancelInputSchema, LineCreateInputSchema, LineSchema,
-                      LineUpdateInputSchema, PlanRouteInputSchema, PlanRunInputSchema, ReceiptInputSchema,
-                      RouteInputSchema, RouteSchema, RunDetailsInputSchema, RunQuerySchema, RunSchema,
-                      RunSummarySchema, StopSchema)
+from .schemas import (
+    AlertQuerySchema,
+    AlertSchema,
+    CancelInputSchema,
+    LineCreateInputSchema,
+    LineSchema,
+    LineUpdateInputSchema,
+    PlanRouteInputSchema,
+    PlanRunInputSchema,
+    ReceiptInputSchema,
+    RouteInputSchema,
+    RouteSchema,
+    RunDetailsInputSchema,
+    RunQuerySchema,
+    RunSchema,
+    RunSummarySchema,
+    StopSchema,
+)
 from .services import ReceivedLine, StopSpec
 
 routes_bp = api_blueprint("routes_api", __name__, "/routes")
@@ -196,7 +210,7 @@ def receive_stop(stop_id: int, body):
     received = {item["line_id"]: ReceivedLine(item["qty_received_base"], item["reason"], item["note"])
                 for item in body["lines"]}
     return services.receive_stop(stop, received, receiver_name=body["receiver_name"], note=body["note"],
-                                 user=current_user)
+                                 proxy_reason=body["proxy_reason"], user=current_user)
 
 
 @bp.get("/alerts")

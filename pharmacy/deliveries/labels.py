@@ -25,12 +25,14 @@ def line_source_label(source: str) -> str:
 
 def shortfall_reason_label(reason: str) -> str:
     return {ShortfallReason.NO_STOCK: _("乡镇库存不足"), ShortfallReason.TIER_NOT_ALLOWED: _("村级不能配备"),
-            ShortfallReason.INACTIVE: _("药品已停用"), ShortfallReason.NO_PRODUCT: _("未对应目录药品")}.get(reason,
+            ShortfallReason.INACTIVE: _("药品已停用"), ShortfallReason.NO_PRODUCT: _("未对应目录药品"),
+            ShortfallReason.INBOUND: _("已在统一订单上，到乡镇后随下次配送")}.get(reason,
                                                                                                      reason)
 
 
 def discrepancy_reason_label(reason: str) -> str:
-    return {"damaged": _("破损"), "missing": _("缺少"), "wrong_item": _("错发")}.get(reason, reason)
+    return {"short": _("短少"), "missing": _("短少"), "damaged": _("破损"), "lost": _("丢失"), "wrong_item": _("错发"),
+            "expired": _("过期/近效期"), "other": _("其他")}.get(reason, reason)
 
 
 def urgency_label(urgency: str) -> str:

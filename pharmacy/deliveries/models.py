@@ -11,9 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..catalog.models import Product
 from ..extensions import db
 from ..facilities.models import Facility
-from ..inventory.models import Lot, Transfer, TransferLine
+from ..inventory.models import Lot, Transfer
 from ..models_base import TimestampMixin, utcnow
 from ..shortages.models import Shortage
+from ..supply.models import Consignment, ConsignmentLine, ProofOfDelivery
+
 
 class Route(TimestampMixin, db.Model):
     """A township's delivery route: village stops in driving order and a weekly departure schedule."""
@@ -138,16 +140,12 @@ class DeliveryStop(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=StopStatus.PENDING, index=True)
     # Served although not its turn on an alternate-run schedule, because of an urgent shortage.
     is_off_turn: Mapped[bool] = mapped_column(Boolean, default=False)
-    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("stock_transfer.id"))
-    receiver_name: Mapped[str] = mapped_column(String(80), default="")
-    receipt_note: Mapped[str] = mapped_column(Text, default="")
-    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The goods of this stop as they travel and are signed for (set when the run is dispatched).
+    consignment_id: Mapped[int | None] = mapped_column(ForeignKey("supply_consignment.id"), unique=True)
 
     run: Mapped[DeliveryRun] = relationship(back_populates="stops")
     village: Mapped[Facility] = relationship()
-    transfer: Mapped[Transfer | None] = relationship()
-    received_by = relationship("User", foreign_keys=[received_by_id])
+    consignment: Mapped[Consignment | None] = relationship()
     lines: Mapped[list["DeliveryLine"]] = relationship(back_populates="stop", order_by="DeliveryLine.id",
                                                        cascade="all, delete-orphan")
     shortfalls: Mapped[list["DeliveryShortfall"]] = relationship(back_populates="stop",
@@ -157,6 +155,30 @@ class DeliveryStop(db.Model):
     @property
     def has_differences(self) -> bool:
         return any(line.has_difference for line in self.lines)
+
+    @property
+    def proof(self) -> ProofOfDelivery | None:
+        return self.consignment.proof if self.consignment is not None else None
+
+    @property
+    def transfer(self) -> Transfer | None:
+        return self.consignment.transfer if self.consignment is not None else None
+
+    @property
+    def receiver_name(self) -> str:
+        return self.proof.signer_name if self.proof is not None else ""
+
+    @property
+    def receipt_note(self) -> str:
+        return self.proof.note if self.proof is not None else ""
+
+    @property
+    def received_at(self) -> datetime | None:
+        return self.proof.signed_at if self.proof is not None else None
+
+    @property
+    def received_by(self):
+        return self.proof.signed_by if self.proof is not None else None
 
 
 delivery_line_shortage = Table(
@@ -194,17 +216,25 @@ class DeliveryLine(db.Model):
     min_base: Mapped[int | None] = mapped_column(Integer)
     max_base: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(Text, default="")
-    transfer_line_id: Mapped[int | None] = mapped_column(ForeignKey("stock_transfer_line.id"))
+    consignment_line_id: Mapped[int | None] = mapped_column(ForeignKey("supply_consignment_line.id"))
 
     stop: Mapped[DeliveryStop] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()
     lot: Mapped[Lot] = relationship()
-    transfer_line: Mapped[TransferLine | None] = relationship()
+    consignment_line: Mapped[ConsignmentLine | None] = relationship()
     shortages: Mapped[list[Shortage]] = relationship(secondary=delivery_line_shortage, order_by=Shortage.id)
 
     @property
     def qty_received_base(self) -> int | None:
-        return self.transfer_line.qty_base_received if self.transfer_line is not None else None
+        return self.consignment_line.qty_base_received if self.consignment_line is not None else None
+
+    @property
+    def difference_reason(self) -> str:
+        return self.consignment_line.difference_reason if self.consignment_line is not None else ""
+
+    @property
+    def difference_note(self) -> str:
+        return self.consignment_line.difference_note if self.consignment_line is not None else ""
 
     @property
     def has_difference(self) -> bool:

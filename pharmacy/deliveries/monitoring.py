@@ -6,10 +6,10 @@ ones are updated, vanished ones are resolved. Nothing is deleted, so the history
 
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
+from ..supply import policy as dispatch_policy
 from ..facilities.models import Facility, Tier
 from ..inventory.models import Lot, StockBalance
 from ..models_base import utcnow
@@ -69,7 +69,7 @@ def flag_expiring_lots(now: datetime | None = None) -> dict:
     """Scheduler job: flag lots on hand that expire within the near-expiry window, or already have."""
     now = now or utcnow()
     today = now.date()
-    cutoff = today + timedelta(days=current_app.config["NEAR_EXPIRY_DAYS"])
+    cutoff = today + timedelta(days=dispatch_policy.near_expiry_days())
     rows = db.session.execute(
         select(StockBalance.facility_id, StockBalance.product_id, StockBalance.lot_id, StockBalance.qty_base,
                Lot.expiry_date)

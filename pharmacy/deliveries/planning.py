@@ -80,6 +80,8 @@ class ShortfallReason:
     TIER_NOT_ALLOWED = "tier_not_allowed"
     INACTIVE = "inactive"
     NO_PRODUCT = "no_product"
+    # Already on its way to the township on a unified order: this run does not plan it again.
+    INBOUND = "inbound"
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,23 @@ from ..catalog.models import Product
 from ..extensions import db
 from ..facilities.models import Facility, Tier
 from ..inventory.models import Lot, StockBalance
-from .models import (AlertKind, DeliveryLine, DeliveryRun, DeliveryStop, Route, RouteStop, RunStatus, StockAlert,
-                     StopStatus)
+from ..supply.models import Consignment, ProofOfDelivery
+from .models import (PENDING_RUN_STATUSES, AlertKind, DeliveryLine, DeliveryRun, DeliveryStop, Route, RouteStop,
+                     RunStatus, StockAlert, StopStatus, delivery_line_shortage)
 
 RUN_PAGE_SIZE = 50
 # Most serious first: nothing on the shelf, expired on the shelf, expiring soon, running low.
 ALERT_SEVERITY = case({AlertKind.STOCKOUT: 0, AlertKind.EXPIRED: 1, AlertKind.NEAR_EXPIRY: 2, AlertKind.BELOW_MIN: 3},
                       value=StockAlert.kind, else_=4)
+
+
+def shortages_on_pending_runs():
+    """A subquery of the registrations a run that has not left yet will serve."""
+    return (select(delivery_line_shortage.c.shortage_id)
+            .join(DeliveryLine, DeliveryLine.id == delivery_line_shortage.c.line_id)
+            .join(DeliveryStop, DeliveryStop.id == DeliveryLine.stop_id)
+            .join(DeliveryRun, DeliveryRun.id == DeliveryStop.run_id)
+            .where(DeliveryRun.status.in_(PENDING_RUN_STATUSES)))
 
 
 def townships_in_scope(user) -> list[Facility]:
@@ -50,7 +60,7 @@ def runs_in_scope(user, *, status: str | None = None, route_id: int | None = Non
     stmt = (select(DeliveryRun).where(DeliveryRun.township_id.in_(visible_facility_ids(user)))
             .options(selectinload(DeliveryRun.route), selectinload(DeliveryRun.township),
                      selectinload(DeliveryRun.stops).selectinload(DeliveryStop.lines)
-                     .selectinload(DeliveryLine.transfer_line))
+                     .selectinload(DeliveryLine.consignment_line))
             .order_by(DeliveryRun.departure_date.desc(), DeliveryRun.id.desc()).limit(limit))
     if status:
         stmt = stmt.where(DeliveryRun.status == status)
@@ -66,7 +76,8 @@ def load_run_for_review(run: DeliveryRun) -> DeliveryRun:
         selectinload(DeliveryStop.shortfalls),
         selectinload(DeliveryStop.lines).options(
             selectinload(DeliveryLine.product).selectinload(Product.drug), selectinload(DeliveryLine.lot),
-            selectinload(DeliveryLine.shortages), selectinload(DeliveryLine.transfer_line)))).all()
+            selectinload(DeliveryLine.shortages), selectinload(DeliveryLine.consignment_line)),
+        selectinload(DeliveryStop.consignment).selectinload(Consignment.proof))).all()
     return run
 
 
@@ -77,11 +88,14 @@ def stops_for_receipt(user, *, limit: int = 30) -> tuple[list[DeliveryStop], lis
             .where(DeliveryStop.village_id.in_(visible))
             .options(selectinload(DeliveryStop.run).selectinload(DeliveryRun.township),
                      selectinload(DeliveryStop.village), selectinload(DeliveryStop.lines)
-                     .selectinload(DeliveryLine.transfer_line)))
+                     .selectinload(DeliveryLine.consignment_line),
+                     selectinload(DeliveryStop.consignment).selectinload(Consignment.proof)))
     waiting = list(db.session.scalars(base.where(DeliveryStop.status == StopStatus.DISPATCHED)
                                       .order_by(DeliveryRun.departure_date, DeliveryStop.id)))
-    received = list(db.session.scalars(base.where(DeliveryStop.status == StopStatus.RECEIVED)
-                                       .order_by(DeliveryStop.received_at.desc()).limit(limit)))
+    received = list(db.session.scalars(
+        base.where(DeliveryStop.status == StopStatus.RECEIVED)
+        .join(ProofOfDelivery, ProofOfDelivery.consignment_id == DeliveryStop.consignment_id)
+        .order_by(ProofOfDelivery.signed_at.desc()).limit(limit)))
     return waiting, received
 
 

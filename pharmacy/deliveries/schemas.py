@@ -5,7 +5,8 @@ from marshmallow import Schema, fields, validate
 from .labels import line_reason, qty_label
 from .models import RunStatus
 from .schedule import MAX_EVERY_N_RUNS
-from .services import DISCREPANCY_REASONS, MAX_QTY_BASE
+from ..supply.schemas import REASON_CHOICES
+from .services import MAX_QTY_BASE
 
 
 class TimeText(fields.Field):
@@ -100,8 +101,9 @@ class LineSchema(Schema):
     min_base = fields.Int(allow_none=True)
     max_base = fields.Int(allow_none=True)
     qty_received_base = fields.Int(allow_none=True)
-    discrepancy_reason = fields.Method("_discrepancy")
-    discrepancy_note = fields.Method("_discrepancy_note")
+    discrepancy_reason = fields.Str(attribute="difference_reason")
+    discrepancy_note = fields.Str(attribute="difference_note")
+    consignment_line_id = fields.Int(allow_none=True)
 
     def _packs(self, line):
         return qty_label(line.qty_base, line.product)
@@ -112,11 +114,6 @@ class LineSchema(Schema):
     def _reason(self, line):
         return line_reason(line)
 
-    def _discrepancy(self, line):
-        return line.transfer_line.discrepancy_reason if line.transfer_line is not None else ""
-
-    def _discrepancy_note(self, line):
-        return line.transfer_line.discrepancy_note if line.transfer_line is not None else ""
 
 
 class StopSchema(Schema):
@@ -132,6 +129,9 @@ class StopSchema(Schema):
     receiver_name = fields.Str()
     receipt_note = fields.Str()
     received_at = fields.DateTime(allow_none=True)
+    consignment_id = fields.Int(allow_none=True)
+    is_proxy_receipt = fields.Bool(attribute="proof.is_proxy", dump_default=False)
+    proxy_reason = fields.Str(attribute="proof.proxy_reason", dump_default="")
     lines = fields.List(fields.Nested(LineSchema))
     shortfalls = fields.List(fields.Nested(ShortfallSchema))
 
@@ -208,12 +208,14 @@ class LineCreateInputSchema(Schema):
 class ReceiptLineInputSchema(Schema):
     line_id = fields.Int(required=True)
     qty_received_base = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=MAX_QTY_BASE))
-    reason = fields.Str(load_default="", validate=validate.OneOf(("",) + DISCREPANCY_REASONS))
+    reason = fields.Str(load_default="", validate=validate.OneOf(REASON_CHOICES))
     note = fields.Str(load_default="", validate=validate.Length(max=500))
 
 
 class ReceiptInputSchema(Schema):
     receiver_name = fields.Str(required=True, validate=validate.Length(min=1, max=80))
+    proxy_reason = fields.Str(load_default="", validate=validate.Length(max=500),
+                              metadata={"description": "required when a township user signs for the village"})
     note = fields.Str(load_default="", validate=validate.Length(max=2000))
     lines = fields.List(fields.Nested(ReceiptLineInputSchema), load_default=list)
 

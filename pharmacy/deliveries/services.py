@@ -17,16 +17,20 @@ from ..catalog.models import Product
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, Tier
-from ..inventory import services as stock
 from ..inventory.fefo import LotStock, choose_lots_fefo
 from ..inventory.models import Lot, StockBalance
 from ..models_base import utcnow
-from ..shortages import services as shortages
 from ..shortages.models import Shortage, ShortageStatus, Urgency
+from ..shortages.progress import INBOUND_STAGES, PLANNABLE_STAGES
+from ..supply import policy as dispatch_policy
+from ..supply import services as supply
+from ..supply.models import ConsignmentKind
+from ..supply.services import ReceivedLine
 from .labels import run_status_label
 from .models import (PENDING_RUN_STATUSES, DeliveryLine, DeliveryRun, DeliveryShortfall, DeliveryStop, LineSource,
                      Route, RouteStop, RunStatus, StopStatus, delivery_line_shortage)
-from .planning import ProductInfo, ShortageNeed, StockLevel, StopNeeds, plan_delivery
+from .planning import ProductInfo, ShortageNeed, ShortfallReason, StockLevel, StopNeeds, plan_delivery
+from .queries import shortages_on_pending_runs
 from .schedule import MAX_EVERY_N_RUNS, departures_after, is_stop_due, next_departure_on_or_after, parse_weekdays
 from .stock_source import stock_status_for_planning
 
@@ -34,7 +38,6 @@ log = logging.getLogger(__name__)
 
 PLANNABLE_SHORTAGE_STATUSES = (ShortageStatus.REGISTERED, ShortageStatus.ACKNOWLEDGED, ShortageStatus.ORDERED)
 OFF_TURN_URGENCIES = (Urgency.URGENT, Urgency.EMERGENCY)
-DISCREPANCY_REASONS = ("damaged", "missing", "wrong_item")
 MAX_QTY_BASE = 1_000_000
 
 
@@ -175,16 +178,14 @@ def _sequence_for(route: Route, departure_date: date) -> int:
 
 
 def _open_shortages(village_ids: list[int]) -> list[Shortage]:
-    """Open registrations of these villages that no pending run already serves."""
-    on_pending_run = (select(delivery_line_shortage.c.shortage_id)
-                      .join(DeliveryLine, DeliveryLine.id == delivery_line_shortage.c.line_id)
-                      .join(DeliveryStop, DeliveryStop.id == DeliveryLine.stop_id)
-                      .join(DeliveryRun, DeliveryRun.id == DeliveryStop.run_id)
-                      .where(DeliveryRun.status.in_(PENDING_RUN_STATUSES)))
+    """Open registrations of these villages that no pending run already serves: those whose goods are not under
+    way (served from township stock) or have arrived at the township for them, and those still inbound to the
+    township (shown on the run with their expected arrival, not planned)."""
     return list(db.session.scalars(
         select(Shortage).options(selectinload(Shortage.product))
         .where(Shortage.facility_id.in_(village_ids), Shortage.status.in_(PLANNABLE_SHORTAGE_STATUSES),
-               Shortage.id.not_in(on_pending_run))
+               Shortage.stage.in_(PLANNABLE_STAGES + INBOUND_STAGES),
+               Shortage.id.not_in(shortages_on_pending_runs()))
         .order_by(Shortage.id)))
 
 
@@ -221,13 +222,14 @@ def plan_run(route: Route, departure_date: date, *, user=None) -> DeliveryRun:
                                                       DeliveryRun.departure_date == departure_date)) is not None:
         raise Conflict(_("该路线 %(date)s 的配送单已存在", date=departure_date), code="run_exists")
     township = route.township
-    usable_after = departure_date + timedelta(days=current_app.config["NEAR_EXPIRY_DAYS"])
+    usable_after = dispatch_policy.current().usable_after(departure_date, Tier.VILLAGE)
     sequence = _sequence_for(route, departure_date)
     route_stops = [s for s in route.stops if s.village.is_active]
-    open_shortages = _open_shortages([s.village_id for s in route_stops])
     shortages_by_village: dict[int, list[Shortage]] = defaultdict(list)
-    for shortage in open_shortages:
-        shortages_by_village[shortage.facility_id].append(shortage)
+    inbound_by_village: dict[int, list[Shortage]] = defaultdict(list)
+    for shortage in _open_shortages([s.village_id for s in route_stops]):
+        into = inbound_by_village if shortage.stage in INBOUND_STAGES else shortages_by_village
+        into[shortage.facility_id].append(shortage)
 
     due: list[tuple[RouteStop, bool]] = []
     for route_stop in route_stops:
@@ -263,6 +265,10 @@ def plan_run(route: Route, departure_date: date, *, user=None) -> DeliveryRun:
             stop.shortfalls.append(DeliveryShortfall(product_id=shortfall.product_id,
                                                      shortage_id=shortfall.shortage_id, qty_base=shortfall.qty_base,
                                                      source=shortfall.source, reason=shortfall.reason))
+        for shortage in inbound_by_village[route_stop.village_id]:
+            stop.shortfalls.append(DeliveryShortfall(product_id=shortage.product_id, shortage_id=shortage.id,
+                                                     qty_base=shortage.qty_base, source=LineSource.SHORTAGE,
+                                                     reason=ShortfallReason.INBOUND))
         run.stops.append(stop)
     try:
         with db.session.begin_nested():
@@ -512,24 +518,22 @@ def _run_shortages(lines: list[DeliveryLine]) -> list[Shortage]:
 
 
 def dispatch_run(run: DeliveryRun, *, user) -> DeliveryRun:
-    """The goods leave: each stop becomes a transfer in transit from the township, shortages become dispatched."""
+    """The goods leave: each stop with lines becomes a consignment to its village, dispatched from the township."""
     _require_status(run, RunStatus.CONFIRMED)
     township = run.township
     for stop in run.stops:
         if not stop.lines:
             stop.status = StopStatus.SKIPPED
             continue
-        requests = [stock.LineRequest(line.product, line.qty_base, lot=line.lot, ref_type="delivery_line",
-                                      ref_id=line.id) for line in stop.lines]
-        transfer = stock.send_transfer(township, stop.village, requests, user=user,
-                                       key=f"delivery-stop-{stop.id}-out", note=f"{run.number} {stop.village.name}",
-                                       ref_type="delivery_stop", ref_id=stop.id)
-        by_line = {tl.ref_id: tl for tl in transfer.lines}
-        for line in stop.lines:
-            line.transfer_line_id = by_line[line.id].id
-        stop.transfer_id, stop.status = transfer.id, StopStatus.DISPATCHED
-    shortages.advance_many(_run_shortages(run.lines), ShortageStatus.DISPATCHED, user=user,
-                           ref_type="delivery_run", ref_id=run.id)
+        planned = [supply.PlannedLine(line.product, line.lot, line.qty_base, shortages=list(line.shortages))
+                   for line in stop.lines]
+        consignment = supply.plan(ConsignmentKind.DELIVERY, township, stop.village, planned, user=user,
+                                  note=f"{run.number} {stop.village.name}")
+        for line, consignment_line in zip(stop.lines, consignment.lines, strict=True):
+            line.consignment_line_id = consignment_line.id
+        stop.consignment_id = consignment.id
+        supply.dispatch(consignment, user=user, key=f"delivery-stop-{stop.id}-out")
+        stop.status = StopStatus.DISPATCHED
     run.status = RunStatus.DISPATCHED
     run.dispatched_by_id, run.dispatched_at = user.id, utcnow()
     db.session.flush()
@@ -538,61 +542,36 @@ def dispatch_run(run: DeliveryRun, *, user) -> DeliveryRun:
     return run
 
 
-@dataclass
-class ReceivedLine:
-    qty_base: int
-    reason: str = ""
-    note: str = ""
-
-
 def receive_stop(stop: DeliveryStop, received: dict[int, ReceivedLine], *, receiver_name: str, user,
-                 note: str = "") -> DeliveryStop:
-    """The village confirms what arrived, line by line (lines not listed arrived as sent). Stock posts at the
-    village; a shortage is delivered when some of it arrived, and goes back to `ordered` when none did."""
+                 note: str = "", proxy_reason: str = "") -> DeliveryStop:
+    """The village signs for what arrived, line by line (lines not listed arrived as sent): the delivery page's
+    line ids, handed to the one proof-of-delivery service."""
     if stop.status == StopStatus.RECEIVED:
         raise Conflict(_("该站点已签收，不能重复签收"), code="already_received")
-    if stop.status != StopStatus.DISPATCHED:
+    if stop.consignment is None or stop.status != StopStatus.DISPATCHED:
         raise Conflict(_("货物尚未发出，不能签收"), code="not_dispatched")
-    receiver_name = (receiver_name or "").strip()
-    if not receiver_name:
+    if not (receiver_name or "").strip():
         raise InvalidInput(_("请填写签收人"), fields={"receiver_name": [_("必填")]})
     lines = {line.id: line for line in stop.lines}
     unknown = set(received) - set(lines)
     if unknown:
         raise InvalidInput(_("明细不属于该站点：%(ids)s", ids=", ".join(map(str, sorted(unknown)))))
-    errors: dict[str, list[str]] = {}
-    by_transfer_line = {}
-    for line_id, item in received.items():
-        line = lines[line_id]
-        qty = item.qty_base
-        if not isinstance(qty, int) or isinstance(qty, bool) or not 0 <= qty <= line.qty_base:
-            errors[str(line_id)] = [_("实收数量应在 0 到 %(sent)s 之间", sent=line.qty_base)]
-        elif qty != line.qty_base and item.reason not in DISCREPANCY_REASONS:
-            errors[str(line_id)] = [_("实收与发出不符，请选择原因")]
-        if qty != line.qty_base:
-            by_transfer_line[line.transfer_line_id] = (qty, item.reason, (item.note or "").strip()[:500])
-    if errors:
-        raise InvalidInput(_("签收数据有误，请检查标出的明细"), fields=errors)
-    stock.receive_transfer(stop.transfer, by_transfer_line, user=user, key=f"delivery-stop-{stop.id}-in")
-    stop.status, stop.receiver_name, stop.receipt_note = StopStatus.RECEIVED, receiver_name[:80], (note or "").strip()
-    stop.received_by_id, stop.received_at = user.id, utcnow()
-    received_by_shortage: dict[int, int] = defaultdict(int)
-    for line in stop.lines:
-        for shortage in line.shortages:
-            received_by_shortage[shortage.id] += line.qty_received_base or 0
-    for shortage in _run_shortages(stop.lines):
-        if shortage.status != ShortageStatus.DISPATCHED:
-            continue
-        if received_by_shortage[shortage.id] > 0:
-            shortages.transition(shortage, ShortageStatus.DELIVERED, user=user, ref_type="delivery_stop",
-                                 ref_id=stop.id)
-        else:
-            shortages.transition(shortage, ShortageStatus.ORDERED, user=user, ref_type="delivery_stop",
-                                 ref_id=stop.id, note=_("配送未到货，待下次配送"))
+    try:
+        supply.receive(stop.consignment, {lines[line_id].consignment_line_id: item
+                                          for line_id, item in received.items()},
+                       user=user, signer_name=receiver_name, proxy_reason=proxy_reason, note=note)
+    except InvalidInput as exc:  # name the lines as the delivery page does
+        to_stop_line = {str(line.consignment_line_id): str(line.id) for line in stop.lines}
+        exc.fields = {to_stop_line.get(k, k): v for k, v in (exc.fields or {}).items()}
+        raise
+    return stop
+
+
+def record_receipt(stop: DeliveryStop) -> None:
+    """After the village signed: the stop is received, and the run delivered once every stop is."""
+    stop.status = StopStatus.RECEIVED
     run = stop.run
     if all(s.status in (StopStatus.RECEIVED, StopStatus.SKIPPED) for s in run.stops):
         run.status, run.delivered_at = RunStatus.DELIVERED, utcnow()
     db.session.flush()
-    log.info("delivery stop %s received at %s by %s: %s line(s) differ", stop.id, stop.village.code,
-             user.username, len(by_transfer_line))
-    return stop
+    log.info("delivery stop %s received at %s", stop.id, stop.village.code)

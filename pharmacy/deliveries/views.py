@@ -13,7 +13,8 @@ from . import queries, services
 from .labels import TEMPLATE_HELPERS
 from .manifest import manifest_response
 from .models import AlertKind, RunStatus, StopStatus
-from .services import DISCREPANCY_REASONS, ReceivedLine, StopSpec
+from ..supply import services as supply
+from .services import ReceivedLine, StopSpec
 
 bp = Blueprint("deliveries", __name__, url_prefix="/deliveries")
 
@@ -259,9 +260,15 @@ def _receipt_form_input(form, stop) -> dict[int, ReceivedLine]:
         qty = _qty_from_form(form, f"qty_{line.id}", line.product.pack_size)
         reason = form.get(f"reason_{line.id}", "")
         received[line.id] = ReceivedLine(qty if qty is not None else line.qty_base,
-                                         reason if reason in DISCREPANCY_REASONS else "",
+                                         reason,
                                          form.get(f"note_{line.id}", ""))
     return received
+
+
+def _receipt_page(stop, **context):
+    sign_right = supply.may_sign(current_user, stop.consignment) if stop.consignment is not None else ""
+    return render_template("deliveries/receipt.html", stop=stop, reasons=supply.RECEIPT_REASONS,
+                           sign_right=sign_right, **context)
 
 
 @bp.route("/stops/<int:stop_id>/receipt", methods=["GET", "POST"])
@@ -269,11 +276,9 @@ def _receipt_form_input(form, stop) -> dict[int, ReceivedLine]:
 def receipt(stop_id: int):
     stop = services.get_stop(current_user, stop_id)
     if request.method == "GET":
-        return render_template("deliveries/receipt.html", stop=stop, done=request.args.get("done"),
-                               reasons=DISCREPANCY_REASONS)
+        return _receipt_page(stop, done=request.args.get("done"))
     if not has_permission(current_user, "delivery.receive"):
-        return render_template("deliveries/receipt.html", stop=stop, reasons=DISCREPANCY_REASONS,
-                               error=_("您没有权限执行此操作")), 403
+        return _receipt_page(stop, error=_("您没有权限执行此操作")), 403
     if stop.status == StopStatus.RECEIVED:
         # A second tap or a resend from a tablet that lost the answer: the receipt stands as recorded.
         return redirect(url_for("deliveries.receipt", stop_id=stop.id, done=1))
@@ -282,12 +287,12 @@ def receipt(stop_id: int):
             raise InvalidInput(_("请先逐行核对，并勾选“已逐行核对”"), fields={"checked": [_("必填")]})
         services.receive_stop(stop, _receipt_form_input(request.form, stop),
                               receiver_name=request.form.get("receiver_name", ""),
-                              note=request.form.get("note", ""), user=current_user)
+                              note=request.form.get("note", ""), proxy_reason=request.form.get("proxy_reason", ""),
+                              user=current_user)
     except DomainError as exc:
         db.session.rollback()
         stop = services.get_stop(current_user, stop_id)
-        return render_template("deliveries/receipt.html", stop=stop, reasons=DISCREPANCY_REASONS, error=exc.message,
-                               fields=exc.fields, form=request.form), exc.status
+        return _receipt_page(stop, error=exc.message, fields=exc.fields, form=request.form), exc.status
     return redirect(url_for("deliveries.receipt", stop_id=stop.id, done=1))
 
 

@@ -14,8 +14,8 @@ from . import queries, services
 from .consumption import to_base_units
 from .schemas import (AdjustInputSchema, CardQuerySchema, DispenseInputSchema, LotQuerySchema, LotStockSchema,
                       OperationSchema, PolicyInputSchema, PolicySchema, ReceiptInputSchema, StatusQuerySchema,
-                      StockCardSchema, StockStatusSchema, StocktakeInputSchema, TransferInputSchema,
-                      TransferQuerySchema, TransferReceiveInputSchema, TransferSchema, WriteOffInputSchema)
+                      StockCardSchema, StockStatusSchema, StocktakeInputSchema,
+                      TransferQuerySchema, TransferSchema, WriteOffInputSchema)
 
 bp = api_blueprint("stock_api", __name__, "/stock")
 
@@ -98,24 +98,6 @@ def dispense(body):
     return _written(OperationSchema, operation, created)
 
 
-@bp.post("/transfers")
-@permission_required("stock.write")
-@api_operation(summary="Send goods to another facility (in transit until received, or at once)", tags=["stock"],
-               body=TransferInputSchema, response=TransferSchema, status=201)
-def send_transfer(body):
-    source = get_facility_in_scope(current_user, body["from_facility_id"])
-    destination = services.transfer_destination(current_user, source, body["to_facility_id"])
-    lines = []
-    for line in body["lines"]:
-        product = get_product(line["product_id"])
-        lot = services.get_lot(line["lot_id"], product) if line["lot_id"] is not None else None
-        lines.append(services.LineRequest(product, to_base_units(line["qty"], line["unit"], product.pack_size), lot))
-    created = _is_new(body["idempotency_key"])
-    transfer = services.send_transfer(source, destination, lines, user=current_user, key=body["idempotency_key"],
-                                      note=body["note"], in_transit=body["in_transit"])
-    return _written(TransferSchema, transfer, created)
-
-
 @bp.get("/transfers")
 @permission_required("stock.read")
 @api_operation(summary="Transfers into or out of a facility, newest first", tags=["stock"],
@@ -130,17 +112,6 @@ def list_transfers(query):
 @api_operation(summary="One transfer", tags=["stock"], response=TransferSchema)
 def get_transfer(transfer_id: int):
     return queries.get_transfer_in_scope(current_user, transfer_id)
-
-
-@bp.post("/transfers/<int:transfer_id>/receive")
-@permission_required("stock.write")
-@api_operation(summary="Receive a transfer; list only the lines that differ from what was sent", tags=["stock"],
-               body=TransferReceiveInputSchema, response=TransferSchema)
-def receive_transfer(transfer_id: int, body):
-    transfer = queries.get_transfer_in_scope(current_user, transfer_id)
-    get_facility_in_scope(current_user, transfer.to_facility_id)
-    received = {line["line_id"]: (line["qty_base_received"], line["reason"], line["note"]) for line in body["lines"]}
-    return services.receive_transfer(transfer, received, user=current_user, key=body["idempotency_key"])
 
 
 @bp.post("/adjustments")

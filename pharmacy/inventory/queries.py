@@ -8,12 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import joinedload
 
 from ..catalog.models import Drug, Product
 from ..extensions import db
+from ..supply import policy as dispatch_policy
 from ..facilities.models import Facility
 from ..models_base import utcnow
 from . import consumption as rules
@@ -56,10 +56,6 @@ class StockStatusRow:
     first_movement_at: datetime | None = field(default=None, repr=False)
 
 
-def near_expiry_days() -> int:
-    return int(current_app.config.get("NEAR_EXPIRY_DAYS", 90))
-
-
 def _aware(value: datetime | None) -> datetime | None:
     # SQLite hands timestamps back without a zone; they were stored in UTC.
     if value is not None and value.tzinfo is None:
@@ -85,7 +81,7 @@ def stock_status(facility_ids: Iterable[int] | Select, product_ids: Iterable[int
     """
     as_of = as_of or utcnow()
     today = as_of.date()
-    days = near_expiry_days() if near_days is None else near_days
+    days = dispatch_policy.near_expiry_days() if near_days is None else near_days
     cutoff = today + timedelta(days=days)
     if product_ids is not None:
         product_ids = list(product_ids)
@@ -201,7 +197,7 @@ def lots_on_hand(facility_ids: Iterable[int] | Select, product_id: int | None = 
                  near_days: int | None = None, only_near_expiry: bool = False) -> list[LotRow]:
     """Lots with stock, earliest expiry first, flagged expired or near expiry."""
     today = utcnow().date()
-    days = near_expiry_days() if near_days is None else near_days
+    days = dispatch_policy.near_expiry_days() if near_days is None else near_days
     stmt = (select(StockBalance.facility_id, StockBalance.product_id, Lot.id, Lot.lot_number, Lot.expiry_date,
                    Lot.manufacturer, StockBalance.qty_base)
             .join(Lot, Lot.id == StockBalance.lot_id)

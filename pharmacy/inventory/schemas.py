@@ -59,35 +59,6 @@ class DispenseInputSchema(Schema):
     idempotency_key = KEY
 
 
-class TransferLineInputSchema(Schema):
-    product_id = fields.Int(required=True)
-    lot_id = fields.Int(load_default=None)
-    qty = QTY
-    unit = UNIT
-
-
-class TransferInputSchema(Schema):
-    from_facility_id = fields.Int(required=True)
-    to_facility_id = fields.Int(required=True)
-    lines = fields.List(fields.Nested(TransferLineInputSchema), required=True, validate=validate.Length(min=1, max=500))
-    in_transit = fields.Bool(load_default=True, metadata={"description": "false: the destination receives at once"})
-    note = NOTE
-    idempotency_key = KEY
-
-
-class TransferReceiptLineSchema(Schema):
-    line_id = fields.Int(required=True)
-    qty_base_received = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
-    reason = fields.Str(load_default="", validate=validate.OneOf(["", *[r.value for r in AdjustReason]]))
-    note = NOTE
-
-
-class TransferReceiveInputSchema(Schema):
-    lines = fields.List(fields.Nested(TransferReceiptLineSchema), load_default=list,
-                        metadata={"description": "Only the lines that differ from what was sent"})
-    idempotency_key = KEY
-
-
 class AdjustInputSchema(Schema):
     facility_id = fields.Int(required=True)
     lot_id = fields.Int(required=True)

@@ -17,11 +17,11 @@ from ..errors import DomainError, translate_validation_messages
 from ..exports import csv_response, xlsx_response
 from ..facilities.models import Tier
 from ..facilities.services import facilities_under
+from ..supply import policy as dispatch_policy
 from . import queries, services
 from .consumption import STATUS_RANK, QtyUnit, StockStatus, to_base_units
 from .models import AdjustReason, TransferStatus
-from .schemas import (AdjustInputSchema, DispenseInputSchema, PolicyInputSchema, ReceiptInputSchema,
-                      TransferLineInputSchema)
+from .schemas import AdjustInputSchema, DispenseInputSchema, PolicyInputSchema, ReceiptInputSchema
 
 bp = Blueprint("inventory", __name__, url_prefix="/stock")
 
@@ -92,7 +92,7 @@ def facility_stock(facility_id: int):
     return render_template("inventory/facility.html", facility=facility, rows=_sorted_rows(rows, products),
                            products=products, lots=lots, counts=counts, filters={"status": status, "q": q,
                                                                                  "near": near_only},
-                           incoming=incoming, near_days=queries.near_expiry_days(), write_key=_new_key())
+                           incoming=incoming, near_days=dispatch_policy.near_expiry_days(), write_key=_new_key())
 
 
 @bp.get("/subtree")
@@ -180,7 +180,7 @@ def stock_card(facility_id: int, product_id: int):
     return render_template("inventory/card.html", facility=facility, product=product, opening=opening,
                            lines=list(reversed(lines)), has_more=has_more,
                            status=queries.stock_status_one(facility.id, product.id),
-                           lots=queries.lots_on_hand([facility.id], product.id), near_days=queries.near_expiry_days())
+                           lots=queries.lots_on_hand([facility.id], product.id), near_days=dispatch_policy.near_expiry_days())
 
 
 @bp.post("/f/<int:facility_id>/p/<int:product_id>/policy")
@@ -204,7 +204,7 @@ def set_policy(facility_id: int, product_id: int):
                                lines=list(reversed(lines)), has_more=has_more, error=message, field_errors=_fields,
                                status=queries.stock_status_one(facility.id, product.id),
                                lots=queries.lots_on_hand([facility.id], product.id),
-                               near_days=queries.near_expiry_days()), status
+                               near_days=dispatch_policy.near_expiry_days()), status
     return redirect(url_for("inventory.stock_card", facility_id=facility.id, product_id=product.id, saved=1))
 
 
@@ -257,82 +257,6 @@ def dispense(facility_id: int):
                                 **context)
         return redirect(url_for("inventory.stock_card", facility_id=facility.id, product_id=product.id, done=1))
     return _render_form("dispense.html", facility, **context)
-
-
-TRANSFER_FORM_LINES = 6
-
-
-def _destinations(facility):
-    choices = [f for f in facilities_under(scope_root(current_user), active_only=True) if f.id != facility.id]
-    if facility.parent is not None and facility.parent not in choices:
-        choices.insert(0, facility.parent)
-    return choices
-
-
-@bp.route("/f/<int:facility_id>/transfer", methods=["GET", "POST"])
-@permission_required("stock.write")
-def transfer(facility_id: int):
-    facility = _facility(facility_id)
-    context = {"products": queries.products_in_stock(facility.id), "lots": queries.lots_on_hand([facility.id]),
-               "destinations": _destinations(facility), "line_count": TRANSFER_FORM_LINES}
-    if request.method == "POST":
-        try:
-            lines = []
-            for i in range(TRANSFER_FORM_LINES):
-                raw = _form(f"product_id_{i}", f"lot_id_{i}", f"qty_{i}", f"unit_{i}")
-                if f"product_id_{i}" not in raw and f"qty_{i}" not in raw:
-                    continue
-                try:
-                    line = TransferLineInputSchema().load({k.rsplit("_", 1)[0]: v for k, v in raw.items()})
-                except ValidationError as exc:
-                    raise ValidationError({f"{k}_{i}": v for k, v in exc.messages.items()}) from None
-                product = get_product(line["product_id"])
-                lot = services.get_lot(line["lot_id"], product) if line["lot_id"] is not None else None
-                lines.append(services.LineRequest(product, to_base_units(line["qty"], line["unit"],
-                                                                         product.pack_size), lot))
-            destination = services.transfer_destination(current_user, facility,
-                                                         request.form.get("to_facility_id", type=int) or 0)
-            services.send_transfer(facility, destination, lines, user=current_user,
-                                   key=request.form.get("idempotency_key", ""), note=request.form.get("note", ""),
-                                   in_transit=request.form.get("in_transit", "1") == "1")
-        except (DomainError, ValidationError) as exc:
-            message, fields, status = _failure(exc)
-            return _render_form("transfer.html", facility, error=message, field_errors=fields, status=status,
-                                **context)
-        return redirect(url_for("inventory.transfers", facility_id=facility.id, done=1))
-    return _render_form("transfer.html", facility, **context)
-
-
-@bp.get("/f/<int:facility_id>/transfers")
-@permission_required("stock.read")
-def transfers(facility_id: int):
-    facility = _facility(facility_id)
-    items = queries.transfers_for(facility.id)
-    return render_template("inventory/transfers.html", facility=facility, transfers=items,
-                           products=queries.products_by_id(line.product_id for t in items for line in t.lines),
-                           key=_new_key())
-
-
-@bp.post("/transfers/<int:transfer_id>/receive")
-@permission_required("stock.write")
-def receive_transfer(transfer_id: int):
-    transfer_ = queries.get_transfer_in_scope(current_user, transfer_id)
-    facility = _facility(transfer_.to_facility_id)
-    received = {}
-    for line in transfer_.lines:
-        raw = request.form.get(f"received_{line.id}", "").strip()
-        if raw == "" or raw == str(line.qty_base_sent):
-            continue
-        qty = int(raw) if raw.lstrip("-").isdigit() else -1
-        received[line.id] = (qty, request.form.get(f"reason_{line.id}", ""), request.form.get(f"note_{line.id}", ""))
-    try:
-        services.receive_transfer(transfer_, received, user=current_user, key=request.form.get("idempotency_key", ""))
-    except DomainError as exc:
-        items = queries.transfers_for(facility.id)
-        return render_template("inventory/transfers.html", facility=facility, transfers=items, error=exc.message,
-                               products=queries.products_by_id(li.product_id for t in items for li in t.lines),
-                               key=_new_key()), exc.status
-    return redirect(url_for("inventory.transfers", facility_id=facility.id, done=1))
 
 
 @bp.route("/f/<int:facility_id>/adjust", methods=["GET", "POST"])

@@ -3,16 +3,15 @@ shipment as an in-transit transfer, and the township's receipt. Services flush; 
 
 import logging
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..catalog.models import Product
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility
 from ..facilities.services import central_pharmacy_of
@@ -20,8 +19,12 @@ from ..inventory import services as stock
 from ..inventory.fefo import LotStock
 from ..inventory.models import Lot, StockBalance, StockPolicy
 from ..models_base import utcnow
-from ..shortages.models import URGENCY_RANK, Shortage, ShortageStatus
-from ..shortages.services import advance_many, transition
+from ..shortages.models import Shortage
+from ..shortages.progress import Need, Stage, covered_by
+from ..supply import policy as dispatch_policy
+from ..supply import services as supply
+from ..supply.models import ConsignmentKind
+from ..supply.services import PlannedLine
 from .allocation import Demand, allocate
 from .models import Allocation, LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from .services import _require_status
@@ -29,16 +32,15 @@ from .services import _require_status
 log = logging.getLogger(__name__)
 
 RULE_NEAR_EXPIRY = "near_expiry"
-DISCREPANCY_REASONS = ("short", "damaged", "lost", "wrong_item", "expired", "other")
 
 
-def near_expiry_days(facility: Facility) -> int:
-    """Days before expiry within which a lot is not sent to `facility` (one setting for now, per facility later)."""
-    return int(current_app.config["NEAR_EXPIRY_DAYS"])
+def usable_after(line: OrderLine, today: date) -> date:
+    """The dispatch policy's limit for a line shipped today: counted to the village when it serves villages."""
+    return dispatch_policy.current().usable_after(today, line.order.facility.tier, goes_onward=_goes_onward(line))
 
 
-def usable_after(facility: Facility, today: date | None = None) -> date:
-    return (today or stock.today()) + timedelta(days=near_expiry_days(facility))
+def _goes_onward(line: OrderLine) -> bool:
+    return line.is_for_villages or any(s.facility_id != line.order.facility_id for s in line.shortages)
 
 
 def _lock_central(central: Facility) -> None:
@@ -77,7 +79,7 @@ def _run_allocation(central: Facility, needs: list[tuple[OrderLine, int]], user)
     pack_sizes = {line.product_id: line.product.pack_size for line, _n in needs}
     today = stock.today()
     demands = [Demand(line.id, line.product_id, packs, urgency=line.urgency,
-                      usable_after=usable_after(line.order.facility, today),
+                      usable_after=usable_after(line, today),
                       sequence=(line.order.submitted_at or utcnow(), line.order_id))
                for line, packs in needs if packs > 0]
     allotments = allocate(demands, lots, pack_sizes)
@@ -206,34 +208,46 @@ def pick_list_rows(order: Order) -> list[dict]:
                                        r["product"].code, r["lot"].expiry_date, r["lot"].lot_number))
 
 
-def shortages_covered(shortages: list[Shortage], qty_packs: float) -> list[Shortage]:
-    """The registrations a quantity satisfies in full, most urgent and oldest first."""
-    covered, left = [], qty_packs
-    for shortage in sorted(shortages, key=lambda s: (URGENCY_RANK.get(s.urgency, 2), s.created_at, s.id)):
-        if shortage.qty_packs <= left:
-            covered.append(shortage)
-            left -= shortage.qty_packs
-    return covered
+def _planned_lines(order: Order, allocations: list[Allocation]) -> list[PlannedLine]:
+    """One consignment line per order line and lot; each carries the registrations still waiting on that line
+    that the packs sent now cover in full (most urgent, then oldest, first)."""
+    merged: dict[tuple[int, int], int] = defaultdict(int)
+    lots: dict[int, Lot] = {}
+    for allocation in allocations:
+        merged[(allocation.line_id, allocation.lot_id)] += allocation.qty_base
+        lots[allocation.lot_id] = allocation.lot
+    lines = {a.line_id: a.line for a in allocations}
+    riding: dict[int, list[Shortage]] = {}
+    for line_id, line in lines.items():
+        waiting = {s.id: s for s in line.shortages if s.stage == Stage.ON_ORDER}
+        sent_now = sum(qty for (lid, _lot), qty in merged.items() if lid == line_id)
+        needs = [Need(s.id, s.qty_base, s.urgency, s.created_at) for s in waiting.values()]
+        riding[line_id] = [waiting[i] for i in covered_by(needs, sent_now)]
+    villages = [f for f in order.facility.children if f.is_active]
+    planned = []
+    for (line_id, lot_id), qty in sorted(merged.items()):
+        line = lines[line_id]
+        onward = next((s.facility for s in riding[line_id] if s.facility_id != order.facility_id), None)
+        if onward is None and _goes_onward(line) and villages:
+            onward = villages[0]
+        planned.append(PlannedLine(line.product, lots[lot_id], qty, final_facility=onward,
+                                   shortages=riding[line_id] if (line_id, lot_id) == min(
+                                       k for k in merged if k[0] == line_id) else []))
+    return planned
 
 
 def ship_order(order: Order, user, *, key: str | None = None) -> Shipment:
-    """Send an order's allocated lots to the township as one in-transit transfer."""
+    """Send an order's allocated lots to the township as one consignment."""
     _require_status(order, OrderStatus.ALLOCATED)
     allocations = unshipped_allocations(order)
     if not allocations:
         raise Conflict(_("没有可发货的已分配明细"), code="nothing_to_ship")
     central = db.session.get(Facility, allocations[0].source_facility_id)
-    merged: dict[tuple[int, int], int] = defaultdict(int)
-    for allocation in allocations:
-        merged[(allocation.line_id, allocation.lot_id)] += allocation.qty_base
-    lines = {a.line_id: a.line for a in allocations}
-    requests = [stock.LineRequest(lines[line_id].product, qty, lot=db.session.get(Lot, lot_id),
-                                  ref_type="order_line", ref_id=line_id)
-                for (line_id, lot_id), qty in sorted(merged.items())]
     key = key or f"order:{order.id}:shipment:{len(order.shipments) + 1}"
-    transfer = stock.send_transfer(central, order.facility, requests, user=user, key=key, ref_type="order",
-                                   ref_id=order.id, note=_("统一订单 %(number)s", number=order.number))
-    shipment = Shipment(order=order, transfer_id=transfer.id, shipped_by_id=getattr(user, "id", None))
+    consignment, _created = supply.send(ConsignmentKind.SHIPMENT, central, order.facility,
+                                        _planned_lines(order, allocations), user=user, key=key,
+                                        note=_("统一订单 %(number)s", number=order.number))
+    shipment = Shipment(order=order, consignment=consignment, shipped_by_id=getattr(user, "id", None))
     db.session.add(shipment)
     db.session.flush()
     for allocation in allocations:
@@ -241,13 +255,7 @@ def ship_order(order: Order, user, *, key: str | None = None) -> Shipment:
         allocation.line.qty_base_shipped += allocation.qty_base
     order.status = OrderStatus.SHIPPED
     db.session.flush()
-    for line in lines.values():
-        waiting = [s for s in line.shortages if s.status == ShortageStatus.ORDERED]
-        already = sum(s.qty_packs for s in line.shortages if s.status == ShortageStatus.DISPATCHED)
-        shipped_packs = line.qty_base_shipped / line.product.pack_size - already
-        advance_many(shortages_covered(waiting, shipped_packs), ShortageStatus.DISPATCHED, user=user,
-                     ref_type="shipment", ref_id=shipment.id)
-    log.info("order %s shipped as transfer %s by %s", order.id, transfer.id, getattr(user, "username", "-"))
+    log.info("order %s shipped as consignment %s by %s", order.id, consignment.id, getattr(user, "username", "-"))
     return shipment
 
 
@@ -258,56 +266,34 @@ def get_shipment(order: Order, shipment_id: int) -> Shipment:
     return shipment
 
 
-def receive_shipment(order: Order, shipment: Shipment, received: dict[int, tuple[int, str, str]], user) -> Shipment:
-    """The township receives a shipment line by line: `received` maps transfer line id → (base units received,
-    reason, note) for lines that differ. Posts the stock, moves served shortages on, closes the order when all
-    has arrived."""
-    if getattr(user, "facility_id", None) != order.facility_id:
-        raise Forbidden(_("只有收货机构可以签收"))
-    if shipment.status != ShipmentStatus.IN_TRANSIT:
-        raise Conflict(_("该发货单已签收，不能重复签收"), code="already_received")
-    for line_id, (_qty, reason, _note) in received.items():
-        if reason and reason not in DISCREPANCY_REASONS:
-            raise InvalidInput(_("未知差异原因"), fields={str(line_id): [_("未知差异原因")]})
-    transfer = shipment.transfer
-    stock.receive_transfer(transfer, received, user=user, key=f"shipment:{shipment.id}:receive")
-    by_line: dict[int, int] = defaultdict(int)
-    for transfer_line in transfer.lines:
-        if transfer_line.ref_type == "order_line" and transfer_line.ref_id is not None:
-            by_line[transfer_line.ref_id] += transfer_line.qty_base_received or 0
+def receive_shipment(order: Order, shipment: Shipment, received: dict[int, tuple[int, str, str]], user, *,
+                     signer_name: str = "") -> Shipment:
+    """The township signs for a shipment: `received` maps transfer line id → (base units received, reason,
+    note) for lines that differ (the ids the order pages and API show)."""
+    supply.receive_transfer(shipment.transfer, {tl: supply.ReceivedLine(*item) for tl, item in received.items()},
+                            user=user, signer_name=signer_name)
+    return shipment
+
+
+def record_receipt(shipment: Shipment) -> None:
+    """Book what arrived on the order's lines and close the order once everything sent has arrived."""
+    order = shipment.order
     order_lines = {line.id: line for line in order.lines}
-    for line_id, qty in by_line.items():
-        order_lines[line_id].qty_base_received += qty
-    shipment.status = ShipmentStatus.RECEIVED
-    shipment.received_at = utcnow()
-    shipment.received_by_id = getattr(user, "id", None)
-    db.session.flush()
-    for line_id in by_line:
-        _settle_shortages(order, order_lines[line_id], shipment, user)
+    for allocation_line_id, qty in _received_by_order_line(shipment).items():
+        order_lines[allocation_line_id].qty_base_received += qty
     pending = any(s.status == ShipmentStatus.IN_TRANSIT for s in order.shipments)
     if not pending and not unshipped_allocations(order):
         order.status = OrderStatus.RECEIVED
     db.session.flush()
-    log.info("shipment %s of order %s received by %s", shipment.id, order.id, getattr(user, "username", "-"))
-    return shipment
 
 
-def _settle_shortages(order: Order, line: OrderLine, shipment: Shipment, user) -> None:
-    """After a receipt: the township's own registrations that arrived are delivered; village registrations stay
-    dispatched until their village delivery; those the received quantity no longer covers go back to ordered."""
-    dispatched = [s for s in line.shortages if s.status == ShortageStatus.DISPATCHED]
-    in_flight = sum(a.qty_base for a in line.allocations
-                    if a.shipment_id is not None and a.shipment_id != shipment.id
-                    and a.shipment_id in {s.id for s in order.shipments if s.status == ShipmentStatus.IN_TRANSIT})
-    delivered = sum(s.qty_packs for s in line.shortages if s.status == ShortageStatus.DELIVERED)
-    arrived_packs = (line.qty_base_received + in_flight) / line.product.pack_size - delivered
-    covered = {s.id for s in shortages_covered(dispatched, arrived_packs)}
-    for shortage in dispatched:
-        if shortage.id not in covered:
-            transition(shortage, ShortageStatus.ORDERED, user=user, ref_type="shipment", ref_id=shipment.id,
-                       note=_("到货数量不足"))
-        elif shortage.facility_id == order.facility_id:
-            transition(shortage, ShortageStatus.DELIVERED, user=user, ref_type="shipment", ref_id=shipment.id)
+def _received_by_order_line(shipment: Shipment) -> dict[int, int]:
+    """Base units received per order line: a consignment line is one order line's lot (see _planned_lines)."""
+    line_of_lot = {(a.line.product_id, a.lot_id): a.line_id for a in shipment.allocations}
+    received: dict[int, int] = defaultdict(int)
+    for line in shipment.consignment.lines:
+        received[line_of_lot[(line.product_id, line.lot_id)]] += line.qty_base_received or 0
+    return received
 
 
 def order_detail(order: Order) -> Order:
@@ -316,6 +302,6 @@ def order_detail(order: Order) -> Order:
         selectinload(Order.lines).joinedload(OrderLine.product).joinedload(Product.drug),
         selectinload(Order.lines).selectinload(OrderLine.shortages).joinedload(Shortage.facility),
         selectinload(Order.lines).selectinload(OrderLine.allocations).joinedload(Allocation.lot),
-        selectinload(Order.shipments).joinedload(Shipment.transfer))).all()
+        selectinload(Order.shipments).joinedload(Shipment.consignment))).all()
     return order
 

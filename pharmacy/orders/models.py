@@ -12,6 +12,7 @@ from ..facilities.models import Facility
 from ..inventory.models import Lot, Transfer
 from ..models_base import TimestampMixin, utcnow
 from ..shortages.models import Shortage
+from ..supply.models import Consignment, ConsignmentStatus
 
 
 class OrderStatus(StrEnum):
@@ -173,21 +174,38 @@ class ShipmentStatus(StrEnum):
 
 
 class Shipment(db.Model):
-    """Allocated lots of an order sent to the township as one in-transit transfer."""
+    """The consignment that carries allocated lots of an order to the township (the order's side of it)."""
 
     __tablename__ = "supply_shipment"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("supply_order.id"), index=True)
-    transfer_id: Mapped[int] = mapped_column(ForeignKey("stock_transfer.id"), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default=ShipmentStatus.IN_TRANSIT, index=True)
+    consignment_id: Mapped[int] = mapped_column(ForeignKey("supply_consignment.id"), unique=True)
     shipped_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     shipped_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     order: Mapped[Order] = relationship(back_populates="shipments")
-    transfer: Mapped[Transfer] = relationship()
+    consignment: Mapped[Consignment] = relationship()
     allocations: Mapped[list[Allocation]] = relationship(order_by="Allocation.id")
     shipped_by = relationship("User", foreign_keys=[shipped_by_id])
-    received_by = relationship("User", foreign_keys=[received_by_id])
+
+    @property
+    def status(self) -> str:
+        return ShipmentStatus.RECEIVED if self.consignment.status == ConsignmentStatus.RECEIVED \
+            else ShipmentStatus.IN_TRANSIT
+
+    @property
+    def transfer(self) -> Transfer | None:
+        return self.consignment.transfer
+
+    @property
+    def transfer_id(self) -> int | None:
+        return self.consignment.transfer_id
+
+    @property
+    def received_at(self) -> datetime | None:
+        return self.consignment.received_at
+
+    @property
+    def proof(self):
+        return self.consignment.proof

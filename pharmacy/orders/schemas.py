@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from ..shortages.models import Urgency
-from .fulfilment import DISCREPANCY_REASONS
+from ..supply.schemas import REASON_CHOICES
 from .models import OrderStatus
 from .services import MAX_QTY_PACKS
 
@@ -64,6 +64,7 @@ class OrderShipmentSchema(Schema):
     id = fields.Int()
     order_id = fields.Int()
     transfer_id = fields.Int()
+    consignment_id = fields.Int()
     status = fields.Str()
     shipped_at = fields.DateTime()
     received_at = fields.DateTime(allow_none=True)
@@ -143,7 +144,7 @@ class OrderShipSchema(Schema):
 class ShipmentReceiptLineSchema(Schema):
     transfer_line_id = fields.Int(required=True)
     qty_base = fields.Int(required=True, validate=validate.Range(min=0))
-    reason = fields.Str(load_default="", validate=validate.OneOf(list(DISCREPANCY_REASONS) + [""]))
+    reason = fields.Str(load_default="", validate=validate.OneOf(REASON_CHOICES))
     note = fields.Str(load_default="", validate=validate.Length(max=500))
 
 

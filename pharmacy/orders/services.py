@@ -7,14 +7,16 @@ from flask_babel import gettext as _
 from sqlalchemy import insert, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import events
 from ..auth.policy import ensure_can_see
 from ..catalog.models import Drug, Product, ProductStatus
+from ..deliveries.queries import shortages_on_pending_runs
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, Tier
 from ..models_base import utcnow
 from ..shortages.models import URGENCY_RANK, Shortage, ShortageStatus, Urgency
-from ..shortages.services import advance_many, transition
+from ..shortages.progress import Stage
 from .models import ACTIVE_STATUSES, LineSource, LineStatus, Order, OrderLine, OrderLineShortage, OrderStatus
 from .replenishment import packs_for, stock_levels, suggest_packs
 
@@ -109,17 +111,18 @@ def _villages_of(township: Facility) -> list[Facility]:
 
 
 def open_shortages(township: Facility, *, exclude_order_id: int | None = None) -> list[Shortage]:
-    """Open registrations of the township and its villages that no live order serves yet."""
-    taken = (select(OrderLineShortage.shortage_id)
-             .join(OrderLine, OrderLine.id == OrderLineShortage.line_id)
-             .join(Order, Order.id == OrderLine.order_id)
-             .where(Order.status.notin_([OrderStatus.CANCELLED, OrderStatus.REJECTED]),
-                    OrderLine.status != LineStatus.REJECTED))
+    """Open registrations of the township and its villages whose goods are not under way: not on another draft,
+    not on a live order, not on a village delivery run that has not left yet."""
+    on_draft = (select(OrderLineShortage.shortage_id)
+                .join(OrderLine, OrderLine.id == OrderLineShortage.line_id)
+                .join(Order, Order.id == OrderLine.order_id)
+                .where(Order.status == OrderStatus.DRAFT))
     if exclude_order_id is not None:
-        taken = taken.where(Order.id != exclude_order_id)
+        on_draft = on_draft.where(Order.id != exclude_order_id)
     stmt = (select(Shortage).join(Facility, Facility.id == Shortage.facility_id)
             .where(Facility.path.startswith(township.path), Shortage.status.in_(ORDERABLE_SHORTAGE_STATUSES),
-                   Shortage.id.notin_(taken))
+                   Shortage.stage == Stage.NONE, Shortage.id.notin_(on_draft),
+                   Shortage.id.notin_(shortages_on_pending_runs()))
             .options(joinedload(Shortage.facility))
             .order_by(Shortage.created_at, Shortage.id))
     return list(db.session.scalars(stmt))
@@ -361,19 +364,16 @@ def submit_order(order: Order, user, *, changes: dict[int, dict] | None = None) 
     order.submitted_at = utcnow()
     order.submitted_by_id = getattr(user, "id", None)
     db.session.flush()
-    served = [s for line in order.lines for s in line.shortages]
-    moved = advance_many(served, ShortageStatus.ORDERED, user=user, ref_type="order", ref_id=order.id)
-    log.info("order %s submitted by %s: %s lines, %s shortages ordered", order.id,
-             getattr(user, "username", "-"), len(order.lines), moved)
+    served = sorted({s.id for line in order.lines for s in line.shortages})
+    events.order_lines_placed.send(order, shortage_ids=served, user=user)
+    log.info("order %s submitted by %s: %s lines, %s shortages", order.id,
+             getattr(user, "username", "-"), len(order.lines), len(served))
     return order
 
 
 def _release_shortages(line: OrderLine, user, note: str) -> None:
-    """Shortages of a line that will not be supplied go back to acknowledged, ready for the next order."""
-    for shortage in line.shortages:
-        if shortage.status == ShortageStatus.ORDERED:
-            transition(shortage, ShortageStatus.ACKNOWLEDGED, user=user, note=note, ref_type="order",
-                       ref_id=line.order_id)
+    """Announce that a line will not be supplied: its shortages are free for the next order."""
+    events.order_lines_released.send(line.order, shortage_ids=[s.id for s in line.shortages], user=user, note=note)
 
 
 def cancel_order(order: Order, user, reason: str) -> Order:

@@ -11,8 +11,8 @@ from ..catalog.services import get_product
 from ..errors import DomainError, InvalidInput
 from ..facilities.services import central_pharmacy_of
 from ..models_base import utcnow
+from ..supply import services as supply
 from . import fulfilment, importing, queries, services
-from .fulfilment import DISCREPANCY_REASONS
 from .models import OrderStatus
 from .pdf import pick_list_pdf
 
@@ -271,7 +271,8 @@ def ship(order_id: int):
 
 
 def _render_receipt(order, shipment, *, error=None, status=200):
-    return render_template("orders/receive.html", order=order, shipment=shipment, reasons=DISCREPANCY_REASONS,
+    return render_template("orders/receive.html", order=order, shipment=shipment, reasons=supply.RECEIPT_REASONS,
+                           sign_right=supply.may_sign(current_user, shipment.consignment),
                            error=error, form=request.form if error else None), status
 
 

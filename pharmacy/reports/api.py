@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask import abort, current_app
+from flask import abort
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -22,8 +22,7 @@ bp = api_blueprint("reports_api", __name__, "/reports")
 @api_operation(summary="The dashboard's figures for the reader's scope, or for a township in it", tags=["reports"],
                query=DashboardQuerySchema, response=DashboardSchema)
 def dashboard(query):
-    return services.dashboard_for(current_user, query["unit"],
-                                  near_expiry_days=current_app.config["NEAR_EXPIRY_DAYS"])
+    return services.dashboard_for(current_user, query["unit"])
 
 
 def _json_value(value, kind: str, labels):

@@ -196,7 +196,7 @@ class Dashboard:
         return items
 
 
-def build_dashboard(root: Facility, *, now: datetime, near_expiry_days: int = 90, tz: tzinfo = UTC,
+def build_dashboard(root: Facility, *, now: datetime, near_expiry_days: int, tz: tzinfo = UTC,
                     keep: bool = True, use_kept: bool = True) -> Dashboard:
     """Compute every figure of the dashboard for the subtree of `root` as of `now`; weeks start on Monday in
     `tz`. Figures at past week starts come from (`use_kept`) and go to (`keep`) the snapshot table."""
@@ -272,7 +272,7 @@ def _near_expiry_past(scope: queries.Scope, weeks: Weeks, history: Snapshots, da
     return history.get(f"near_expiry_{days}", compute)
 
 
-def keep_history(root: Facility, *, now: datetime, near_expiry_days: int = 90, tz: tzinfo = UTC) -> None:
+def keep_history(root: Facility, *, now: datetime, near_expiry_days: int, tz: tzinfo = UTC) -> None:
     """Compute and keep the figures of `root`'s dashboard at past week starts (what the nightly job does), so
     the morning's first view reads them instead of computing them."""
     scope = queries.build_scope(root)

@@ -18,9 +18,10 @@ from ..catalog.models import Drug, Product, ProductStatus
 from ..deliveries.models import DeliveryLine, DeliveryStop, StopStatus
 from ..extensions import db
 from ..facilities.models import Facility, Tier
-from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement, Transfer, TransferLine
-from ..orders.models import LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
+from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement, Transfer
+from ..orders.models import LineStatus, Order, OrderLine, OrderStatus, Shipment
 from ..purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseStatus
+from ..supply.models import ConsignmentLine, ProofOfDelivery
 from ..shortages.models import OPEN_STATUSES, Shortage, ShortageEvent, ShortageStatus
 from .models import FigureSnapshot, TracerProduct
 from .stats import Weeks
@@ -352,8 +353,9 @@ def keep_snapshots(root_id: int, kind: str, payloads: dict[datetime, dict]) -> N
 def received_orders(scope: Scope, since: datetime, now: datetime) -> list:
     """Township orders closed (everything shipped has been received) in (since, now], one row per order:
     (facility_id, closed_at, approved packs, received packs). Rejected lines count for nothing."""
-    closed = (select(Shipment.order_id, func.max(Shipment.received_at).label("closed_at"))
-              .where(Shipment.status == ShipmentStatus.RECEIVED).group_by(Shipment.order_id)).subquery()
+    closed = (select(Shipment.order_id, func.max(ProofOfDelivery.signed_at).label("closed_at"))
+              .join(ProofOfDelivery, ProofOfDelivery.consignment_id == Shipment.consignment_id)
+              .group_by(Shipment.order_id)).subquery()
     approved = case((OrderLine.status == LineStatus.APPROVED,
                      func.coalesce(OrderLine.qty_packs_approved, OrderLine.qty_packs)), else_=0)
     received = cast(OrderLine.qty_base_received, Numeric(18, 4)) / Product.pack_size
@@ -387,11 +389,13 @@ def received_deliveries(scope: Scope, since: datetime, now: datetime) -> list:
     """Village stops received in (since, now], one row per stop: (village_id, received_at, planned base units,
     received base units) — planned as the planner proposed, received as the village confirmed."""
     line, stop = DeliveryLine, DeliveryStop
-    stmt = (select(stop.village_id, stop.received_at, func.sum(line.planned_qty_base).label("planned"),
-                   func.sum(func.coalesce(TransferLine.qty_base_received, 0)).label("received"))
+    signed_at = ProofOfDelivery.signed_at
+    stmt = (select(stop.village_id, signed_at.label("received_at"), func.sum(line.planned_qty_base).label("planned"),
+                   func.sum(func.coalesce(ConsignmentLine.qty_base_received, 0)).label("received"))
             .select_from(line).join(stop, stop.id == line.stop_id)
-            .outerjoin(TransferLine, TransferLine.id == line.transfer_line_id)
-            .where(stop.status == StopStatus.RECEIVED, stop.received_at > since, stop.received_at <= now,
+            .join(ProofOfDelivery, ProofOfDelivery.consignment_id == stop.consignment_id)
+            .outerjoin(ConsignmentLine, ConsignmentLine.id == line.consignment_line_id)
+            .where(stop.status == StopStatus.RECEIVED, signed_at > since, signed_at <= now,
                    stop.village_id.in_(scope.facility_ids()))
-            .group_by(stop.id, stop.village_id, stop.received_at))
+            .group_by(stop.id, stop.village_id, signed_at))
     return db.session.execute(stmt).all()

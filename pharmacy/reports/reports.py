@@ -13,7 +13,9 @@ from ..deliveries.models import DeliveryLine, DeliveryRun, DeliveryStop, Route
 from ..extensions import db
 from ..facilities.models import Facility, Tier
 from ..inventory.consumption import DAYS_PER_MONTH
-from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement, TransferLine
+from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement
+from ..supply import policy as dispatch_policy
+from ..supply.models import ConsignmentLine, ProofOfDelivery
 from ..shortages.models import REASON_LABELS, STATUS_LABELS, URGENCY_LABELS, Shortage, ShortageEvent, ShortageStatus
 
 URGENCY_LABELS = {str(k): v for k, v in URGENCY_LABELS.items()}
@@ -21,7 +23,8 @@ SHORTAGE_STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS.items()}
 SHORTAGE_REASON_LABELS = {str(k): v for k, v in REASON_LABELS.items()}
 RUN_STATUS_LABELS = {"planned": "待审核", "confirmed": "已确认", "dispatched": "已发车", "delivered": "已签收",
                      "cancelled": "已取消"}
-DISCREPANCY_LABELS = {"damaged": "破损", "missing": "缺少", "wrong_item": "错发"}
+DISCREPANCY_LABELS = {"short": "短少", "missing": "短少", "damaged": "破损", "lost": "丢失", "wrong_item": "错发",
+                      "expired": "过期/近效期", "other": "其他"}
 
 
 @dataclass
@@ -68,13 +71,16 @@ class Report:
     build: Callable[[Filters], Select]
     uses_dates: bool = True
     date_label: str = "日期"
-    default_days: tuple[int, int] | None = None  # (days back, days ahead) from today when no range is given
+    # (days back, days ahead) from today when no range is given; ahead None: the dispatch policy's near-expiry window
+    default_days: tuple[int, int | None] | None = None
     facility_tiers: tuple[str, ...] = field(default=(Tier.COUNTY, Tier.TOWNSHIP, Tier.VILLAGE))
 
     def default_range(self, today: date) -> tuple[date | None, date | None]:
         if not self.default_days:
             return None, None
         back, ahead = self.default_days
+        if ahead is None:
+            ahead = dispatch_policy.near_expiry_days()
         return today - timedelta(days=back), today + timedelta(days=ahead)
 
 
@@ -104,8 +110,8 @@ def build_stock(f: Filters) -> Select:
     fac, parent = aliased(Facility), aliased(Facility)
     today = datetime.now(UTC).date()
     usable = case((Lot.expiry_date > today, StockBalance.qty_base), else_=0)
-    soon = case((and_(Lot.expiry_date > today, Lot.expiry_date <= today + timedelta(days=90)), StockBalance.qty_base),
-                else_=0)
+    near = today + timedelta(days=dispatch_policy.near_expiry_days())
+    soon = case((and_(Lot.expiry_date > today, Lot.expiry_date <= near), StockBalance.qty_base), else_=0)
     stmt = (select(_township_name(fac, parent).label("township"), fac.name.label("facility"), Product.code,
                    Drug.generic_name, Product.dosage_form, Product.strength, Product.base_unit,
                    func.sum(StockBalance.qty_base).label("qty"),
@@ -129,7 +135,7 @@ STOCK = Report(
     columns=[Column("township", "乡镇"), Column("facility", "机构"), Column("code", "产品编码"),
              Column("name", "通用名"), Column("form", "剂型"), Column("strength", "规格"), Column("unit", "单位"),
              Column("qty", "库存", "int"), Column("packs", "折合包装", "num"), Column("usable", "可用", "int"),
-             Column("soon", "90天内到期", "int"), Column("first_expiry", "最近效期", "date"),
+             Column("soon", "近效期内到期", "int"), Column("first_expiry", "最近效期", "date"),
              Column("value", "金额（元）", "money")],
     build=build_stock, uses_dates=False)
 
@@ -229,7 +235,7 @@ def build_near_expiry(f: Filters) -> Select:
     fac, parent = aliased(Facility), aliased(Facility)
     today = datetime.now(UTC).date()
     start = f.date_from or today
-    end = f.date_to or today + timedelta(days=90)
+    end = f.date_to or today + timedelta(days=dispatch_policy.near_expiry_days())
     stmt = (select(_township_name(fac, parent).label("township"), fac.name.label("facility"), Product.code,
                    Drug.generic_name, Product.strength, Lot.lot_number, Lot.expiry_date,
                    StockBalance.qty_base, Product.base_unit,
@@ -246,13 +252,13 @@ def build_near_expiry(f: Filters) -> Select:
 
 
 NEAR_EXPIRY = Report(
-    key="near_expiry", title="近效期清单", description="在所选效期范围内到期、仍有库存的批号（默认今天起 90 天）",
+    key="near_expiry", title="近效期清单", description="在所选效期范围内到期、仍有库存的批号（默认今天起至近效期窗口结束）",
     columns=[Column("township", "乡镇"), Column("facility", "机构"), Column("code", "产品编码"),
              Column("name", "通用名"), Column("strength", "规格"), Column("lot", "批号"),
              Column("expiry", "有效期至", "date"),
              Column("qty", "数量", "int"), Column("unit", "单位"), Column("packs", "折合包装", "num"),
              Column("value", "金额（元）", "money")],
-    build=build_near_expiry, date_label="有效期", default_days=(0, 90))
+    build=build_near_expiry, date_label="有效期", default_days=(0, None))
 
 
 # --- delivery runs and their discrepancies ----------------------------------------------------------------------
@@ -279,7 +285,7 @@ def _runs_in(f: Filters, run):
 
 def build_delivery_runs(f: Filters) -> Select:
     run, township = DeliveryRun, aliased(Facility)
-    line, stop, tl = DeliveryLine, DeliveryStop, TransferLine
+    line, stop, tl = DeliveryLine, DeliveryStop, ConsignmentLine
     received = func.coalesce(tl.qty_base_received, 0)
     differs = and_(tl.qty_base_received.is_not(None), tl.qty_base_received != line.qty_base)
     product_filter = []
@@ -293,7 +299,7 @@ def build_delivery_runs(f: Filters) -> Select:
                      func.sum(case((differs, 1), else_=0)).label("differences"),
                      func.sum(case((differs, line.qty_base - received), else_=0)).label("missing"))
               .select_from(line).join(stop, stop.id == line.stop_id)
-              .outerjoin(tl, tl.id == line.transfer_line_id)
+              .outerjoin(tl, tl.id == line.consignment_line_id)
               .where(*product_filter, *village_filter)
               .group_by(stop.run_id)).subquery()
     number = _run_number(run)
@@ -325,16 +331,17 @@ DELIVERY_RUNS = Report(
 
 def build_delivery_differences(f: Filters) -> Select:
     run, village, township = DeliveryRun, aliased(Facility), aliased(Facility)
-    line, stop, tl = DeliveryLine, DeliveryStop, TransferLine
+    line, stop, tl = DeliveryLine, DeliveryStop, ConsignmentLine
     number = _run_number(run)
     stmt = (select(number.label("number"), run.departure_date, township.name.label("township"),
                    village.name.label("village"), Product.code, Drug.generic_name, Product.strength, Lot.lot_number,
                    line.planned_qty_base, line.qty_base, tl.qty_base_received,
                    (line.qty_base - tl.qty_base_received).label("missing"), Product.base_unit,
-                   tl.discrepancy_reason, tl.discrepancy_note, stop.receiver_name, stop.received_at)
+                   tl.difference_reason, tl.difference_note, ProofOfDelivery.signer_name, ProofOfDelivery.signed_at)
             .select_from(line).join(stop, stop.id == line.stop_id).join(run, run.id == stop.run_id)
             .join(village, village.id == stop.village_id).join(township, township.id == run.township_id)
-            .join(tl, tl.id == line.transfer_line_id).join(Lot, Lot.id == line.lot_id)
+            .join(tl, tl.id == line.consignment_line_id).join(Lot, Lot.id == line.lot_id)
+            .outerjoin(ProofOfDelivery, ProofOfDelivery.consignment_id == stop.consignment_id)
             .join(Product, Product.id == line.product_id).join(Drug, Drug.id == Product.drug_id)
             .where(tl.qty_base_received.is_not(None), tl.qty_base_received != line.qty_base, *_runs_in(f, run))
             .order_by(run.departure_date.desc(), run.id.desc(), stop.position, line.id))

@@ -11,6 +11,7 @@ from ..auth.policy import get_facility_in_scope, scope_root
 from ..catalog.models import Product, ProductStatus
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
+from ..supply import policy as dispatch_policy
 from ..facilities.models import Facility, Tier
 from ..models_base import utcnow
 from .dashboard import Dashboard, build_dashboard, keep_history
@@ -35,8 +36,11 @@ def dashboard_root(user, unit_id: int | None = None) -> Facility:
 
 
 def dashboard_for(user, unit_id: int | None = None, *, now: datetime | None = None,
-                  near_expiry_days: int = 90) -> Dashboard:
-    """The dashboard of the user's scope (or of one township in it) as of `now`, weeks in the county's time."""
+                  near_expiry_days: int | None = None) -> Dashboard:
+    """The dashboard of the user's scope (or of one township in it) as of `now`, weeks in the county's time;
+    the near-expiry window is the dispatch policy's unless given."""
+    if near_expiry_days is None:
+        near_expiry_days = dispatch_policy.near_expiry_days()
     return build_dashboard(dashboard_root(user, unit_id), now=now or utcnow(), near_expiry_days=near_expiry_days,
                            tz=get_timezone())
 
@@ -154,14 +158,13 @@ def get_product_by_code(code: str) -> Product:
 
 def keep_past_weeks(now: datetime | None = None) -> dict:
     """Keep the dashboard figures at past week starts for every county and township (a scheduler job)."""
-    from flask import current_app
 
     now = now or utcnow()
     roots = list(db.session.scalars(select(Facility).where(
         Facility.is_active, (Facility.parent_id.is_(None)) | (Facility.tier == Tier.TOWNSHIP))
         .order_by(Facility.path)))
     for root in roots:
-        keep_history(root, now=now, near_expiry_days=int(current_app.config["NEAR_EXPIRY_DAYS"]), tz=get_timezone())
+        keep_history(root, now=now, near_expiry_days=dispatch_policy.near_expiry_days(), tz=get_timezone())
         db.session.flush()
     log.info("dashboard weeks kept for %s scopes", len(roots))
     return {"scopes": len(roots)}

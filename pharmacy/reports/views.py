@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -34,8 +34,7 @@ def _filled(args) -> dict:
 @permission_required("report.read")
 def dashboard():
     query = DashboardQuerySchema().load(_filled(request.args))
-    board = services.dashboard_for(current_user, query["unit"],
-                                   near_expiry_days=current_app.config["NEAR_EXPIRY_DAYS"])
+    board = services.dashboard_for(current_user, query["unit"])
     return render_template("reports/dashboard.html", board=board, units=services.units_for_choice(current_user),
                            selected_unit=query["unit"], can_edit_tracers=has_permission(current_user, "tracer.edit"))
 

@@ -86,8 +86,10 @@ def cancel(shortage_id: int, body):
 
 @bp.post("/<int:shortage_id>/transition")
 @permission_required("shortage.manage")
-@api_operation(summary="Move a registration along its lifecycle (409 when the move is not allowed)",
-               tags=["shortages"], body=TransitionSchema, response=ShortageDetailSchema)
+@api_operation(summary="Acknowledge or cancel a registration (409 for any other status)",
+               tags=["shortages"], body=TransitionSchema, response=ShortageDetailSchema,
+               description="ordered, dispatched and delivered follow the registration's goods (orders, consignments "
+                           "and their receipts) and cannot be set by hand: 409 `derived_status`.")
 def move(shortage_id: int, body):
     shortage = queries.get_shortage_in_scope(current_user, shortage_id)
     return services.transition(shortage, body["status"], user=current_user, note=body["note"])

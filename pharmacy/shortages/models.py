@@ -1,9 +1,9 @@
 """Shortage registrations (缺药登记) from village points and their lifecycle."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..catalog.models import Product
@@ -24,13 +24,12 @@ class ShortageStatus(StrEnum):
 OPEN_STATUSES = (ShortageStatus.REGISTERED, ShortageStatus.ACKNOWLEDGED, ShortageStatus.ORDERED,
                  ShortageStatus.DISPATCHED)
 
-# Allowed moves; "cancelled" is reachable from any open status.
+# What people may do by hand from each status (the statuses that follow the goods are derived, see progress.py).
 TRANSITIONS = {
-    ShortageStatus.REGISTERED: {ShortageStatus.ACKNOWLEDGED, ShortageStatus.ORDERED, ShortageStatus.DISPATCHED,
-                                ShortageStatus.CANCELLED},
-    ShortageStatus.ACKNOWLEDGED: {ShortageStatus.ORDERED, ShortageStatus.DISPATCHED, ShortageStatus.CANCELLED},
-    ShortageStatus.ORDERED: {ShortageStatus.DISPATCHED, ShortageStatus.ACKNOWLEDGED, ShortageStatus.CANCELLED},
-    ShortageStatus.DISPATCHED: {ShortageStatus.DELIVERED, ShortageStatus.ORDERED},
+    ShortageStatus.REGISTERED: {ShortageStatus.ACKNOWLEDGED, ShortageStatus.CANCELLED},
+    ShortageStatus.ACKNOWLEDGED: {ShortageStatus.CANCELLED},
+    ShortageStatus.ORDERED: {ShortageStatus.CANCELLED},
+    ShortageStatus.DISPATCHED: set(),
     ShortageStatus.DELIVERED: set(),
     ShortageStatus.CANCELLED: set(),
 }
@@ -91,6 +90,13 @@ class Shortage(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Where its goods are (progress.Stage); the status is derived from it (progress.derived_status).
+    stage: Mapped[str] = mapped_column(String(24), default="")
+    # When its goods are expected at the next facility on their way (set when they are dispatched).
+    expected_arrival_date: Mapped[date | None] = mapped_column(Date)
+    # What went wrong the last time goods for it arrived short (cleared when it is delivered).
+    difference_note: Mapped[str] = mapped_column(Text, default="")
 
     facility: Mapped[Facility] = relationship()
     product: Mapped[Product | None] = relationship()
@@ -120,6 +126,8 @@ class ShortageEvent(db.Model):
     shortage_id: Mapped[int] = mapped_column(ForeignKey("shortage.id"), index=True)
     from_status: Mapped[str] = mapped_column(String(16), default="")
     to_status: Mapped[str] = mapped_column(String(16))
+    # The goods' stage after this event (progress.Stage), when the event is about the goods.
+    stage: Mapped[str] = mapped_column(String(24), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     ref_type: Mapped[str] = mapped_column(String(24), default="")
     ref_id: Mapped[int | None] = mapped_column(Integer)

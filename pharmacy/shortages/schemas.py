@@ -65,6 +65,7 @@ class EventSchema(Schema):
     id = fields.Int()
     from_status = fields.Str()
     to_status = fields.Str()
+    stage = fields.Str()
     note = fields.Str()
     ref_type = fields.Str()
     ref_id = fields.Int(allow_none=True)
@@ -87,7 +88,14 @@ class ShortageSchema(Schema):
     urgency = fields.Str()
     reason = fields.Str()
     note = fields.Str()
-    status = fields.Str()
+    status = fields.Str(metadata={"description": "registered and acknowledged are set by people; ordered, "
+                                                 "dispatched and delivered follow the goods (see stage)"})
+    stage = fields.Str(metadata={"description": "where the goods are: '' | on_order | upstream_transit (to the "
+                                                "township) | at_upstream (at the township) | in_transit (to this "
+                                                "facility) | delivered"})
+    expected_arrival_date = fields.Date(allow_none=True)
+    difference_note = fields.Str(metadata={"description": "what arrived short, when a receipt reopened it"})
+    acknowledged_at = fields.DateTime(allow_none=True)
     cancel_reason = fields.Str()
     registered_by_id = fields.Int(allow_none=True)
     client_created_at = fields.DateTime(allow_none=True)

@@ -13,6 +13,7 @@ from ..extensions import db
 from ..facilities.models import Facility, Tier
 from ..models_base import utcnow
 from .models import STATUS_LABELS, TRANSITIONS, Shortage, ShortageEvent, ShortageReason, ShortageStatus, Urgency
+from .progress import Stage, derived_status
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,10 @@ def register_shortage(*, facility: Facility, user, client_id: str, qty_packs: in
 
 def transition(shortage: Shortage, to_status: str, *, user, note: str = "", ref_type: str = "",
                ref_id: int | None = None) -> Shortage:
-    """Move a registration to `to_status` if the lifecycle allows it; 409 otherwise."""
-    if to_status not in TRANSITIONS.get(shortage.status, set()):
+    """Acknowledge or cancel a registration if the lifecycle allows it; 409 otherwise. (Statuses that follow
+    the goods are derived in `record_stage`, never set here.)"""
+    if to_status not in (ShortageStatus.ACKNOWLEDGED, ShortageStatus.CANCELLED) \
+            or to_status not in TRANSITIONS.get(shortage.status, set()):
         raise Conflict(_("登记状态为“%(status)s”，不能改为“%(to)s”", status=_(STATUS_LABELS[shortage.status]),
                          to=_(STATUS_LABELS.get(to_status, to_status))),
                        code="invalid_transition")
@@ -84,16 +87,45 @@ def transition(shortage: Shortage, to_status: str, *, user, note: str = "", ref_
     if len(note or "") > MAX_NOTE_CHARS:
         raise InvalidInput(_("备注过长"), fields={"note": [_("长度不能超过 %(a)s", a=MAX_NOTE_CHARS)]})
     db.session.add(ShortageEvent(shortage=shortage, from_status=shortage.status, to_status=to_status,
-                                 note=(note or "").strip(), ref_type=ref_type, ref_id=ref_id,
+                                 stage=shortage.stage, note=(note or "").strip(), ref_type=ref_type, ref_id=ref_id,
                                  user_id=getattr(user, "id", None)))
     shortage.status = to_status
     if to_status == ShortageStatus.CANCELLED:
         shortage.cancel_reason = note.strip()
-    if to_status == ShortageStatus.DELIVERED:
-        shortage.delivered_at = utcnow()
+    if to_status == ShortageStatus.ACKNOWLEDGED:
+        shortage.acknowledged_at = utcnow()
     db.session.flush()
     log.info("shortage %s %s by %s", shortage.id, to_status, getattr(user, "username", "-"))
     return shortage
+
+
+def record_stage(shortage: Shortage, stage: str, *, user, note: str = "", ref_type: str = "",
+                 ref_id: int | None = None, expected_arrival_date=None) -> bool:
+    """Record where a registration's goods are now and derive its status from that; every change is an event.
+    Cancelled and delivered registrations keep their end state. Returns whether anything changed."""
+    if shortage.status in (ShortageStatus.CANCELLED, ShortageStatus.DELIVERED):
+        return False
+    stage = Stage(stage)
+    status = derived_status(stage, is_acknowledged=shortage.acknowledged_at is not None
+                            or shortage.status != ShortageStatus.REGISTERED, is_cancelled=False)
+    if stage == shortage.stage and status == shortage.status and expected_arrival_date == \
+            shortage.expected_arrival_date and not note:
+        return False
+    db.session.add(ShortageEvent(shortage=shortage, from_status=shortage.status, to_status=status, stage=stage,
+                                 note=(note or "").strip()[:MAX_NOTE_CHARS], ref_type=ref_type, ref_id=ref_id,
+                                 user_id=getattr(user, "id", None)))
+    if status != ShortageStatus.REGISTERED and shortage.acknowledged_at is None:
+        shortage.acknowledged_at = utcnow()
+    shortage.stage, shortage.status = stage.value, status
+    shortage.expected_arrival_date = expected_arrival_date if stage in (
+        Stage.UPSTREAM_TRANSIT, Stage.IN_TRANSIT) else None
+    if stage == Stage.DELIVERED:
+        shortage.delivered_at, shortage.difference_note = utcnow(), ""
+    elif stage == Stage.NONE and note:
+        shortage.difference_note = note.strip()[:MAX_NOTE_CHARS]
+    log.info("shortage %s goods %s → %s by %s", shortage.id, stage.value or "none", status,
+             getattr(user, "username", "-"))
+    return True
 
 
 def acknowledge(shortage: Shortage, *, user, note: str = "") -> Shortage:
@@ -108,17 +140,7 @@ def cancel(shortage: Shortage, *, user, reason: str) -> Shortage:
 
 def acknowledge_many(shortages: list[Shortage], *, user, note: str = "") -> int:
     """Acknowledge every registration that is still only registered; returns how many moved."""
-    return advance_many([s for s in shortages if s.status == ShortageStatus.REGISTERED], ShortageStatus.ACKNOWLEDGED,
-                        user=user, note=note)
-
-
-def advance_many(shortages: list[Shortage], to_status: str, *, user, ref_type: str = "", ref_id: int | None = None,
-                 note: str = "") -> int:
-    """Move each registration forward to `to_status` where allowed (orders and deliveries call this); returns
-    how many moved. Registrations already past that point are left alone."""
-    moved = 0
-    for shortage in shortages:
-        if to_status in TRANSITIONS.get(shortage.status, set()):
-            transition(shortage, to_status, user=user, ref_type=ref_type, ref_id=ref_id, note=note)
-            moved += 1
-    return moved
+    todo = [s for s in shortages if s.status == ShortageStatus.REGISTERED]
+    for shortage in todo:
+        transition(shortage, ShortageStatus.ACKNOWLEDGED, user=user, note=note)
+    return len(todo)

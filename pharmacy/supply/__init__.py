@@ -1,0 +1,1 @@
+"""Moving goods between facilities: consignments, their dispatch, proof of delivery and the dispatch policy."""

@@ -1,0 +1,108 @@
+"""Input and output of the goods-moving API."""
+
+from marshmallow import Schema, fields, validate
+
+from ..inventory.schemas import KEY, NOTE, QTY, UNIT
+from .services import RECEIPT_REASONS, LEGACY_REASONS
+
+
+class TransferLineInputSchema(Schema):
+    product_id = fields.Int(required=True)
+    lot_id = fields.Int(load_default=None)
+    qty = QTY
+    unit = UNIT
+
+
+class TransferInputSchema(Schema):
+    from_facility_id = fields.Int(required=True)
+    to_facility_id = fields.Int(required=True)
+    lines = fields.List(fields.Nested(TransferLineInputSchema), required=True, validate=validate.Length(min=1, max=500))
+    in_transit = fields.Bool(load_default=True, metadata={"description": "false: handed over in person, booked at "
+                                                                         "the destination at once"})
+    note = NOTE
+    idempotency_key = KEY
+
+
+REASON_CHOICES = ["", *RECEIPT_REASONS, *LEGACY_REASONS]
+
+
+class TransferReceiptLineSchema(Schema):
+    line_id = fields.Int(required=True, metadata={"description": "a transfer line id"})
+    qty_base_received = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
+    reason = fields.Str(load_default="", validate=validate.OneOf(REASON_CHOICES))
+    note = NOTE
+
+
+class TransferReceiveInputSchema(Schema):
+    lines = fields.List(fields.Nested(TransferReceiptLineSchema), load_default=list,
+                        metadata={"description": "Only the lines that differ from what was sent"})
+    proxy_reason = fields.Str(load_default="", validate=validate.Length(max=500),
+                              metadata={"description": "required when a township signs for one of its villages"})
+    idempotency_key = KEY
+
+
+class ConsignmentLineSchema(Schema):
+    id = fields.Int()
+    product_id = fields.Int()
+    product_name = fields.Str(attribute="product.display_name")
+    lot_id = fields.Int()
+    lot_number = fields.Str(attribute="lot.lot_number")
+    expiry_date = fields.Date(attribute="lot.expiry_date")
+    qty_base = fields.Int()
+    final_facility_id = fields.Int(allow_none=True)
+    qty_base_received = fields.Int(allow_none=True)
+    difference_reason = fields.Str()
+    difference_note = fields.Str()
+    transfer_line_id = fields.Int(allow_none=True)
+    shortage_ids = fields.Method("_shortage_ids")
+
+    def _shortage_ids(self, line):
+        return [s.id for s in line.shortages]
+
+
+class ProofOfDeliverySchema(Schema):
+    signed_by_id = fields.Int(allow_none=True)
+    signer_name = fields.Str()
+    is_proxy = fields.Bool()
+    proxy_reason = fields.Str()
+    note = fields.Str()
+    signed_at = fields.DateTime()
+
+
+class ConsignmentSchema(Schema):
+    id = fields.Int()
+    number = fields.Str()
+    kind = fields.Str()
+    status = fields.Str()
+    source_id = fields.Int()
+    source_name = fields.Str(attribute="source.name")
+    destination_id = fields.Int()
+    destination_name = fields.Str(attribute="destination.name")
+    transfer_id = fields.Int(allow_none=True)
+    expected_arrival_date = fields.Date(allow_none=True)
+    dispatched_at = fields.DateTime(allow_none=True)
+    note = fields.Str()
+    lines = fields.List(fields.Nested(ConsignmentLineSchema))
+    proof = fields.Nested(ProofOfDeliverySchema, allow_none=True)
+
+
+class ConsignmentQuerySchema(Schema):
+    facility_id = fields.Int(required=True)
+    direction = fields.Str(load_default="in", validate=validate.OneOf(["in", "out"]))
+    status = fields.Str(load_default=None, validate=validate.OneOf(["planned", "dispatched", "received", "cancelled"]))
+
+
+class ConsignmentReceiptLineSchema(Schema):
+    line_id = fields.Int(required=True, metadata={"description": "a consignment line id"})
+    qty_base_received = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
+    reason = fields.Str(load_default="", validate=validate.OneOf(REASON_CHOICES))
+    note = NOTE
+
+
+class ConsignmentReceiveInputSchema(Schema):
+    lines = fields.List(fields.Nested(ConsignmentReceiptLineSchema), load_default=list,
+                        metadata={"description": "Only the lines that differ from what was sent"})
+    signer_name = fields.Str(load_default="", validate=validate.Length(max=80))
+    proxy_reason = fields.Str(load_default="", validate=validate.Length(max=500))
+    note = NOTE
+    idempotency_key = fields.Str(load_default="", validate=validate.Length(max=80))
