@@ -82,17 +82,32 @@ def _order_line(facility: Facility, made: dict) -> int:
 
 def _shipment(facility: Facility, made: dict) -> int:
     from pharmacy.extensions import db
-    from pharmacy.inventory.models import Transfer
     from pharmacy.orders.models import Shipment
 
     order = _order(facility, made)
-    transfer = Transfer(from_facility_id=_central_of(facility).id, to_facility_id=order.facility_id)
-    db.session.add(transfer)
-    db.session.flush()
-    shipment = Shipment(order_id=order.id, transfer_id=transfer.id)
+    consignment = _consignment_to(db.session.get(Facility, order.facility_id), made)
+    shipment = Shipment(order_id=order.id, consignment_id=consignment.id)
     db.session.add(shipment)
     db.session.flush()
     return shipment.id
+
+
+def _consignment_to(facility: Facility, made: dict):
+    """A consignment in transit to `facility` from its parent (or from itself for a county)."""
+    from pharmacy.extensions import db
+    from pharmacy.inventory.models import Transfer
+    from pharmacy.supply.models import Consignment
+
+    if "consignment" not in made:
+        source = facility.parent or _central_of(facility)
+        transfer = Transfer(from_facility_id=source.id, to_facility_id=facility.id)
+        db.session.add(transfer)
+        db.session.flush()
+        made["consignment"] = Consignment(kind="transfer", source_id=source.id, destination_id=facility.id,
+                                          status="dispatched", transfer_id=transfer.id)
+        db.session.add(made["consignment"])
+        db.session.flush()
+    return made["consignment"]
 
 
 def _purchase_order(facility: Facility, made: dict):
@@ -142,9 +157,7 @@ def _shortage(facility: Facility, made: dict) -> int:
 
 
 def _transfer(facility: Facility, made: dict) -> int:
-    from pharmacy.inventory.models import Transfer
-
-    return _add(Transfer(from_facility_id=_township_of(facility).id, to_facility_id=facility.id)).id
+    return _consignment_to(facility, made).transfer_id
 
 
 def _dictionary_import(facility: Facility, made: dict):
@@ -228,6 +241,7 @@ OBJECTS: dict[str, Factory | str] = {
     "order_id": lambda facility, made: _order(facility, made).id,
     "orders:line_id": _order_line,
     "shipment_id": _shipment,
+    "consignment_id": lambda facility, made: _consignment_to(facility, made).id,
     "po_id": lambda facility, made: _purchase_order(facility, made).id,
     "purchasing:line_id": _purchase_line,
     "shortage_id": _shortage,

@@ -66,7 +66,8 @@ def test_dispatch_moves_goods_into_transit_and_marks_shortages_dispatched(planne
     assert stock.in_transit_qty(p["v1"].id, p["tablets"].id) == 60
     assert stock.on_hand(p["v1"].id, p["tablets"].id) == 0
     assert {s.status for s in (p["first"], p["second"], p["third"])} == {ShortageStatus.DISPATCHED}
-    assert all(line.transfer_line.ref_id == line.id for line in run.lines)
+    assert all(line.consignment_line.transfer_line_id and line.consignment_line.qty_base == line.qty_base
+               and line.consignment_line.lot_id == line.lot_id for line in run.lines)
     with pytest.raises(Conflict):
         services.dispatch_run(run, user=p["pharmacist"])
 
@@ -106,13 +107,20 @@ def test_receipt_posts_stock_records_differences_and_closes_shortages(planned):
     assert stop.status == StopStatus.RECEIVED and stop.has_differences
     assert stock.on_hand(p["v1"].id, p["tablets"].id) == 50
     assert stock.on_hand(p["v1"].id, p["syrup"].id) == 0
-    assert (tablets.qty_received_base, tablets.transfer_line.discrepancy_reason) == (50, "damaged")
-    assert p["first"].status == ShortageStatus.DELIVERED
-    assert p["second"].status == ShortageStatus.ORDERED  # nothing arrived: open again for the next run
+    assert (tablets.qty_received_base, tablets.difference_reason) == (50, "damaged")
+    # 50 of the 60 tablets registered arrived, and no syrup: both open again for the next run, the difference
+    # written on the registration.
+    assert p["first"].status == ShortageStatus.ACKNOWLEDGED and "50" in p["first"].difference_note
+    assert p["second"].status == ShortageStatus.ACKNOWLEDGED and p["second"].stage == ""
+    assert "0" in p["second"].difference_note
     assert run.status == RunStatus.DISPATCHED  # the second village has not signed yet
     with pytest.raises(Conflict):
         services.receive_stop(stop, {}, receiver_name="李医生", user=doctor)
-    services.receive_stop(run.stops[1], {}, receiver_name="王医生", user=p["county"].users["township"])
+    township_user = p["county"].users["township"]
+    with pytest.raises(InvalidInput):  # a township signs for its village only as a proxy, with a reason
+        services.receive_stop(run.stops[1], {}, receiver_name="王医生", user=township_user)
+    services.receive_stop(run.stops[1], {}, receiver_name="王医生", user=township_user, proxy_reason="村医出诊，乡镇代收")
+    assert run.stops[1].proof.is_proxy and run.stops[1].proof.signed_by_id == township_user.id
     assert run.status == RunStatus.DELIVERED and p["third"].status == ShortageStatus.DELIVERED
     assert stock.in_transit_qty(p["v1"].id, p["tablets"].id) == 0
 

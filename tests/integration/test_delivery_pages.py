@@ -58,7 +58,7 @@ def test_village_doctor_receives_from_the_tablet_page(county, login, dispatched)
     refused = client.post(f"/deliveries/stops/{stop.id}/receipt", data={
         "receiver_name": "李医生", "checked": "1", f"diff_{line.id}": "1", f"qty_{line.id}_packs": "1",
         f"qty_{line.id}_units": "0"})
-    assert refused.status_code == 422 and "请选择原因" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "必须选择原因" in refused.get_data(as_text=True)
     assert stop.status == StopStatus.DISPATCHED
     done = client.post(f"/deliveries/stops/{stop.id}/receipt", data={
         "receiver_name": "李医生", "checked": "1", f"diff_{line.id}": "1", f"qty_{line.id}_packs": "1",
@@ -66,7 +66,8 @@ def test_village_doctor_receives_from_the_tablet_page(county, login, dispatched)
     assert done.status_code == 302
     db.session.expire_all()
     assert stop.status == StopStatus.RECEIVED and line.qty_received_base == 48
-    assert dispatched["shortage"].status == ShortageStatus.DELIVERED
+    assert dispatched["shortage"].status == ShortageStatus.ACKNOWLEDGED  # 1 of 2 boxes: open again
+    assert "48" in dispatched["shortage"].difference_note
     again = client.post(f"/deliveries/stops/{stop.id}/receipt", data={"receiver_name": "李医生", "checked": "1"})
     assert again.status_code == 302  # a resend finds the receipt already recorded
     township_view = login(county.users["township"]).get(f"/deliveries/runs/{dispatched['run'].id}")
@@ -133,9 +134,9 @@ def test_api_edit_lines_and_receipt(county, login, dispatched):
     assert bad.status_code == 422
     ok = doctor.post(f"/api/v1/deliveries/stops/{stop.id}/receipt",
                      json={"receiver_name": "李医生", "lines": [{"line_id": line.id, "qty_received_base": 90,
-                                                                 "reason": "missing", "note": "少6片"}]})
+                                                                 "reason": "missing", "note": "少6片"}]})  # the old code for "short"
     assert ok.status_code == 200 and ok.json["status"] == "received" and ok.json["has_differences"]
-    assert ok.json["lines"][0]["discrepancy_reason"] == "missing"
+    assert ok.json["lines"][0]["discrepancy_reason"] == "short"
     twice = doctor.post(f"/api/v1/deliveries/stops/{stop.id}/receipt", json={"receiver_name": "李医生"})
     assert twice.status_code == 409 and twice.json["error"]["code"] == "already_received"
 

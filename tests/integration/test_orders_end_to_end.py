@@ -122,7 +122,11 @@ def test_unified_supply_end_to_end(county, login, db_session):
     assert stock.on_hand(central.id, metformin.id) == 102 - 96
     assert stock.in_transit_qty(town.id, amlodipine.id) == 50
     assert stock.in_transit_qty(town.id, metformin.id) == 96
-    assert {s.status for s in (sa1, sa2, sc1, sb_town)} == {"dispatched"}
+    # On the way to the township: dispatched for the township's own registration; the villages' stay ordered
+    # (their goods are not yet on their way to them), with the expected arrival at the township.
+    assert sb_town.status == "dispatched"
+    assert {(s.status, s.stage) for s in (sa1, sa2, sc1)} == {("ordered", "upstream_transit")}
+    assert sa1.expected_arrival_date is not None
     assert _ok(client.get(f"/api/v1/orders/{order_id}"))["status"] == "shipped"
 
     # 7. The township receives; amlodipine arrives 5 tablets short (damaged).
@@ -141,9 +145,11 @@ def test_unified_supply_end_to_end(county, login, db_session):
     assert db_session.get(Transfer, shipment["transfer_id"]).status == "received"
     order = _ok(client.get(f"/api/v1/orders/{order_id}"))
     assert order["status"] == "received"
-    # 4.5 packs arrived: the urgent registration (3) is covered, the routine one (2) goes back to ordered;
-    # the township's own registration is delivered; village registrations wait for their village delivery.
-    assert (sa1.status, sa2.status, sc1.status, sb_town.status) == ("dispatched", "ordered", "dispatched", "delivered")
+    # 4.5 packs arrived: the urgent registration (3) is covered and waits at the township for the village's
+    # run; the routine one (2) is open again with the difference; the township's own one is delivered.
+    assert [(s.status, s.stage) for s in (sa1, sa2, sc1, sb_town)] == [
+        ("ordered", "at_upstream"), ("acknowledged", ""), ("ordered", "at_upstream"), ("delivered", "delivered")]
+    assert "45" in sa2.difference_note
     again = client.post(f"/api/v1/orders/{order_id}/shipments/{shipment['id']}/receive", json=body)
     assert again.status_code == 409
     assert stock.on_hand(town.id, amlodipine.id) == 45

@@ -7,6 +7,7 @@ from pharmacy.errors import Conflict, InvalidInput
 from pharmacy.extensions import db
 from pharmacy.shortages import queries, services
 from pharmacy.shortages.models import Shortage
+from pharmacy.shortages.progress import Stage
 from tests.factories import make_product
 
 
@@ -51,9 +52,12 @@ def test_lifecycle_records_every_change_and_refuses_illegal_moves(county):
     shortage = register(county, make_product(), "c-life-1")
     pharmacist = county.users["township"]
     services.acknowledge(shortage, user=pharmacist, note="已收到")
-    services.transition(shortage, "ordered", user=pharmacist, ref_type="order", ref_id=7)
-    services.transition(shortage, "dispatched", user=pharmacist)
-    services.transition(shortage, "delivered", user=pharmacist)
+    for derived in ("ordered", "dispatched", "delivered"):  # these follow the goods, never set by hand
+        with pytest.raises(Conflict):
+            services.transition(shortage, derived, user=pharmacist)
+    services.record_stage(shortage, Stage.ON_ORDER, user=pharmacist, ref_type="order", ref_id=7)
+    services.record_stage(shortage, Stage.IN_TRANSIT, user=pharmacist)
+    services.record_stage(shortage, Stage.DELIVERED, user=pharmacist)
     assert shortage.delivered_at is not None
     events = queries.events_of(shortage)
     assert [(e.from_status, e.to_status) for e in events] == [

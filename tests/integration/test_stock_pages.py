@@ -120,7 +120,7 @@ def test_transfer_form_and_receipt_page(stocked, login):
     line_id = stock.db.session.execute(db.text("select max(id) from stock_transfer_line")).scalar()
     response = doctor.post(f"/stock/transfers/{transfer_id}/receive", data={
         f"received_{line_id}": "20", f"reason_{line_id}": "", "idempotency_key": "rx"})
-    assert response.status_code == 422 and "必须填写原因" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "必须选择原因" in response.get_data(as_text=True)
     response = doctor.post(f"/stock/transfers/{transfer_id}/receive", data={
         f"received_{line_id}": "20", f"reason_{line_id}": "damaged", "idempotency_key": "rx2"})
     assert response.status_code == 302

@@ -71,11 +71,20 @@ def test_replenishment_below_min_fills_to_max_in_whole_packs():
 
 def test_in_transit_and_shortage_lines_count_towards_the_level():
     stops = [StopNeeds(10, 1, shortages=[shortage(7, 1, 20)],
-                       levels=[level(1, on_hand=0, amc=20, min_base=20, max_base=40, in_transit=10)])]
+                       levels=[level(1, on_hand=0, amc=20, min_base=30, max_base=40, in_transit=10)])]
     plan = plan_delivery(stops, PRODUCTS, {1: [lot(1, 500)]}, usable_after=USABLE_AFTER)
-    # shortage 20, then position 0 + 10 in transit + 20 = 30 >= min 20: no replenishment
+    # shortage 20, then position 0 + 10 in transit + 20 = 30 >= min 30: no replenishment. Leaving out the goods
+    # in transit (20 < 30) or the shortage line (10 < 30) would top the village up.
     assert by_village(plan, 10) == {(1, 1): 20}
     assert plan.lines[0].qty_for_replenish_base == 0
+
+
+def test_goods_in_transit_to_the_village_are_not_sent_again():
+    stops = [StopNeeds(10, 1, levels=[level(1, on_hand=0, amc=20, min_base=20, max_base=40, in_transit=25)])]
+    assert plan_delivery(stops, PRODUCTS, {1: [lot(1, 500)]}, usable_after=USABLE_AFTER).lines == []
+    stops = [StopNeeds(10, 1, levels=[level(1, on_hand=0, amc=20, min_base=20, max_base=40, in_transit=10)])]
+    assert by_village(plan_delivery(stops, PRODUCTS, {1: [lot(1, 500)]}, usable_after=USABLE_AFTER), 10) == \
+        {(1, 1): 30}  # up to max 40 less the 10 on their way
 
 
 def test_products_the_village_tier_may_not_stock_are_never_planned():

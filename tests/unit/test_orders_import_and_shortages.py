@@ -1,10 +1,7 @@
 import io
-from datetime import datetime
-from types import SimpleNamespace
 
 from openpyxl import Workbook
 
-from pharmacy.orders.fulfilment import shortages_covered
 from pharmacy.orders.importing import parse_qty, read_order_rows
 
 
@@ -34,13 +31,3 @@ def test_heading_found_below_a_title_with_spellings_pharmacists_use():
 def test_missing_heading_is_reported():
     rows, problems = read_order_rows(_xlsx([("名称", "备注"), ("阿莫西林", "")]))
     assert rows == [] and len(problems) == 1 and problems[0].row == 0
-
-
-def test_shortages_covered_most_urgent_and_oldest_first():
-    def s(id_, qty, urgency, day):
-        return SimpleNamespace(id=id_, qty_packs=qty, urgency=urgency, created_at=datetime(2024, 6, day))
-
-    routine_old, routine_new, emergency = s(1, 2, "routine", 1), s(2, 2, "routine", 5), s(3, 3, "emergency", 9)
-    assert shortages_covered([routine_old, routine_new, emergency], 4.5) == [emergency]
-    assert shortages_covered([routine_old, routine_new, emergency], 5) == [emergency, routine_old]
-    assert shortages_covered([routine_old, routine_new, emergency], 0) == []
