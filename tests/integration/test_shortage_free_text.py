@@ -4,6 +4,7 @@ product (event, alias, audit, scope), and the order builder and delivery planner
 import pytest
 from sqlalchemy import select
 
+from pharmacy.audit.models import AuditEvent
 from pharmacy.catalog.loader import load_catalog
 from pharmacy.catalog.models import Alias, Drug, Product, ProductStatus
 from pharmacy.catalog.services import set_product_status
@@ -149,3 +150,131 @@ def test_a_resolved_registration_is_planned_by_the_next_delivery_run(county):
     served = [line for line in second.lines if shortage in line.shortages]
     assert [(line.product_id, line.qty_base) for line in served] == [(product.id, 30)]
     assert not second.stops[0].shortfalls
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# API
+
+
+@pytest.fixture
+def doctor(county, login):
+    db.session.commit()
+    return login(county.users["village"])
+
+
+def test_proposals_api_answers_the_tablet(formulary, county, doctor):
+    response = doctor.get("/api/v1/shortages/proposals", query_string={"text": "阿莫仙"})
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert body["text"] == "阿莫仙" and body["status"] == "auto_matched"
+    first = body["products"][0]
+    assert (first["generic_name"], first["dosage_form"], first["strength"], first["source"]) == (
+        "阿莫西林", "胶囊", "0.25g", "brand")
+    assert {"product_id", "code", "pack_label", "pack_unit", "score", "lowest_tier"} <= set(first)
+    assert 1 <= len(body["products"]) <= 4
+    # Only what a village may stock: 参麦注射液 is a township product.
+    for text in ("参麦注射液", "参麦"):
+        products = doctor.get("/api/v1/shortages/proposals", query_string={"text": text}).json["products"]
+        assert all(p["lowest_tier"] == "village" for p in products)
+    nothing = doctor.get("/api/v1/shortages/proposals", query_string={"text": "风油精"}).json
+    assert (nothing["status"], nothing["products"]) == ("no_match", [])
+
+
+@pytest.mark.parametrize("query, field", [({}, "text"), ({"text": "  "}, "text"), ({"text": "药" * 201}, "text"),
+                                          ({"text": "阿莫仙", "facility_id": "x"}, "facility_id")])
+def test_proposals_api_refuses_bad_input(county, doctor, query, field):
+    response = doctor.get("/api/v1/shortages/proposals", query_string=query)
+    assert response.status_code == 422
+    assert field in response.json["error"]["fields"]
+    assert response.json["error"]["message"] == "输入有误，请检查标出的字段"
+
+
+def test_proposals_api_keeps_to_the_callers_scope(county, doctor):
+    response = doctor.get("/api/v1/shortages/proposals",
+                          query_string={"text": "阿莫仙", "facility_id": county.villages[1].id})
+    assert response.status_code == 403
+
+
+def test_free_text_queue_api_lists_the_townships_villages_with_proposals(formulary, county, login):
+    mine = free_text(county, "阿莫仙", urgency="urgent")
+    also_mine = free_text(county, TYPO, village=1)
+    foreign = free_text(county, "阿莫仙", village=len(county.villages) - 1, user="other_village")
+    services.register_shortage(facility=county.villages[0], user=county.users["village"], client_id="ft-picked",
+                               product=formulary("阿莫西林", "胶囊", "0.25g"), qty_packs=1)
+    db.session.commit()
+    client = login(county.users["township"])
+    items = client.get("/api/v1/shortages/free-text").json
+    assert [i["shortage"]["id"] for i in items] == [mine.id, also_mine.id]  # urgent first; not the other township's
+    assert items[0]["status"] == "auto_matched" and items[0]["proposals"][0]["generic_name"] == "阿莫西林"
+    assert foreign.id not in [i["shortage"]["id"] for i in login(county.users["township"]).get(
+        f"/api/v1/shortages/free-text?facility_id={county.villages[1].id}").json]
+    assert client.get(f"/api/v1/shortages/free-text?facility_id={county.townships[1].id}").status_code == 403
+
+
+def test_resolve_api_names_the_product_once_with_audit(formulary, county, login):
+    shortage = free_text(county, TYPO)
+    amoxicillin = formulary("阿莫西林", "胶囊", "0.25g")
+    db.session.commit()
+    client = login(county.users["township"])
+    response = client.post(f"/api/v1/shortages/{shortage.id}/product",
+                           json={"product_id": amoxicillin.id, "note": "村医电话确认"})
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert (body["product_id"], body["product_code"], body["free_text"], body["label"]) == (
+        amoxicillin.id, amoxicillin.code, TYPO, amoxicillin.display_name)
+    assert body["events"][-1]["ref_type"] == "product_resolved" and body["events"][-1]["note"] == "村医电话确认"
+    audited = db.session.scalars(select(AuditEvent).where(AuditEvent.table_name == "shortage",
+                                                          AuditEvent.row_id == str(shortage.id),
+                                                          AuditEvent.action == "update")).all()
+    assert audited and all(a.user_id == county.users["township"].id for a in audited)
+    assert any("product_id" in (a.changes or "") for a in audited)
+    assert db.session.scalars(select(AuditEvent).where(AuditEvent.table_name == "alias")).first() is not None
+    assert client.get("/api/v1/shortages/free-text").json == []
+
+    again = client.post(f"/api/v1/shortages/{shortage.id}/product", json={"product_id": amoxicillin.id})
+    assert again.status_code == 409 and again.json["error"]["code"] == "already_resolved"
+    assert again.json["error"]["message"] == f"该登记已对应药品：{amoxicillin.display_name}"
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    english = client.post(f"/api/v1/shortages/{shortage.id}/product", json={"product_id": amoxicillin.id})
+    assert english.json["error"]["message"] == f"This registration already names a product: {amoxicillin.display_name}"
+
+
+@pytest.mark.parametrize("body, status, field", [
+    ({}, 422, "product_id"), ({"product_id": "12"}, 422, "product_id"), ({"product_id": 0}, 422, "product_id"),
+    ({"product_id": 1, "learn_alias": "maybe"}, 422, "learn_alias"), ({"product_id": 1, "note": "x" * 501}, 422, "note"),
+    ({"product_id": 2 ** 31 - 1}, 404, None),
+])
+def test_resolve_api_refuses_bad_input(county, login, body, status, field):
+    shortage = free_text(county, "某药")
+    db.session.commit()
+    response = login(county.users["township"]).post(f"/api/v1/shortages/{shortage.id}/product", json=body)
+    assert response.status_code == status, response.json
+    if field:
+        assert field in response.json["error"]["fields"]
+    else:
+        assert response.json["error"]["message"] == "找不到该产品"
+    assert db.session.get(Shortage, shortage.id).product_id is None
+
+
+def test_resolve_api_is_for_the_township_of_the_registration(county, login):
+    product = make_product()
+    mine = free_text(county, "某药")
+    foreign = free_text(county, "某药", village=len(county.villages) - 1, user="other_village")
+    db.session.commit()
+    doctor = login(county.users["village"])
+    assert doctor.post(f"/api/v1/shortages/{mine.id}/product", json={"product_id": product.id}).status_code == 403
+    township = login(county.users["township"])
+    refused = township.post(f"/api/v1/shortages/{foreign.id}/product", json={"product_id": product.id})
+    assert refused.status_code == 404 and refused.json["error"]["message"] == "找不到该缺药登记"
+    assert db.session.get(Shortage, foreign.id).product_id is None
+    county_pharmacist = login(county.users["county"])
+    assert county_pharmacist.post(f"/api/v1/shortages/{foreign.id}/product",
+                                  json={"product_id": product.id}).status_code == 200
+
+
+def test_openapi_documents_the_free_text_endpoints(client, county, login):
+    paths = login(county.users["viewer"]).get("/api/v1/openapi.json").json["paths"]
+    assert "get" in paths["/api/v1/shortages/proposals"] and "get" in paths["/api/v1/shortages/free-text"]
+    operation = paths["/api/v1/shortages/{shortage_id}/product"]["post"]
+    assert "requestBody" in operation and {"200", "403", "404", "409", "422"} <= set(operation["responses"])
