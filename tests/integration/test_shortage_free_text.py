@@ -278,3 +278,57 @@ def test_openapi_documents_the_free_text_endpoints(client, county, login):
     assert "get" in paths["/api/v1/shortages/proposals"] and "get" in paths["/api/v1/shortages/free-text"]
     operation = paths["/api/v1/shortages/{shortage_id}/product"]["post"]
     assert "requestBody" in operation and {"200", "403", "404", "409", "422"} <= set(operation["responses"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Pages
+
+
+def test_the_township_queue_page_resolves_with_one_click(formulary, county, login):
+    shortage = free_text(county, "阿莫仙", urgency="emergency")
+    amoxicillin = formulary("阿莫西林", "胶囊", "0.25g")
+    db.session.commit()
+    client = login(county.users["township"])
+    page = client.get("/shortages/free-text").get_data(as_text=True)
+    assert "阿莫仙" in page and county.villages[0].name in page and "最可能" in page
+    assert f'name="product_id" value="{amoxicillin.id}"' in page and 'name="learn_alias" value="1" checked' in page
+    assert "<script>" not in page and "style=" not in page
+    assert 'href="/shortages/free-text"' in client.get("/shortages/open").get_data(as_text=True)
+
+    response = client.post(f"/shortages/{shortage.id}/product", data={"product_id": amoxicillin.id,
+                                                                      "learn_alias": "1"})
+    assert response.status_code == 302 and "/shortages/free-text" in response.headers["Location"]
+    assert db.session.get(Shortage, shortage.id).product_id == amoxicillin.id
+    after = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "已对应药品" in after and "没有待对应药品的登记" in after
+    detail = client.get(f"/shortages/{shortage.id}").get_data(as_text=True)
+    assert "对应药品：" + amoxicillin.display_name in detail and "阿莫仙" in detail
+
+
+def test_the_queue_page_takes_a_searched_product_and_explains_refusals(county, login):
+    shortage = free_text(county, "某药")
+    product, township_only = make_product(), make_product(lowest_tier="township")
+    db.session.commit()
+    client = login(county.users["township"])
+    missing = client.post(f"/shortages/{shortage.id}/product", data={"searched_product_id": ""})
+    assert missing.status_code == 422 and "请先选择药品" in missing.get_data(as_text=True)
+    refused = client.post(f"/shortages/{shortage.id}/product", data={"searched_product_id": township_only.id})
+    assert refused.status_code == 422 and "该药品不在本机构可配备的范围内" in refused.get_data(as_text=True)
+    done = client.post(f"/shortages/{shortage.id}/product", data={"searched_product_id": product.id})
+    assert done.status_code == 302
+    resolved = db.session.get(Shortage, shortage.id)
+    assert resolved.product_id == product.id
+    assert db.session.scalars(select(Alias).where(Alias.source_ref == f"shortage:{shortage.id}")).first() is None
+    again = client.post(f"/shortages/{shortage.id}/product", data={"product_id": product.id})
+    assert again.status_code == 409 and "该登记已对应药品" in again.get_data(as_text=True)
+
+
+def test_the_queue_page_is_for_pharmacists_within_their_scope(county, login):
+    foreign = free_text(county, "某药", village=len(county.villages) - 1, user="other_village")
+    product = make_product()
+    db.session.commit()
+    assert login(county.users["village"]).get("/shortages/free-text").status_code == 403
+    client = login(county.users["township"])
+    assert "某药" not in client.get("/shortages/free-text").get_data(as_text=True)
+    assert client.post(f"/shortages/{foreign.id}/product", data={"product_id": product.id}).status_code == 404
+    assert db.session.get(Shortage, foreign.id).product_id is None
