@@ -34,6 +34,8 @@ def _tablet_messages() -> dict:
         "searching": _("正在查找…"), "offline_results": _("离线查找（本机缓存）"),
         "free_text": _("（未选目录药品）"), "retry": _("重试"), "remove": _("删除"),
         "queue_count": _("%(n)s 条等待发送"), "empty": _("还没有登记"),
+        "proposing": _("正在查找对应的目录药品…"), "proposal_title": _("“%(text)s”是不是以下药品？点一下即选定"),
+        "proposal_best": _("最可能"), "proposal_keep": _("都不是，按原文登记"),
         "statuses": {k.value: _(v) for k, v in STATUS_LABELS.items()},
         "urgencies": {k.value: _(v) for k, v in URGENCY_LABELS.items()},
         "reasons": {k.value: _(v) for k, v in REASON_LABELS.items()},

@@ -332,3 +332,8 @@ def test_the_queue_page_is_for_pharmacists_within_their_scope(county, login):
     assert "某药" not in client.get("/shortages/free-text").get_data(as_text=True)
     assert client.post(f"/shortages/{foreign.id}/product", data={"product_id": product.id}).status_code == 404
     assert db.session.get(Shortage, foreign.id).product_id is None
+
+
+def test_the_tablet_page_knows_where_to_ask_for_proposals(county, doctor):
+    page = doctor.get("/shortages/tablet").get_data(as_text=True)
+    assert 'data-proposals-url="/api/v1/shortages/proposals"' in page and 'id="proposal"' in page
