@@ -337,3 +337,86 @@ def test_the_queue_page_is_for_pharmacists_within_their_scope(county, login):
 def test_the_tablet_page_knows_where_to_ask_for_proposals(county, doctor):
     page = doctor.get("/shortages/tablet").get_data(as_text=True)
     assert 'data-proposals-url="/api/v1/shortages/proposals"' in page and 'id="proposal"' in page
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Two pharmacists at once (own committed data, not the rolled-back test session)
+
+
+def test_two_pharmacists_resolving_one_registration_at_once_record_one_product(app):
+    """The first holds the registration until it commits; the second then sees it resolved and is refused."""
+    import secrets
+    import threading
+
+    from sqlalchemy import delete
+
+    from pharmacy.auth.models import Role, User
+    from pharmacy.facilities.models import Facility, FacilityKind
+    from pharmacy.facilities.services import create_facility
+    from pharmacy.shortages.models import ShortageEvent
+
+    tag = secrets.token_hex(3).upper()
+    with app.app_context():
+        county = create_facility(code=f"FT{tag}", name="并发对应县", kind=FacilityKind.COUNTY_HOSPITAL)
+        town = create_facility(code=f"FT{tag}-T", name="并发对应镇", kind=FacilityKind.HEALTH_CENTRE, parent=county)
+        village = create_facility(code=f"FT{tag}-V", name="并发对应村", kind=FacilityKind.VILLAGE_POINT, parent=town)
+        drug = Drug(edition="FT", code=f"FT{tag}", category="化学药品和生物制品", generic_name="并发对应药")
+        products = [Product(drug=drug, edition="FT", code=f"FT{tag}-0{n}", dosage_form="片剂", strength=f"{n}mg",
+                            base_unit="片", pack_size=10, lowest_tier="village") for n in (1, 2)]
+        users = [User(username=f"ft{tag.lower()}{n}", display_name="并发", role=Role.TOWNSHIP_PHARMACIST,
+                      facility=town, password_hash="!", session_token=secrets.token_hex(8)) for n in (1, 2)]
+        db.session.add_all([drug, *products, *users])
+        db.session.flush()
+        shortage = services.register_shortage(facility=village, user=users[0], client_id=f"ft-race-{tag}",
+                                              free_text="并发药名", qty_packs=1)[0]
+        db.session.commit()
+        ids = {"shortage": shortage.id, "products": [p.id for p in products], "users": [u.id for u in users],
+               "drug": drug.id, "facilities": [village.id, town.id, county.id]}
+
+    holding, release, outcomes = threading.Event(), threading.Event(), {}
+
+    def resolve(n: int) -> None:
+        with app.app_context():
+            try:
+                services.resolve_product(db.session.get(Shortage, ids["shortage"]),
+                                         db.session.get(Product, ids["products"][n]),
+                                         user=db.session.get(User, ids["users"][n]), learn_alias=False)
+                if n == 0:
+                    holding.set()
+                    release.wait(10)
+                db.session.commit()
+                outcomes[n] = "resolved"
+            except Conflict as exc:
+                db.session.rollback()
+                outcomes[n] = exc.code
+            finally:
+                db.session.remove()
+
+    try:
+        first = threading.Thread(target=resolve, args=(0,))
+        first.start()
+        assert holding.wait(10)
+        second = threading.Thread(target=resolve, args=(1,))
+        second.start()
+        second.join(0.5)
+        assert second.is_alive()  # waiting for the first to finish
+        release.set()
+        first.join(10)
+        second.join(10)
+        assert outcomes == {0: "resolved", 1: "already_resolved"}
+        with app.app_context():
+            assert db.session.get(Shortage, ids["shortage"]).product_id == ids["products"][0]
+            assert db.session.scalars(select(ShortageEvent.ref_id).where(
+                ShortageEvent.shortage_id == ids["shortage"],
+                ShortageEvent.ref_type == "product_resolved")).all() == [ids["products"][0]]
+    finally:
+        release.set()
+        with app.app_context():
+            db.session.execute(delete(ShortageEvent).where(ShortageEvent.shortage_id == ids["shortage"]))
+            db.session.execute(delete(Shortage).where(Shortage.id == ids["shortage"]))
+            db.session.execute(delete(Product).where(Product.id.in_(ids["products"])))
+            db.session.execute(delete(Drug).where(Drug.id == ids["drug"]))
+            db.session.execute(delete(User).where(User.id.in_(ids["users"])))
+            for facility_id in ids["facilities"]:
+                db.session.execute(delete(Facility).where(Facility.id == facility_id))
+            db.session.commit()
