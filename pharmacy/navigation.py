@@ -10,6 +10,7 @@ NAV_ITEMS = [
     ("catalog.index", "药品目录", "catalog.read"),
     ("shortages.tablet", "缺药登记", "shortage.register"),
     ("shortages.open_registrations", "缺药汇总", "shortage.manage"),
+    ("shortages.free_text_queue", "待对应药品", "shortage.manage"),
     ("inventory.index", "库存", "stock.read"),
     ("orders.index", "统一订单", "order.read"),
     ("orders.approvals", "订单审批", "order.approve"),

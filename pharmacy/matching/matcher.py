@@ -424,3 +424,18 @@ def match_name(index: MatchIndex, name: str, *, spec: str = "", manufacturer: st
                facility_ids: tuple[int, ...] = (), allowed_tiers: set[str] | None = None) -> MatchResult:
     """Parse and match one local name."""
     return match_parsed(index, parse_name(name, spec=spec, manufacturer=manufacturer), facility_ids, allowed_tiers)
+
+
+# Proposing products for a name typed at registration (see `shortlist`).
+PROPOSAL_LIMIT = 4
+# Candidates this far below the best are not worth a tap.
+PROPOSAL_SPREAD = 20.0
+
+
+def shortlist(result: MatchResult, *, limit: int = PROPOSAL_LIMIT, spread: float = PROPOSAL_SPREAD) -> list[Candidate]:
+    """The candidates worth proposing for a typed name, best first: none when nothing in the formulary resembles
+    it (`decide`), else those scoring close to the best one."""
+    if result.status == NO_MATCH or not result.candidates:
+        return []
+    best = result.candidates[0].score
+    return [c for c in result.candidates if c.score >= best - spread][:limit]

@@ -21,7 +21,8 @@ from ..models_base import utcnow
 from .brands import BrandFileError, read_brand_file, resolve_brand_rows
 from .catalog_index import current_index
 from .dictionary_file import DictionaryFileError, read_dictionary
-from .matcher import MatchResult, match_parsed
+from .index import MatchIndex
+from .matcher import PROPOSAL_LIMIT, MatchResult, match_parsed, shortlist
 from .models import DecisionAction, DictionaryImport, LocalDrug, MatchDecision, MatchStatus
 from .normalize import parse_name
 from .search import search_products as search_index
@@ -65,17 +66,81 @@ def search_products(query: str, *, facility: Facility | None, limit: int = 10) -
     """
     index = current_index()
     tiers = set(tiers_at_or_below(facility.tier)) if facility is not None else None
+    return [_product_row(index, hit.product_id, score=hit.score, matched=hit.matched)
+            for hit in search_index(index, query, facility_ids=facility_chain(facility), allowed_tiers=tiers,
+                                    limit=limit)]
+
+
+def _product_row(index: MatchIndex, product_id: int, **extra) -> dict:
+    """A product as search and proposals answer it, from the index alone."""
+    product = index.products[product_id]
+    return {"product_id": product.id, "id": product.id, "code": product.code,
+            "generic_name": index.drugs[product.drug_id].generic_name, "dosage_form": product.dosage_form,
+            "strength": product.strength, "base_unit": product.base_unit,
+            "pack_label": f"{product.pack_size}{product.base_unit}/{product.pack_unit}",
+            "pack_size": product.pack_size, "pack_unit": product.pack_unit,
+            "vbp_batch": product.vbp_batch, "is_vbp": bool(product.vbp_batch),
+            "lowest_tier": product.lowest_tier, **extra}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Proposals for a name typed instead of a product (a free-text shortage)
+
+
+@dataclass
+class Proposal:
+    """What the matching engine proposes for a typed name: its status and the products worth a tap, best first."""
+
+    text: str
+    status: str
+    products: list[dict]
+
+
+def propose_many(requests: list[tuple[str, Facility]], *, limit: int = PROPOSAL_LIMIT) -> list[Proposal]:
+    """A proposal for each (typed name, facility where it was typed): products that facility's tier may stock,
+    matched with the aliases it may use (its own, its township's, the county's)."""
+    index = current_index()
     out = []
-    for hit in search_index(index, query, facility_ids=facility_chain(facility), allowed_tiers=tiers, limit=limit):
-        product = index.products[hit.product_id]
-        out.append({"product_id": product.id, "id": product.id, "code": product.code,
-                    "generic_name": index.drugs[product.drug_id].generic_name, "dosage_form": product.dosage_form,
-                    "strength": product.strength, "base_unit": product.base_unit,
-                    "pack_label": f"{product.pack_size}{product.base_unit}/{product.pack_unit}",
-                    "pack_size": product.pack_size, "pack_unit": product.pack_unit,
-                    "vbp_batch": product.vbp_batch, "is_vbp": bool(product.vbp_batch),
-                    "lowest_tier": product.lowest_tier, "score": hit.score, "matched": hit.matched})
+    for text, facility in requests:
+        result = match_parsed(index, parse_name(text or ""), facility_chain(facility),
+                              set(tiers_at_or_below(facility.tier)))
+        out.append(Proposal(text=text, status=result.status, products=[
+            _product_row(index, c.product_id, score=round(c.score, 1), source=c.source)
+            for c in shortlist(result, limit=limit)]))
     return out
+
+
+def propose_products(text: str, *, facility: Facility, limit: int = PROPOSAL_LIMIT) -> Proposal:
+    """The products a name typed at `facility` may mean (see `propose_many`)."""
+    return propose_many([(text, facility)], limit=limit)[0]
+
+
+def learn_typed_name(text: str, product: Product, *, facility_id: int | None, user, source_ref: str) -> Alias | None:
+    """Learn a name typed for `product` as a confirmed local name of `facility_id` (None: county-wide), so that it
+    matches that product next time; None when nothing in the text could name a drug."""
+    parsed = parse_name(text or "")
+    if not parsed.segments:
+        return None
+    return learn_alias(text.strip()[:200], parsed.key[:200], product, facility_id=facility_id, user=user,
+                       source_ref=source_ref)
+
+
+def learn_alias(text: str, key: str, product: Product, *, facility_id: int | None, user, source_ref: str) -> Alias:
+    """The confirmed local name `text` (matched by its `key`, see ParsedName.key) for `product`; reused when it is
+    already known at that facility."""
+    stmt = select(Alias).where(Alias.normalized_text == key, Alias.product_id == product.id,
+                               Alias.source == AliasSource.LOCAL_CONFIRMED)
+    stmt = stmt.where(Alias.facility_id.is_(None) if facility_id is None else Alias.facility_id == facility_id)
+    alias = db.session.scalars(stmt).first()
+    if alias is None:
+        alias = Alias(text=text, normalized_text=key, drug_id=product.drug_id, product_id=product.id,
+                      source=AliasSource.LOCAL_CONFIRMED, facility_id=facility_id, source_ref=source_ref[:255],
+                      created_by_id=user.id if user else None)
+        db.session.add(alias)
+        db.session.flush()
+        log.info("alias %r learnt for %s at facility %s by %s", text, product.code, facility_id,
+                 getattr(user, "username", "-"))
+    return alias
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -233,21 +298,10 @@ def may_create_global_alias(user) -> bool:
 
 
 def _learn_alias(local: LocalDrug, product: Product, *, user, county_wide: bool) -> Alias:
-    facility_id = None if county_wide else local.facility_id
     text = " ".join(p for p in (local.local_name, local.spec) if p)[:200]
     parsed = parse_name(local.local_name, spec=local.spec, manufacturer=local.manufacturer)
-    key = parsed.key[:200]
-    stmt = select(Alias).where(Alias.normalized_text == key, Alias.product_id == product.id,
-                               Alias.source == AliasSource.LOCAL_CONFIRMED)
-    stmt = stmt.where(Alias.facility_id.is_(None) if facility_id is None else Alias.facility_id == facility_id)
-    alias = db.session.scalars(stmt).first()
-    if alias is None:
-        alias = Alias(text=text, normalized_text=key, drug_id=product.drug_id, product_id=product.id,
-                      source=AliasSource.LOCAL_CONFIRMED, facility_id=facility_id,
-                      source_ref=f"local_drug:{local.id}", created_by_id=user.id if user else None)
-        db.session.add(alias)
-        db.session.flush()
-    return alias
+    return learn_alias(text, parsed.key[:200], product, facility_id=None if county_wide else local.facility_id,
+                       user=user, source_ref=f"local_drug:{local.id}")
 
 
 def confirm(local: LocalDrug, product: Product, *, user, county_wide: bool = False,

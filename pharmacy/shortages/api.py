@@ -2,6 +2,8 @@
 
 A registration carries a `client_id` made on the device: the first request answers 201, a resend of the same
 registration answers 200 with the one already recorded, so a tablet that lost the answer can simply retry.
+A name typed instead of a product gets the matching engine's proposals (`/proposals`, the tablet's one-tap
+confirm); what stays free text waits in `/free-text` until the township names its product (`/<id>/product`).
 """
 
 from flask import jsonify
@@ -10,9 +12,11 @@ from flask_login import current_user
 from ..api import api_blueprint, api_operation
 from ..auth.policy import get_facility_in_scope, permission_required
 from ..catalog.services import get_product
+from ..matching.services import propose_products
 from . import queries, services
 from .models import OPEN_STATUSES
-from .schemas import (CancelSchema, GroupQuerySchema, GroupSchema, NoteSchema, PickItemSchema, ShortageDetailSchema,
+from .schemas import (CancelSchema, FreeTextItemSchema, FreeTextQuerySchema, GroupQuerySchema, GroupSchema, NoteSchema,
+                      PickItemSchema, ProposalQuerySchema, ProposalSchema, ResolveProductSchema, ShortageDetailSchema,
                       ShortageInputSchema, ShortageQuerySchema, ShortageSchema, TransitionSchema)
 
 bp = api_blueprint("shortages_api", __name__, "/shortages")
@@ -59,6 +63,26 @@ def registrable_products():
     return queries.registrable_products(current_user.facility)
 
 
+@bp.get("/proposals")
+@permission_required("shortage.register")
+@api_operation(summary="Products the matching engine proposes for a name typed instead of a product",
+               tags=["shortages"], query=ProposalQuerySchema, response=ProposalSchema,
+               description="For the tablet's one-tap confirm: products the facility's tier may stock, matched with "
+                           "brand names and the local names its township has confirmed. No products: register the "
+                           "text as typed.")
+def proposals(query):
+    facility = get_facility_in_scope(current_user, query["facility_id"] or current_user.facility_id)
+    return propose_products(query["text"].strip(), facility=facility)
+
+
+@bp.get("/free-text")
+@permission_required("shortage.read")
+@api_operation(summary="Open free-text registrations waiting for a product, with proposals", tags=["shortages"],
+               query=FreeTextQuerySchema, response=FreeTextItemSchema, many=True)
+def free_text(query):
+    return queries.free_text_queue(queries.scope_ids(current_user, query["facility_id"]), limit=query["limit"])
+
+
 @bp.get("/<int:shortage_id>")
 @permission_required("shortage.read")
 @api_operation(summary="One registration with its history", tags=["shortages"], response=ShortageDetailSchema)
@@ -82,6 +106,18 @@ def acknowledge(shortage_id: int, body):
 def cancel(shortage_id: int, body):
     shortage = queries.get_shortage_in_scope(current_user, shortage_id)
     return services.cancel(shortage, user=current_user, reason=body["reason"])
+
+
+@bp.post("/<int:shortage_id>/product")
+@permission_required("shortage.manage")
+@api_operation(summary="Name the product a free-text registration asks for (409 when it already names one)",
+               tags=["shortages"], body=ResolveProductSchema, response=ShortageDetailSchema,
+               description="From then on the registration is ordered and delivered by product. With learn_alias "
+                           "(default) the text is learnt as a local name of the registration's township.")
+def resolve_product(shortage_id: int, body):
+    shortage = queries.get_shortage_in_scope(current_user, shortage_id)
+    return services.resolve_product(shortage, get_product(body["product_id"]), user=current_user,
+                                    learn_alias=body["learn_alias"], note=body["note"])
 
 
 @bp.post("/<int:shortage_id>/transition")

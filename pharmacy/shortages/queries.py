@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, select
 from sqlalchemy.orm import joinedload
 
 from ..auth.policy import can_see, get_facility_in_scope, visible_facility_ids
@@ -15,6 +15,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..facilities.models import Facility
 from ..inventory.queries import in_ids
+from ..matching.services import propose_many
 from .models import OPEN_STATUSES, URGENCY_RANK, Shortage, ShortageEvent
 
 
@@ -136,3 +137,29 @@ def quick_picks(facility: Facility, limit: int = 8) -> list[Product]:
     products = {p.id: p for p in db.session.scalars(
         select(Product).where(Product.id.in_(seen), Product.status == "active").options(joinedload(Product.drug)))}
     return [products[pid] for pid in seen if pid in products]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Free text waiting for a product
+
+
+@dataclass
+class FreeTextItem:
+    """An open registration that names no product, with what the matching engine proposes for its text."""
+
+    shortage: Shortage
+    status: str
+    proposals: list[dict]
+
+
+def free_text_queue(facility_ids: Iterable[int] | Select, *, limit: int = 200) -> list[FreeTextItem]:
+    """Open free-text registrations of these facilities, most urgent and longest waiting first, each with the
+    products proposed for its text at the facility that typed it."""
+    rank = case({u.value: r for u, r in URGENCY_RANK.items()}, value=Shortage.urgency, else_=len(URGENCY_RANK))
+    stmt = (select(Shortage).where(in_ids(Shortage.facility_id, facility_ids), Shortage.product_id.is_(None),
+                                   Shortage.status.in_(list(OPEN_STATUSES)))
+            .options(joinedload(Shortage.facility), joinedload(Shortage.registered_by))
+            .order_by(rank, Shortage.created_at, Shortage.id).limit(limit))
+    shortages = list(db.session.scalars(stmt))
+    proposals = propose_many([(s.free_text, s.facility) for s in shortages])
+    return [FreeTextItem(s, p.status, p.products) for s, p in zip(shortages, proposals, strict=True)]

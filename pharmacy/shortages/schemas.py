@@ -127,3 +127,60 @@ class PickItemSchema(Schema):
     pack_unit = fields.Str()
     initials = fields.Str()
     code = fields.Str()
+
+
+class ProposalQuerySchema(Schema):
+    text = fields.Str(required=True, validate=validate.Length(min=1, max=200),
+                      metadata={"description": "The name as typed on the tablet"})
+    facility_id = fields.Int(load_default=None, metadata={"description": "Where it is typed; default: the caller's "
+                                                                         "facility"})
+
+    @validates_schema
+    def text_not_blank(self, data, **kwargs):
+        if not (data.get("text") or "").strip():
+            raise ValidationError("Missing data for required field.", "text")
+
+
+class ProposedProductSchema(Schema):
+    product_id = fields.Int()
+    id = fields.Int(metadata={"description": "the same as product_id"})
+    code = fields.Str()
+    generic_name = fields.Str()
+    dosage_form = fields.Str()
+    strength = fields.Str()
+    pack_label = fields.Str()
+    pack_size = fields.Int()
+    pack_unit = fields.Str()
+    base_unit = fields.Str()
+    lowest_tier = fields.Str()
+    is_vbp = fields.Bool()
+    score = fields.Float(metadata={"description": "0–100"})
+    source = fields.Str(metadata={"description": "what recognised the name: generic, brand, local_confirmed, "
+                                                 "pinyin, fuzzy …"})
+
+
+class ProposalSchema(Schema):
+    text = fields.Str()
+    status = fields.Str(metadata={"description": "auto_matched (the first product is surely meant), needs_review "
+                                                 "(one of them may be), no_match (no products)"})
+    products = fields.List(fields.Nested(ProposedProductSchema), metadata={"description": "best first, at most 4"})
+
+
+class FreeTextQuerySchema(Schema):
+    facility_id = fields.Int(load_default=None, metadata={"description": "A township or village; default: all the "
+                                                                         "caller may see"})
+    limit = fields.Int(load_default=200, validate=validate.Range(min=1, max=500))
+
+
+class FreeTextItemSchema(Schema):
+    shortage = fields.Nested(ShortageSchema)
+    status = fields.Str(metadata={"description": "the matching engine's status for the text"})
+    proposals = fields.List(fields.Nested(ProposedProductSchema))
+
+
+class ResolveProductSchema(Schema):
+    product_id = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    learn_alias = fields.Bool(load_default=True, metadata={"description": "Remember the text as a local name of the "
+                                                                          "registration's township, so it matches "
+                                                                          "this product next time"})
+    note = fields.Str(load_default="", validate=validate.Length(max=MAX_NOTE_CHARS))

@@ -11,6 +11,7 @@ from ..catalog.models import Product
 from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..facilities.models import Facility, Tier
+from ..matching.services import learn_typed_name
 from ..models_base import utcnow
 from .models import STATUS_LABELS, TRANSITIONS, Shortage, ShortageEvent, ShortageReason, ShortageStatus, Urgency
 from .progress import Stage, derived_status
@@ -144,3 +145,50 @@ def acknowledge_many(shortages: list[Shortage], *, user, note: str = "") -> int:
     for shortage in todo:
         transition(shortage, ShortageStatus.ACKNOWLEDGED, user=user, note=note)
     return len(todo)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Free text becomes a product
+
+# ShortageEvent.ref_type of the event that names the product a free-text registration asks for (ref_id: the product).
+PRODUCT_RESOLVED = "product_resolved"
+
+
+def resolve_product(shortage: Shortage, product: Product, *, user, learn_alias: bool = True,
+                    note: str = "") -> Shortage:
+    """Name the product a free-text registration asks for; from then on it is ordered and delivered like any other.
+
+    The caller has loaded the registration within the user's scope. With `learn_alias` the typed text becomes a
+    confirmed local name of the registration's township, so that the matching engine proposes this product when
+    any of its villages types it again.
+    """
+    # Two pharmacists resolving the same registration: the second waits here, then sees it resolved.
+    shortage = db.session.scalars(select(Shortage).where(Shortage.id == shortage.id).with_for_update()
+                                  .execution_options(populate_existing=True)).one()
+    if shortage.product_id is not None:
+        raise Conflict(_("该登记已对应药品：%(product)s", product=shortage.product.display_name),
+                       code="already_resolved")
+    if not shortage.is_open:
+        raise Conflict(_("登记状态为“%(status)s”，不能再对应药品", status=_(STATUS_LABELS[shortage.status])),
+                       code="not_open")
+    if not product.is_active:
+        raise InvalidInput(_("该药品已停用"), fields={"product_id": [_("已停用")]})
+    if not shortage.facility.may_stock(product.lowest_tier):
+        raise InvalidInput(_("该药品不在本机构可配备的范围内"), fields={"product_id": [_("层级不允许")]},
+                           code="tier_not_allowed")
+    if len(note or "") > MAX_NOTE_CHARS:
+        raise InvalidInput(_("备注过长"), fields={"note": [_("长度不能超过 %(a)s", a=MAX_NOTE_CHARS)]})
+    alias = None
+    if learn_alias:
+        facility = shortage.facility
+        township_id = facility.parent_id if facility.tier == Tier.VILLAGE else facility.id
+        alias = learn_typed_name(shortage.free_text, product, facility_id=township_id, user=user,
+                                 source_ref=f"shortage:{shortage.id}")
+    db.session.add(ShortageEvent(shortage=shortage, from_status=shortage.status, to_status=shortage.status, stage=shortage.stage,
+                                 note=(note or "").strip(), ref_type=PRODUCT_RESOLVED, ref_id=product.id,
+                                 user_id=getattr(user, "id", None)))
+    shortage.product = product
+    db.session.flush()
+    log.info("shortage %s (%r) resolved to %s by %s, alias %s", shortage.id, shortage.free_text, product.code,
+             getattr(user, "username", "-"), alias.id if alias else "-")
+    return shortage

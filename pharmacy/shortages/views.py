@@ -5,8 +5,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.policy import permission_required, scope_root
-from ..catalog.services import tiers_at_or_below
-from ..errors import DomainError
+from ..catalog.services import get_product, tiers_at_or_below
+from ..errors import DomainError, InvalidInput
+from ..extensions import db
 from ..facilities.models import Tier
 from ..facilities.services import facilities_under
 from . import queries, services
@@ -33,6 +34,8 @@ def _tablet_messages() -> dict:
         "searching": _("正在查找…"), "offline_results": _("离线查找（本机缓存）"),
         "free_text": _("（未选目录药品）"), "retry": _("重试"), "remove": _("删除"),
         "queue_count": _("%(n)s 条等待发送"), "empty": _("还没有登记"),
+        "proposing": _("正在查找对应的目录药品…"), "proposal_title": _("“%(text)s”是不是以下药品？点一下即选定"),
+        "proposal_best": _("最可能"), "proposal_keep": _("都不是，按原文登记"),
         "statuses": {k.value: _(v) for k, v in STATUS_LABELS.items()},
         "urgencies": {k.value: _(v) for k, v in URGENCY_LABELS.items()},
         "reasons": {k.value: _(v) for k, v in REASON_LABELS.items()},
@@ -102,6 +105,36 @@ def cancel(shortage_id: int):
     except DomainError as exc:
         return open_registrations(error=exc.message, status=exc.status)
     return _back()
+
+
+@bp.get("/free-text")
+@permission_required("shortage.manage")
+def free_text_queue(error: str | None = None, status: int = 200):
+    """Free-text registrations of the villages below the user, each with the products proposed for its text."""
+    facility_id = request.args.get("facility_id", type=int) or request.form.get("facility_id", type=int)
+    items = queries.free_text_queue(queries.scope_ids(current_user, facility_id or None))
+    choices = [f for f in facilities_under(scope_root(current_user), active_only=True) if f.tier != Tier.COUNTY]
+    return render_template("shortages/free_text.html", items=items, choices=choices, facility_id=facility_id,
+                           error=error, done=request.args.get("done")), status
+
+
+@bp.post("/<int:shortage_id>/product")
+@permission_required("shortage.manage")
+def resolve_product(shortage_id: int):
+    shortage = queries.get_shortage_in_scope(current_user, shortage_id)
+    try:
+        # A proposal's button sends product_id; the search field fills searched_product_id.
+        product_id = request.form.get("product_id", type=int) or request.form.get("searched_product_id", type=int)
+        if not product_id:
+            raise InvalidInput(_("请先选择药品"), fields={"product_id": [_("必填")]})
+        services.resolve_product(shortage, get_product(product_id), user=current_user,
+                                 learn_alias=request.form.get("learn_alias") == "1",
+                                 note=request.form.get("note", ""))
+    except DomainError as exc:
+        db.session.rollback()
+        return free_text_queue(error=exc.message, status=exc.status)
+    return redirect(url_for("shortages.free_text_queue", facility_id=request.form.get("facility_id") or None,
+                            done=1))
 
 
 @bp.get("/<int:shortage_id>")

@@ -1,5 +1,8 @@
 // The village doctor's shortage page: search as you type, register in one tap, keep working offline.
 //
+// A name typed instead of a product is first shown to the matching engine: the products it proposes are offered
+// for one tap, and the text is kept as typed when none fits, when the tablet is offline or the answer is slow.
+//
 // Every registration gets a client id made here and goes into a queue kept in localStorage before anything is
 // sent; it leaves the queue only when the server has answered for it. A resend carries the same client id, so the
 // server records it once whatever happens to the network in between.
@@ -17,6 +20,7 @@
   var PRODUCTS_KEY = "pharmacy.products." + FACILITY;
   var PRODUCTS_MAX_AGE_MS = 12 * 3600 * 1000;
   var RETRY_MS = 15000;
+  var PROPOSAL_WAIT_MS = 4000;
 
   var search = document.getElementById("product-search");
   var results = document.getElementById("search-results");
@@ -28,9 +32,14 @@
   var list = document.getElementById("my-registrations");
   var netStatus = document.getElementById("net-status");
   var queueCount = document.getElementById("queue-count");
+  var proposal = document.getElementById("proposal");
+  var proposalList = document.getElementById("proposal-list");
+  var proposalKeep = document.getElementById("proposal-keep");
 
   var allowedTiers = (search.getAttribute("data-allowed-tiers") || "").split(",").filter(Boolean);
-  var chosen = null;          // {id, name, form, strength, pack_unit, pack} or {free_text}
+  var chosen = null;          // {id, name, form, strength, pack_unit, pack[, typed]} or {free_text}
+  var proposedText = "";      // the typed name whose proposal is on screen
+  var proposalSeq = 0;
   var serverItems = [];       // the last list the server gave us
   var flushing = false;
   var searchSeq = 0;
@@ -165,7 +174,7 @@
     var freeButton = document.createElement("button");
     freeButton.type = "button";
     freeButton.textContent = format(MSG.register_as_text, { text: q });
-    freeButton.addEventListener("click", function () { choose({ free_text: q }); });
+    freeButton.addEventListener("click", function () { proposeFor(q); });
     free.appendChild(freeButton);
     results.appendChild(free);
     results.hidden = false;
@@ -178,7 +187,70 @@
     return li;
   }
 
+  // ---- a typed name: the products it may mean, or the text as typed -----------------------------------------
+  function proposeFor(text) {
+    var seq = ++proposalSeq;
+    var url = app.getAttribute("data-proposals-url");
+    hideResults();
+    if (!navigator.onLine || !url) { choose({ free_text: text }); return; }
+    say(MSG.proposing, "");
+    withTimeout(fetchJson(url + "?text=" + encodeURIComponent(text)), PROPOSAL_WAIT_MS).then(function (res) {
+      if (seq !== proposalSeq) { return; }
+      say("", "");
+      var products = res.ok && res.body && Array.isArray(res.body.products) ? res.body.products.map(normalise) : [];
+      if (products.length) { showProposal(text, res.body.status, products); } else { choose({ free_text: text }); }
+    }).catch(function () {
+      // Offline after all, or too slow: the text is registered as typed and the township matches it later.
+      if (seq === proposalSeq) { say("", ""); choose({ free_text: text }); }
+    });
+  }
+
+  function withTimeout(promise, ms) {
+    return new Promise(function (resolve, reject) {
+      var timer = window.setTimeout(function () { reject(new Error("timeout")); }, ms);
+      promise.then(function (value) { window.clearTimeout(timer); resolve(value); },
+        function (error) { window.clearTimeout(timer); reject(error); });
+    });
+  }
+
+  function showProposal(text, status, products) {
+    proposedText = text;
+    document.getElementById("proposal-title").textContent = format(MSG.proposal_title, { text: text });
+    proposalList.innerHTML = "";
+    products.forEach(function (p, i) {
+      var best = i === 0 && status === "auto_matched";
+      var li = document.createElement("li");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = best ? "is-best" : "";
+      button.setAttribute("data-product-id", p.id);
+      var name = document.createElement("strong");
+      name.textContent = p.name;
+      var detail = document.createElement("span");
+      detail.className = "detail";
+      detail.textContent = [p.form, p.strength, p.pack].filter(Boolean).join(" · ");
+      button.appendChild(name);
+      button.appendChild(detail);
+      if (best) { button.appendChild(document.createTextNode(" ")); button.appendChild(badge("badge badge-best", MSG.proposal_best)); }
+      button.addEventListener("click", function () { p.typed = text; choose(p); });
+      li.appendChild(button);
+      proposalList.appendChild(li);
+    });
+    proposalKeep.textContent = MSG.proposal_keep;
+    search.hidden = true;
+    proposal.hidden = false;
+    proposalList.querySelector("button").focus();
+  }
+
+  function hideProposal() {
+    proposalSeq++;
+    proposedText = "";
+    proposal.hidden = true;
+    proposalList.innerHTML = "";
+  }
+
   function choose(product) {
+    hideProposal();
     chosen = product;
     hideResults();
     search.value = "";
@@ -216,7 +288,7 @@
     var payload = {
       client_id: newClientId(),
       product_id: chosen.id || null,
-      free_text: chosen.free_text || "",
+      free_text: chosen.free_text || chosen.typed || "",
       qty_packs: count,
       urgency: checked("urgency"),
       reason: checked("reason"),
@@ -242,6 +314,7 @@
   }
 
   function resetForm() {
+    hideProposal();
     chosen = null;
     picked.hidden = true;
     search.hidden = false;
@@ -420,6 +493,7 @@
     debounce = window.setTimeout(runSearch, 150);
   });
   document.getElementById("picked-clear").addEventListener("click", clearChoice);
+  proposalKeep.addEventListener("click", function () { choose({ free_text: proposedText }); });
   document.getElementById("qty-minus").addEventListener("click", function () {
     qty.value = String(Math.max(1, (parseInt(qty.value, 10) || 1) - 1));
   });
