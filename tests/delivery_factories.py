@@ -3,6 +3,7 @@
 import itertools
 from datetime import date, time, timedelta
 
+from pharmacy import clock
 from pharmacy.deliveries.services import StopSpec, save_route
 from pharmacy.inventory import services as stock
 from pharmacy.shortages.services import register_shortage
@@ -26,7 +27,7 @@ def make_route(township, villages, *, name: str | None = None, weekdays: str = "
 def stock_up(facility, product, qty_base: int, *, user, lot: str | None = None, expires_in_days: int = 400):
     """Receive `qty_base` of a new lot at `facility`, expiring `expires_in_days` from today."""
     return stock.receive(facility, product, lot_number=lot or key("LOT"), qty_base=qty_base, user=user,
-                         key=key("rcv"), expiry_date=date.today() + timedelta(days=expires_in_days))
+                         key=key("rcv"), expiry_date=clock.today() + timedelta(days=expires_in_days))
 
 
 def consumption(village, product, *, monthly_base: int, on_hand_base: int, user):
@@ -51,7 +52,7 @@ def shortage(village, product, qty_packs: int, *, user, urgency: str = "routine"
 
 def next_weekday(weekday: int, after: date | None = None) -> date:
     """The first date with ISO `weekday` strictly after `after` (default today)."""
-    day = (after or date.today()) + timedelta(days=1)
+    day = (after or clock.today()) + timedelta(days=1)
     while day.isoweekday() != weekday:
         day += timedelta(days=1)
     return day

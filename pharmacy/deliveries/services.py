@@ -4,7 +4,6 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -12,6 +11,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from .. import clock
 from ..auth.policy import ensure_can_see
 from ..catalog.models import Product
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
@@ -36,14 +36,6 @@ PLANNABLE_SHORTAGE_STATUSES = (ShortageStatus.REGISTERED, ShortageStatus.ACKNOWL
 OFF_TURN_URGENCIES = (Urgency.URGENT, Urgency.EMERGENCY)
 DISCREPANCY_REASONS = ("damaged", "missing", "wrong_item")
 MAX_QTY_BASE = 1_000_000
-
-
-def local_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-
-
-def local_now() -> datetime:
-    return utcnow().astimezone(local_zone())
 
 
 # ---------------------------------------------------------------- routes
@@ -314,7 +306,7 @@ def next_unplanned_departure(route: Route) -> date:
     """The route's first departure from now on that has no run yet."""
     days = route.weekday_numbers
     planned = set(db.session.scalars(select(DeliveryRun.departure_date).where(DeliveryRun.route_id == route.id)))
-    now = local_now()
+    now = clock.now_local()
     day = next_departure_on_or_after(days, now.date())
     if day == now.date() and now.time() >= route.departure_time:
         day = next_departure_on_or_after(days, day + timedelta(days=1))
@@ -330,7 +322,7 @@ def plan_next_run(route: Route, *, user=None, departure_date: date | None = None
     if departure_date is not None:
         if departure_date.isoweekday() not in route.weekday_numbers:
             raise InvalidInput(_("该日期不是本路线的出发日"), fields={"departure_date": [_("不是出发日")]})
-        if departure_date < local_now().date():
+        if departure_date < clock.today():
             raise InvalidInput(_("出发日期不能早于今天"), fields={"departure_date": [_("日期已过")]})
     return plan_run(route, departure_date or next_unplanned_departure(route), user=user)
 
@@ -338,7 +330,7 @@ def plan_next_run(route: Route, *, user=None, departure_date: date | None = None
 def plan_due_runs(now: datetime | None = None) -> dict:
     """Scheduler job: plan every active route's next departure that falls within the planning lead time."""
     # Route times are local wall-clock times: compare in the deployment's zone.
-    now = (now or utcnow()).astimezone(local_zone()).replace(tzinfo=None)
+    now = clock.to_local(now or clock.now_utc()).replace(tzinfo=None)
     lead = timedelta(hours=current_app.config["DELIVERY_PLAN_LEAD_HOURS"])
     planned = []
     routes = db.session.scalars(select(Route).where(Route.is_active.is_(True)).order_by(Route.id)

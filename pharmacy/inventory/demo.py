@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import insert, select
 from sqlalchemy.orm import joinedload
 
+from .. import clock
 from ..catalog.models import Product, ProductStatus
 from ..extensions import db
 from ..models_base import utcnow
@@ -142,7 +143,7 @@ class _Ledger:
 
 def _make_lots(rng: random.Random, products: list[Product]) -> dict[int, list[_Lot]]:
     """Three lots per product, expiring from next month to three years out (a few near expiry on purpose)."""
-    today = utcnow().date()
+    today = clock.today()
     rows = []
     for product in products:
         for n in range(3):

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import joinedload
 
+from .. import clock
 from ..catalog.models import Drug, Product
 from ..extensions import db
 from ..facilities.models import Facility
@@ -200,7 +201,7 @@ class LotRow:
 def lots_on_hand(facility_ids: Iterable[int] | Select, product_id: int | None = None, *,
                  near_days: int | None = None, only_near_expiry: bool = False) -> list[LotRow]:
     """Lots with stock, earliest expiry first, flagged expired or near expiry."""
-    today = utcnow().date()
+    today = clock.today()
     days = near_expiry_days() if near_days is None else near_days
     stmt = (select(StockBalance.facility_id, StockBalance.product_id, Lot.id, Lot.lot_number, Lot.expiry_date,
                    Lot.manufacturer, StockBalance.qty_base)

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from .. import clock
 from ..auth.policy import can_see
 from ..catalog.models import Product
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
@@ -49,10 +50,6 @@ def _all_or_nothing(service):
             return service(*args, **kwargs)
 
     return wrapper
-
-
-def today() -> date:
-    return utcnow().date()
 
 
 # Far above any real movement; keeps a typo (or an attack) from overflowing the integer columns.
@@ -187,7 +184,7 @@ def receive(facility: Facility, product: Product, *, lot_number: str, expiry_dat
             kind: str = MovementKind.RECEIPT) -> StockOperation:
     """Receive goods into stock (a goods receipt, an opening balance, a return)."""
     _require_positive(qty_base)
-    if expiry_date is not None and isinstance(expiry_date, date) and expiry_date <= today() \
+    if expiry_date is not None and isinstance(expiry_date, date) and expiry_date <= clock.today() \
             and kind == MovementKind.RECEIPT:
         raise InvalidInput(_("不能入库已过期的批号"), fields={"expiry_date": [_("已过期")]}, code="expired_lot")
     _require_stockable(facility, product)
@@ -239,7 +236,7 @@ def _plan_picks(facility: Facility, line: LineRequest, *, usable_after: date) ->
 def _take(operation, facility: Facility, lines: list[LineRequest], kind: str, user, *, note: str = "",
           reason: str = "") -> list[tuple[LineRequest, Pick]]:
     """Post negative movements for every line, locking balances in one global order to avoid deadlocks."""
-    usable_after = today()
+    usable_after = clock.today()
     planned = [(line, pick) for line in lines for pick in _plan_picks(facility, line, usable_after=usable_after)]
     for line, pick in sorted(planned, key=lambda lp: lp[1].lot_id):
         lot = db.session.get(Lot, pick.lot_id)
@@ -316,7 +313,7 @@ def stocktake(facility: Facility, counts: dict[int, int], *, user, key: str, not
 @_all_or_nothing
 def write_off_expired(facility: Facility, *, user, key: str, as_of: date | None = None) -> StockOperation:
     """Write off every lot at the facility that has expired by `as_of`."""
-    as_of = as_of or today()
+    as_of = as_of or clock.today()
     operation, created = _start_operation(key, MovementKind.EXPIRY_WRITE_OFF, facility, user)
     if not created:
         return operation

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import clock
 from ..catalog.models import Product
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
@@ -38,7 +39,7 @@ def near_expiry_days(facility: Facility) -> int:
 
 
 def usable_after(facility: Facility, today: date | None = None) -> date:
-    return (today or stock.today()) + timedelta(days=near_expiry_days(facility))
+    return (today or clock.today()) + timedelta(days=near_expiry_days(facility))
 
 
 def _lock_central(central: Facility) -> None:
@@ -75,7 +76,7 @@ def _run_allocation(central: Facility, needs: list[tuple[OrderLine, int]], user)
     product_ids = {line.product_id for line, _n in needs}
     lots = available_lots(central, product_ids)
     pack_sizes = {line.product_id: line.product.pack_size for line, _n in needs}
-    today = stock.today()
+    today = clock.today()
     demands = [Demand(line.id, line.product_id, packs, urgency=line.urgency,
                       usable_after=usable_after(line.order.facility, today),
                       sequence=(line.order.submitted_at or utcnow(), line.order_id))

@@ -4,7 +4,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import abort, current_app
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -44,8 +43,7 @@ def report_page(key: str, query):
     report = REPORTS.get(key)
     if report is None:
         abort(404)
-    filters = services.report_filters(current_user, report, query, today=formatting.local_today(),
-                                      tz=get_timezone())
+    filters = services.report_filters(current_user, report, query)
     rows, has_next = page(report, filters, page_no=query["page"], per_page=query["per_page"])
     return {"report": key, "title": _(report.title), "scope": filters.root, "date_from": filters.date_from,
             "date_to": filters.date_to,

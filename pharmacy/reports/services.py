@@ -1,12 +1,12 @@
 """Entry points of the reports domain: whose dashboard, which report scope, and the county's tracer list."""
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from .. import clock
 from ..auth.policy import get_facility_in_scope, scope_root
 from ..catalog.models import Product, ProductStatus
 from ..errors import Conflict, InvalidInput, NotFound
@@ -38,7 +38,7 @@ def dashboard_for(user, unit_id: int | None = None, *, now: datetime | None = No
                   near_expiry_days: int = 90) -> Dashboard:
     """The dashboard of the user's scope (or of one township in it) as of `now`, weeks in the county's time."""
     return build_dashboard(dashboard_root(user, unit_id), now=now or utcnow(), near_expiry_days=near_expiry_days,
-                           tz=get_timezone())
+                           tz=clock.local_zone())
 
 
 def units_for_choice(user) -> list[Facility]:
@@ -105,7 +105,7 @@ def remove_tracer(user, tracer_id: int) -> None:
 
 def report_filters(user, report, query: dict, *, today=None, tz=None):
     """Turn a report's query (township, village, q, class_path, dates) into filters inside the user's scope;
-    dates are days of the time zone `tz`."""
+    dates are days of the time zone `tz` (the county's unless a test says otherwise)."""
     from .reports import Filters
 
     root = scope_root(user)
@@ -122,7 +122,7 @@ def report_filters(user, report, query: dict, *, today=None, tz=None):
         root = village
     date_from, date_to = query.get("date_from"), query.get("date_to")
     if report.uses_dates and report.default_days:
-        default_from, default_to = report.default_range(today or utcnow().date())
+        default_from, default_to = report.default_range(today or clock.today())
         span = default_to - default_from
         if date_to is None:
             date_to = default_to if date_from is None or date_from <= default_to else date_from + span
@@ -132,7 +132,7 @@ def report_filters(user, report, query: dict, *, today=None, tz=None):
         raise InvalidInput(_("开始日期不能晚于结束日期"), fields={"date_from": [_("晚于结束日期")]})
     return Filters(root=root, q=(query.get("q") or "").strip(), class_path=(query.get("class_path") or "").strip(),
                    date_from=date_from if report.uses_dates else None, date_to=date_to if report.uses_dates else None,
-                   tz=tz or UTC)
+                   tz=tz or clock.local_zone())
 
 
 def report_facility_choices(user) -> tuple[list[Facility], list[Facility]]:
@@ -161,7 +161,7 @@ def keep_past_weeks(now: datetime | None = None) -> dict:
         Facility.is_active, (Facility.parent_id.is_(None)) | (Facility.tier == Tier.TOWNSHIP))
         .order_by(Facility.path)))
     for root in roots:
-        keep_history(root, now=now, near_expiry_days=int(current_app.config["NEAR_EXPIRY_DAYS"]), tz=get_timezone())
+        keep_history(root, now=now, near_expiry_days=int(current_app.config["NEAR_EXPIRY_DAYS"]), tz=clock.local_zone())
         db.session.flush()
     log.info("dashboard weeks kept for %s scopes", len(roots))
     return {"scopes": len(roots)}

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from pharmacy import clock
 from pharmacy.audit.models import AuditEvent
 from pharmacy.audit.trail import acting_as, summarised
 from pharmacy.config import ROOT
@@ -133,7 +134,7 @@ def test_county_staff_search_the_trail_page(county, login, db_session):
     assert "审计日志" in page
     empty = client.get(f"/admin/audit?username={county.users['county'].username}&text=no-such-text-xyz")
     assert "没有符合条件的记录" in empty.get_data(as_text=True)
-    today = utcnow().date()
+    today = clock.today()
     dated = client.get(f"/admin/audit?date_from={today - timedelta(days=1)}&date_to={today + timedelta(days=1)}")
     assert county.users["county"].username in dated.get_data(as_text=True)
     old = client.get(f"/admin/audit?date_to={today - timedelta(days=2)}&username={county.users['county'].username}")

@@ -1,10 +1,11 @@
 """Purchase proposals, confirmation and goods receipt; monthly statements and closed months."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import update
 
+from pharmacy import clock
 from pharmacy.catalog.services import update_product
 from pharmacy.inventory import services as stock
 from pharmacy.inventory.models import StockMovement
@@ -68,7 +69,7 @@ def test_purchase_order_edits_and_receipts(county, login, db_session):
     db_session.commit()
     client = login(county_user)
     line_id = po.lines[0].id
-    expiry = (date.today() + timedelta(days=500)).isoformat()
+    expiry = (clock.today() + timedelta(days=500)).isoformat()
     early = client.post(f"/api/v1/purchases/{po.id}/receipts", json={"key": "r0", "lines": [
         {"purchase_order_line_id": line_id, "lot_number": "X", "expiry_date": expiry, "qty_packs": 1}]})
     assert early.status_code == 409  # a proposal is not received before it is confirmed
@@ -79,7 +80,7 @@ def test_purchase_order_edits_and_receipts(county, login, db_session):
         {"purchase_order_line_id": line_id, "lot_number": "X", "expiry_date": expiry, "qty_packs": 7}]})
     assert too_many.status_code == 422
     expired = client.post(f"/api/v1/purchases/{po.id}/receipts", json={"key": "r2", "lines": [
-        {"purchase_order_line_id": line_id, "lot_number": "X", "expiry_date": date.today().isoformat(),
+        {"purchase_order_line_id": line_id, "lot_number": "X", "expiry_date": clock.today().isoformat(),
          "qty_packs": 1}]})
     assert expired.status_code == 422
     assert stock.on_hand(central.id, product.id) == 0
