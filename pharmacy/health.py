@@ -10,9 +10,9 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 from sqlalchemy import func, select, text
 
+from . import clock
 from .config import ROOT
 from .extensions import db
-from .models_base import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def scheduler_heartbeat_age() -> float | None:
         return None
     if last.tzinfo is None:
         last = last.replace(tzinfo=UTC)
-    return max(0.0, (utcnow() - last).total_seconds())
+    return max(0.0, (clock.now_utc() - last).total_seconds())
 
 
 def check() -> dict:

@@ -34,12 +34,11 @@ def consumption(village, product, *, monthly_base: int, on_hand_base: int, user)
     """Give a village an AMC of `monthly_base` (stock received over three months ago, so the history is full, and
     three months' worth dispensed within the window) and leave `on_hand_base` on the shelf."""
     from pharmacy.extensions import db
-    from pharmacy.models_base import utcnow
 
     dispensed = monthly_base * 3
     receipt = stock_up(village, product, dispensed + on_hand_base, user=user)
     for movement in receipt.movements:
-        movement.created_at = utcnow() - timedelta(days=100)
+        movement.created_at = clock.now_utc() - timedelta(days=100)
     db.session.flush()
     stock.dispense(village, product, qty_base=dispensed, user=user, key=key("dsp"))
 

@@ -20,7 +20,6 @@ from ..facilities.models import Facility, Tier
 from ..inventory import services as stock
 from ..inventory.fefo import LotStock, choose_lots_fefo
 from ..inventory.models import Lot, StockBalance
-from ..models_base import utcnow
 from ..shortages import services as shortages
 from ..shortages.models import Shortage, ShortageStatus, Urgency
 from .labels import run_status_label
@@ -467,7 +466,7 @@ def confirm_run(run: DeliveryRun, *, user) -> DeliveryRun:
     if problems:
         raise InsufficientStock(_("乡镇库存不足：%(detail)s", detail="；".join(problems)))
     run.status = RunStatus.CONFIRMED
-    run.confirmed_by_id, run.confirmed_at = user.id, utcnow()
+    run.confirmed_by_id, run.confirmed_at = user.id, clock.now_utc()
     db.session.flush()
     log.info("delivery run %s confirmed by %s", run.id, user.username)
     return run
@@ -523,7 +522,7 @@ def dispatch_run(run: DeliveryRun, *, user) -> DeliveryRun:
     shortages.advance_many(_run_shortages(run.lines), ShortageStatus.DISPATCHED, user=user,
                            ref_type="delivery_run", ref_id=run.id)
     run.status = RunStatus.DISPATCHED
-    run.dispatched_by_id, run.dispatched_at = user.id, utcnow()
+    run.dispatched_by_id, run.dispatched_at = user.id, clock.now_utc()
     db.session.flush()
     log.info("delivery run %s dispatched by %s: %s stops", run.id, user.username,
              sum(1 for s in run.stops if s.status == StopStatus.DISPATCHED))
@@ -567,7 +566,7 @@ def receive_stop(stop: DeliveryStop, received: dict[int, ReceivedLine], *, recei
         raise InvalidInput(_("签收数据有误，请检查标出的明细"), fields=errors)
     stock.receive_transfer(stop.transfer, by_transfer_line, user=user, key=f"delivery-stop-{stop.id}-in")
     stop.status, stop.receiver_name, stop.receipt_note = StopStatus.RECEIVED, receiver_name[:80], (note or "").strip()
-    stop.received_by_id, stop.received_at = user.id, utcnow()
+    stop.received_by_id, stop.received_at = user.id, clock.now_utc()
     received_by_shortage: dict[int, int] = defaultdict(int)
     for line in stop.lines:
         for shortage in line.shortages:
@@ -583,7 +582,7 @@ def receive_stop(stop: DeliveryStop, received: dict[int, ReceivedLine], *, recei
                                  ref_id=stop.id, note=_("配送未到货，待下次配送"))
     run = stop.run
     if all(s.status in (StopStatus.RECEIVED, StopStatus.SKIPPED) for s in run.stops):
-        run.status, run.delivered_at = RunStatus.DELIVERED, utcnow()
+        run.status, run.delivered_at = RunStatus.DELIVERED, clock.now_utc()
     db.session.flush()
     log.info("delivery stop %s received at %s by %s: %s line(s) differ", stop.id, stop.village.code,
              user.username, len(by_transfer_line))

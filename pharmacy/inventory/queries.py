@@ -16,7 +16,6 @@ from .. import clock
 from ..catalog.models import Drug, Product
 from ..extensions import db
 from ..facilities.models import Facility
-from ..models_base import utcnow
 from . import consumption as rules
 from .consumption import AmcBasis, Policy, StockStatus
 from .models import Lot, MovementKind, StockBalance, StockMovement, StockPolicy, Transfer, TransferLine, TransferStatus
@@ -84,7 +83,7 @@ def stock_status(facility_ids: Iterable[int] | Select, product_ids: Iterable[int
     Consumption follows `CONSUMPTION_KINDS_BY_TIER` unless `consumption_kinds` names the movement kinds to count
     (e.g. `("dispense",)` for patient dispensing alone). Rows come sorted by facility id, then product id.
     """
-    as_of = as_of or utcnow()
+    as_of = as_of or clock.now_utc()
     today = as_of.date()
     days = near_expiry_days() if near_days is None else near_days
     cutoff = today + timedelta(days=days)

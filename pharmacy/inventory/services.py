@@ -20,7 +20,6 @@ from ..catalog.models import Product
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility
-from ..models_base import utcnow
 from .fefo import LotStock, Pick, choose_lots_fefo
 from .models import (AdjustReason, Lot, MovementKind, StockBalance, StockMovement, StockOperation, StockPolicy,
                      Transfer, TransferLine, TransferStatus)
@@ -118,7 +117,7 @@ def _lock_balance(facility_id: int, lot: Lot) -> StockBalance:
     """Return the facility × lot balance row, created at zero if new, locked for this transaction."""
     db.session.execute(_insert_ignore(StockBalance.__table__, {
         "facility_id": facility_id, "product_id": lot.product_id, "lot_id": lot.id, "qty_base": 0,
-        "updated_at": utcnow()}, ["facility_id", "lot_id"]))
+        "updated_at": clock.now_utc()}, ["facility_id", "lot_id"]))
     stmt = (select(StockBalance).where(StockBalance.facility_id == facility_id, StockBalance.lot_id == lot.id)
             .with_for_update().execution_options(populate_existing=True))
     return db.session.scalars(stmt).one()
@@ -134,7 +133,7 @@ def _post(operation: StockOperation, facility_id: int, lot: Lot, delta: int, kin
               need=-delta),
             details={"lot_id": lot.id, "on_hand": balance.qty_base, "requested": -delta})
     balance.qty_base = new_qty
-    balance.updated_at = utcnow()
+    balance.updated_at = clock.now_utc()
     movement = StockMovement(operation=operation, facility_id=facility_id, product_id=lot.product_id, lot_id=lot.id,
                              qty_base=delta, balance_after=new_qty, kind=kind, reason=reason, note=note or "",
                              ref_type=ref_type, ref_id=ref_id, user_id=getattr(user, "id", None))
@@ -157,7 +156,7 @@ def get_or_create_lot(product: Product, lot_number: str, expiry_date: date, manu
     if lot is None:
         db.session.execute(_insert_ignore(Lot.__table__, {
             "product_id": product.id, "lot_number": lot_number, "expiry_date": expiry_date,
-            "manufacturer": manufacturer or "", "created_at": utcnow()}, ["product_id", "lot_number"]))
+            "manufacturer": manufacturer or "", "created_at": clock.now_utc()}, ["product_id", "lot_number"]))
         lot = db.session.scalar(select(Lot).where(Lot.product_id == product.id, Lot.lot_number == lot_number))
     elif lot.expiry_date != expiry_date:
         raise Conflict(_("批号 %(lot)s 已登记的有效期为 %(expiry)s", lot=lot_number, expiry=lot.expiry_date),
@@ -401,7 +400,7 @@ def receive_transfer(transfer: Transfer, received: dict[int, tuple[int, str, str
                   ref_id=transfer.id, note=note)
     transfer.status = TransferStatus.RECEIVED
     transfer.received_by_id = getattr(user, "id", None)
-    transfer.received_at = utcnow()
+    transfer.received_at = clock.now_utc()
     db.session.flush()
     return transfer
 

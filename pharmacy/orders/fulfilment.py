@@ -20,7 +20,6 @@ from ..facilities.services import central_pharmacy_of
 from ..inventory import services as stock
 from ..inventory.fefo import LotStock
 from ..inventory.models import Lot, StockBalance, StockPolicy
-from ..models_base import utcnow
 from ..shortages.models import URGENCY_RANK, Shortage, ShortageStatus
 from ..shortages.services import advance_many, transition
 from .allocation import Demand, allocate
@@ -79,12 +78,12 @@ def _run_allocation(central: Facility, needs: list[tuple[OrderLine, int]], user)
     today = clock.today()
     demands = [Demand(line.id, line.product_id, packs, urgency=line.urgency,
                       usable_after=usable_after(line.order.facility, today),
-                      sequence=(line.order.submitted_at or utcnow(), line.order_id))
+                      sequence=(line.order.submitted_at or clock.now_utc(), line.order_id))
                for line, packs in needs if packs > 0]
     allotments = allocate(demands, lots, pack_sizes)
     # Thousands of lines in one run: rows go in with two bulk statements, and the loaded lines are given the
     # same values without being marked dirty (so the unit of work does not update them one by one again).
-    created_at, user_id = utcnow(), getattr(user, "id", None)
+    created_at, user_id = clock.now_utc(), getattr(user, "id", None)
     allocation_rows, line_rows, filled = [], [], []
     for line, packs in needs:
         allotment = allotments.get(line.id)
@@ -134,7 +133,7 @@ def allocate_orders(orders: list[Order], user) -> list[Order]:
     needs = [(line, line.qty_packs_effective - line.qty_packs_allocated)
              for order in orders for line in order.lines if line.status == LineStatus.APPROVED]
     _run_allocation(central, needs, user)
-    now = utcnow()
+    now = clock.now_utc()
     for order in orders:
         order.status = OrderStatus.ALLOCATED
         order.allocated_at = now
@@ -280,7 +279,7 @@ def receive_shipment(order: Order, shipment: Shipment, received: dict[int, tuple
     for line_id, qty in by_line.items():
         order_lines[line_id].qty_base_received += qty
     shipment.status = ShipmentStatus.RECEIVED
-    shipment.received_at = utcnow()
+    shipment.received_at = clock.now_utc()
     shipment.received_by_id = getattr(user, "id", None)
     db.session.flush()
     for line_id in by_line:

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement
 
+from .. import clock
 from ..catalog.models import Drug, Product, ProductStatus
 from ..deliveries.models import DeliveryLine, DeliveryStop, StopStatus
 from ..extensions import db
@@ -340,7 +341,7 @@ def keep_snapshots(root_id: int, kind: str, payloads: dict[datetime, dict]) -> N
     """Store figures at past points; a figure someone else stored meanwhile is left as it is (the same)."""
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    now = datetime.now(UTC)
+    now = clock.now_utc()
     rows = [{"root_id": root_id, "kind": kind, "point_at": point, "payload": payload, "computed_at": now}
             for point, payload in payloads.items()]
     db.session.execute(insert(FigureSnapshot).values(rows).on_conflict_do_nothing(

@@ -12,7 +12,6 @@ from ..catalog.models import Product, ProductStatus
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, Tier
-from ..models_base import utcnow
 from .dashboard import Dashboard, build_dashboard, keep_history
 from .models import TracerProduct
 
@@ -37,7 +36,7 @@ def dashboard_root(user, unit_id: int | None = None) -> Facility:
 def dashboard_for(user, unit_id: int | None = None, *, now: datetime | None = None,
                   near_expiry_days: int = 90) -> Dashboard:
     """The dashboard of the user's scope (or of one township in it) as of `now`, weeks in the county's time."""
-    return build_dashboard(dashboard_root(user, unit_id), now=now or utcnow(), near_expiry_days=near_expiry_days,
+    return build_dashboard(dashboard_root(user, unit_id), now=now or clock.now_utc(), near_expiry_days=near_expiry_days,
                            tz=clock.local_zone())
 
 
@@ -156,7 +155,7 @@ def keep_past_weeks(now: datetime | None = None) -> dict:
     """Keep the dashboard figures at past week starts for every county and township (a scheduler job)."""
     from flask import current_app
 
-    now = now or utcnow()
+    now = now or clock.now_utc()
     roots = list(db.session.scalars(select(Facility).where(
         Facility.is_active, (Facility.parent_id.is_(None)) | (Facility.tier == Tier.TOWNSHIP))
         .order_by(Facility.path)))

@@ -7,11 +7,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import clock
 from ..catalog.models import Product
 from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..facilities.models import Facility, Tier
-from ..models_base import utcnow
 from .models import STATUS_LABELS, TRANSITIONS, Shortage, ShortageEvent, ShortageReason, ShortageStatus, Urgency
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def transition(shortage: Shortage, to_status: str, *, user, note: str = "", ref_
     if to_status == ShortageStatus.CANCELLED:
         shortage.cancel_reason = note.strip()
     if to_status == ShortageStatus.DELIVERED:
-        shortage.delivered_at = utcnow()
+        shortage.delivered_at = clock.now_utc()
     db.session.flush()
     log.info("shortage %s %s by %s", shortage.id, to_status, getattr(user, "username", "-"))
     return shortage

@@ -24,11 +24,10 @@ def consume(facility, product, qty_base, user=None):
     from datetime import timedelta
 
     from pharmacy.extensions import db
-    from pharmacy.models_base import utcnow
 
     receipt = put_stock(facility, product, qty_base, user=user)
     for movement in receipt.movements:
-        movement.created_at = utcnow() - timedelta(days=100)
+        movement.created_at = clock.now_utc() - timedelta(days=100)
     db.session.flush()
     stock.dispense(facility, product, qty_base=qty_base, user=user, key=key("dsp"))
 

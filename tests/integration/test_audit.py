@@ -10,7 +10,6 @@ from pharmacy.audit.models import AuditEvent
 from pharmacy.audit.trail import acting_as, summarised
 from pharmacy.config import ROOT
 from pharmacy.extensions import db
-from pharmacy.models_base import utcnow
 
 
 def _events(**where) -> list[AuditEvent]:
@@ -31,7 +30,7 @@ def test_a_page_write_records_user_facility_and_old_to_new(county, login):
     assert event.remote_addr == "127.0.0.1" and event.request_id
     changes = json.loads(event.changes)
     assert changes["is_active"] == [True, False]
-    assert abs(event.occurred_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)) < timedelta(minutes=1)
+    assert abs(event.occurred_at.replace(tzinfo=None) - clock.now_utc().replace(tzinfo=None)) < timedelta(minutes=1)
 
 
 def test_an_api_insert_records_every_column(county, login):

@@ -9,7 +9,6 @@ from pharmacy import clock
 from pharmacy.catalog.services import update_product
 from pharmacy.inventory import services as stock
 from pharmacy.inventory.models import StockMovement
-from pharmacy.models_base import utcnow
 from pharmacy.orders import fulfilment, services
 from pharmacy.purchasing import services as purchasing
 from pharmacy.settlement import services as settlement
@@ -122,7 +121,7 @@ def test_a_closed_month_never_changes(county, login, db_session):
     product = make_product(pack_size=10, price="20.00", vbp_batch="第七批")
     last_month = previous_month(settlement.current_month())
     year, month = map(int, last_month.split("-"))
-    mid_last_month = utcnow().replace(year=year, month=month, day=15, hour=4)
+    mid_last_month = clock.now_utc().replace(year=year, month=month, day=15, hour=4)
     _receive_at(county, product, 30, mid_last_month)
     db_session.commit()
     client = login(county.users["county"])
@@ -152,7 +151,7 @@ def test_a_closed_month_never_changes(county, login, db_session):
 
 def test_statement_downloads(county, login, db_session):
     product = make_product(pack_size=10, price="12.34")
-    _receive_at(county, product, 25, utcnow())
+    _receive_at(county, product, 25, clock.now_utc())
     db_session.commit()
     client = login(county.users["township"])
     month = settlement.current_month()
