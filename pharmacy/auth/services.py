@@ -38,7 +38,7 @@ def authenticate(username: str, password: str) -> User:
     """Return the user for these credentials, counting failures and locking after repeated ones."""
     user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
     now = clock.now_utc()
-    if user is not None and user.locked_until is not None and _aware(user.locked_until) > now:
+    if user is not None and user.locked_until is not None and clock.as_utc(user.locked_until) > now:
         raise LoginRefused(_("登录失败次数过多，账户已锁定 %(minutes)s 分钟", minutes=LOCK_MINUTES), code="locked")
     if user is None or not user.is_active or not user.check_password(password or ""):
         if user is not None:
@@ -57,12 +57,6 @@ def authenticate(username: str, password: str) -> User:
         user.session_token = secrets.token_hex(16)
     db.session.flush()
     return user
-
-
-def _aware(dt):
-    from datetime import UTC
-
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def load_user_by_session_id(session_id: str) -> User | None:

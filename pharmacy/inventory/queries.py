@@ -6,7 +6,7 @@ queries (balances, consumption window, policies, goods in transit), never one qu
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Select, and_, case, func, select
@@ -58,13 +58,6 @@ class StockStatusRow:
 
 def near_expiry_days() -> int:
     return int(current_app.config.get("NEAR_EXPIRY_DAYS", 90))
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands timestamps back without a zone; they were stored in UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def in_ids(column, ids):
@@ -127,7 +120,7 @@ def stock_status(facility_ids: Iterable[int] | Select, product_ids: Iterable[int
         r.expired = r.on_hand - r.usable
         r.earliest_expiry = earliest if earliest is None or isinstance(earliest, date) else date.fromisoformat(
             str(earliest))
-        r.first_movement_at = _aware(first)
+        r.first_movement_at = clock.as_utc(first) if first is not None else None
 
     all_kinds = set(consumption_kinds) if consumption_kinds is not None else {
         kind for kinds in CONSUMPTION_KINDS_BY_TIER.values() for kind in kinds}

@@ -20,10 +20,6 @@ def _when(value) -> str:
     return format_datetime(value, "yyyy-MM-dd HH:mm:ss") if value else ""
 
 
-def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 @bp.get("")
 @permission_required("scheduler.admin")
 def index():
@@ -38,7 +34,7 @@ def index():
     if job_id:
         stmt = stmt.where(JobRun.job_id == job_id)
     lease = lease_state(db.session)
-    lease_alive = bool(lease and lease.holder and lease.expires_at is not None and _as_utc(lease.expires_at) > clock.now_utc())
+    lease_alive = bool(lease and lease.holder and lease.expires_at is not None and clock.as_utc(lease.expires_at) > clock.now_utc())
     return render_template("scheduler/index.html", definitions=definitions, next_runs=next_runs, last_runs=last_runs,
                            runs=list(db.session.scalars(stmt)), job_id=job_id, lease=lease, lease_alive=lease_alive,
                            when=_when, outcomes=RunOutcome)

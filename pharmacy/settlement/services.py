@@ -20,7 +20,7 @@ from ..extensions import db
 from ..facilities.models import Facility
 from ..inventory.models import Lot, MovementKind, StockMovement
 from .models import SettlementMonth, Statement, StatementLine
-from .rules import Totals, as_utc, is_month_over, line_amount, month_bounds, month_of, parse_month, price_on, summarize
+from .rules import Totals, is_month_over, line_amount, month_bounds, month_of, parse_month, price_on, summarize
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def compute_rows(facility_ids, month: str) -> dict[int, list[StatementRow]]:
         if price is None:
             price = history[0][1] if history else current_price
         out.setdefault(facility_id, []).append(StatementRow(
-            movement_id=movement_id, facility_id=facility_id, received_at=as_utc(created_at), product_id=product_id,
+            movement_id=movement_id, facility_id=facility_id, received_at=clock.as_utc(created_at), product_id=product_id,
             product_code=code, product_name=f"{name} {form} {strength}", category=category, is_vbp=bool(vbp),
             lot_number=lot_number, qty_base=qty, base_unit=base_unit, pack_size=pack_size, unit_price=price,
             amount=line_amount(qty, pack_size, price)))
@@ -122,7 +122,7 @@ def closed_month(root_id: int, month: str) -> SettlementMonth | None:
 
 def _stored_rows(statement: Statement) -> list[StatementRow]:
     return [StatementRow(movement_id=line.movement_id, facility_id=statement.facility_id,
-                         received_at=as_utc(line.received_at), product_id=line.product_id,
+                         received_at=clock.as_utc(line.received_at), product_id=line.product_id,
                          product_code=line.product_code, product_name=line.product_name, category=line.category,
                          is_vbp=line.is_vbp, lot_number=line.lot_number, qty_base=line.qty_base,
                          base_unit=line.base_unit, pack_size=line.pack_size, unit_price=line.unit_price,
