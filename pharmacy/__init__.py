@@ -84,6 +84,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         Config.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
 
     from . import models  # noqa: F401  (every table on the metadata, for Alembic and create_all)
+    from .api import JSONProvider
     from .audit.trail import install as install_audit_trail
     from .db_setup import configure_engine_events
     from .extensions import Session
@@ -91,6 +92,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from .logging_setup import configure_logging
     from .i18n import compile_catalogs, select_locale, translation_directories
 
+    app.json = JSONProvider(app)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_directories())
     compile_catalogs()
     db.init_app(app)

@@ -130,7 +130,9 @@ def _jsonable(value):
         return value
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, (datetime, date, time)):
+    if isinstance(value, datetime):
+        return clock.isoformat_utc(value)
+    if isinstance(value, (date, time)):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from ..api import UtcDateTime
 from ..shortages.models import Urgency
 from .fulfilment import DISCREPANCY_REASONS
 from .models import OrderStatus
@@ -65,8 +66,8 @@ class OrderShipmentSchema(Schema):
     order_id = fields.Int()
     transfer_id = fields.Int()
     status = fields.Str()
-    shipped_at = fields.DateTime()
-    received_at = fields.DateTime(allow_none=True)
+    shipped_at = UtcDateTime()
+    received_at = UtcDateTime(allow_none=True)
     lines = fields.List(fields.Nested(ShipmentLineSchema), attribute="transfer.lines")
 
 
@@ -80,10 +81,10 @@ class OrderSummarySchema(Schema):
     has_emergency = fields.Bool()
     backordered_packs = fields.Int()
     line_count = fields.Function(lambda order: len(order.lines))
-    submitted_at = fields.DateTime(allow_none=True)
-    approved_at = fields.DateTime(allow_none=True)
-    allocated_at = fields.DateTime(allow_none=True)
-    created_at = fields.DateTime()
+    submitted_at = UtcDateTime(allow_none=True)
+    approved_at = UtcDateTime(allow_none=True)
+    allocated_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
 
 
 class OrderSchema(OrderSummarySchema):
