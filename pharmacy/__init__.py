@@ -184,6 +184,7 @@ def _configure_unit_of_work(app: Flask) -> None:
 
 
 def _configure_templates(app: Flask) -> None:
+    from . import clock
     from .auth.policy import ROLE_LABELS, has_permission
     from .navigation import navigation_for
 
@@ -199,6 +200,7 @@ def _configure_templates(app: Flask) -> None:
         locale = str(get_locale())
         return {
             "current_locale": locale,
+            "time_zone": clock.local_zone().key,  # for scripts that show times (the filters convert already)
             "languages": app.config["LANGUAGES"],
             "can": lambda permission: has_permission(current_user, permission),
             "role_labels": ROLE_LABELS,
