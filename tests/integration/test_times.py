@@ -1,8 +1,12 @@
 """Every moment the API writes carries its offset (UTC, `Z`), whether the database handed it back naive
-(SQLite) or aware (PostgreSQL): a client that reads `2026-12-04T01:31:00` as its own local time is 8 hours off."""
+(SQLite) or aware (PostgreSQL): a client that reads `2026-12-04T01:31:00` as its own local time is 8 hours off.
+Pages show moments in the configured zone."""
 
 import re
 from datetime import UTC, datetime
+
+import pytest
+from flask import render_template_string
 
 from pharmacy import clock, create_app
 from pharmacy.api import build_openapi
@@ -88,3 +92,13 @@ def test_the_openapi_document_says_every_moment_is_utc_with_z():
     assert len(moments) > 20
     for prop in moments:
         assert UTC_ISO.match(prop["example"]) and "UTC with a Z" in prop["description"], prop
+
+
+@pytest.mark.parametrize("zone,shown", [("Asia/Shanghai", "12-04 09:31"), ("Asia/Kolkata", "12-04 07:01")])
+def test_page_filters_show_a_stored_moment_in_the_configured_zone(zone, shown):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "TESTING": True, "BABEL_DEFAULT_TIMEZONE": zone})
+    naive = AT.replace(tzinfo=None)  # as SQLite hands it back
+    with app.test_request_context("/"):
+        page = render_template_string("{{ a|localtime('MM-dd HH:mm') }}|{{ n|datetimeformat('MM-dd HH:mm') }}|"
+                                      "{{ time_zone }}", a=AT, n=naive)
+    assert page == f"{shown}|{shown}|{zone}"
