@@ -88,6 +88,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         Config.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
 
     from . import models  # noqa: F401  (every table on the metadata, for Alembic and create_all)
+    from .api import JSONProvider
     from .audit.trail import install as install_audit_trail
     from .db_setup import configure_engine_events
     from .extensions import Session
@@ -95,6 +96,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from .logging_setup import configure_logging
     from .i18n import compile_catalogs, select_locale, translation_directories
 
+    app.json = JSONProvider(app)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(translation_directories())
     compile_catalogs()
     db.init_app(app)
@@ -188,6 +190,7 @@ def _configure_unit_of_work(app: Flask) -> None:
 
 
 def _configure_templates(app: Flask) -> None:
+    from . import clock
     from .auth.policy import ROLE_LABELS, has_permission
     from .navigation import navigation_for
 
@@ -203,6 +206,7 @@ def _configure_templates(app: Flask) -> None:
         locale = str(get_locale())
         return {
             "current_locale": locale,
+            "time_zone": clock.local_zone().key,  # for scripts that show times (the filters convert already)
             "languages": app.config["LANGUAGES"],
             "can": lambda permission: has_permission(current_user, permission),
             "role_labels": ROLE_LABELS,

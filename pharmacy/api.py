@@ -3,18 +3,54 @@ dumps output, and records what the OpenAPI document at /api/v1/openapi.json says
 
 import functools
 import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
+from marshmallow import fields
 
+from . import clock
 from .errors import DomainError
 from .extensions import csrf
 from .i18n import public
 
 API_PREFIX = "/api/v1"
+MOMENT_EXAMPLE = "2026-12-04T01:31:00Z"
+MOMENT_DESCRIPTION = "ISO 8601 in UTC with a Z"
+
+
+class UtcDateTime(fields.AwareDateTime):
+    """A moment in the API: written in UTC with a `Z`, read with any offset (none means UTC) and kept in UTC.
+
+    Stored moments come back naive from SQLite and in the session's zone from PostgreSQL; both leave as UTC, so
+    a client never has to guess. Every `schemas.py` declares its moments with this field, not `fields.DateTime`.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=UTC, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else clock.isoformat_utc(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        # SQLite keeps a datetime's wall time and drops its zone: anything stored must already be UTC.
+        return clock.as_utc(super()._deserialize(value, attr, data, **kwargs))
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON with moments as the schemas write them (Flask's own default is an RFC 822 date)."""
+
+    @staticmethod
+    def default(o):
+        if isinstance(o, datetime):
+            return clock.isoformat_utc(o)
+        if isinstance(o, date):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
 
 
 def api_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint:
@@ -109,8 +145,13 @@ _PATH_PARAM = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>\w+)>")
 
 def build_openapi(app: Flask) -> dict:
     """Build the OpenAPI 3 document from every view decorated with `api_operation`."""
-    spec = APISpec(title="pharmacy API", version="1", openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin(schema_name_resolver=schema_component_name)])
+    marshmallow = MarshmallowPlugin(schema_name_resolver=schema_component_name)
+    times = ("Every date-time is ISO 8601 in UTC with a `Z` (2026-12-04T01:31:00Z); one sent without an offset is "
+             "taken as UTC. A date (YYYY-MM-DD: an expiry, a departure, a report's range) is a day in the county's "
+             f"time zone, {app.config['BABEL_DEFAULT_TIMEZONE']}.")
+    spec = APISpec(title="pharmacy API", version="1", openapi_version="3.0.3", plugins=[marshmallow],
+                   info={"description": times})
+    marshmallow.converter.add_attribute_function(_utc_moment_property)
     spec.components.schema("Error", {
         "type": "object",
         "properties": {"error": {"type": "object", "properties": {
@@ -155,6 +196,14 @@ def build_openapi(app: Flask) -> dict:
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path])
     return _plain_numbers(spec.to_dict())
+
+
+def _utc_moment_property(_converter, field, ret, **_kwargs) -> dict:
+    """Say on every moment of the document that it is UTC with a Z (apispec's attribute-function hook)."""
+    if not isinstance(field, UtcDateTime):
+        return {}
+    described = f"{ret['description']} ({MOMENT_DESCRIPTION})" if ret.get("description") else MOMENT_DESCRIPTION
+    return {"example": MOMENT_EXAMPLE, "description": described}
 
 
 def _plain_numbers(value):

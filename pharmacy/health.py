@@ -3,16 +3,15 @@
 import functools
 import importlib
 import logging
-from datetime import UTC
 
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 from sqlalchemy import func, select, text
 
+from . import clock
 from .config import ROOT
 from .extensions import db
-from .models_base import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +39,7 @@ def scheduler_heartbeat_age() -> float | None:
     last = db.session.scalar(select(func.max(lease.heartbeat_at)))
     if last is None:
         return None
-    if last.tzinfo is None:
-        last = last.replace(tzinfo=UTC)
-    return max(0.0, (utcnow() - last).total_seconds())
+    return max(0.0, (clock.now_utc() - clock.as_utc(last)).total_seconds())
 
 
 def check() -> dict:

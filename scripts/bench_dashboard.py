@@ -85,12 +85,12 @@ def run(app, *, repeat: int = 3, out=print) -> dict[str, tuple[float, float]]:
 
         from pharmacy.auth.models import User
         from pharmacy.auth.policy import scope_root
-        from pharmacy.models_base import utcnow
+        from pharmacy.clock import now_utc
         from pharmacy.reports.dashboard import build_dashboard
 
         root = scope_root(db.session.scalar(select(User).where(User.username == "county")))
         started = time.perf_counter()
-        build_dashboard(root, now=utcnow(), tz=ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"]), keep=False,
+        build_dashboard(root, now=now_utc(), tz=ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"]), keep=False,
                         use_kept=False)
         cold = time.perf_counter() - started
         db.session.rollback()

@@ -28,13 +28,13 @@ from pharmacy import create_app  # noqa: E402
 from pharmacy.auth.models import Role, User  # noqa: E402
 from pharmacy.catalog.loader import load_catalog  # noqa: E402
 from pharmacy.catalog.models import Drug, Product, ProductStatus  # noqa: E402
+from pharmacy.clock import now_utc  # noqa: E402
 from pharmacy.deliveries import queries, services  # noqa: E402
 from pharmacy.deliveries.manifest import build_manifest_pdf  # noqa: E402
 from pharmacy.deliveries.models import DeliveryLine, DeliveryRun, LineSource, Route  # noqa: E402
 from pharmacy.demo.seed import seed_demo  # noqa: E402
 from pharmacy.extensions import db  # noqa: E402
 from pharmacy.inventory.models import Lot, StockBalance, StockMovement, StockOperation  # noqa: E402
-from pharmacy.models_base import utcnow  # noqa: E402
 from pharmacy.shortages.services import register_shortage  # noqa: E402
 
 # Common village-level essential medicines: (generic name, form, strength, base unit, pack size, category).
@@ -88,7 +88,7 @@ def make_products(count: int) -> list[Product]:
 
 def seed_stock(demo, products: list[Product], rng: random.Random) -> None:
     """Township lots and village consumption, inserted in bulk (a consistent ledger: receipt, dispense, balance)."""
-    today, now = date.today(), utcnow()
+    today, now = date.today(), now_utc()
     lots = {}
     for product in products:
         for n, days in enumerate((45, 200, 420)):  # one lot inside the near-expiry window, two usable

@@ -24,11 +24,11 @@ from sqlalchemy import insert, select, text
 from pharmacy import create_app
 from pharmacy.auth.models import Role, User
 from pharmacy.catalog.models import Drug, Product, ProductPrice
+from pharmacy.clock import now_utc
 from pharmacy.extensions import db
 from pharmacy.facilities.models import Facility, FacilityKind
 from pharmacy.facilities.services import create_facility
 from pharmacy.inventory.models import Lot, StockBalance, StockMovement, StockOperation
-from pharmacy.models_base import utcnow
 from pharmacy.orders import fulfilment, services
 from pharmacy.orders.models import Order
 from pharmacy.shortages.models import Shortage
@@ -46,7 +46,7 @@ def parse_args(argv=None):
 
 def seed(args, rng: random.Random) -> dict:
     """A county with stock, three months of dispensing and open shortages, written in bulk."""
-    now = utcnow()
+    now = now_utc()
     county = create_facility(code="B", name="基准县医院", kind=FacilityKind.COUNTY_HOSPITAL)
     central = create_facility(code="B-CP", name="基准县中心药房", kind=FacilityKind.CENTRAL_PHARMACY, parent=county)
     townships, villages = [], {}

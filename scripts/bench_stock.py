@@ -259,12 +259,12 @@ def bench_stock_status(app, villages: int, products: int) -> tuple[int, float]:
     """Bulk-load villages × products with a lot, an opening receipt and two dispenses each; time the query."""
     from pharmacy.auth.models import User
     from pharmacy.catalog.models import Drug, Product
+    from pharmacy.clock import now_utc
     from pharmacy.extensions import db
     from pharmacy.facilities.models import Facility, FacilityKind
     from pharmacy.facilities.services import create_facility
     from pharmacy.inventory import queries
     from pharmacy.inventory.models import Lot, StockBalance, StockMovement, StockOperation
-    from pharmacy.models_base import utcnow
 
     with app.app_context():
         parent = db.session.scalar(select(Facility).where(Facility.code == "B-T"))
@@ -273,18 +273,18 @@ def bench_stock_status(app, villages: int, products: int) -> tuple[int, float]:
                                         parent=parent).id for n in range(villages)]
         drugs = [{"edition": "S", "code": f"S{n}", "category": "化学药品和生物制品", "generic_name": f"状态药{n}",
                   "pinyin_initials": f"ZTY{n}", "class_path": "", "name_en": "", "chronic_tags": "",
-                  "is_essential": True, "remarks": "", "created_at": utcnow(), "updated_at": utcnow()}
+                  "is_essential": True, "remarks": "", "created_at": now_utc(), "updated_at": now_utc()}
                  for n in range(products)]
         drug_ids = db.session.scalars(insert(Drug).returning(Drug.id, sort_by_parameter_order=True), drugs).all()
         product_ids = db.session.scalars(insert(Product).returning(Product.id, sort_by_parameter_order=True), [
             {"edition": "S", "code": f"S{n}-01", "drug_id": d, "dosage_form": "片剂", "strength": "1mg",
              "base_unit": "片", "pack_size": 10, "pack_unit": "盒", "lowest_tier": "village", "status": "active",
-             "created_at": utcnow(), "updated_at": utcnow()} for n, d in enumerate(drug_ids)]).all()
+             "created_at": now_utc(), "updated_at": now_utc()} for n, d in enumerate(drug_ids)]).all()
         expiry = date.today() + timedelta(days=300)
         lot_ids = db.session.scalars(insert(Lot).returning(Lot.id, sort_by_parameter_order=True), [
-            {"product_id": p, "lot_number": "S", "expiry_date": expiry, "manufacturer": "", "created_at": utcnow()}
+            {"product_id": p, "lot_number": "S", "expiry_date": expiry, "manufacturer": "", "created_at": now_utc()}
             for p in product_ids]).all()
-        now = utcnow()
+        now = now_utc()
         op_id = db.session.scalar(insert(StockOperation).returning(StockOperation.id).values(
             idempotency_key="status-bench", kind="receipt", facility_id=facility_ids[0], note="", created_at=now))
         movements, balances = [], []

@@ -112,7 +112,7 @@ def _default(column):
     if column.default is not None:
         arg = column.default.arg
         if callable(arg):
-            return datetime.now(UTC)  # the models' only callable default is utcnow
+            return datetime.now(UTC)  # the models' only callable default is clock.now_utc
         return arg.value if hasattr(arg, "value") else arg
     return None
 

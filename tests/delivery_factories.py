@@ -3,6 +3,7 @@
 import itertools
 from datetime import date, time, timedelta
 
+from pharmacy import clock
 from pharmacy.deliveries.services import StopSpec, save_route
 from pharmacy.inventory import services as stock
 from pharmacy.shortages.services import register_shortage
@@ -26,19 +27,18 @@ def make_route(township, villages, *, name: str | None = None, weekdays: str = "
 def stock_up(facility, product, qty_base: int, *, user, lot: str | None = None, expires_in_days: int = 400):
     """Receive `qty_base` of a new lot at `facility`, expiring `expires_in_days` from today."""
     return stock.receive(facility, product, lot_number=lot or key("LOT"), qty_base=qty_base, user=user,
-                         key=key("rcv"), expiry_date=date.today() + timedelta(days=expires_in_days))
+                         key=key("rcv"), expiry_date=clock.today() + timedelta(days=expires_in_days))
 
 
 def consumption(village, product, *, monthly_base: int, on_hand_base: int, user):
     """Give a village an AMC of `monthly_base` (stock received over three months ago, so the history is full, and
     three months' worth dispensed within the window) and leave `on_hand_base` on the shelf."""
     from pharmacy.extensions import db
-    from pharmacy.models_base import utcnow
 
     dispensed = monthly_base * 3
     receipt = stock_up(village, product, dispensed + on_hand_base, user=user)
     for movement in receipt.movements:
-        movement.created_at = utcnow() - timedelta(days=100)
+        movement.created_at = clock.now_utc() - timedelta(days=100)
     db.session.flush()
     stock.dispense(village, product, qty_base=dispensed, user=user, key=key("dsp"))
 
@@ -51,7 +51,7 @@ def shortage(village, product, qty_packs: int, *, user, urgency: str = "routine"
 
 def next_weekday(weekday: int, after: date | None = None) -> date:
     """The first date with ISO `weekday` strictly after `after` (default today)."""
-    day = (after or date.today()) + timedelta(days=1)
+    day = (after or clock.today()) + timedelta(days=1)
     while day.isoweekday() != weekday:
         day += timedelta(days=1)
     return day

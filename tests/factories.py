@@ -5,12 +5,12 @@ import secrets
 from decimal import Decimal
 from types import SimpleNamespace
 
+from pharmacy import clock
 from pharmacy.auth.models import Role, User
 from pharmacy.catalog.models import Drug, Product, ProductPrice
 from pharmacy.extensions import db
 from pharmacy.facilities.models import FacilityKind
 from pharmacy.facilities.services import create_facility
-from pharmacy.models_base import utcnow
 
 _seq = itertools.count(1)
 FAST_HASH_METHOD = "pbkdf2:sha256:1000"
@@ -59,7 +59,7 @@ def make_product(generic_name: str = "测试药", *, dosage_form: str = "片剂"
                 pinyin_initials="CSY", chronic_tags=chronic_tags)
     product = Product(drug=drug, edition=edition, code=f"T{n:04d}-01", dosage_form=dosage_form, strength=strength,
                       base_unit=base_unit, pack_size=pack_size, pack_unit="盒", lowest_tier=lowest_tier,
-                      vbp_batch=vbp_batch, unified_price=Decimal(price), effective_from=utcnow())
+                      vbp_batch=vbp_batch, unified_price=Decimal(price), effective_from=clock.now_utc())
     db.session.add_all([drug, product, ProductPrice(product=product, unified_price=Decimal(price))])
     db.session.flush()
     return product

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select, update
 
+from pharmacy import clock
 from pharmacy.extensions import db
 from pharmacy.inventory.models import StockBalance, StockMovement, StockOperation
 
@@ -28,7 +29,7 @@ def counts():
 
 
 def days_from_now(days: int) -> date:
-    return date.today() + timedelta(days=days)
+    return clock.today() + timedelta(days=days)
 
 
 def backdate(operation, days: int):

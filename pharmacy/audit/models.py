@@ -6,8 +6,8 @@ from enum import StrEnum
 from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .. import clock
 from ..extensions import db
-from ..models_base import utcnow
 
 
 class AuditAction(StrEnum):
@@ -38,7 +38,7 @@ class AuditEvent(db.Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc, index=True)
     user_id: Mapped[int | None] = mapped_column(Integer)
     username: Mapped[str] = mapped_column(String(64), default="")
     facility_id: Mapped[int | None] = mapped_column(Integer)

@@ -1,10 +1,11 @@
 """Searching the audit trail, scoped to what the reader may see."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import Select, or_, select
 
+from .. import clock
 from ..auth.policy import visible_facility_ids
 from ..extensions import db
 from ..facilities.models import Facility
@@ -29,10 +30,6 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 def events_query(reader, filters: AuditFilters) -> Select:
     """Events the reader may see (their scope's users, plus system and CLI events) that match the filters."""
     stmt = select(AuditEvent, Facility).outerjoin(Facility, Facility.id == AuditEvent.facility_id).where(
@@ -46,9 +43,9 @@ def events_query(reader, filters: AuditFilters) -> Select:
     if filters.action:
         stmt = stmt.where(AuditEvent.action == filters.action)
     if filters.date_from:
-        stmt = stmt.where(AuditEvent.occurred_at >= _day_start(filters.date_from))
+        stmt = stmt.where(AuditEvent.occurred_at >= clock.local_day_start(filters.date_from))
     if filters.date_to:
-        stmt = stmt.where(AuditEvent.occurred_at < _day_start(filters.date_to + timedelta(days=1)))
+        stmt = stmt.where(AuditEvent.occurred_at < clock.local_day_start(filters.date_to + timedelta(days=1)))
     if filters.text:
         pattern = _like(filters.text.strip()[:100])
         stmt = stmt.where(or_(AuditEvent.changes.ilike(pattern, escape="\\"),

@@ -4,6 +4,7 @@ import json
 
 from marshmallow import Schema, fields, validate
 
+from ..api import UtcDateTime
 from .models import AuditAction
 
 
@@ -21,7 +22,7 @@ class AuditQuerySchema(Schema):
 
 class AuditEventSchema(Schema):
     id = fields.Int()
-    occurred_at = fields.DateTime()
+    occurred_at = UtcDateTime()
     user_id = fields.Int(allow_none=True)
     username = fields.Str()
     facility_id = fields.Int(allow_none=True)

@@ -23,7 +23,7 @@ from decimal import Decimal
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from ..models_base import utcnow
+from .. import clock
 from .models import AuditAction, AuditEvent, AuditSource
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,9 @@ def _jsonable(value):
         return value
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, (datetime, date, time)):
+    if isinstance(value, datetime):
+        return clock.isoformat_utc(value)
+    if isinstance(value, (date, time)):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
@@ -172,7 +174,7 @@ def _row_id(state, mapper) -> str:
 
 
 def _base_row(actor: Actor) -> dict:
-    return {"occurred_at": utcnow(), "user_id": actor.user_id, "username": actor.username[:64],
+    return {"occurred_at": clock.now_utc(), "user_id": actor.user_id, "username": actor.username[:64],
             "facility_id": actor.facility_id, "source": actor.source, "actor": actor.actor,
             "remote_addr": actor.remote_addr, "request_id": actor.request_id}
 

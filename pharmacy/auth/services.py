@@ -7,11 +7,11 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from .. import clock
 from ..db_setup import keep_writes_on_error
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, Tier
-from ..models_base import utcnow
 from .models import Role, User
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,8 @@ class LoginRefused(Forbidden):
 def authenticate(username: str, password: str) -> User:
     """Return the user for these credentials, counting failures and locking after repeated ones."""
     user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
-    now = utcnow()
-    if user is not None and user.locked_until is not None and _aware(user.locked_until) > now:
+    now = clock.now_utc()
+    if user is not None and user.locked_until is not None and clock.as_utc(user.locked_until) > now:
         raise LoginRefused(_("登录失败次数过多，账户已锁定 %(minutes)s 分钟", minutes=LOCK_MINUTES), code="locked")
     if user is None or not user.is_active or not user.check_password(password or ""):
         if user is not None:
@@ -57,12 +57,6 @@ def authenticate(username: str, password: str) -> User:
         user.session_token = secrets.token_hex(16)
     db.session.flush()
     return user
-
-
-def _aware(dt):
-    from datetime import UTC
-
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def load_user_by_session_id(session_id: str) -> User | None:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from .. import clock
 from ..audit.trail import summarised
 from ..extensions import db
 from ..facilities.models import Tier
 from ..matching.pinyin import pinyin_initials
-from ..models_base import utcnow
 from .models import (BASE_UNITS, CATEGORIES, CHRONIC_TAGS, INSURANCE_CLASSES, PACK_UNITS, CatalogChange, Drug,
                      Product, ProductPrice, ProductStatus)
 
@@ -214,7 +214,7 @@ def load_catalog(data_dir: Path) -> LoadReport:
     """Bring the database in line with the files; flush, never commit."""
     drugs, products = read_catalog(data_dir)
     report = LoadReport(editions=sorted({d["edition"] for d in drugs}))
-    now = utcnow()
+    now = clock.now_utc()
     changes: list[CatalogChange] = []
     for edition in report.editions:
         local = _locally_edited(edition)

@@ -8,8 +8,9 @@ from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, Numeric, 
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..extensions import db
-from ..models_base import TimestampMixin, utcnow
+from ..models_base import TimestampMixin
 
 CHRONIC_TAGS = ("hypertension", "diabetes", "stroke", "coronary")
 CHRONIC_LABELS = {"hypertension": "高血压", "diabetes": "糖尿病", "stroke": "脑卒中", "coronary": "冠心病"}
@@ -114,7 +115,7 @@ class ProductPrice(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
     unified_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
 
     product: Mapped[Product] = relationship()
 
@@ -134,7 +135,7 @@ class Alias(db.Model):
     source_ref: Mapped[str] = mapped_column(String(255), default="")
     facility_id: Mapped[int | None] = mapped_column(ForeignKey("facility.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
 
     drug: Mapped[Drug] = relationship()
     product: Mapped[Product | None] = relationship()
@@ -157,7 +158,7 @@ class CatalogChange(db.Model):
     reason: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(40), default="web")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc, index=True)
 
     user = relationship("User")
     drug: Mapped[Drug | None] = relationship()

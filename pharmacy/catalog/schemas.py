@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from ..api import UtcDateTime
 from ..facilities.models import Tier
 from .models import BASE_UNITS, CHRONIC_TAGS, INSURANCE_CLASSES, PACK_UNITS, ProductStatus
 
@@ -105,7 +106,7 @@ class ChangeSchema(Schema):
     reason = fields.Str()
     source = fields.Str()
     user = fields.Str(attribute="user.username", allow_none=True)
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class ClassSchema(Schema):

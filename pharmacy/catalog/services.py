@@ -7,10 +7,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
+from .. import clock
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import TIER_RANK, Facility, Tier
-from ..models_base import utcnow
 from .models import (BASE_UNITS, CHRONIC_TAGS, INSURANCE_CLASSES, PACK_UNITS, CatalogChange, Drug, Product,
                      ProductPrice, ProductStatus)
 
@@ -152,7 +152,7 @@ def update_product(product: Product, changes: dict, *, reason: str, user) -> lis
     if unknown:
         raise InvalidInput(_("这些字段不能修改：%(fields)s", fields=", ".join(sorted(unknown))))
     rows = []
-    now = utcnow()
+    now = clock.now_utc()
     for field, raw in changes.items():
         new = _coerce(field, raw)
         old = getattr(product, field)
@@ -182,7 +182,7 @@ def set_product_status(product: Product, status: str, *, reason: str, user) -> C
         raise Conflict(_("产品已是该状态"))
     old = product.status
     product.status = status
-    product.withdrawn_at = utcnow() if status == ProductStatus.WITHDRAWN else None
+    product.withdrawn_at = clock.now_utc() if status == ProductStatus.WITHDRAWN else None
     change = CatalogChange(entity="product", entity_code=product.code, drug_id=product.drug_id, product=product,
                            action="withdraw" if status == ProductStatus.WITHDRAWN else "reinstate", field="status",
                            old_value=old, new_value=status, reason=reason, source="web",
@@ -213,7 +213,7 @@ def add_product(drug: Drug, *, dosage_form: str, strength: str, base_unit: str, 
                       pack_unit=_coerce("pack_unit", pack_unit), unified_price=_coerce("unified_price", unified_price),
                       lowest_tier=_coerce("lowest_tier", lowest_tier), vbp_batch=(vbp_batch or "").strip(),
                       insurance_class=_coerce("insurance_class", insurance_class or ""), remarks=remarks or "",
-                      status=ProductStatus.ACTIVE, effective_from=utcnow())
+                      status=ProductStatus.ACTIVE, effective_from=clock.now_utc())
     db.session.add(product)
     db.session.flush()
     db.session.add(ProductPrice(product=product, unified_price=product.unified_price, valid_from=product.effective_from))

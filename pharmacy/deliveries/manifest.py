@@ -29,11 +29,11 @@ from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, KeepTogether, 
                                 PageBreak, PageTemplate, Spacer, Table, TableStyle)
 from sqlalchemy import select
 
+from .. import clock
 from ..auth.models import Role, User
 from ..extensions import db
 from .labels import qty_label
 from .models import DeliveryRun
-from .services import local_now
 
 FONT = "STSong-Light"
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -124,7 +124,7 @@ def manifest_from_run(run: DeliveryRun) -> Manifest:
         departure_date=run.departure_date, departure_time=run.departure_time, vehicle=printable(run.vehicle),
         driver=printable(run.driver), status=run.status,
         confirmed_by=printable(run.confirmed_by.display_name) if run.confirmed_by is not None else "",
-        run_url=url("deliveries.run", run_id=run.id), printed_at=local_now(), note=printable(run.note))
+        run_url=url("deliveries.run", run_id=run.id), printed_at=clock.now_local(), note=printable(run.note))
     for stop in stops:
         village = stop.village
         manifest.stops.append(ManifestStop(

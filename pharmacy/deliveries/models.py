@@ -8,11 +8,12 @@ from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Inde
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..catalog.models import Product
 from ..extensions import db
 from ..facilities.models import Facility
 from ..inventory.models import Lot, Transfer
-from ..models_base import TimestampMixin, utcnow
+from ..models_base import TimestampMixin
 from ..shortages.models import Shortage
 from ..supply.models import Consignment, ConsignmentLine, ProofOfDelivery
 
@@ -293,8 +294,8 @@ class StockAlert(db.Model):
     months_of_stock: Mapped[float | None] = mapped_column(Float)
     min_base: Mapped[int | None] = mapped_column(Integer)
     expiry_date: Mapped[date | None] = mapped_column(Date)
-    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     facility: Mapped[Facility] = relationship()

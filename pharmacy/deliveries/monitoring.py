@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from .. import clock
 from ..extensions import db
 from ..supply import policy as dispatch_policy
 from ..facilities.models import Facility, Tier
 from ..inventory.models import Lot, StockBalance
-from ..models_base import utcnow
 from .models import EXPIRY_ALERT_KINDS, LEVEL_ALERT_KINDS, AlertKind, StockAlert
 from .stock_source import stock_status_for_planning
 
@@ -50,7 +50,7 @@ def _sync(kinds, found: dict[tuple, dict], now: datetime) -> dict:
 def recompute_stock_status(now: datetime | None = None) -> dict:
     """Scheduler job: recompute AMC and stock status of every township and village; flag stock-outs and levels
     below min."""
-    now = now or utcnow()
+    now = now or clock.now_utc()
     found = {}
     for row in stock_status_for_planning(_monitored_facility_ids()):
         if row.status == "stockout":
@@ -67,7 +67,7 @@ def recompute_stock_status(now: datetime | None = None) -> dict:
 
 def flag_expiring_lots(now: datetime | None = None) -> dict:
     """Scheduler job: flag lots on hand that expire within the near-expiry window, or already have."""
-    now = now or utcnow()
+    now = now or clock.now_utc()
     today = now.date()
     cutoff = today + timedelta(days=dispatch_policy.near_expiry_days())
     rows = db.session.execute(

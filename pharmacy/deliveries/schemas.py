@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from ..api import UtcDateTime
 from .labels import line_reason, qty_label
 from .models import RunStatus
 from .schedule import MAX_EVERY_N_RUNS
@@ -128,7 +129,7 @@ class StopSchema(Schema):
     has_differences = fields.Bool()
     receiver_name = fields.Str()
     receipt_note = fields.Str()
-    received_at = fields.DateTime(allow_none=True)
+    received_at = UtcDateTime(allow_none=True)
     consignment_id = fields.Int(allow_none=True)
     is_proxy_receipt = fields.Bool(attribute="proof.is_proxy", dump_default=False)
     proxy_reason = fields.Str(attribute="proof.proxy_reason", dump_default="")
@@ -151,9 +152,9 @@ class RunSummarySchema(Schema):
     driver = fields.Str()
     note = fields.Str()
     usable_after = fields.Date()
-    confirmed_at = fields.DateTime(allow_none=True)
-    dispatched_at = fields.DateTime(allow_none=True)
-    delivered_at = fields.DateTime(allow_none=True)
+    confirmed_at = UtcDateTime(allow_none=True)
+    dispatched_at = UtcDateTime(allow_none=True)
+    delivered_at = UtcDateTime(allow_none=True)
     cancel_reason = fields.Str()
     stop_count = fields.Method("_stops")
     line_count = fields.Method("_lines")
@@ -234,8 +235,8 @@ class AlertSchema(Schema):
     months_of_stock = fields.Float(allow_none=True)
     min_base = fields.Int(allow_none=True)
     expiry_date = fields.Date(allow_none=True)
-    first_seen_at = fields.DateTime()
-    last_seen_at = fields.DateTime()
+    first_seen_at = UtcDateTime()
+    last_seen_at = UtcDateTime()
 
     def _lot(self, alert):
         return alert.lot.lot_number if alert.lot is not None else None

@@ -4,7 +4,6 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -12,6 +11,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from .. import clock
 from ..auth.policy import ensure_can_see
 from ..catalog.models import Product
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
@@ -19,7 +19,6 @@ from ..extensions import db
 from ..facilities.models import Facility, Tier
 from ..inventory.fefo import LotStock, choose_lots_fefo
 from ..inventory.models import Lot, StockBalance
-from ..models_base import utcnow
 from ..shortages.models import Shortage, ShortageStatus, Urgency
 from ..shortages.progress import INBOUND_STAGES, PLANNABLE_STAGES
 from ..supply import policy as dispatch_policy
@@ -39,14 +38,6 @@ log = logging.getLogger(__name__)
 PLANNABLE_SHORTAGE_STATUSES = (ShortageStatus.REGISTERED, ShortageStatus.ACKNOWLEDGED, ShortageStatus.ORDERED)
 OFF_TURN_URGENCIES = (Urgency.URGENT, Urgency.EMERGENCY)
 MAX_QTY_BASE = 1_000_000
-
-
-def local_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-
-
-def local_now() -> datetime:
-    return utcnow().astimezone(local_zone())
 
 
 # ---------------------------------------------------------------- routes
@@ -320,7 +311,7 @@ def next_unplanned_departure(route: Route) -> date:
     """The route's first departure from now on that has no run yet."""
     days = route.weekday_numbers
     planned = set(db.session.scalars(select(DeliveryRun.departure_date).where(DeliveryRun.route_id == route.id)))
-    now = local_now()
+    now = clock.now_local()
     day = next_departure_on_or_after(days, now.date())
     if day == now.date() and now.time() >= route.departure_time:
         day = next_departure_on_or_after(days, day + timedelta(days=1))
@@ -336,7 +327,7 @@ def plan_next_run(route: Route, *, user=None, departure_date: date | None = None
     if departure_date is not None:
         if departure_date.isoweekday() not in route.weekday_numbers:
             raise InvalidInput(_("该日期不是本路线的出发日"), fields={"departure_date": [_("不是出发日")]})
-        if departure_date < local_now().date():
+        if departure_date < clock.today():
             raise InvalidInput(_("出发日期不能早于今天"), fields={"departure_date": [_("日期已过")]})
     return plan_run(route, departure_date or next_unplanned_departure(route), user=user)
 
@@ -344,7 +335,7 @@ def plan_next_run(route: Route, *, user=None, departure_date: date | None = None
 def plan_due_runs(now: datetime | None = None) -> dict:
     """Scheduler job: plan every active route's next departure that falls within the planning lead time."""
     # Route times are local wall-clock times: compare in the deployment's zone.
-    now = (now or utcnow()).astimezone(local_zone()).replace(tzinfo=None)
+    now = clock.to_local(now or clock.now_utc()).replace(tzinfo=None)
     lead = timedelta(hours=current_app.config["DELIVERY_PLAN_LEAD_HOURS"])
     planned = []
     routes = db.session.scalars(select(Route).where(Route.is_active.is_(True)).order_by(Route.id)
@@ -481,7 +472,7 @@ def confirm_run(run: DeliveryRun, *, user) -> DeliveryRun:
     if problems:
         raise InsufficientStock(_("乡镇库存不足：%(detail)s", detail="；".join(problems)))
     run.status = RunStatus.CONFIRMED
-    run.confirmed_by_id, run.confirmed_at = user.id, utcnow()
+    run.confirmed_by_id, run.confirmed_at = user.id, clock.now_utc()
     db.session.flush()
     log.info("delivery run %s confirmed by %s", run.id, user.username)
     return run
@@ -535,7 +526,7 @@ def dispatch_run(run: DeliveryRun, *, user) -> DeliveryRun:
         supply.dispatch(consignment, user=user, key=f"delivery-stop-{stop.id}-out")
         stop.status = StopStatus.DISPATCHED
     run.status = RunStatus.DISPATCHED
-    run.dispatched_by_id, run.dispatched_at = user.id, utcnow()
+    run.dispatched_by_id, run.dispatched_at = user.id, clock.now_utc()
     db.session.flush()
     log.info("delivery run %s dispatched by %s: %s stops", run.id, user.username,
              sum(1 for s in run.stops if s.status == StopStatus.DISPATCHED))
@@ -572,6 +563,6 @@ def record_receipt(stop: DeliveryStop) -> None:
     stop.status = StopStatus.RECEIVED
     run = stop.run
     if all(s.status in (StopStatus.RECEIVED, StopStatus.SKIPPED) for s in run.stops):
-        run.status, run.delivered_at = RunStatus.DELIVERED, utcnow()
+        run.status, run.delivered_at = RunStatus.DELIVERED, clock.now_utc()
     db.session.flush()
     log.info("delivery stop %s received at %s", stop.id, stop.village.code)

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import insert, select
 from sqlalchemy.orm import joinedload
 
+from .. import clock
 from ..catalog.models import Product, ProductStatus
 from ..extensions import db
-from ..models_base import utcnow
 from .models import (
     Lot,
     MovementKind,
@@ -134,7 +134,7 @@ class _Ledger:
                          "ref_type": "transfer" if transfer is not None else "",
                          "ref_id": transfer_ids[transfer] if transfer is not None else None})
         db.session.execute(insert(StockMovement), rows)
-        now = utcnow()
+        now = clock.now_utc()
         db.session.execute(insert(StockBalance), [
             {"facility_id": f, "lot_id": lot_id, "product_id": self.products[(f, lot_id)], "qty_base": qty,
              "updated_at": now} for (f, lot_id), qty in self.balances.items()])
@@ -142,7 +142,7 @@ class _Ledger:
 
 def _make_lots(rng: random.Random, products: list[Product]) -> dict[int, list[_Lot]]:
     """Three lots per product, expiring from next month to three years out (a few near expiry on purpose)."""
-    today = utcnow().date()
+    today = clock.today()
     rows = []
     for product in products:
         for n in range(3):
@@ -151,7 +151,7 @@ def _make_lots(rng: random.Random, products: list[Product]) -> dict[int, list[_L
             rows.append({"product_id": product.id, "lot_number": f"{today:%y}{rng.randint(1, 12):02d}{n}"
                                                                   f"{rng.randint(100, 999)}",
                          "expiry_date": today + timedelta(days=days), "manufacturer": rng.choice(MANUFACTURERS),
-                         "created_at": utcnow()})
+                         "created_at": clock.now_utc()})
     ids = db.session.scalars(insert(Lot).returning(Lot.id, sort_by_parameter_order=True), rows).all()
     lots: dict[int, list[_Lot]] = defaultdict(list)
     for lot_id, row in zip(ids, rows, strict=True):
@@ -172,7 +172,7 @@ def seed_demo_stock(demo: "DemoCounty") -> None:
     village_tier = [p for p in products if p.lowest_tier == "village"]
     chronic = [p for p in village_tier if p.drug.chronic_tags] or village_tier
     ledger = _Ledger(_make_lots(rng, products))
-    now = utcnow()
+    now = clock.now_utc()
     events: list[tuple[datetime, int, object]] = []  # (time, tie-breaker, action)
 
     def at(days_ago: float, hour: int = 9) -> datetime:

@@ -7,10 +7,10 @@ from sqlalchemy import (CheckConstraint, Date, DateTime, ForeignKey, Index, Inte
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..catalog.models import Product
 from ..extensions import db
 from ..facilities.models import Facility
-from ..models_base import utcnow
 
 
 class MovementKind(StrEnum):
@@ -41,7 +41,7 @@ class Lot(db.Model):
     lot_number: Mapped[str] = mapped_column(String(64))
     expiry_date: Mapped[date] = mapped_column(Date, index=True)
     manufacturer: Mapped[str] = mapped_column(String(120), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
 
     product: Mapped[Product] = relationship()
 
@@ -57,7 +57,7 @@ class StockOperation(db.Model):
     facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
 
     movements: Mapped[list["StockMovement"]] = relationship(back_populates="operation", order_by="StockMovement.id")
 
@@ -84,7 +84,7 @@ class StockMovement(db.Model):
     ref_type: Mapped[str] = mapped_column(String(24), default="")
     ref_id: Mapped[int | None] = mapped_column(Integer)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
 
     operation: Mapped[StockOperation] = relationship(back_populates="movements")
     lot: Mapped[Lot] = relationship()
@@ -108,7 +108,7 @@ class StockBalance(db.Model):
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"))
     qty_base: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc, onupdate=clock.now_utc)
 
     lot: Mapped[Lot] = relationship()
     product: Mapped[Product] = relationship()
@@ -134,7 +134,7 @@ class Transfer(db.Model):
     ref_id: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(Text, default="")
     sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
     received_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

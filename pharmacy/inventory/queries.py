@@ -6,16 +6,16 @@ queries (balances, consumption window, policies, goods in transit), never one qu
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import joinedload
 
+from .. import clock
 from ..catalog.models import Drug, Product
 from ..extensions import db
 from ..supply import policy as dispatch_policy
 from ..facilities.models import Facility
-from ..models_base import utcnow
 from . import consumption as rules
 from .consumption import AmcBasis, Policy, StockStatus
 from .models import Lot, MovementKind, StockBalance, StockMovement, StockPolicy, Transfer, TransferLine, TransferStatus
@@ -56,11 +56,6 @@ class StockStatusRow:
     first_movement_at: datetime | None = field(default=None, repr=False)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands timestamps back without a zone; they were stored in UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def in_ids(column, ids):
@@ -79,7 +74,7 @@ def stock_status(facility_ids: Iterable[int] | Select, product_ids: Iterable[int
     Consumption follows `CONSUMPTION_KINDS_BY_TIER` unless `consumption_kinds` names the movement kinds to count
     (e.g. `("dispense",)` for patient dispensing alone). Rows come sorted by facility id, then product id.
     """
-    as_of = as_of or utcnow()
+    as_of = as_of or clock.now_utc()
     today = as_of.date()
     days = dispatch_policy.near_expiry_days() if near_days is None else near_days
     cutoff = today + timedelta(days=days)
@@ -123,7 +118,7 @@ def stock_status(facility_ids: Iterable[int] | Select, product_ids: Iterable[int
         r.expired = r.on_hand - r.usable
         r.earliest_expiry = earliest if earliest is None or isinstance(earliest, date) else date.fromisoformat(
             str(earliest))
-        r.first_movement_at = _aware(first)
+        r.first_movement_at = clock.as_utc(first) if first is not None else None
 
     all_kinds = set(consumption_kinds) if consumption_kinds is not None else {
         kind for kinds in CONSUMPTION_KINDS_BY_TIER.values() for kind in kinds}
@@ -196,7 +191,7 @@ class LotRow:
 def lots_on_hand(facility_ids: Iterable[int] | Select, product_id: int | None = None, *,
                  near_days: int | None = None, only_near_expiry: bool = False) -> list[LotRow]:
     """Lots with stock, earliest expiry first, flagged expired or near expiry."""
-    today = utcnow().date()
+    today = clock.now_utc().date()
     days = dispatch_policy.near_expiry_days() if near_days is None else near_days
     stmt = (select(StockBalance.facility_id, StockBalance.product_id, Lot.id, Lot.lot_number, Lot.expiry_date,
                    Lot.manufacturer, StockBalance.qty_base)

@@ -3,6 +3,7 @@ on input, `*_base` (base units) on output."""
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..api import UtcDateTime
 from .consumption import QtyUnit, StockStatus
 from .models import AdjustReason, TransferStatus
 
@@ -168,7 +169,7 @@ class MovementSchema(Schema):
     ref_type = fields.Str()
     ref_id = fields.Int(allow_none=True)
     user_id = fields.Int(allow_none=True)
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class OperationSchema(Schema):
@@ -178,7 +179,7 @@ class OperationSchema(Schema):
     facility_id = fields.Int()
     user_id = fields.Int(allow_none=True)
     note = fields.Str()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
     movements = fields.List(fields.Nested(MovementSchema))
 
 
@@ -212,8 +213,8 @@ class TransferSchema(Schema):
     to_facility_id = fields.Int()
     status = fields.Str()
     note = fields.Str()
-    sent_at = fields.DateTime()
-    received_at = fields.DateTime(allow_none=True)
+    sent_at = UtcDateTime()
+    received_at = UtcDateTime(allow_none=True)
     lines = fields.List(fields.Nested(TransferLineSchema))
 
 

@@ -14,12 +14,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from .. import clock
 from ..auth.policy import can_see
 from ..catalog.models import Product
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility
-from ..models_base import utcnow
 from .fefo import LotStock, Pick, choose_lots_fefo
 from .models import (AdjustReason, Lot, MovementKind, StockBalance, StockMovement, StockOperation, StockPolicy,
                      Transfer, TransferLine, TransferStatus)
@@ -49,10 +49,6 @@ def _all_or_nothing(service):
             return service(*args, **kwargs)
 
     return wrapper
-
-
-def today() -> date:
-    return utcnow().date()
 
 
 # Far above any real movement; keeps a typo (or an attack) from overflowing the integer columns.
@@ -121,7 +117,7 @@ def _lock_balance(facility_id: int, lot: Lot) -> StockBalance:
     """Return the facility × lot balance row, created at zero if new, locked for this transaction."""
     db.session.execute(_insert_ignore(StockBalance.__table__, {
         "facility_id": facility_id, "product_id": lot.product_id, "lot_id": lot.id, "qty_base": 0,
-        "updated_at": utcnow()}, ["facility_id", "lot_id"]))
+        "updated_at": clock.now_utc()}, ["facility_id", "lot_id"]))
     stmt = (select(StockBalance).where(StockBalance.facility_id == facility_id, StockBalance.lot_id == lot.id)
             .with_for_update().execution_options(populate_existing=True))
     return db.session.scalars(stmt).one()
@@ -137,7 +133,7 @@ def _post(operation: StockOperation, facility_id: int, lot: Lot, delta: int, kin
               need=-delta),
             details={"lot_id": lot.id, "on_hand": balance.qty_base, "requested": -delta})
     balance.qty_base = new_qty
-    balance.updated_at = utcnow()
+    balance.updated_at = clock.now_utc()
     movement = StockMovement(operation=operation, facility_id=facility_id, product_id=lot.product_id, lot_id=lot.id,
                              qty_base=delta, balance_after=new_qty, kind=kind, reason=reason, note=note or "",
                              ref_type=ref_type, ref_id=ref_id, user_id=getattr(user, "id", None))
@@ -160,7 +156,7 @@ def get_or_create_lot(product: Product, lot_number: str, expiry_date: date, manu
     if lot is None:
         db.session.execute(_insert_ignore(Lot.__table__, {
             "product_id": product.id, "lot_number": lot_number, "expiry_date": expiry_date,
-            "manufacturer": manufacturer or "", "created_at": utcnow()}, ["product_id", "lot_number"]))
+            "manufacturer": manufacturer or "", "created_at": clock.now_utc()}, ["product_id", "lot_number"]))
         lot = db.session.scalar(select(Lot).where(Lot.product_id == product.id, Lot.lot_number == lot_number))
     elif lot.expiry_date != expiry_date:
         raise Conflict(_("批号 %(lot)s 已登记的有效期为 %(expiry)s", lot=lot_number, expiry=lot.expiry_date),
@@ -187,7 +183,7 @@ def receive(facility: Facility, product: Product, *, lot_number: str, expiry_dat
             kind: str = MovementKind.RECEIPT) -> StockOperation:
     """Receive goods into stock (a goods receipt, an opening balance, a return)."""
     _require_positive(qty_base)
-    if expiry_date is not None and isinstance(expiry_date, date) and expiry_date <= today() \
+    if expiry_date is not None and isinstance(expiry_date, date) and expiry_date <= clock.today() \
             and kind == MovementKind.RECEIPT:
         raise InvalidInput(_("不能入库已过期的批号"), fields={"expiry_date": [_("已过期")]}, code="expired_lot")
     _require_stockable(facility, product)
@@ -239,7 +235,7 @@ def _plan_picks(facility: Facility, line: LineRequest, *, usable_after: date) ->
 def _take(operation, facility: Facility, lines: list[LineRequest], kind: str, user, *, note: str = "",
           reason: str = "") -> list[tuple[LineRequest, Pick]]:
     """Post negative movements for every line, locking balances in one global order to avoid deadlocks."""
-    usable_after = today()
+    usable_after = clock.today()
     planned = [(line, pick) for line in lines for pick in _plan_picks(facility, line, usable_after=usable_after)]
     for line, pick in sorted(planned, key=lambda lp: lp[1].lot_id):
         lot = db.session.get(Lot, pick.lot_id)
@@ -316,7 +312,7 @@ def stocktake(facility: Facility, counts: dict[int, int], *, user, key: str, not
 @_all_or_nothing
 def write_off_expired(facility: Facility, *, user, key: str, as_of: date | None = None) -> StockOperation:
     """Write off every lot at the facility that has expired by `as_of`."""
-    as_of = as_of or today()
+    as_of = as_of or clock.today()
     operation, created = _start_operation(key, MovementKind.EXPIRY_WRITE_OFF, facility, user)
     if not created:
         return operation
@@ -404,7 +400,7 @@ def receive_transfer(transfer: Transfer, received: dict[int, tuple[int, str, str
                   ref_id=transfer.id, note=note)
     transfer.status = TransferStatus.RECEIVED
     transfer.received_by_id = getattr(user, "id", None)
-    transfer.received_at = utcnow()
+    transfer.received_at = clock.now_utc()
     db.session.flush()
     return transfer
 

@@ -6,8 +6,9 @@ from enum import StrEnum
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..extensions import db
-from ..models_base import TimestampMixin, utcnow
+from ..models_base import TimestampMixin
 
 
 class MatchStatus(StrEnum):
@@ -47,7 +48,7 @@ class DictionaryImport(db.Model):
     # [{"row": 12, "message": "空行"}, ...]: rows reported rather than silently dropped
     problems: Mapped[list] = mapped_column(JSON, default=list)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc, index=True)
 
     facility = relationship("Facility")
     created_by = relationship("User")
@@ -113,7 +114,7 @@ class MatchDecision(db.Model):
     alias_id: Mapped[int | None] = mapped_column(ForeignKey("alias.id"))
     note: Mapped[str] = mapped_column(String(255), default="")
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc, index=True)
 
     local_drug = relationship("LocalDrug")
     product = relationship("Product", foreign_keys=[product_id])

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from ..api import UtcDateTime
 from .models import MatchStatus
 
 
@@ -57,7 +58,7 @@ class ImportSchema(Schema):
     row_count = fields.Int()
     problems = fields.List(fields.Dict())
     created_by = fields.Str(attribute="created_by.username", allow_none=True)
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
     counts = fields.Dict(keys=fields.Str(), values=fields.Int())
 
 
@@ -92,7 +93,7 @@ class LocalDrugSchema(Schema):
     product = fields.Nested(ProductBriefSchema, allow_none=True)
     candidates = fields.List(fields.Nested(CandidateSchema))
     decided_by = fields.Str(attribute="local.decided_by.username", allow_none=True)
-    decided_at = fields.DateTime(attribute="local.decided_at", allow_none=True)
+    decided_at = UtcDateTime(attribute="local.decided_at", allow_none=True)
 
 
 class LocalDrugPageSchema(Schema):

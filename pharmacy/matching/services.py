@@ -12,12 +12,12 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from .. import clock
 from ..catalog.models import Alias, AliasSource, Drug, Product, ProductStatus
 from ..catalog.services import tiers_at_or_below
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, Tier
-from ..models_base import utcnow
 from .brands import BrandFileError, read_brand_file, resolve_brand_rows
 from .catalog_index import current_index
 from .dictionary_file import DictionaryFileError, read_dictionary
@@ -317,7 +317,7 @@ def confirm(local: LocalDrug, product: Product, *, user, county_wide: bool = Fal
                              alias_id=alias.id, note=(note or "")[:255], user_id=user.id)
     local.status = MatchStatus.CONFIRMED
     local.product_id = product.id
-    local.decided_by_id, local.decided_at = user.id, utcnow()
+    local.decided_by_id, local.decided_at = user.id, clock.now_utc()
     db.session.add(decision)
     db.session.flush()
     log.info("local drug %s confirmed as %s by %s", local.id, product.code, user.username)
@@ -332,7 +332,7 @@ def reject(local: LocalDrug, *, user, note: str = "") -> MatchDecision:
                              user_id=user.id)
     local.status = MatchStatus.REJECTED
     local.product_id = None
-    local.decided_by_id, local.decided_at = user.id, utcnow()
+    local.decided_by_id, local.decided_at = user.id, clock.now_utc()
     db.session.add(decision)
     db.session.flush()
     log.info("local drug %s marked not in formulary by %s", local.id, user.username)

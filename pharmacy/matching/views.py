@@ -18,14 +18,8 @@ bp = Blueprint("matching", __name__, url_prefix="/matching")
 
 
 def localtime(value, pattern: str = "yyyy-MM-dd HH:mm") -> str:
-    """A stored UTC time as the county's local time."""
+    """A stored UTC time as the county's local time, for the export (pages use the app's `localtime` filter)."""
     return format_datetime(value, pattern) if value else ""
-
-
-@bp.record_once
-def _register_filters(state) -> None:
-    # A filter every page may use: the app's own wins when it has one.
-    state.app.jinja_env.filters.setdefault("localtime", localtime)
 
 REVIEW_PAGE_SIZE = 25
 EXPORT_HEADER = ["行号", "本地编码", "本地名称", "规格", "厂家", "单位", "状态", "产品编码", "通用名", "剂型",

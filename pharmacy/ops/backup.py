@@ -11,10 +11,11 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+
+from .. import clock
 
 
 class BackupError(Exception):
@@ -48,7 +49,7 @@ def _pg_tool(name: str) -> str:
 
 
 def default_output(url: str, directory: Path) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = clock.now_utc().strftime("%Y%m%dT%H%M%SZ")
     suffix = "sqlite3" if _engine_kind(url) == "sqlite" else "dump"
     return directory / f"pharmacy-{stamp}.{suffix}"
 

@@ -10,15 +10,14 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import clock
 from ..catalog.models import Product
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility
 from ..facilities.services import central_pharmacy_of
-from ..inventory import services as stock
 from ..inventory.fefo import LotStock
 from ..inventory.models import Lot, StockBalance, StockPolicy
-from ..models_base import utcnow
 from ..shortages.models import Shortage
 from ..shortages.progress import Need, Stage, covered_by
 from ..supply import policy as dispatch_policy
@@ -77,15 +76,15 @@ def _run_allocation(central: Facility, needs: list[tuple[OrderLine, int]], user)
     product_ids = {line.product_id for line, _n in needs}
     lots = available_lots(central, product_ids)
     pack_sizes = {line.product_id: line.product.pack_size for line, _n in needs}
-    today = stock.today()
+    today = clock.today()
     demands = [Demand(line.id, line.product_id, packs, urgency=line.urgency,
                       usable_after=usable_after(line, today),
-                      sequence=(line.order.submitted_at or utcnow(), line.order_id))
+                      sequence=(line.order.submitted_at or clock.now_utc(), line.order_id))
                for line, packs in needs if packs > 0]
     allotments = allocate(demands, lots, pack_sizes)
     # Thousands of lines in one run: rows go in with two bulk statements, and the loaded lines are given the
     # same values without being marked dirty (so the unit of work does not update them one by one again).
-    created_at, user_id = utcnow(), getattr(user, "id", None)
+    created_at, user_id = clock.now_utc(), getattr(user, "id", None)
     allocation_rows, line_rows, filled = [], [], []
     for line, packs in needs:
         allotment = allotments.get(line.id)
@@ -135,7 +134,7 @@ def allocate_orders(orders: list[Order], user) -> list[Order]:
     needs = [(line, line.qty_packs_effective - line.qty_packs_allocated)
              for order in orders for line in order.lines if line.status == LineStatus.APPROVED]
     _run_allocation(central, needs, user)
-    now = utcnow()
+    now = clock.now_utc()
     for order in orders:
         order.status = OrderStatus.ALLOCATED
         order.allocated_at = now

@@ -6,11 +6,12 @@ from enum import StrEnum
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..catalog.models import Product
 from ..extensions import db
 from ..facilities.models import Facility
 from ..inventory.models import Lot, Transfer
-from ..models_base import TimestampMixin, utcnow
+from ..models_base import TimestampMixin
 from ..shortages.models import Shortage
 from ..supply.models import Consignment, ConsignmentStatus
 
@@ -162,7 +163,7 @@ class Allocation(db.Model):
     qty_base: Mapped[int] = mapped_column(Integer)
     shipment_id: Mapped[int | None] = mapped_column(ForeignKey("supply_shipment.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
 
     line: Mapped[OrderLine] = relationship(back_populates="allocations")
     lot: Mapped[Lot] = relationship()
@@ -182,7 +183,7 @@ class Shipment(db.Model):
     order_id: Mapped[int] = mapped_column(ForeignKey("supply_order.id"), index=True)
     consignment_id: Mapped[int] = mapped_column(ForeignKey("supply_consignment.id"), unique=True)
     shipped_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    shipped_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    shipped_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
 
     order: Mapped[Order] = relationship(back_populates="shipments")
     consignment: Mapped[Consignment] = relationship()

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from ..api import UtcDateTime
 from ..shortages.models import Urgency
 from ..supply.schemas import REASON_CHOICES
 from .models import OrderStatus
@@ -66,8 +67,8 @@ class OrderShipmentSchema(Schema):
     transfer_id = fields.Int()
     consignment_id = fields.Int()
     status = fields.Str()
-    shipped_at = fields.DateTime()
-    received_at = fields.DateTime(allow_none=True)
+    shipped_at = UtcDateTime()
+    received_at = UtcDateTime(allow_none=True)
     lines = fields.List(fields.Nested(ShipmentLineSchema), attribute="transfer.lines")
 
 
@@ -81,10 +82,10 @@ class OrderSummarySchema(Schema):
     has_emergency = fields.Bool()
     backordered_packs = fields.Int()
     line_count = fields.Function(lambda order: len(order.lines))
-    submitted_at = fields.DateTime(allow_none=True)
-    approved_at = fields.DateTime(allow_none=True)
-    allocated_at = fields.DateTime(allow_none=True)
-    created_at = fields.DateTime()
+    submitted_at = UtcDateTime(allow_none=True)
+    approved_at = UtcDateTime(allow_none=True)
+    allocated_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
 
 
 class OrderSchema(OrderSummarySchema):

@@ -7,14 +7,13 @@ from flask_babel import gettext as _
 from sqlalchemy import insert, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import events
+from .. import clock, events
 from ..auth.policy import ensure_can_see
 from ..catalog.models import Drug, Product, ProductStatus
 from ..deliveries.queries import shortages_on_pending_runs
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, Tier
-from ..models_base import utcnow
 from ..shortages.models import URGENCY_RANK, Shortage, ShortageStatus, Urgency
 from ..shortages.progress import Stage
 from .models import ACTIVE_STATUSES, LineSource, LineStatus, Order, OrderLine, OrderLineShortage, OrderStatus
@@ -361,7 +360,7 @@ def submit_order(order: Order, user, *, changes: dict[int, dict] | None = None) 
     for line in order.lines:
         _check_orderable(order.facility, line.product, line.is_for_villages)
     order.status = OrderStatus.SUBMITTED
-    order.submitted_at = utcnow()
+    order.submitted_at = clock.now_utc()
     order.submitted_by_id = getattr(user, "id", None)
     db.session.flush()
     served = sorted({s.id for line in order.lines for s in line.shortages})
@@ -448,7 +447,7 @@ def approve_order(order: Order, user) -> Order:
             line.qty_packs_approved = line.qty_packs
     rejected = all(line.status == LineStatus.REJECTED for line in order.lines)
     order.status = OrderStatus.REJECTED if rejected else OrderStatus.APPROVED
-    order.approved_at = utcnow()
+    order.approved_at = clock.now_utc()
     order.approved_by_id = getattr(user, "id", None)
     db.session.flush()
     log.info("order %s %s by %s", order.id, order.status, getattr(user, "username", "-"))

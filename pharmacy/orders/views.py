@@ -6,11 +6,11 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import clock
 from ..auth.policy import get_facility_in_scope, has_permission, permission_required
 from ..catalog.services import get_product
 from ..errors import DomainError, InvalidInput
 from ..facilities.services import central_pharmacy_of
-from ..models_base import utcnow
 from ..supply import services as supply
 from . import fulfilment, importing, queries, services
 from .models import OrderStatus
@@ -246,16 +246,10 @@ def pick_list(order_id: int):
     order = services.get_order(current_user, order_id)
     central = central_pharmacy_of(order.facility)
     pdf = pick_list_pdf(order, fulfilment.pick_list_rows(order), central_name=central.name if central else "",
-                        printed_at=_local_now())
+                        printed_at=clock.now_local())
     filename = quote(f"pick-list-{order.number}.pdf")
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f"inline; filename*=UTF-8''{filename}"})
-
-
-def _local_now():
-    from ..settlement.services import local_tz
-
-    return utcnow().astimezone(local_tz())
 
 
 @bp.post("/<int:order_id>/ship")

@@ -7,11 +7,12 @@ from enum import StrEnum
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..catalog.models import Product
 from ..extensions import db
 from ..facilities.models import Facility
 from ..inventory.models import Lot
-from ..models_base import TimestampMixin, utcnow
+from ..models_base import TimestampMixin
 
 
 class Supplier(TimestampMixin, db.Model):
@@ -124,7 +125,7 @@ class GoodsReceipt(db.Model):
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     note: Mapped[str] = mapped_column(Text, default="")
     received_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
 
     purchase_order: Mapped[PurchaseOrder] = relationship(back_populates="receipts")
     lines: Mapped[list["GoodsReceiptLine"]] = relationship(back_populates="receipt", order_by="GoodsReceiptLine.id")

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from ..api import UtcDateTime
 from .services import MAX_QTY_PACKS
 
 
@@ -73,7 +74,7 @@ class GoodsReceiptSchema(Schema):
     purchase_order_id = fields.Int()
     idempotency_key = fields.Str()
     note = fields.Str()
-    received_at = fields.DateTime()
+    received_at = UtcDateTime()
     lines = fields.List(fields.Nested(GoodsReceiptLineSchema))
 
 
@@ -86,8 +87,8 @@ class PurchaseOrderSchema(Schema):
     status = fields.Str()
     note = fields.Str()
     total_amount = fields.Decimal(as_string=True)
-    confirmed_at = fields.DateTime(allow_none=True)
-    created_at = fields.DateTime()
+    confirmed_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
     lines = fields.List(fields.Nested(PurchaseLineSchema))
     receipts = fields.List(fields.Nested(GoodsReceiptSchema))
 

@@ -11,13 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import clock
 from ..auth.policy import ensure_can_see
 from ..catalog.models import Product
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, FacilityKind
 from ..inventory import services as stock
-from ..models_base import utcnow
 from ..orders.fulfilment import backordered_lines, release_backorders
 from .models import (OPEN_PURCHASE_STATUSES, GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine,
                      PurchaseStatus, Supplier, SupplierProduct)
@@ -300,7 +300,7 @@ def confirm_purchase_order(po: PurchaseOrder, user) -> PurchaseOrder:
     if not po.lines:
         raise InvalidInput(_("采购单没有明细，不能确认"), code="empty_order")
     po.status = PurchaseStatus.CONFIRMED
-    po.confirmed_at = utcnow()
+    po.confirmed_at = clock.now_utc()
     po.confirmed_by_id = getattr(user, "id", None)
     db.session.flush()
     log.info("purchase order %s confirmed by %s", po.id, getattr(user, "username", "-"))

@@ -4,10 +4,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import abort
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import clock
 from ..api import api_blueprint, api_operation
 from ..auth.policy import permission_required
 from . import formatting, services
@@ -26,10 +26,12 @@ def dashboard(query):
 
 
 def _json_value(value, kind: str, labels):
+    if isinstance(value, datetime):
+        return clock.isoformat_utc(value)  # a moment, as every API moment: UTC with a Z
     value = formatting.export_value(value, kind, labels)
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, datetime | date):
+    if isinstance(value, date):
         return value.isoformat()
     return value
 
@@ -37,14 +39,13 @@ def _json_value(value, kind: str, labels):
 @bp.get("/<key>")
 @permission_required("report.read")
 @api_operation(summary="One page of a report (stock, consumption, shortages, deliveries, delivery_differences, "
-                       "near_expiry); times are local, labels in the reader's language", tags=["reports"],
-               query=ReportQuerySchema, response=ReportPageSchema)
+                       "near_expiry); times in UTC with a Z, dates the county's days, labels in the reader's language",
+               tags=["reports"], query=ReportQuerySchema, response=ReportPageSchema)
 def report_page(key: str, query):
     report = REPORTS.get(key)
     if report is None:
         abort(404)
-    filters = services.report_filters(current_user, report, query, today=formatting.local_today(),
-                                      tz=get_timezone())
+    filters = services.report_filters(current_user, report, query)
     rows, has_next = page(report, filters, page_no=query["page"], per_page=query["per_page"])
     return {"report": key, "title": _(report.title), "scope": filters.root, "date_from": filters.date_from,
             "date_to": filters.date_to,

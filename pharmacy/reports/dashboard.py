@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
+from ..clock import as_utc
 from ..facilities.models import Facility, Tier
 from ..shortages.models import URGENCY_RANK, Urgency
 from . import queries
@@ -416,8 +417,3 @@ def _vbp_from_purchases(board: Dashboard, scope: queries.Scope, weeks: Weeks) ->
 
 def _dec(value) -> Decimal:
     return Decimal(str(value)) if value is not None else Decimal(0)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive UTC datetimes, PostgreSQL aware ones."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

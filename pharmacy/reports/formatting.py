@@ -1,11 +1,12 @@
 """How figures read on a page and in a download, in the user's language and the county's time zone."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from flask_babel import format_date, format_decimal, get_timezone
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 
+from .. import clock
 from . import charts
 
 
@@ -45,8 +46,7 @@ def local(value: datetime | None) -> datetime | None:
     """A stored UTC time as a naive local time (spreadsheets refuse time zones)."""
     if value is None:
         return None
-    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    return aware.astimezone(get_timezone()).replace(tzinfo=None)
+    return clock.to_local(value).replace(tzinfo=None)
 
 
 def short_name(name: str, within: str = "") -> str:
@@ -58,10 +58,6 @@ def short_name(name: str, within: str = "") -> str:
     if prefix and name.startswith(prefix) and len(name) > len(prefix):
         name = name[len(prefix):]
     return name
-
-
-def local_today() -> date:
-    return datetime.now(get_timezone()).date()
 
 
 def week_label(moment: datetime) -> str:

@@ -5,9 +5,9 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..catalog.models import Product
 from ..extensions import db
-from ..models_base import utcnow
 
 
 class TracerProduct(db.Model):
@@ -22,7 +22,7 @@ class TracerProduct(db.Model):
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
     note: Mapped[str] = mapped_column(Text, default="")
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
 
     product: Mapped[Product] = relationship()
     added_by = relationship("User")
@@ -40,4 +40,4 @@ class FigureSnapshot(db.Model):
     kind: Mapped[str] = mapped_column(String(32))
     point_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     payload: Mapped[dict] = mapped_column(JSON)
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)

@@ -6,7 +6,7 @@ caller's `now`, so tests can state their own clock.
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Numeric, and_, case, cast, func, or_, select, union
@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement
 
+from .. import clock
 from ..catalog.models import Drug, Product, ProductStatus
 from ..deliveries.models import DeliveryLine, DeliveryStop, StopStatus
 from ..extensions import db
@@ -317,21 +318,17 @@ def intake_value_by_week(scope: Scope, weeks: Weeks) -> list:
 
 # --- kept figures --------------------------------------------------------------------------------------------------
 
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def snapshots(root_id: int, kind: str, points: list[datetime]) -> dict[datetime, dict]:
     """Kept figures of a scope at the given points: {point: payload}."""
     if not points:
         return {}
-    wanted = {_as_utc(p): p for p in points}
+    wanted = {clock.as_utc(p): p for p in points}
     rows = db.session.execute(select(FigureSnapshot.point_at, FigureSnapshot.payload).where(
         FigureSnapshot.root_id == root_id, FigureSnapshot.kind == kind,
         FigureSnapshot.point_at >= min(points), FigureSnapshot.point_at <= max(points)))
     found = {}
     for point_at, payload in rows:
-        point = wanted.get(_as_utc(point_at))
+        point = wanted.get(clock.as_utc(point_at))
         if point is not None:
             found[point] = payload
     return found
@@ -341,7 +338,7 @@ def keep_snapshots(root_id: int, kind: str, payloads: dict[datetime, dict]) -> N
     """Store figures at past points; a figure someone else stored meanwhile is left as it is (the same)."""
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    now = datetime.now(UTC)
+    now = clock.now_utc()
     rows = [{"root_id": root_id, "kind": kind, "point_at": point, "payload": payload, "computed_at": now}
             for point, payload in payloads.items()]
     db.session.execute(insert(FigureSnapshot).values(rows).on_conflict_do_nothing(

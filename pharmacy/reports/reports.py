@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from sqlalchemy import Numeric, Select, String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
+from .. import clock
 from ..catalog.models import Drug, Product
 from ..deliveries.models import DeliveryLine, DeliveryRun, DeliveryStop, Route
 from ..extensions import db
@@ -48,7 +49,7 @@ class Filters:
 
     def days(self) -> int:
         """Days in the range, both ends included; an open end is today, an open start 90 days before the end."""
-        end = self.date_to or datetime.now(self.tz).date()
+        end = self.date_to or clock.today()
         start = self.date_from or end - timedelta(days=89)
         return max((end - start).days + 1, 1)
 
@@ -108,7 +109,7 @@ def _money(qty):
 
 def build_stock(f: Filters) -> Select:
     fac, parent = aliased(Facility), aliased(Facility)
-    today = datetime.now(UTC).date()
+    today = clock.today()
     usable = case((Lot.expiry_date > today, StockBalance.qty_base), else_=0)
     near = today + timedelta(days=dispatch_policy.near_expiry_days())
     soon = case((and_(Lot.expiry_date > today, Lot.expiry_date <= near), StockBalance.qty_base), else_=0)
@@ -233,7 +234,7 @@ SHORTAGES = Report(
 
 def build_near_expiry(f: Filters) -> Select:
     fac, parent = aliased(Facility), aliased(Facility)
-    today = datetime.now(UTC).date()
+    today = clock.today()
     start = f.date_from or today
     end = f.date_to or today + timedelta(days=dispatch_policy.near_expiry_days())
     stmt = (select(_township_name(fac, parent).label("township"), fac.name.label("facility"), Product.code,

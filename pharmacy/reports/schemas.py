@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
+from ..api import UtcDateTime
+
 
 class DashboardQuerySchema(Schema):
     unit = fields.Int(load_default=None, validate=validate.Range(min=1))
@@ -35,7 +37,7 @@ class ReportScopeSchema(Schema):
 class DashboardTrendSchema(Schema):
     current = fields.Float(allow_none=True, metadata={"description": "The figure now (or this week so far)."})
     before = fields.Float(allow_none=True, metadata={"description": "The figure about four weeks ago."})
-    points = fields.List(fields.DateTime(), metadata={"description": "Week starts (Monday 00:00 local), then now; "
+    points = fields.List(UtcDateTime(), metadata={"description": "Week starts (Monday 00:00 local), then now; "
                                                                      "for weekly sums the start of each week."})
     values = fields.List(fields.Float(allow_none=True), metadata={"description": "Oldest first."})
 
@@ -85,7 +87,7 @@ class DashboardTracerSchema(Schema):
 
 
 class DashboardSchema(Schema):
-    as_of = fields.DateTime(attribute="now")
+    as_of = UtcDateTime(attribute="now")
     scope = fields.Nested(ReportScopeSchema, attribute="root")
     units = fields.List(fields.Nested(ReportScopeSchema))
     village_count = fields.Int()

@@ -1,19 +1,18 @@
 """Entry points of the reports domain: whose dashboard, which report scope, and the county's tracer list."""
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from .. import clock
 from ..auth.policy import get_facility_in_scope, scope_root
 from ..catalog.models import Product, ProductStatus
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..supply import policy as dispatch_policy
 from ..facilities.models import Facility, Tier
-from ..models_base import utcnow
 from .dashboard import Dashboard, build_dashboard, keep_history
 from .models import TracerProduct
 
@@ -41,8 +40,8 @@ def dashboard_for(user, unit_id: int | None = None, *, now: datetime | None = No
     the near-expiry window is the dispatch policy's unless given."""
     if near_expiry_days is None:
         near_expiry_days = dispatch_policy.near_expiry_days()
-    return build_dashboard(dashboard_root(user, unit_id), now=now or utcnow(), near_expiry_days=near_expiry_days,
-                           tz=get_timezone())
+    return build_dashboard(dashboard_root(user, unit_id), now=now or clock.now_utc(), near_expiry_days=near_expiry_days,
+                           tz=clock.local_zone())
 
 
 def units_for_choice(user) -> list[Facility]:
@@ -109,7 +108,7 @@ def remove_tracer(user, tracer_id: int) -> None:
 
 def report_filters(user, report, query: dict, *, today=None, tz=None):
     """Turn a report's query (township, village, q, class_path, dates) into filters inside the user's scope;
-    dates are days of the time zone `tz`."""
+    dates are days of the time zone `tz` (the county's unless a test says otherwise)."""
     from .reports import Filters
 
     root = scope_root(user)
@@ -126,7 +125,7 @@ def report_filters(user, report, query: dict, *, today=None, tz=None):
         root = village
     date_from, date_to = query.get("date_from"), query.get("date_to")
     if report.uses_dates and report.default_days:
-        default_from, default_to = report.default_range(today or utcnow().date())
+        default_from, default_to = report.default_range(today or clock.today())
         span = default_to - default_from
         if date_to is None:
             date_to = default_to if date_from is None or date_from <= default_to else date_from + span
@@ -136,7 +135,7 @@ def report_filters(user, report, query: dict, *, today=None, tz=None):
         raise InvalidInput(_("开始日期不能晚于结束日期"), fields={"date_from": [_("晚于结束日期")]})
     return Filters(root=root, q=(query.get("q") or "").strip(), class_path=(query.get("class_path") or "").strip(),
                    date_from=date_from if report.uses_dates else None, date_to=date_to if report.uses_dates else None,
-                   tz=tz or UTC)
+                   tz=tz or clock.local_zone())
 
 
 def report_facility_choices(user) -> tuple[list[Facility], list[Facility]]:
@@ -159,12 +158,12 @@ def get_product_by_code(code: str) -> Product:
 def keep_past_weeks(now: datetime | None = None) -> dict:
     """Keep the dashboard figures at past week starts for every county and township (a scheduler job)."""
 
-    now = now or utcnow()
+    now = now or clock.now_utc()
     roots = list(db.session.scalars(select(Facility).where(
         Facility.is_active, (Facility.parent_id.is_(None)) | (Facility.tier == Tier.TOWNSHIP))
         .order_by(Facility.path)))
     for root in roots:
-        keep_history(root, now=now, near_expiry_days=dispatch_policy.near_expiry_days(), tz=get_timezone())
+        keep_history(root, now=now, near_expiry_days=dispatch_policy.near_expiry_days(), tz=clock.local_zone())
         db.session.flush()
     log.info("dashboard weeks kept for %s scopes", len(roots))
     return {"scopes": len(roots)}

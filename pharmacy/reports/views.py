@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
@@ -57,8 +56,7 @@ def _report_or_404(key: str):
 def report(key: str):
     report = _report_or_404(key)
     query = ReportQuerySchema().load(_filled(request.args))
-    filters = services.report_filters(current_user, report, query, today=formatting.local_today(),
-                                      tz=get_timezone())
+    filters = services.report_filters(current_user, report, query)
     rows, has_next = page(report, filters, page_no=query["page"], per_page=query["per_page"])
     townships, villages = services.report_facility_choices(current_user)
     return render_template("reports/report.html", report=report, rows=rows, has_next=has_next, query=query,
@@ -73,8 +71,7 @@ def export(key: str, fmt: str):
     if fmt not in ("csv", "xlsx"):
         abort(404)
     query = ReportQuerySchema().load(_filled(request.args))
-    filters = services.report_filters(current_user, report, query, today=formatting.local_today(),
-                                      tz=get_timezone())
+    filters = services.report_filters(current_user, report, query)
     header = [_(c.label) for c in report.columns]
     kinds = [(c.kind, c.labels) for c in report.columns]
     rows = ([formatting.export_value(v, kind, labels) for v, (kind, labels) in zip(row, kinds, strict=True)]

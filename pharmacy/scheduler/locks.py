@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from ..models_base import utcnow
+from ..clock import now_utc
 from .models import SchedulerLease
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def _ensure_row(conn: Connection) -> None:
 class LeaseLock:
     """A lease row: held while `expires_at` lies ahead and the holder renews it before then."""
 
-    def __init__(self, engine: Engine, holder: str, lease_seconds: int, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, engine: Engine, holder: str, lease_seconds: int, clock: Callable[[], datetime] = now_utc):
         self.engine, self.holder, self.lease, self.clock = engine, holder, timedelta(seconds=lease_seconds), clock
 
     def acquire(self) -> bool:
@@ -76,7 +76,7 @@ class LeaseLock:
 class AdvisoryLock:
     """pg_try_advisory_lock on a dedicated connection (no pool: closing it must end the session)."""
 
-    def __init__(self, url, holder: str, lease_seconds: int, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, url, holder: str, lease_seconds: int, clock: Callable[[], datetime] = now_utc):
         self.engine = create_engine(url, poolclass=NullPool)
         self.holder, self.lease, self.clock = holder, timedelta(seconds=lease_seconds), clock
         self.conn: Connection | None = None
@@ -133,7 +133,7 @@ class AdvisoryLock:
         self.conn.execute(update(table).where(table.c.name == LOCK_NAME).values(**values))
 
 
-def make_lock(engine: Engine, holder: str, lease_seconds: int, clock: Callable[[], datetime] = utcnow):
+def make_lock(engine: Engine, holder: str, lease_seconds: int, clock: Callable[[], datetime] = now_utc):
     """The lock that fits the database: advisory on PostgreSQL, a lease row elsewhere."""
     if engine.dialect.name == "postgresql":
         return AdvisoryLock(engine.url, holder, lease_seconds, clock)

@@ -6,8 +6,8 @@ from enum import StrEnum
 from sqlalchemy import Column, DateTime, Float, Integer, LargeBinary, String, Table, Text, Unicode
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .. import clock
 from ..extensions import db
-from ..models_base import utcnow
 
 
 class SchedulerLease(db.Model):
@@ -40,7 +40,7 @@ class JobRun(db.Model):
     trigger: Mapped[str] = mapped_column(String(16))
     holder: Mapped[str] = mapped_column(String(120), default="")
     outcome: Mapped[str] = mapped_column(String(16), default=RunOutcome.RUNNING, index=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     summary: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str] = mapped_column(Text, default="")

@@ -8,9 +8,9 @@ import traceback
 from flask import current_app
 from sqlalchemy import select
 
+from .. import clock
 from ..audit.trail import acting_as
 from ..extensions import db
-from ..models_base import utcnow
 from .jobs import JobDefinition, definition_by_id
 from .models import JobRun, RunOutcome
 
@@ -38,7 +38,7 @@ def run_job(definition: JobDefinition, *, trigger: str = "manual", holder: str =
     """Run a job now in the current app context. The JobRun row is committed before the job starts; the job's
     work is committed with its success, or rolled back whole when it fails, and the failure is logged."""
     job_id = definition.id
-    run = JobRun(job_id=job_id, trigger=trigger, holder=holder, outcome=RunOutcome.RUNNING, started_at=utcnow())
+    run = JobRun(job_id=job_id, trigger=trigger, holder=holder, outcome=RunOutcome.RUNNING, started_at=clock.now_utc())
     db.session.add(run)
     db.session.commit()
     run_id = run.id
@@ -46,13 +46,13 @@ def run_job(definition: JobDefinition, *, trigger: str = "manual", holder: str =
     try:
         with acting_as(f"job: {job_id}"):  # the audit trail names the job as the author of its writes
             summary = json.dumps(_load(definition.function)(), ensure_ascii=False, default=str)[:4000]
-        run.outcome, run.finished_at, run.summary = RunOutcome.SUCCEEDED, utcnow(), summary
+        run.outcome, run.finished_at, run.summary = RunOutcome.SUCCEEDED, clock.now_utc(), summary
         db.session.commit()
         log.info("job %s succeeded (run %s): %s", job_id, run_id, summary)
     except Exception as exc:  # a job's failure is recorded, never propagated into the scheduler
         db.session.rollback()
         run = db.session.get(JobRun, run_id)
-        run.outcome, run.finished_at = RunOutcome.FAILED, utcnow()
+        run.outcome, run.finished_at = RunOutcome.FAILED, clock.now_utc()
         run.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"[:8000]
         db.session.commit()
         log.exception("job %s failed (run %s)", job_id, run_id)

@@ -22,9 +22,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 from sqlalchemy import create_engine
 
+from ..clock import now_utc
 from ..db_setup import configure_engine_events
 from ..extensions import db
-from ..models_base import utcnow
 from .jobs import JobDefinition, job_definitions
 from .locks import make_lock
 from .models import RunOutcome, apscheduler_jobs
@@ -45,7 +45,7 @@ def default_holder() -> str:
 
 class SchedulerService:
     def __init__(self, app: Flask, *, holder: str | None = None, definitions: list[JobDefinition] | None = None,
-                 lock=None, clock=utcnow):
+                 lock=None, clock=now_utc):
         self.app = app
         self.holder = holder or default_holder()
         self.definitions = definitions if definitions is not None else job_definitions(app.config)

@@ -6,9 +6,9 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import format_datetime
 from sqlalchemy import select
 
+from .. import clock
 from ..auth.policy import permission_required
 from ..extensions import db
-from ..models_base import utcnow
 from .jobs import job_definitions
 from .locks import lease_state
 from .models import JobRun, RunOutcome, apscheduler_jobs
@@ -18,10 +18,6 @@ bp = Blueprint("scheduler", __name__, url_prefix="/admin/scheduler")
 
 def _when(value) -> str:
     return format_datetime(value, "yyyy-MM-dd HH:mm:ss") if value else ""
-
-
-def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 @bp.get("")
@@ -38,7 +34,7 @@ def index():
     if job_id:
         stmt = stmt.where(JobRun.job_id == job_id)
     lease = lease_state(db.session)
-    lease_alive = bool(lease and lease.holder and lease.expires_at is not None and _as_utc(lease.expires_at) > utcnow())
+    lease_alive = bool(lease and lease.holder and lease.expires_at is not None and clock.as_utc(lease.expires_at) > clock.now_utc())
     return render_template("scheduler/index.html", definitions=definitions, next_runs=next_runs, last_runs=last_runs,
                            runs=list(db.session.scalars(stmt)), job_id=job_id, lease=lease, lease_alive=lease_alive,
                            when=_when, outcomes=RunOutcome)

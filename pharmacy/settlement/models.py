@@ -6,9 +6,9 @@ from decimal import Decimal
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..extensions import db
 from ..facilities.models import Facility
-from ..models_base import utcnow
 
 
 class SettlementMonth(db.Model):
@@ -21,7 +21,7 @@ class SettlementMonth(db.Model):
     root_facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"))
     month: Mapped[str] = mapped_column(String(7))
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
 
     closed_by = relationship("User")
 
@@ -35,7 +35,7 @@ class Statement(db.Model):
     facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"))
     month: Mapped[str] = mapped_column(String(7))
     total_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
 
     facility: Mapped[Facility] = relationship()
     settlement_month: Mapped[SettlementMonth] = relationship()

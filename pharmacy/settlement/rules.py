@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
+from ..clock import as_utc
+
 CENT = Decimal("0.01")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -33,11 +35,6 @@ def month_of(moment: datetime, tz: tzinfo) -> str:
 def previous_month(month: str) -> str:
     year, mon = parse_month(month)
     return f"{year - (mon == 1)}-{12 if mon == 1 else mon - 1:02d}"
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Database datetimes come back naive from SQLite (stored as UTC) and aware from PostgreSQL."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def price_on(history: list[tuple[datetime, Decimal]], moment: datetime) -> Decimal | None:

@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
+from ..api import UtcDateTime
+
 
 def _money(value) -> str:
     return f"{value:.2f}"
@@ -9,7 +11,7 @@ def _money(value) -> str:
 
 class StatementRowSchema(Schema):
     movement_id = fields.Int()
-    received_at = fields.DateTime()
+    received_at = UtcDateTime()
     product_id = fields.Int()
     product_code = fields.Str()
     product_name = fields.Str()
@@ -38,7 +40,7 @@ class StatementSummarySchema(Schema):
     tier = fields.Str(attribute="facility.tier")
     month = fields.Str()
     is_closed = fields.Bool()
-    closed_at = fields.DateTime(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
     totals = fields.Nested(StatementTotalsSchema)
 
 
@@ -55,4 +57,4 @@ class SettlementMonthSchema(Schema):
     id = fields.Int()
     month = fields.Str()
     root_facility_id = fields.Int()
-    closed_at = fields.DateTime()
+    closed_at = UtcDateTime()

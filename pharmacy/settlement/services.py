@@ -8,21 +8,19 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import clock
 from ..catalog.models import Drug, Product, ProductPrice
 from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..facilities.models import Facility
 from ..inventory.models import Lot, MovementKind, StockMovement
-from ..models_base import utcnow
 from .models import SettlementMonth, Statement, StatementLine
-from .rules import Totals, as_utc, is_month_over, line_amount, month_bounds, month_of, parse_month, price_on, summarize
+from .rules import Totals, is_month_over, line_amount, month_bounds, month_of, parse_month, price_on, summarize
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +60,6 @@ class StatementView:
         return summarize(self.rows)
 
 
-def local_tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-
-
 def check_month(month: str) -> str:
     try:
         parse_month(month)
@@ -75,7 +69,7 @@ def check_month(month: str) -> str:
 
 
 def current_month() -> str:
-    return month_of(utcnow(), local_tz())
+    return month_of(clock.now_utc(), clock.local_zone())
 
 
 def root_of(facility: Facility) -> int:
@@ -94,7 +88,7 @@ def price_histories(product_ids) -> dict[int, list[tuple[datetime, Decimal]]]:
 
 def compute_rows(facility_ids, month: str) -> dict[int, list[StatementRow]]:
     """Every receipt of these facilities in the month, valued at the price of its moment, by facility."""
-    start, end = month_bounds(check_month(month), local_tz())
+    start, end = month_bounds(check_month(month), clock.local_zone())
     rows = db.session.execute(
         select(StockMovement.id, StockMovement.facility_id, StockMovement.created_at, StockMovement.qty_base,
                Product.id, Product.code, Drug.generic_name, Product.dosage_form, Product.strength, Drug.category,
@@ -114,7 +108,7 @@ def compute_rows(facility_ids, month: str) -> dict[int, list[StatementRow]]:
         if price is None:
             price = history[0][1] if history else current_price
         out.setdefault(facility_id, []).append(StatementRow(
-            movement_id=movement_id, facility_id=facility_id, received_at=as_utc(created_at), product_id=product_id,
+            movement_id=movement_id, facility_id=facility_id, received_at=clock.as_utc(created_at), product_id=product_id,
             product_code=code, product_name=f"{name} {form} {strength}", category=category, is_vbp=bool(vbp),
             lot_number=lot_number, qty_base=qty, base_unit=base_unit, pack_size=pack_size, unit_price=price,
             amount=line_amount(qty, pack_size, price)))
@@ -128,7 +122,7 @@ def closed_month(root_id: int, month: str) -> SettlementMonth | None:
 
 def _stored_rows(statement: Statement) -> list[StatementRow]:
     return [StatementRow(movement_id=line.movement_id, facility_id=statement.facility_id,
-                         received_at=as_utc(line.received_at), product_id=line.product_id,
+                         received_at=clock.as_utc(line.received_at), product_id=line.product_id,
                          product_code=line.product_code, product_name=line.product_name, category=line.category,
                          is_vbp=line.is_vbp, lot_number=line.lot_number, qty_base=line.qty_base,
                          base_unit=line.base_unit, pack_size=line.pack_size, unit_price=line.unit_price,
@@ -166,7 +160,7 @@ def overview(facilities: list[Facility], month: str) -> list[StatementView]:
 def close_month(root: Facility, facilities: list[Facility], month: str, user) -> SettlementMonth:
     """Store every facility's statement of an ended month; from then on the month never changes."""
     check_month(month)
-    if not is_month_over(month, utcnow(), local_tz()):
+    if not is_month_over(month, clock.now_utc(), clock.local_zone()):
         raise Conflict(_("%(month)s 尚未结束，不能结账", month=month), code="month_not_over")
     if closed_month(root.id, month) is not None:
         raise Conflict(_("%(month)s 已结账", month=month), code="already_closed")

@@ -6,10 +6,10 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import clock
 from ..auth.policy import get_facility_in_scope, has_permission, permission_required, scope_root
 from ..exports import xlsx_bytes
 from ..facilities.services import facilities_under
-from ..models_base import utcnow
 from . import services
 from .pdf import statement_pdf
 from .rules import previous_month
@@ -61,12 +61,6 @@ def statement(facility_id: int, month: str):
     return render_template("settlement/statement.html", view=view, totals=view.totals)
 
 
-def _local(moment):
-    from .rules import as_utc
-
-    return as_utc(moment).astimezone(services.local_tz())
-
-
 @bp.get("/<int:facility_id>/<month>.xlsx")
 @permission_required("settlement.read")
 def statement_xlsx(facility_id: int, month: str):
@@ -74,7 +68,7 @@ def statement_xlsx(facility_id: int, month: str):
     totals = view.totals
     summary = [[_(c), a] for c, a in sorted(totals.by_category.items())]
     summary += [[_("其中集采"), totals.vbp], [_("其中非集采"), totals.non_vbp], [_("合计"), totals.total]]
-    detail = [[_local(r.received_at).strftime("%Y-%m-%d %H:%M"), r.product_code, r.product_name, _(r.category),
+    detail = [[clock.to_local(r.received_at).strftime("%Y-%m-%d %H:%M"), r.product_code, r.product_name, _(r.category),
                _("是") if r.is_vbp else _("否"), r.lot_number, r.qty_base, r.base_unit, r.pack_size, r.unit_price,
                r.amount] for r in view.rows]
     data = xlsx_bytes({
@@ -90,7 +84,7 @@ def statement_xlsx(facility_id: int, month: str):
 @permission_required("settlement.read")
 def statement_pdf_download(facility_id: int, month: str):
     view = _statement(facility_id, month)
-    data = statement_pdf(view, printed_at=_local(utcnow()), local=_local)
+    data = statement_pdf(view, printed_at=clock.now_local(), local=clock.to_local)
     return _download(data, f"statement-{view.facility.code}-{month}.pdf", "application/pdf")
 
 

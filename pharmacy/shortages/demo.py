@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from .. import clock
 from ..catalog.models import Product, ProductStatus
 from ..extensions import db
-from ..models_base import utcnow
 from .models import Shortage, ShortageEvent
 from .services import acknowledge, register_shortage
 
@@ -46,7 +46,7 @@ def seed_demo_shortages(demo: "DemoCounty") -> None:
         shortage, _created = register_shortage(
             facility=villages[v_number - 1], user=user, client_id=str(uuid.uuid4()),
             product=products[p_index % len(products)], qty_packs=packs, urgency=urgency, reason=reason, note=note)
-        at = utcnow() - timedelta(hours=hours)
+        at = clock.now_utc() - timedelta(hours=hours)
         shortage.created_at = shortage.client_created_at = at
         if acked:
             acknowledge(shortage, user=pharmacist, note="已安排本周配送")

@@ -6,10 +6,10 @@ from enum import StrEnum
 from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..catalog.models import Product
 from ..extensions import db
 from ..facilities.models import Facility
-from ..models_base import utcnow
 
 
 class ShortageStatus(StrEnum):
@@ -87,8 +87,8 @@ class Shortage(db.Model):
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     client_created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc, onupdate=clock.now_utc)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Where its goods are (progress.Stage); the status is derived from it (progress.derived_status).
@@ -132,7 +132,7 @@ class ShortageEvent(db.Model):
     ref_type: Mapped[str] = mapped_column(String(24), default="")
     ref_id: Mapped[int | None] = mapped_column(Integer)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc, index=True)
 
     shortage: Mapped[Shortage] = relationship(back_populates="events")
     user = relationship("User")

@@ -1,9 +1,8 @@
 """API shapes for shortage registrations; input and output kept apart."""
 
-from datetime import UTC
-
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..api import UtcDateTime
 from .models import ShortageReason, ShortageStatus, Urgency
 from .services import MAX_NOTE_CHARS, MAX_QTY_PACKS
 
@@ -21,7 +20,7 @@ class ShortageInputSchema(Schema):
     reason = fields.Str(load_default=ShortageReason.OUT_OF_STOCK.value,
                         validate=validate.OneOf([r.value for r in ShortageReason]))
     note = fields.Str(load_default="", validate=validate.Length(max=MAX_NOTE_CHARS))
-    client_created_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=UTC)
+    client_created_at = UtcDateTime(load_default=None, allow_none=True)
 
     @validates_schema
     def product_or_text(self, data, **kwargs):
@@ -71,7 +70,7 @@ class EventSchema(Schema):
     ref_id = fields.Int(allow_none=True)
     user_id = fields.Int(allow_none=True)
     user = fields.Str(attribute="user.display_name", allow_none=True)
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class ShortageSchema(Schema):
@@ -95,13 +94,13 @@ class ShortageSchema(Schema):
                                                 "facility) | delivered"})
     expected_arrival_date = fields.Date(allow_none=True)
     difference_note = fields.Str(metadata={"description": "what arrived short, when a receipt reopened it"})
-    acknowledged_at = fields.DateTime(allow_none=True)
+    acknowledged_at = UtcDateTime(allow_none=True)
     cancel_reason = fields.Str()
     registered_by_id = fields.Int(allow_none=True)
-    client_created_at = fields.DateTime(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    delivered_at = fields.DateTime(allow_none=True)
+    client_created_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+    delivered_at = UtcDateTime(allow_none=True)
 
 
 class ShortageDetailSchema(ShortageSchema):
@@ -114,7 +113,7 @@ class GroupSchema(Schema):
     total_packs = fields.Int()
     urgency = fields.Str(metadata={"description": "the most urgent of the group"})
     facility_count = fields.Int()
-    earliest_at = fields.DateTime()
+    earliest_at = UtcDateTime()
     shortages = fields.List(fields.Nested(ShortageSchema))
 
 

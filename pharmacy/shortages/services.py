@@ -7,12 +7,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import clock
 from ..catalog.models import Product
 from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..facilities.models import Facility, Tier
 from ..matching.services import learn_typed_name
-from ..models_base import utcnow
 from .models import STATUS_LABELS, TRANSITIONS, Shortage, ShortageEvent, ShortageReason, ShortageStatus, Urgency
 from .progress import Stage, derived_status
 
@@ -94,7 +94,7 @@ def transition(shortage: Shortage, to_status: str, *, user, note: str = "", ref_
     if to_status == ShortageStatus.CANCELLED:
         shortage.cancel_reason = note.strip()
     if to_status == ShortageStatus.ACKNOWLEDGED:
-        shortage.acknowledged_at = utcnow()
+        shortage.acknowledged_at = clock.now_utc()
     db.session.flush()
     log.info("shortage %s %s by %s", shortage.id, to_status, getattr(user, "username", "-"))
     return shortage
@@ -116,12 +116,12 @@ def record_stage(shortage: Shortage, stage: str, *, user, note: str = "", ref_ty
                                  note=(note or "").strip()[:MAX_NOTE_CHARS], ref_type=ref_type, ref_id=ref_id,
                                  user_id=getattr(user, "id", None)))
     if status != ShortageStatus.REGISTERED and shortage.acknowledged_at is None:
-        shortage.acknowledged_at = utcnow()
+        shortage.acknowledged_at = clock.now_utc()
     shortage.stage, shortage.status = stage.value, status
     shortage.expected_arrival_date = expected_arrival_date if stage in (
         Stage.UPSTREAM_TRANSIT, Stage.IN_TRANSIT) else None
     if stage == Stage.DELIVERED:
-        shortage.delivered_at, shortage.difference_note = utcnow(), ""
+        shortage.delivered_at, shortage.difference_note = clock.now_utc(), ""
     elif stage == Stage.NONE and note:
         shortage.difference_note = note.strip()[:MAX_NOTE_CHARS]
     log.info("shortage %s goods %s → %s by %s", shortage.id, stage.value or "none", status,

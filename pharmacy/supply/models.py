@@ -13,7 +13,7 @@ from ..catalog.models import Product
 from ..extensions import db
 from ..facilities.models import Facility
 from ..inventory.models import Lot, Transfer, TransferLine
-from ..models_base import utcnow
+from .. import clock
 from ..shortages.models import Shortage
 
 
@@ -56,7 +56,7 @@ class Consignment(db.Model):
     expected_arrival_date: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
     dispatched_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -132,7 +132,7 @@ class ProofOfDelivery(db.Model):
     is_proxy: Mapped[bool] = mapped_column(Boolean, default=False)
     proxy_reason: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
-    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
 
     consignment: Mapped[Consignment] = relationship(back_populates="proof")
     signed_by = relationship("User")

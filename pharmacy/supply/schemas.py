@@ -1,5 +1,6 @@
 """Input and output of the goods-moving API."""
 
+from ..api import UtcDateTime
 from marshmallow import Schema, fields, validate
 
 from ..inventory.schemas import KEY, NOTE, QTY, UNIT
@@ -66,7 +67,7 @@ class ProofOfDeliverySchema(Schema):
     is_proxy = fields.Bool()
     proxy_reason = fields.Str()
     note = fields.Str()
-    signed_at = fields.DateTime()
+    signed_at = UtcDateTime()
 
 
 class ConsignmentSchema(Schema):
@@ -80,7 +81,7 @@ class ConsignmentSchema(Schema):
     destination_name = fields.Str(attribute="destination.name")
     transfer_id = fields.Int(allow_none=True)
     expected_arrival_date = fields.Date(allow_none=True)
-    dispatched_at = fields.DateTime(allow_none=True)
+    dispatched_at = UtcDateTime(allow_none=True)
     note = fields.Str()
     lines = fields.List(fields.Nested(ConsignmentLineSchema))
     proof = fields.Nested(ProofOfDeliverySchema, allow_none=True)

@@ -23,7 +23,7 @@ from ..facilities.models import Facility, Tier
 from ..inventory import services as stock
 from ..inventory.fefo import choose_lots_fefo
 from ..inventory.models import Lot, Transfer
-from ..models_base import utcnow
+from .. import clock
 from ..shortages.models import Shortage
 from . import policy as dispatch_policy
 from .models import Consignment, ConsignmentKind, ConsignmentLine, ConsignmentStatus, DifferenceReason, ProofOfDelivery
@@ -118,7 +118,7 @@ def dispatch(consignment: Consignment, *, user, key: str | None = None) -> Consi
     _lock(consignment)
     if consignment.status != ConsignmentStatus.PLANNED:
         raise Conflict(_("货单状态不允许发出"), code="invalid_state")
-    departure = stock.today()
+    departure = clock.today()
     _check_policy(consignment, departure)
     requests = [stock.LineRequest(line.product, line.qty_base, lot=line.lot, ref_type="consignment_line",
                                   ref_id=line.id) for line in consignment.lines]
@@ -130,7 +130,7 @@ def dispatch(consignment: Consignment, *, user, key: str | None = None) -> Consi
         line.transfer_line_id = by_line[line.id].id
     consignment.transfer_id = transfer.id
     consignment.status = ConsignmentStatus.DISPATCHED
-    consignment.dispatched_by_id, consignment.dispatched_at = getattr(user, "id", None), utcnow()
+    consignment.dispatched_by_id, consignment.dispatched_at = getattr(user, "id", None), clock.now_utc()
     consignment.expected_arrival_date = dispatch_policy.current().arrival_at_final(
         departure, consignment.destination.tier, goes_onward=False)
     db.session.flush()
@@ -166,7 +166,7 @@ def cancel(consignment: Consignment, *, user, reason: str = "") -> Consignment:
     _lock(consignment)
     if consignment.status != ConsignmentStatus.PLANNED:
         raise Conflict(_("货单已发出，不能取消"), code="invalid_state")
-    consignment.status, consignment.cancelled_at = ConsignmentStatus.CANCELLED, utcnow()
+    consignment.status, consignment.cancelled_at = ConsignmentStatus.CANCELLED, clock.now_utc()
     db.session.flush()
     events.consignment_cancelled.send(consignment, user=user, reason=reason)
     return consignment
@@ -249,7 +249,7 @@ def receive(consignment: Consignment, received: dict[int, ReceivedLine], *, user
         line.qty_base_received, line.difference_reason, line.difference_note = qty, reason, item_note
     consignment.proof = ProofOfDelivery(signed_by_id=getattr(user, "id", None), signer_name=signer_name[:80],
                                         is_proxy=right == "proxy", proxy_reason=proxy_reason,
-                                        note=(note or "").strip(), signed_at=utcnow())
+                                        note=(note or "").strip(), signed_at=clock.now_utc())
     consignment.status = ConsignmentStatus.RECEIVED
     db.session.flush()
     log.info("consignment %s received at %s by %s%s: %s line(s) differ", consignment.id,
@@ -310,7 +310,7 @@ def send_by_hand(source: Facility, destination: Facility, requests: list[GoodsRe
     earlier = _consignment_for_key(key)
     if earlier is not None:
         return earlier, False
-    usable_after = dispatch_policy.current().usable_after(stock.today(), destination.tier)
+    usable_after = dispatch_policy.current().usable_after(clock.today(), destination.tier)
     planned = [line for request in requests for line in pick_lots(source, request, usable_after=usable_after)]
     consignment, created = send(ConsignmentKind.TRANSFER, source, destination, planned, user=user, key=key,
                                 note=note)

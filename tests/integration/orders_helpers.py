@@ -1,7 +1,8 @@
 """Shared steps for the order tests: stock, consumption and shortages stated in a line each."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
+from pharmacy import clock
 from pharmacy.inventory import services as stock
 from pharmacy.shortages.services import register_shortage
 
@@ -14,7 +15,7 @@ def key(prefix: str = "k") -> str:
 
 def put_stock(facility, product, qty_base, *, days=400, lot=None, user=None):
     return stock.receive(facility, product, lot_number=lot or key("LOT"), qty_base=qty_base, user=user,
-                         expiry_date=date.today() + timedelta(days=days), key=key("rcv"))
+                         expiry_date=clock.today() + timedelta(days=days), key=key("rcv"))
 
 
 def consume(facility, product, qty_base, user=None):
@@ -23,11 +24,10 @@ def consume(facility, product, qty_base, user=None):
     from datetime import timedelta
 
     from pharmacy.extensions import db
-    from pharmacy.models_base import utcnow
 
     receipt = put_stock(facility, product, qty_base, user=user)
     for movement in receipt.movements:
-        movement.created_at = utcnow() - timedelta(days=100)
+        movement.created_at = clock.now_utc() - timedelta(days=100)
     db.session.flush()
     stock.dispense(facility, product, qty_base=qty_base, user=user, key=key("dsp"))
 

@@ -5,11 +5,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from pharmacy import clock
 from pharmacy.audit.models import AuditEvent
 from pharmacy.audit.trail import acting_as, summarised
 from pharmacy.config import ROOT
 from pharmacy.extensions import db
-from pharmacy.models_base import utcnow
 
 
 def _events(**where) -> list[AuditEvent]:
@@ -30,7 +30,7 @@ def test_a_page_write_records_user_facility_and_old_to_new(county, login):
     assert event.remote_addr == "127.0.0.1" and event.request_id
     changes = json.loads(event.changes)
     assert changes["is_active"] == [True, False]
-    assert abs(event.occurred_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)) < timedelta(minutes=1)
+    assert abs(event.occurred_at.replace(tzinfo=None) - clock.now_utc().replace(tzinfo=None)) < timedelta(minutes=1)
 
 
 def test_an_api_insert_records_every_column(county, login):
@@ -133,7 +133,7 @@ def test_county_staff_search_the_trail_page(county, login, db_session):
     assert "审计日志" in page
     empty = client.get(f"/admin/audit?username={county.users['county'].username}&text=no-such-text-xyz")
     assert "没有符合条件的记录" in empty.get_data(as_text=True)
-    today = utcnow().date()
+    today = clock.today()
     dated = client.get(f"/admin/audit?date_from={today - timedelta(days=1)}&date_to={today + timedelta(days=1)}")
     assert county.users["county"].username in dated.get_data(as_text=True)
     old = client.get(f"/admin/audit?date_to={today - timedelta(days=2)}&username={county.users['county'].username}")

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from pharmacy.models_base import utcnow
+from pharmacy import clock
 
 
 def test_village_doctor_sees_own_village_only(county, login):
@@ -109,7 +109,7 @@ def test_login_locks_after_repeated_failures(client, county, db_session):
     response = client.post("/login", data={"username": user.username, "password": "correct horse"})
     assert response.status_code == 401
     assert "锁定" in response.get_data(as_text=True)
-    user.locked_until = utcnow() - timedelta(seconds=1)
+    user.locked_until = clock.now_utc() - timedelta(seconds=1)
     db_session.flush()
     assert client.post("/login", data={"username": user.username, "password": "correct horse"}).status_code == 302
 

@@ -2,14 +2,14 @@
 
 import secrets
 import subprocess
-from datetime import date, timedelta
+from datetime import timedelta
 
 import psycopg
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from pharmacy import create_app
+from pharmacy import clock, create_app
 from pharmacy.audit.trail import acting_as
 from pharmacy.config import ROOT
 from pharmacy.extensions import db
@@ -33,7 +33,7 @@ def _fill_demo(url: str) -> None:
         village = demo.villages[demo.townships[0].id][0]
         doctor = demo.users["t01v01"]
         for n, product in enumerate(products):
-            receive(village, product, lot_number=f"L{n}", expiry_date=date.today() + timedelta(days=400),
+            receive(village, product, lot_number=f"L{n}", expiry_date=clock.today() + timedelta(days=400),
                     qty_base=100, user=doctor, key=f"backup-recv-{n}")
             dispense(village, product, qty_base=7, user=doctor, key=f"backup-disp-{n}")
             register_shortage(facility=village, user=doctor, client_id=f"backup-short-{n}", qty_packs=2,

@@ -21,11 +21,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from pharmacy import create_app
+from pharmacy import clock, create_app
 from pharmacy.config import ROOT
-from pharmacy.deliveries import services as delivery_services
 from pharmacy.extensions import db
-from pharmacy.models_base import utcnow
 from tests.delivery_factories import make_route, shortage, stock_up
 from tests.factories import make_county, make_product
 from tests.live_gunicorn import fresh_database
@@ -45,7 +43,7 @@ def _seed(url: str) -> dict:
         stock_up(township, product, 140, user=county.users["township"])
         for village in villages:
             shortage(village, product, 1, user=county.users["village"])
-        departure = (utcnow() + timedelta(hours=2)).astimezone(delivery_services.local_zone()).strftime("%H:%M")
+        departure = clock.to_local(clock.now_utc() + timedelta(hours=2)).strftime("%H:%M")
         route = make_route(township, villages, weekdays="1,2,3,4,5,6,7", departure=departure)
         db.session.commit()
         info = {"route_id": route.id}

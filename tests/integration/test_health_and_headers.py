@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
+from pharmacy import clock
 from pharmacy.health import migration_heads
-from pharmacy.models_base import utcnow
 
 
 def _stamp(db_session, revision: str) -> None:
@@ -49,11 +49,11 @@ def test_health_reports_the_scheduler_heartbeat(client, db_session):
         return
     lease = models.SchedulerLease
     db_session.execute(lease.__table__.delete())
-    db_session.add(lease(name="health-test", holder="test", heartbeat_at=utcnow() - timedelta(seconds=5)))
+    db_session.add(lease(name="health-test", holder="test", heartbeat_at=clock.now_utc() - timedelta(seconds=5)))
     db_session.flush()
     fresh = client.get("/healthz").json
     assert fresh["scheduler"]["status"] == "ok" and 0 <= fresh["scheduler"]["heartbeat_age_seconds"] < 120
-    db_session.execute(lease.__table__.update().values(heartbeat_at=utcnow() - timedelta(hours=1)))
+    db_session.execute(lease.__table__.update().values(heartbeat_at=clock.now_utc() - timedelta(hours=1)))
     stale = client.get("/healthz")
     assert stale.status_code == 200 and stale.json["status"] == "degraded"
     assert stale.json["scheduler"]["status"] == "stale"

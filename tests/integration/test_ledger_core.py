@@ -1,8 +1,9 @@
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from pharmacy import clock
 from pharmacy.errors import InsufficientStock, InvalidInput
 from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
@@ -21,7 +22,7 @@ def _ledger_matches_balances():
 def test_receive_dispense_fefo_and_idempotency(county):
     village, user = county.villages[0], county.users["village"]
     product = make_product()
-    soon, later = date.today() + timedelta(days=60), date.today() + timedelta(days=400)
+    soon, later = clock.today() + timedelta(days=60), clock.today() + timedelta(days=400)
     stock.receive(village, product, lot_number="B", expiry_date=later, qty_base=50, user=user, key="r1")
     stock.receive(village, product, lot_number="A", expiry_date=soon, qty_base=30, user=user, key="r2")
     op = stock.dispense(village, product, qty_base=40, user=user, key="d1")
@@ -41,7 +42,7 @@ def test_transfer_in_transit_then_received_with_difference(county):
     township, village = county.townships[0], county.villages[0]
     user = county.users["township"]
     product = make_product()
-    stock.receive(township, product, lot_number="L1", expiry_date=date.today() + timedelta(days=300), qty_base=100,
+    stock.receive(township, product, lot_number="L1", expiry_date=clock.today() + timedelta(days=300), qty_base=100,
                   user=user, key="r")
     transfer = stock.send_transfer(township, village, [stock.LineRequest(product, 60)], user=user, key="t")
     assert stock.on_hand(township.id, product.id) == 40

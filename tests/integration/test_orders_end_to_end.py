@@ -1,9 +1,10 @@
 """The whole unified-supply loop through the API: shortages → township order → county approval → FEFO allocation
 with a back-order → purchase and goods receipt → shipment → township receipt with a short line → statement."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
+from pharmacy import clock
 from pharmacy.auth.models import Role
 from pharmacy.catalog.services import update_product
 from pharmacy.inventory import services as stock
@@ -96,7 +97,7 @@ def test_unified_supply_end_to_end(county, login, db_session):
     po = _ok(client.post(f"/api/v1/purchases/{po['id']}/confirm", json={}))
     assert po["status"] == "confirmed"
     receipt_body = {"key": "gr-e2e-1", "lines": [{"purchase_order_line_id": po["lines"][0]["id"], "lot_number": "C-2",
-                                                   "expiry_date": (date.today() + timedelta(days=600)).isoformat(),
+                                                   "expiry_date": (clock.today() + timedelta(days=600)).isoformat(),
                                                    "qty_packs": 3}]}
     _ok(client.post(f"/api/v1/purchases/{po['id']}/receipts", json=receipt_body), 201)
     assert _ok(client.get(f"/api/v1/purchases/{po['id']}"))["status"] == "received"

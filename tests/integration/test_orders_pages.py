@@ -1,10 +1,11 @@
 """The order, purchasing and settlement pages render for the roles that use them, and forms do their job."""
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from pharmacy import clock
 from pharmacy.orders import fulfilment, services
 from pharmacy.purchasing import services as purchasing
 from pharmacy.settlement.services import current_month
@@ -130,7 +131,7 @@ def test_county_forms_allocate_ship_receive_and_buy(county, login, flow, db_sess
     assert client.post(f"/purchasing/orders/{po.id}/save", data={f"qty_{line.id}": "3", f"price_{line.id}": "9.50"}
                        ).status_code == 302
     assert client.post(f"/purchasing/orders/{po.id}/confirm").status_code == 302
-    expiry = (date.today() + timedelta(days=400)).isoformat()
+    expiry = (clock.today() + timedelta(days=400)).isoformat()
     bad = client.post(f"/purchasing/orders/{po.id}/receipts", data={"key": "k1", f"lot_{line.id}": "N-1",
                                                                      f"expiry_{line.id}": "2024/13/01",
                                                                      f"qty_{line.id}": "3"})

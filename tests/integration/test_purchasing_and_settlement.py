@@ -1,14 +1,14 @@
 """Purchase proposals, confirmation and goods receipt; monthly statements and closed months."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import update
 
+from pharmacy import clock
 from pharmacy.catalog.services import update_product
 from pharmacy.inventory import services as stock
 from pharmacy.inventory.models import StockMovement
-from pharmacy.models_base import utcnow
 from pharmacy.orders import fulfilment, services
 from pharmacy.purchasing import services as purchasing
 from pharmacy.settlement import services as settlement
@@ -68,7 +68,7 @@ def test_purchase_order_edits_and_receipts(county, login, db_session):
     db_session.commit()
     client = login(county_user)
     line_id = po.lines[0].id
-    expiry = (date.today() + timedelta(days=500)).isoformat()
+    expiry = (clock.today() + timedelta(days=500)).isoformat()
     early = client.post(f"/api/v1/purchases/{po.id}/receipts", json={"key": "r0", "lines": [
         {"purchase_order_line_id": line_id, "lot_number": "X", "expiry_date": expiry, "qty_packs": 1}]})
     assert early.status_code == 409  # a proposal is not received before it is confirmed
@@ -79,7 +79,7 @@ def test_purchase_order_edits_and_receipts(county, login, db_session):
         {"purchase_order_line_id": line_id, "lot_number": "X", "expiry_date": expiry, "qty_packs": 7}]})
     assert too_many.status_code == 422
     expired = client.post(f"/api/v1/purchases/{po.id}/receipts", json={"key": "r2", "lines": [
-        {"purchase_order_line_id": line_id, "lot_number": "X", "expiry_date": date.today().isoformat(),
+        {"purchase_order_line_id": line_id, "lot_number": "X", "expiry_date": clock.today().isoformat(),
          "qty_packs": 1}]})
     assert expired.status_code == 422
     assert stock.on_hand(central.id, product.id) == 0
@@ -121,7 +121,7 @@ def test_a_closed_month_never_changes(county, login, db_session):
     product = make_product(pack_size=10, price="20.00", vbp_batch="第七批")
     last_month = previous_month(settlement.current_month())
     year, month = map(int, last_month.split("-"))
-    mid_last_month = utcnow().replace(year=year, month=month, day=15, hour=4)
+    mid_last_month = clock.now_utc().replace(year=year, month=month, day=15, hour=4)
     _receive_at(county, product, 30, mid_last_month)
     db_session.commit()
     client = login(county.users["county"])
@@ -151,7 +151,7 @@ def test_a_closed_month_never_changes(county, login, db_session):
 
 def test_statement_downloads(county, login, db_session):
     product = make_product(pack_size=10, price="12.34")
-    _receive_at(county, product, 25, utcnow())
+    _receive_at(county, product, 25, clock.now_utc())
     db_session.commit()
     client = login(county.users["township"])
     month = settlement.current_month()

@@ -10,16 +10,16 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
+from pharmacy import clock
 from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
 from pharmacy.inventory.models import StockMovement
-from pharmacy.models_base import utcnow
 from pharmacy.reports.models import TracerProduct
 from pharmacy.shortages.progress import Stage
 from pharmacy.shortages.services import record_stage, register_shortage, transition
 from tests.factories import make_county, make_product
 
-NOW = utcnow().replace(microsecond=0)
+NOW = clock.now_utc().replace(microsecond=0)
 LOCAL_TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
 _keys = itertools.count(1)
 

@@ -5,7 +5,7 @@ The lock and service tests commit for real (two schedulers are two database sess
 rolled-back `db_session` fixture and clean up after themselves.
 """
 
-import time as clock
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from flask.cli import ScriptInfo
 from sqlalchemy import delete, func, select
 
+from pharmacy import clock
 from pharmacy.deliveries import services as delivery_services
 from pharmacy.deliveries.models import DeliveryRun
 from pharmacy.extensions import db
-from pharmacy.models_base import utcnow
 from pharmacy.scheduler.cli import scheduler_cli
 from pharmacy.scheduler.jobs import JobDefinition, definition_by_id
 from pharmacy.scheduler.locks import LOCK_NAME, AdvisoryLock, make_lock
@@ -45,7 +45,7 @@ def two_due_routes(app, county):
     stock_up(township, product, 140, user=county.users["township"])
     shortage(v1, product, 1, user=county.users["village"])
     shortage(v2, product, 1, user=county.users["village"])
-    departure = (utcnow() + timedelta(hours=2)).astimezone(delivery_services.local_zone()).strftime("%H:%M")
+    departure = clock.to_local(clock.now_utc() + timedelta(hours=2)).strftime("%H:%M")
     make_route(township, [v1], weekdays="1,2,3,4,5,6,7", departure=departure)
     make_route(township, [v2], weekdays="1,2,3,4,5,6,7", departure=departure)
     db.session.commit()  # set-up stands when a job rolls back (the fixture still rolls the test back)
@@ -159,12 +159,12 @@ def _read(query):
 
 
 def _wait_for(query, seconds: float = 15.0):
-    deadline = clock.monotonic() + seconds
-    while clock.monotonic() < deadline:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         rows = _read(query)
         if rows:
             return rows
-        clock.sleep(0.05)
+        time.sleep(0.05)
     raise AssertionError("timed out")
 
 

@@ -1,9 +1,10 @@
 """The nightly jobs' alerts: stock-outs and levels below min, near-expiry and expired lots; opened and resolved."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from pharmacy import clock
 from pharmacy.deliveries.models import AlertKind, StockAlert
 from pharmacy.deliveries.monitoring import flag_expiring_lots, recompute_stock_status
 from pharmacy.deliveries.stock_source import stock_status_for_planning
@@ -59,10 +60,10 @@ def test_expiry_alerts(app, county):
     stock_up(township, product, 50, user=pharmacist, lot="SOON", expires_in_days=30)
     stock_up(township, product, 50, user=pharmacist, lot="LATER", expires_in_days=400)
     # an expired lot still on the shelf: received before it expired
-    lot = stock.get_or_create_lot(product, "GONE", date.today() + timedelta(days=1))
+    lot = stock.get_or_create_lot(product, "GONE", clock.today() + timedelta(days=1))
     stock.receive(township, product, lot_number="GONE", expiry_date=lot.expiry_date, qty_base=5, user=pharmacist,
                   key=key("r"))
-    lot.expiry_date = date.today() - timedelta(days=1)
+    lot.expiry_date = clock.today() - timedelta(days=1)
     db.session.flush()
     summary = flag_expiring_lots()
     kinds = {a.lot.lot_number: a.kind for a in db.session.scalars(select(StockAlert))}

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, func, or_, select
 
+from pharmacy import clock
 from pharmacy.auth.models import Role, User
 from pharmacy.catalog.models import Drug, Product, ProductPrice
 from pharmacy.errors import InsufficientStock
@@ -21,7 +22,6 @@ from pharmacy.facilities.models import Facility, FacilityKind
 from pharmacy.facilities.services import create_facility
 from pharmacy.inventory import services as stock
 from pharmacy.inventory.models import Lot, StockBalance, StockMovement, StockOperation, Transfer, TransferLine
-from pharmacy.models_base import utcnow
 
 THREADS = 8
 OPS_PER_THREAD = 50
@@ -40,7 +40,7 @@ def _create_world(tag: str) -> dict:
                 password_hash="!", session_token=secrets.token_hex(8))
     db.session.add_all([drug, product, user])
     db.session.flush()
-    stock.receive(town, product, lot_number="CONC-1", expiry_date=utcnow().date() + timedelta(days=365),
+    stock.receive(town, product, lot_number="CONC-1", expiry_date=clock.now_utc().date() + timedelta(days=365),
                   qty_base=INITIAL, user=user, key=f"cc{tag}-initial")
     db.session.commit()
     lot = db.session.scalar(select(Lot).where(Lot.product_id == product.id))

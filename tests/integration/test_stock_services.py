@@ -1,8 +1,11 @@
 """The stock ledger through its services: every movement kind, FEFO, idempotency, invariants, refusals."""
 
+from datetime import UTC, date, datetime
+
 import pytest
 from sqlalchemy import select
 
+from pharmacy import clock
 from pharmacy.errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
@@ -97,6 +100,18 @@ def test_expired_lot_cannot_be_dispensed_or_received(setup):
         stock.receive(village, product, lot_number="OLD2", expiry_date=days_from_now(0), qty_base=1, user=user,
                       key="exp2")
     assert counts() == before
+
+
+def test_a_lot_expiring_on_the_county_date_is_expired_while_utc_is_still_on_the_day_before(setup, monkeypatch):
+    _county, village, user, product = setup
+    # 16:30 UTC on 1 March is 00:30 on 2 March in Shanghai: a lot that expires on the 2nd has expired.
+    monkeypatch.setattr(clock, "now_utc", lambda: datetime(2031, 3, 1, 16, 30, tzinfo=UTC))
+    with pytest.raises(InvalidInput) as refused:
+        stock.receive(village, product, lot_number="MAR2", expiry_date=date(2031, 3, 2), qty_base=1, user=user,
+                      key="mar2")
+    assert refused.value.code == "expired_lot"
+    stock.receive(village, product, lot_number="MAR3", expiry_date=date(2031, 3, 3), qty_base=1, user=user,
+                  key="mar3")
 
 
 def test_unknown_lot_and_lot_of_another_product_are_refused(setup):

@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
+from pharmacy import clock
 from pharmacy.extensions import db
 from pharmacy.inventory import queries
 from pharmacy.inventory import services as stock
-from pharmacy.models_base import utcnow
 from tests.factories import make_product
 from tests.stock_support import backdate, days_from_now
 
@@ -77,7 +77,7 @@ def test_stock_out_expired_near_expiry_and_in_transit(county):
     assert row.near_expiry == 5 and row.earliest_expiry == days_from_now(30)
     assert queries.stock_status([village.id], near_days=10)[0].near_expiry == 0
     stock.write_off_expired(village, user=county.users["village"], key="w", as_of=days_from_now(31))
-    later = utcnow() + timedelta(days=31)
+    later = clock.now_utc() + timedelta(days=31)
     row = queries.stock_status([village.id], [product.id], as_of=later)[0]
     assert row.on_hand == 0 and row.status == "stock_out"
 
@@ -86,7 +86,7 @@ def test_expired_stock_is_not_usable(county):
     village, user = county.villages[0], county.users["village"]
     product = make_product()
     stock.receive(village, product, lot_number="E", expiry_date=days_from_now(5), qty_base=7, user=user, key="e")
-    row = queries.stock_status([village.id], [product.id], as_of=utcnow() + timedelta(days=6))[0]
+    row = queries.stock_status([village.id], [product.id], as_of=clock.now_utc() + timedelta(days=6))[0]
     assert (row.on_hand, row.usable, row.expired, row.status) == (7, 0, 7, "stock_out")
 
 

@@ -15,6 +15,7 @@
   var MSG = JSON.parse(app.getAttribute("data-messages"));
   var USER = app.getAttribute("data-user-id");
   var FACILITY = app.getAttribute("data-facility-id");
+  var TIME_ZONE = app.getAttribute("data-time-zone");  // the county's, not the tablet's own
   var QUEUE_KEY = "pharmacy.shortageQueue." + USER;
   var SENT_KEY = "pharmacy.shortageSent." + USER;
   var PRODUCTS_KEY = "pharmacy.products." + FACILITY;
@@ -479,11 +480,30 @@
     return span;
   }
 
+  // ---- times: the server writes UTC with a "Z"; the page shows the county's clock, as the server's pages do ----
+  var clockFormat = countyClockFormat();
+
+  function countyClockFormat() {
+    // Only the digits are used, so the locale does not matter; h23 keeps midnight at 00, not 24.
+    var options = { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    try { return new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: TIME_ZONE || undefined }, options)); }
+    catch (e) { return new Intl.DateTimeFormat("en-GB", options); }  // a zone this browser does not know
+  }
+
+  function parseServerTime(iso) {
+    // An answer kept from an older server may lack the offset; its times were UTC all the same. Without this,
+    // `new Date` would read such a time as the tablet's local time (8 hours early in Shanghai).
+    if (typeof iso !== "string" || !iso) { return new Date(NaN); }
+    var hasOffset = /(Z|[+-]\d\d:?\d\d)$/i.test(iso);
+    return new Date(hasOffset ? iso : iso.replace(" ", "T") + "Z");
+  }
+
   function shortTime(iso) {
-    var d = new Date(iso);
+    var d = parseServerTime(iso);
     if (isNaN(d.getTime())) { return ""; }
-    function two(n) { return (n < 10 ? "0" : "") + n; }
-    return two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " + two(d.getHours()) + ":" + two(d.getMinutes());
+    var parts = {};
+    clockFormat.formatToParts(d).forEach(function (part) { parts[part.type] = part.value; });
+    return parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute;
   }
 
   // ---- wiring -------------------------------------------------------------------------------------------
