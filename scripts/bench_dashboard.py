@@ -87,11 +87,12 @@ def run(app, *, repeat: int = 3, out=print) -> dict[str, tuple[float, float]]:
         from pharmacy.auth.policy import scope_root
         from pharmacy.clock import now_utc
         from pharmacy.reports.dashboard import build_dashboard
+        from pharmacy.supply.policy import near_expiry_days
 
         root = scope_root(db.session.scalar(select(User).where(User.username == "county")))
         started = time.perf_counter()
         build_dashboard(root, now=now_utc(), tz=ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"]), keep=False,
-                        use_kept=False)
+                        use_kept=False, near_expiry_days=near_expiry_days())
         cold = time.perf_counter() - started
         db.session.rollback()
     out(f"{'county figures, no week kept yet':40} {cold:8.3f}   (computed, not rendered: the first view after "

@@ -41,6 +41,7 @@ LOCAL_OFFSET = timedelta(hours=8)  # the county's clock (Asia/Shanghai); times a
 
 # Tables in the order their rows may reference each other.
 TABLES = ["supplier", "supplier_product", "lot", "stock_operation", "stock_transfer", "stock_transfer_line",
+          "supply_consignment", "supply_consignment_line", "supply_proof_of_delivery",
           "purchase_order", "purchase_order_line", "goods_receipt", "goods_receipt_line",
           "supply_order", "supply_order_line", "supply_shipment", "supply_allocation",
           "delivery_route", "delivery_route_stop", "delivery_run", "delivery_stop", "delivery_line",
@@ -323,6 +324,16 @@ class Simulation:
                    status="received" if received_at else "in_transit", ref_type=ref_type, ref_id=ref_id, note="",
                    sent_by_id=self.user_of.get(source), sent_at=sent_at,
                    received_by_id=self.user_of.get(destination) if received_at else None, received_at=received_at)
+        # Its consignment (goods A→B with their proof of delivery) takes the transfer's id, its lines theirs.
+        kind = {"order": "shipment", "delivery_stop": "delivery"}.get(ref_type, "transfer")
+        self.w.add("supply_consignment", id=transfer, kind=kind, source_id=source, destination_id=destination,
+                   status="received" if received_at else "dispatched", transfer_id=transfer, note="",
+                   created_by_id=self.user_of.get(source), created_at=sent_at,
+                   dispatched_by_id=self.user_of.get(source), dispatched_at=sent_at)
+        if received_at:
+            self.w.add("supply_proof_of_delivery", id=transfer, consignment_id=transfer,
+                       signed_by_id=self.user_of.get(destination), signer_name="村医" if kind == "delivery" else "药师",
+                       is_proxy=False, proxy_reason="", note="", signed_at=received_at)
         line_ids = {}
         for index, (_pid, lot, qty, line_ref_type, line_ref_id) in enumerate(picks):
             self.post(out_op, source, lot, -qty, "transfer_out", sent_at, self.user_of.get(source),
@@ -334,6 +345,11 @@ class Simulation:
                        lot_id=lot.id, qty_base_sent=qty, qty_base_received=got if received_at else None,
                        discrepancy_reason=reason, discrepancy_note={"damaged": "运输破损", "missing": "少送"}.get(
                            reason, ""), ref_type=line_ref_type, ref_id=line_ref_id)
+            self.w.add("supply_consignment_line", id=line_id, consignment_id=transfer, product_id=lot.product_id,
+                       lot_id=lot.id, qty_base=qty, qty_base_received=got if received_at else None,
+                       difference_reason={"missing": "short"}.get(reason, reason),
+                       difference_note={"damaged": "运输破损", "missing": "少送"}.get(reason, ""),
+                       transfer_line_id=line_id)
             if received_at and got:
                 self.post(in_op, destination, lot, got, "transfer_in", received_at, self.user_of.get(destination),
                           ref_type="transfer", ref_id=transfer)
@@ -441,9 +457,8 @@ class Simulation:
         transfer, _line_ids = self.transfer(self.central, township, picks, shipped_at, received_at,
                                             ref_type="order", ref_id=order, received=received)
         shipment = self.new_id("supply_shipment")
-        self.w.add("supply_shipment", id=shipment, order_id=order, transfer_id=transfer, status="received",
-                   shipped_by_id=self.county_user, shipped_at=shipped_at, received_by_id=self.user_of.get(township),
-                   received_at=received_at)
+        self.w.add("supply_shipment", id=shipment, order_id=order, consignment_id=transfer,
+                   shipped_by_id=self.county_user, shipped_at=shipped_at)
         for _pid, lot, qty, _t, line in picks:
             self.w.add("supply_allocation", id=self.new_id("supply_allocation"), line_id=line,
                        source_facility_id=self.central, lot_id=lot.id, qty_base=qty, shipment_id=shipment,
@@ -501,11 +516,10 @@ class Simulation:
             transfer, transfer_lines = self.transfer(township, village, picks, departed, received_at,
                                                      ref_type="delivery_stop", ref_id=stop, received=received)
             self.w.add("delivery_stop", id=stop, run_id=run, village_id=village, position=position,
-                       status="received", transfer_id=transfer, receiver_name="村医",
-                       received_by_id=self.user_of.get(village), received_at=received_at)
+                       status="received", consignment_id=transfer)
             for i, (pid, lot, planned, sent) in enumerate(lines):
                 self.w.add("delivery_line", id=line_ids[i], stop_id=stop, product_id=pid, lot_id=lot.id, qty_base=sent,
-                           planned_qty_base=planned, source="replenish", transfer_line_id=transfer_lines[i])
+                           planned_qty_base=planned, source="replenish", consignment_line_id=transfer_lines[i])
             arrived = defaultdict(int)
             for i, (pid, _lot, _planned, sent) in enumerate(lines):
                 arrived[pid] += received.get(i, (sent, ""))[0]
@@ -639,7 +653,11 @@ class Simulation:
         del self.open_shortages[(village, pid)]
 
     def write_shortage(self, record: OpenShortage, note: str = "") -> None:
-        self.w.add("shortage", **record.row)
+        stage = {"ordered": "on_order", "dispatched": "in_transit", "delivered": "delivered"}.get(
+            record.row["status"], "")
+        acknowledged = next((moment for _f, to_status, moment, _t, _r in record.events if to_status == "acknowledged"),
+                            None)
+        self.w.add("shortage", **record.row, stage=stage, acknowledged_at=acknowledged)
         for from_status, to_status, moment, ref_type, ref_id in record.events:
             user = self.user_of.get(record.facility_id) if to_status in ("registered", "delivered", "cancelled") \
                 else self.user_of.get(self.township_of[record.facility_id])

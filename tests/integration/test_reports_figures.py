@@ -16,7 +16,9 @@ from pharmacy.orders.models import Order, OrderLine, Shipment
 from pharmacy.purchasing.models import PurchaseOrder, PurchaseOrderLine, Supplier
 from pharmacy.reports import dashboard
 from pharmacy.reports.models import FigureSnapshot, TracerProduct
-from pharmacy.shortages.services import register_shortage, transition
+from pharmacy.shortages.progress import Stage
+from pharmacy.shortages.services import record_stage, register_shortage, transition
+from pharmacy.supply.models import Consignment, ConsignmentLine, ProofOfDelivery
 from tests.factories import make_product
 
 # A Wednesday noon in the county (UTC+8). Trend points are week starts, Monday 00:00 local, which lie
@@ -27,6 +29,7 @@ _keys = itertools.count(1)
 
 
 def build_dashboard(root, **kwargs):
+    kwargs.setdefault("near_expiry_days", 90)
     return dashboard.build_dashboard(root, now=NOW, tz=TZ, **kwargs)
 
 
@@ -77,7 +80,7 @@ def stock_scenario(county):
 
 def test_tracer_availability_now_and_at_each_week_start(county, stock_scenario):
     a, b, _c = stock_scenario
-    board = build_dashboard(county.county)
+    board = build_dashboard(county.county, near_expiry_days=90)
     # Usable stock at each point (days before NOW: 0, 2.5, 9.5, 16.5, 23.5, 30.5 …):
     #   V11: received 20 days ago, emptied 10 days ago → only at 16.5
     #   V12: received 30 days ago → from 0 to 23.5
@@ -102,7 +105,7 @@ def test_tracer_availability_now_and_at_each_week_start(county, stock_scenario):
 
 def test_stockouts_count_carried_pairs_without_usable_stock(county, stock_scenario):
     a, _b, c = stock_scenario
-    board = build_dashboard(county.county)
+    board = build_dashboard(county.county, near_expiry_days=90)
     # Village × product pairs carried from their first receipt: V11-A and V11-C from 20 days ago, V12-A from 30,
     # V21-A from 15. Carried without usable stock at each point: 0 and 2.5 days: V11-A (emptied), V21-A
     # (expired) → 2;  9.5: V11-A → 1;  16.5: none (V21-A not yet carried);  from 23.5 only V12-A, in stock.
@@ -116,12 +119,12 @@ def test_stockouts_count_carried_pairs_without_usable_stock(county, stock_scenar
 
 def test_past_points_are_kept_and_read_back_unchanged(county, stock_scenario):
     a = stock_scenario[0]
-    first = build_dashboard(county.county)
+    first = build_dashboard(county.county, near_expiry_days=90)
     kept = db.session.query(FigureSnapshot).filter_by(root_id=county.county.id).count()
     assert kept == 2 * 12  # village stock and near-expiry value at twelve week starts
     # A receipt now moves today's figure only; the kept weeks are read back as they were.
     receive(county.villages[3], a, 10, NOW - timedelta(minutes=1), county.users["county"])
-    second = build_dashboard(county.county)
+    second = build_dashboard(county.county, near_expiry_days=90)
     assert second.availability.values[:-1] == first.availability.values[:-1]
     assert second.availability.current == pytest.approx(2 / 8)
     assert db.session.query(FigureSnapshot).filter_by(root_id=county.county.id).count() == kept
@@ -138,12 +141,18 @@ def test_township_dashboard_shows_its_villages(county, stock_scenario):
     assert (row.cells[v11.id].in_stock, row.cells[v12.id].in_stock) == (0, 1)
 
 
+DERIVED = {"ordered": Stage.ON_ORDER, "dispatched": Stage.IN_TRANSIT, "delivered": Stage.DELIVERED}
+
+
 def _shortage(facility, product, user, urgency, history):
     """A registration whose status changes happened at the given times: [(status, when), ...]."""
     shortage, _ = register_shortage(facility=facility, user=user, client_id=f"c{next(_keys)}", qty_packs=1,
                                     product=product, urgency=urgency)
     for status, _when in history[1:]:
-        transition(shortage, status, user=user, note="患者转诊" if status == "cancelled" else "")
+        if status in DERIVED:  # what the goods did
+            record_stage(shortage, DERIVED[status], user=user)
+        else:
+            transition(shortage, status, user=user, note="患者转诊" if status == "cancelled" else "")
     shortage.created_at = history[0][1]
     for event, (_status, when) in zip(shortage.events, history, strict=True):
         event.created_at = when
@@ -180,7 +189,7 @@ def shortage_scenario(county):
 
 
 def test_response_times_median_and_p90_per_township_over_4_and_12_weeks(county, shortage_scenario):
-    board = build_dashboard(county.county)
+    board = build_dashboard(county.county, near_expiry_days=90)
     t1, t2 = county.townships
     # Four weeks: T1 [1, 2, 4, 10] → median 3, P90 at rank 2.7 = 4 + 0.7 × 6 = 8.2; T2 [0.5].
     r = board.response_by_unit[t1.id]["4w"]
@@ -201,7 +210,7 @@ def test_response_times_median_and_p90_per_township_over_4_and_12_weeks(county, 
 
 
 def test_open_shortages_by_urgency_age_and_township(county, shortage_scenario):
-    board = build_dashboard(county.county)
+    board = build_dashboard(county.county, near_expiry_days=90)
     t1, t2 = county.townships
     assert board.open_by_urgency_age == {"emergency": [1, 0, 0, 0], "urgent": [0, 0, 0, 1], "routine": [0, 0, 1, 0]}
     assert board.open_by_unit == {t1.id: 1, t2.id: 2}
@@ -255,7 +264,7 @@ def test_vbp_share_of_purchase_value(county):
     _purchase(county, ago(5), [(other, 100, "30.00", False)], status="proposed")         # not bought yet
     _purchase(county, ago(3), [(other, 100, "30.00", False)], status="cancelled")
     _purchase(county, ago(100), [(other, 1, "30.00", False)])                            # outside 12 weeks
-    board = build_dashboard(county.county)
+    board = build_dashboard(county.county, near_expiry_days=90)
     assert board.vbp["4w"]["share"] == pytest.approx(100 / 400)
     assert board.vbp["12w"]["share"] == pytest.approx(200 / 500)
     assert board.vbp["12w"]["vbp_value"] == Decimal(200)
@@ -274,7 +283,7 @@ def test_vbp_share_of_what_a_township_receives(county):
     db.session.execute(update(StockMovement).where(StockMovement.ref_type == "transfer",
                                                    StockMovement.ref_id == transfer.id).values(created_at=ago(5)))
     # Into the township from the central pharmacy: ¥50 of 集采 and ¥30 of other goods.
-    township = build_dashboard(county.townships[0])
+    township = build_dashboard(county.townships[0], near_expiry_days=90)
     assert (township.vbp["4w"]["value"], township.vbp["4w"]["share"]) == (Decimal(80), pytest.approx(50 / 80))
 
 
@@ -291,8 +300,12 @@ def _order(county, township, status, closed_days_ago, lines):
         transfer = Transfer(from_facility_id=county.central.id, to_facility_id=township.id, status="received")
         db.session.add(transfer)
         db.session.flush()
-        db.session.add(Shipment(order_id=order.id, transfer_id=transfer.id, status="received",
-                                received_at=ago(closed_days_ago)))
+        consignment = Consignment(kind="shipment", source_id=county.central.id, destination_id=township.id,
+                                  status="received", transfer_id=transfer.id)
+        consignment.proof = ProofOfDelivery(signer_name="乡镇药师", signed_at=ago(closed_days_ago))
+        db.session.add(consignment)
+        db.session.flush()
+        db.session.add(Shipment(order_id=order.id, consignment_id=consignment.id))
         db.session.flush()
 
 
@@ -302,7 +315,7 @@ def test_order_fill_rate_is_received_over_approved_for_closed_orders(county):
     _order(county, t2, "received", 40, [(10, None, "approved", 10)])
     _order(county, t1, "shipped", None, [(10, None, "approved", 0)])   # on its way: not counted yet
     _order(county, t1, "received", 100, [(10, None, "approved", 1)])  # before the 12 weeks
-    board = build_dashboard(county.county)
+    board = build_dashboard(county.county, near_expiry_days=90)
     orders = board.fill_rates["orders"]
     # 4 weeks: (8 + 4) of (10 + 4) approved packs; 12 weeks: 22 of 24.
     assert orders.share_4w == pytest.approx(12 / 14) and orders.share_12w == pytest.approx(22 / 24)
@@ -322,20 +335,25 @@ def make_delivery_run(township, user, *, departed, stops, status="delivered"):
     for position, (village, received_at, lines) in enumerate(stops, start=1):
         transfer = Transfer(from_facility_id=township.id, to_facility_id=village.id, sent_at=departed,
                             status="received" if received_at else "in_transit", received_at=received_at)
-        stop = DeliveryStop(run=run, village_id=village.id, position=position, transfer=transfer,
-                            status="received" if received_at else "dispatched", received_at=received_at,
-                            receiver_name="李医生" if received_at else "")
+        consignment = Consignment(kind="delivery", source_id=township.id, destination_id=village.id,
+                                  status="received" if received_at else "dispatched", transfer=transfer,
+                                  dispatched_at=departed)
+        if received_at:
+            consignment.proof = ProofOfDelivery(signer_name="李医生", signed_at=received_at)
+        stop = DeliveryStop(run=run, village_id=village.id, position=position, consignment=consignment,
+                            status="received" if received_at else "dispatched")
         db.session.add(stop)
         db.session.flush()
         for product, planned, sent, received, reason in lines:
             lot = stock.get_or_create_lot(product, f"D{next(_keys)}", NOW.date() + timedelta(days=300))
             transfer_line = TransferLine(transfer=transfer, product_id=product.id, lot_id=lot.id, qty_base_sent=sent,
                                          qty_base_received=received, discrepancy_reason=reason)
-            db.session.add(transfer_line)
+            line = ConsignmentLine(consignment=consignment, product_id=product.id, lot_id=lot.id, qty_base=sent,
+                                   qty_base_received=received, difference_reason=reason, transfer_line=transfer_line)
+            db.session.add_all([transfer_line, line])
             db.session.flush()
             db.session.add(DeliveryLine(stop=stop, product_id=product.id, lot_id=lot.id, qty_base=sent,
-                                        planned_qty_base=planned, source="replenish",
-                                        transfer_line_id=transfer_line.id))
+                                        planned_qty_base=planned, source="replenish", consignment_line_id=line.id))
     db.session.flush()
     return run
 
@@ -350,7 +368,7 @@ def test_village_delivery_fill_rate_is_received_over_planned(county):
         (v12, ago(5), [(p, 30, 30, 30, "")])])
     make_delivery_run(t2, user, departed=ago(45), stops=[(v21, ago(44), [(p, 20, 20, 20, "")])])
     make_delivery_run(t1, user, departed=ago(1), status="dispatched", stops=[(v11, None, [(p, 10, 10, None, "")])])
-    deliveries = build_dashboard(county.county).fill_rates["deliveries"]
+    deliveries = build_dashboard(county.county, near_expiry_days=90).fill_rates["deliveries"]
     assert deliveries.share_4w == pytest.approx(160 / 180) and deliveries.share_12w == pytest.approx(180 / 200)
     assert deliveries.by_unit[t1.id].share == pytest.approx(160 / 180) and deliveries.by_unit[t2.id].share == 1.0
     expected = [None, 160 / 180, None, None, None, None, 1.0] + [None] * 5  # received 5 and 44 days ago
@@ -360,7 +378,7 @@ def test_village_delivery_fill_rate_is_received_over_planned(county):
 
 
 def test_an_empty_county_shows_no_figures_rather_than_failing(county):
-    board = build_dashboard(county.county)
+    board = build_dashboard(county.county, near_expiry_days=90)
     assert board.availability.current is None and board.stockouts.current == 0
     assert board.response["4w"].median_days is None and board.vbp["4w"]["share"] is None
     assert board.near_expiry_value.current == 0 and board.open_shortages.current == 0
@@ -374,7 +392,7 @@ def test_another_countys_stock_and_shortages_stay_out(county, stock_scenario, sh
     a = stock_scenario[0]
     receive(other.villages[0], a, 30, ago(5), user)
     _delivered(other.villages[0], a, user, 4, 2)
-    board = build_dashboard(county.county)
+    board = build_dashboard(county.county, near_expiry_days=90)
     assert board.village_count == 4 and board.availability.current == pytest.approx(1 / 8)
     assert board.response["4w"].count == 5
 
