@@ -27,11 +27,17 @@ class TransferInputSchema(Schema):
 REASON_CHOICES = ["", *RECEIPT_REASONS, *LEGACY_REASONS]
 
 
-class TransferReceiptLineSchema(Schema):
-    line_id = fields.Int(required=True, metadata={"description": "a transfer line id"})
+class ReceiptLineSchema(Schema):
+    """One line that arrived differing from what was sent, with a reason from the one receipt list."""
+
+    line_id = fields.Int(required=True, metadata={"description": "a consignment line id"})
     qty_base_received = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
     reason = fields.Str(load_default="", validate=validate.OneOf(REASON_CHOICES))
     note = NOTE
+
+
+class TransferReceiptLineSchema(ReceiptLineSchema):
+    line_id = fields.Int(required=True, metadata={"description": "a transfer line id"})
 
 
 class TransferReceiveInputSchema(Schema):
@@ -93,15 +99,8 @@ class ConsignmentQuerySchema(Schema):
     status = fields.Str(load_default=None, validate=validate.OneOf(["planned", "dispatched", "received", "cancelled"]))
 
 
-class ConsignmentReceiptLineSchema(Schema):
-    line_id = fields.Int(required=True, metadata={"description": "a consignment line id"})
-    qty_base_received = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
-    reason = fields.Str(load_default="", validate=validate.OneOf(REASON_CHOICES))
-    note = NOTE
-
-
 class ConsignmentReceiveInputSchema(Schema):
-    lines = fields.List(fields.Nested(ConsignmentReceiptLineSchema), load_default=list,
+    lines = fields.List(fields.Nested(ReceiptLineSchema), load_default=list,
                         metadata={"description": "Only the lines that differ from what was sent"})
     signer_name = fields.Str(load_default="", validate=validate.Length(max=80))
     proxy_reason = fields.Str(load_default="", validate=validate.Length(max=500))

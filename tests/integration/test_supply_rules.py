@@ -107,3 +107,28 @@ def test_one_reason_list_for_every_receipt_and_the_old_code_still_read(county):
     with pytest.raises(Conflict):
         supply.receive(consignment, {}, user=doctor)
     assert stock.on_hand(county.villages[0].id, line.product_id) == 15
+
+
+def test_consignments_api_lists_and_signs_with_the_same_rule(county, login):
+    consignment = _to_village(county)
+    line = consignment.lines[0]
+    db.session.commit()
+    client = login(county.users["township"])
+    listed = client.get(f"/api/v1/consignments?facility_id={county.villages[0].id}").get_json()
+    assert [c["id"] for c in listed] == [consignment.id] and listed[0]["status"] == "dispatched"
+    url = f"/api/v1/consignments/{consignment.id}/receive"
+    refused = client.post(url, json={"lines": []})
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "proxy_reason_required"
+    bad = client.post(url, json={"proxy_reason": "代收", "lines": [
+        {"line_id": line.id, "qty_base_received": 10, "reason": "stolen"}]})
+    assert bad.status_code == 422
+    signed = client.post(url, json={"proxy_reason": "村医出诊，乡镇代收", "idempotency_key": "api-rx-1", "lines": [
+        {"line_id": line.id, "qty_base_received": 10, "reason": "damaged", "note": "压坏"}]})
+    assert signed.status_code == 200, signed.get_json()
+    body = signed.get_json()
+    assert body["status"] == "received" and body["proof"]["is_proxy"] is True
+    assert body["lines"][0]["difference_reason"] == "damaged" and body["proof"]["signed_at"].endswith("Z")
+    again = client.post(url, json={"proxy_reason": "村医出诊，乡镇代收", "idempotency_key": "api-rx-1"})
+    assert again.status_code == 200 and stock.on_hand(county.villages[0].id, line.product_id) == 10
+    outsider = login(county.users["other_village"]).get(f"/api/v1/consignments/{consignment.id}")
+    assert outsider.status_code == 404
