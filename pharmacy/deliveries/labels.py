@@ -36,7 +36,7 @@ def discrepancy_reason_label(reason: str) -> str:
 
 
 def urgency_label(urgency: str) -> str:
-    return {"emergency": _("紧急"), "urgent": _("急需"), "routine": _("常规")}.get(urgency, urgency)
+    return {"emergency": _("特急"), "urgent": _("紧急"), "routine": _("常规")}.get(urgency, urgency)
 
 
 def alert_kind_label(kind: str) -> str:
