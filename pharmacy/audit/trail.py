@@ -1,13 +1,18 @@
-"""Record every ORM write in the audit trail, generically, from SQLAlchemy session events.
+"""Record every write made through the session in the audit trail, generically, from SQLAlchemy session events.
 
-After each flush, every inserted, updated and deleted row of every mapped table (except the trail itself and
-the scheduler's heartbeat) becomes an `AuditEvent` with its changed columns, old → new, written by one
-executemany on the flush's own connection: the trail commits or rolls back with the change it describes.
+Two ways rows change, two listeners, one kind of event: every inserted, updated and deleted row of every table
+(except the trail itself and the scheduler's heartbeat) becomes an `AuditEvent` with its changed columns,
+old → new, written on the session's own connection, so the trail commits or rolls back with the change it
+describes.
+
+- The unit of work (`after_flush`, here): the objects a flush inserted, updated and deleted.
+- Statements run with `session.execute(insert/update/delete(...))`, ORM-enabled or Core, single or executemany
+  (`do_orm_execute`, in `statements.py`): bulk writes name every row they touched.
+
 Who did it comes from the signed-in user during a request, else from `acting_as(...)` (jobs), else from the
 click command being run (CLI). Bulk loads wrapped in `summarised(...)` write one summary row, naming the rows
-per table and action, instead of one row per changed row. Writes made with Core statements
-(`session.execute(insert(...))`) are not seen here; the services that use them for upserts change the same rows
-through the ORM as well.
+per table and action, instead of one row per changed row. Not seen: SQL written as text (`text("UPDATE …")`,
+which the application does not use for writes) and writes on connections taken outside the session.
 """
 
 import contextvars
@@ -182,6 +187,17 @@ def format_row_id(values) -> str:
     return ",".join("" if v is None else str(v) for v in values)[:64]
 
 
+def values_changes(action: str, old: dict | None, new: dict | None) -> dict:
+    """{column: [old, new]} from a row's values before and after: an insert's non-null values, a delete's, or the
+    columns an update changed."""
+    if action == AuditAction.INSERT:
+        return {key: [None, _shown(key, value)] for key, value in new.items() if value is not None}
+    if action == AuditAction.DELETE:
+        return {key: [_shown(key, value), None] for key, value in old.items() if value is not None}
+    return {key: [_shown(key, old.get(key)), _shown(key, value)] for key, value in new.items()
+            if old.get(key) != value}
+
+
 def _base_row(actor: Actor) -> dict:
     return {"occurred_at": utcnow(), "user_id": actor.user_id, "username": actor.username[:64],
             "facility_id": actor.facility_id, "source": actor.source, "actor": actor.actor,
@@ -243,9 +259,12 @@ _installed = False
 
 
 def install(session_class: type[Session]) -> None:
-    """Listen to every flush of sessions of `session_class` (once per process)."""
+    """Listen to every flush and every statement of sessions of `session_class` (once per process)."""
     global _installed
     if _installed:
         return
+    from .statements import record_statement
+
     event.listen(session_class, "after_flush", record_flush)
+    event.listen(session_class, "do_orm_execute", record_statement)
     _installed = True
