@@ -5,7 +5,8 @@ Two ways rows change, two listeners, one kind of event: every inserted, updated 
 old → new, written on the session's own connection, so the trail commits or rolls back with the change it
 describes.
 
-- The unit of work (`after_flush`, here): the objects a flush inserted, updated and deleted.
+- The unit of work (`after_flush`, here): the objects a flush inserted, updated and deleted, and the link rows
+  it wrote for many-to-many relationships (`secondary=` tables, which have no objects of their own).
 - Statements run with `session.execute(insert/update/delete(...))`, ORM-enabled or Core, single or executemany
   (`do_orm_execute`, in `statements.py`): bulk writes name every row they touched.
 
@@ -240,6 +241,40 @@ def _changed_rows(session: Session):
             yield action, state, mapper, table
 
 
+def _column_value(state, column):
+    return state.dict.get(state.mapper.get_property_by_column(column).key)
+
+
+def _link_rows(session: Session):
+    """Rows this flush wrote in many-to-many link tables: (action, table, {column: value}), each once, although
+    both sides of a two-way relationship report it."""
+    seen = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        state = inspect(obj)
+        parent_deleted = obj in session.deleted
+        for prop in state.mapper.relationships:
+            if prop.secondary is None or prop.viewonly or prop.secondary.name in SKIP_TABLES:
+                continue
+            history = state.attrs[prop.key].history
+            removed = [*history.unchanged, *history.deleted] if parent_deleted else list(history.deleted)
+            added = [] if parent_deleted else list(history.added)
+            for action, children in ((AuditAction.INSERT, added), (AuditAction.DELETE, removed)):
+                for child in children:
+                    child_state = inspect(child)
+                    values = {link.key: _column_value(state, own) for own, link in prop.synchronize_pairs}
+                    values |= {link.key: _column_value(child_state, theirs)
+                               for theirs, link in prop.secondary_synchronize_pairs}
+                    key = (action, prop.secondary.name, tuple(sorted(values.items())))
+                    if key not in seen:
+                        seen.add(key)
+                        yield action, prop.secondary, values
+
+
+def link_row_id(table, values: dict) -> str:
+    columns = list(table.primary_key.columns) or list(table.columns)
+    return format_row_id(values.get(column.key) for column in columns)
+
+
 def record_flush(session: Session, _flush_context) -> None:
     """after_flush: write one audit row per row this flush inserted, updated or deleted."""
     batch = EventBatch()
@@ -252,6 +287,10 @@ def record_flush(session: Session, _flush_context) -> None:
         if action == AuditAction.UPDATE and not changes:
             continue  # only relationships or unchanged values were touched
         batch.add(action, table, _row_id(state, mapper), changes)
+    for action, table, values in _link_rows(session):
+        batch.add(action, table.name, link_row_id(table, values),
+                  values_changes(action, None if action == AuditAction.INSERT else values,
+                                 values if action == AuditAction.INSERT else None))
     batch.write(session.connection())
 
 

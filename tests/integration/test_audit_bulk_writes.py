@@ -117,6 +117,29 @@ def test_a_draft_order_names_its_new_lines_and_their_shortage_links(county):
                                                            "shortage_id": [None, fourth.id]}}
 
 
+def test_links_written_by_the_orm_through_a_relationship_are_recorded(county):
+    product = make_product(pack_size=10)
+    registered = shortage(county.villages[0], product, 1, county.users["village"])
+    order = services.create_order(county.townships[0], county.users["township"])
+    line = services.add_line(order, product, qty_packs=1, user=county.users["township"])
+    before = _events()[-1].id
+    line.shortages.append(registered)
+    db.session.flush()
+    line.shortages.remove(registered)
+    db.session.flush()
+    events = [e for e in _events(table_name="supply_order_line_shortage") if e.id > before]
+    assert [(e.action, e.row_id) for e in events] == [("insert", f"{line.id},{registered.id}"),
+                                                      ("delete", f"{line.id},{registered.id}")]
+    line.shortages.append(registered)
+    db.session.flush()
+    before = _events()[-1].id
+    db.session.delete(line)  # the ORM deletes the line's links first
+    db.session.flush()
+    assert {(e.table_name, e.action, e.row_id) for e in _events() if e.id > before} >= {
+        ("supply_order_line", "delete", str(line.id)),
+        ("supply_order_line_shortage", "delete", f"{line.id},{registered.id}")}
+
+
 # ---------------------------------------------------------------------------------------------- any Core statement
 
 
