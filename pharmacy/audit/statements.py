@@ -126,21 +126,26 @@ def _keys_in_parameters(state: ORMExecuteState, table: Table) -> list[tuple] | N
     return [tuple(parameters.get(name) for name in names) for parameters in state.parameters]
 
 
-def _look_up(connection, state: ORMExecuteState, table: Table) -> dict[tuple, dict]:
-    """The rows the statement is about to touch (an executemany by primary key may name a few it will not)."""
+def _look_up(connection, state: ORMExecuteState, table: Table) -> tuple[dict[tuple, dict], int]:
+    """The rows the statement is about to touch (an executemany by primary key may name a few it will not), and
+    the most rows it can report: an executemany counts a row once per parameter set that matches it."""
     where = state.statement.whereclause
     query = select(*table.columns).with_for_update(of=table).order_by(*table.primary_key.columns)
     if where is not None:
         query = query.where(where)
     if not state.is_executemany:
-        return _keyed(table, connection.execute(query, state.parameters or {}))
+        found = _keyed(table, connection.execute(query, state.parameters or {}))
+        return found, len(found)
     keys = _keys_in_parameters(state, table)
     if keys is not None:
-        return _rows(connection, table, keys, lock=True)
-    found: dict[tuple, dict] = {}
+        found = _rows(connection, table, keys, lock=True)
+        return found, sum(key in found for key in keys)
+    found, most = {}, 0
     for parameters in state.parameters:
-        found |= _keyed(table, connection.execute(query, parameters))
-    return found
+        matched = _keyed(table, connection.execute(query, parameters))
+        found |= matched
+        most += len(matched)
+    return found, most
 
 
 def _cascaded(connection, table: Table, rows: list[dict]) -> list[tuple[Table, dict[tuple, dict]]]:
@@ -164,15 +169,15 @@ def _cascaded(connection, table: Table, rows: list[dict]) -> list[tuple[Table, d
 
 def _record_update_or_delete(state: ORMExecuteState, table: Table):
     connection = state.session.connection()
-    before = _look_up(connection, state, table)
+    before, most = _look_up(connection, state, table)
     cascaded = _cascaded(connection, table, list(before.values())) if state.is_delete and before else []
     result = state.invoke_statement()
     dialect = connection.dialect
     count = getattr(result, "rowcount", -1)
     if (dialect.supports_sane_multi_rowcount if state.is_executemany else dialect.supports_sane_rowcount) \
-            and count is not None and count > len(before):
+            and count is not None and count > most:
         log.warning("audit: %s on %s touched %s rows, %s were named; refused", "update" if state.is_update
-                    else "delete", table.name, count, len(before))
+                    else "delete", table.name, count, most)
         raise Conflict(_("数据正被他人同时修改，请重试"), code="concurrent_write")
     after = _rows(connection, table, before)
     batch = EventBatch()

@@ -221,13 +221,26 @@ def test_summarised_loads_name_the_rows_of_their_core_statements(county, login):
     assert ", ".join(str(v.id) for v in villages) in page
 
 
+def test_an_executemany_naming_a_row_twice_is_not_mistaken_for_a_race(county):
+    village, table = county.villages[0], Facility.__table__
+    before = _events()[-1].id
+    db.session.execute(update(table).where(table.c.id == bindparam("village_id")).values(phone=bindparam("phone")),
+                       [{"village_id": village.id, "phone": "1"}, {"village_id": village.id, "phone": "2"}])
+    [event] = _facility_events(before, action="update")
+    assert _changes(event) == {"phone": ["", "2"]}
+
+
 def test_a_row_the_look_up_did_not_name_refuses_the_write(county, monkeypatch):
     """If a statement touched more rows than the audit named (another transaction's row appearing in between on
     PostgreSQL), the write is refused rather than left unrecorded."""
     from pharmacy.audit import statements
 
     real = statements._look_up
-    monkeypatch.setattr(statements, "_look_up", lambda *args: dict(list(real(*args).items())[:1]))
+    def look_up_one(*args):
+        found, _most = real(*args)
+        return dict(list(found.items())[:1]), 1
+
+    monkeypatch.setattr(statements, "_look_up", look_up_one)
     table = Facility.__table__
     with pytest.raises(Conflict):
         db.session.execute(update(table).where(table.c.id.in_([v.id for v in county.villages])).values(phone="1"))
@@ -250,7 +263,7 @@ def test_a_row_committed_between_look_up_and_update_refuses_the_write(committed_
     table = Facility.__table__
 
     def look_up_then_race(*args):
-        found = real(*args)
+        found = real(*args)  # (rows, most)
         with db.engine.begin() as other:  # another request commits a row the criteria match
             other.execute(insert(table).values(code="RACE-1", name="并发村卫生室", tier="village", kind="village_point",
                                                phone="race"))
