@@ -86,7 +86,7 @@ def _rows(connection, table: Table, keys, *, lock: bool = False) -> dict[tuple, 
 def _record_insert(state: ORMExecuteState, table: Table):
     statement = state.statement
     labels = [column.label(f"audit_{i}") for i, column in enumerate(table.columns)]
-    if statement.returning_column_descriptions:  # the caller reads rows: ours go after theirs, and only theirs are handed back
+    if statement.returning_column_descriptions:  # the caller reads rows: ours go after theirs, it gets only its own
         frozen = state.invoke_statement(statement=statement.returning(*labels)).freeze()
         width = len(frozen.metadata.keys) - len(labels)
         rows = [tuple(row)[width:] for row in frozen.data]
@@ -98,10 +98,8 @@ def _record_insert(state: ORMExecuteState, table: Table):
     else:
         result = state.invoke_statement(statement=statement.return_defaults(supplemental_cols=labels))
         returned = result.returned_defaults_rows or []
-        if returned:  # the primary key comes first, then ours
-            ours = operator.itemgetter(*[returned[0]._fields.index(label.name) for label in labels])
-            returned = [ours(row) for row in returned]
-        rows = returned
+        ours = [returned[0]._fields.index(label.name) for label in labels] if returned else []  # after the key
+        rows = [tuple(row[i] for i in ours) for row in returned]
     batch = EventBatch()
     for key, values in _keyed(table, rows).items():
         batch.add(AuditAction.INSERT, table.name, format_row_id(key), values_changes(AuditAction.INSERT, None, values))
@@ -183,8 +181,10 @@ def _record_update_or_delete(state: ORMExecuteState, table: Table):
     batch = EventBatch()
     if state.is_update:
         for key, old in before.items():
-            new = after.get(key)  # None: the update changed the primary key itself, which no service does
-            changes = values_changes(AuditAction.UPDATE, old, new) if new is not None else {}
+            new = after.get(key)
+            if new is None:  # the rows are locked, so only the update itself moved it: its primary key changed
+                raise TypeError(f"the audit trail follows rows by primary key; cannot audit a change of {table.name}'s")
+            changes = values_changes(AuditAction.UPDATE, old, new)
             if changes:
                 batch.add(AuditAction.UPDATE, table.name, format_row_id(key), changes)
     else:

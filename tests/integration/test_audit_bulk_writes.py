@@ -275,3 +275,9 @@ def test_a_row_committed_between_look_up_and_update_refuses_the_write(committed_
     monkeypatch.setattr(statements, "_look_up", look_up_then_race)
     with pytest.raises(Conflict):
         db.session.execute(update(table).where(table.c.phone == "race").values(phone="raced"))
+
+
+def test_a_statement_that_changes_a_primary_key_is_refused(county):
+    table = Facility.__table__
+    with pytest.raises(TypeError):
+        db.session.execute(update(table).where(table.c.id == county.villages[1].id).values(id=10**6))
