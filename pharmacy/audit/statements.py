@@ -15,6 +15,9 @@ the statement touched and records one event per row, with old → new values, as
   when its parameters name it (an ORM bulk update, or `WHERE id = :param`), else one look-up per parameter set.
   Should the statement report more rows than were read (on PostgreSQL, a matching row another transaction
   committed in between), the write is refused with `Conflict` rather than left unrecorded.
+
+A write the trail could not name (to a table without a primary key, or one changing a primary key) raises
+TypeError: no such write exists in the application, and a new one should fail its first test.
 """
 
 import logging
