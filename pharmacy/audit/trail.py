@@ -1,12 +1,19 @@
-"""Record every ORM write in the audit trail, generically, from SQLAlchemy session events.
+"""Record every write made through the session in the audit trail, generically, from SQLAlchemy session events.
 
-After each flush, every inserted, updated and deleted row of every mapped table (except the trail itself and
-the scheduler's heartbeat) becomes an `AuditEvent` with its changed columns, old → new, written by one
-executemany on the flush's own connection: the trail commits or rolls back with the change it describes.
+Two ways rows change, two listeners, one kind of event: every inserted, updated and deleted row of every table
+(except the trail itself and the scheduler's heartbeat) becomes an `AuditEvent` with its changed columns,
+old → new, written on the session's own connection, so the trail commits or rolls back with the change it
+describes.
+
+- The unit of work (`after_flush`, here): the objects a flush inserted, updated and deleted, and the link rows
+  it wrote for many-to-many relationships (`secondary=` tables, which have no objects of their own).
+- Statements run with `session.execute(insert/update/delete(...))`, ORM-enabled or Core, single or executemany
+  (`do_orm_execute`, in `statements.py`): bulk writes name every row they touched.
+
 Who did it comes from the signed-in user during a request, else from `acting_as(...)` (jobs), else from the
-click command being run (CLI). Bulk loads wrapped in `summarised(...)` write one summary row instead of one row
-per changed row. Writes made with Core statements (`session.execute(insert(...))`) are not seen here; the
-services that use them for upserts change the same rows through the ORM as well.
+click command being run (CLI). Bulk loads wrapped in `summarised(...)` write one summary row, naming the rows
+per table and action, instead of one row per changed row. Not seen: SQL written as text (`text("UPDATE …")`,
+which the application does not use for writes) and writes on connections taken outside the session.
 """
 
 import contextvars
@@ -14,7 +21,7 @@ import enum
 import functools
 import json
 import logging
-from collections import Counter
+from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -45,7 +52,8 @@ class Actor:
 
 
 _actor_override: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("audit_actor", default=None)
-_summary: contextvars.ContextVar[Counter | None] = contextvars.ContextVar("audit_summary", default=None)
+# Inside a summarised load: the ids of the rows it changed, per (table, action).
+_summary: contextvars.ContextVar[dict | None] = contextvars.ContextVar("audit_summary", default=None)
 
 
 @contextmanager
@@ -61,15 +69,15 @@ def acting_as(actor: str, *, source: str = AuditSource.JOB, user=None):
 
 
 def summarised(label: str):
-    """Decorate a bulk loader: its writes are counted per table and action and recorded as one summary row."""
+    """Decorate a bulk loader: its writes are recorded as one summary row naming the rows per table and action."""
 
     def decorate(function):
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
             if _summary.get() is not None:  # already inside a summarised load
                 return function(*args, **kwargs)
-            counts: Counter = Counter()
-            token = _summary.set(counts)
+            row_ids: dict = defaultdict(dict)  # ordered sets
+            token = _summary.set(row_ids)
             try:
                 result = function(*args, **kwargs)
                 from ..extensions import db
@@ -77,8 +85,8 @@ def summarised(label: str):
                 db.session.flush()
             finally:
                 _summary.reset(token)
-            if counts:
-                _write_summary(label, counts)
+            if row_ids:
+                _write_summary(label, row_ids)
             return result
 
         return wrapper
@@ -86,12 +94,12 @@ def summarised(label: str):
     return decorate
 
 
-def _write_summary(label: str, counts: Counter) -> None:
+def _write_summary(label: str, row_ids: dict) -> None:
     from ..extensions import db
 
-    per_table: dict[str, dict[str, int]] = {}
-    for (table, action), n in sorted(counts.items()):
-        per_table.setdefault(table, {})[action] = n
+    per_table: dict[str, dict[str, list[str]]] = {}
+    for (table, action), ids in sorted(row_ids.items()):
+        per_table.setdefault(table, {})[action] = list(ids)
     row = _base_row(current_actor()) | {"action": AuditAction.BULK, "table_name": "*", "row_id": label[:64],
                                         "changes": json.dumps(per_table, ensure_ascii=False)}
     db.session.connection().execute(AuditEvent.__table__.insert(), [row])
@@ -141,8 +149,13 @@ def _jsonable(value):
     return str(value)
 
 
+@functools.cache
+def _is_secret(key: str) -> bool:
+    return any(marker in key for marker in _SECRET_MARKERS)
+
+
 def _shown(key: str, value):
-    if value not in (None, "") and any(marker in key for marker in _SECRET_MARKERS):
+    if value not in (None, "") and _is_secret(key):
         return "***"
     return _jsonable(value)
 
@@ -169,14 +182,53 @@ def _row_changes(state, mapper, action: str) -> dict:
 
 
 def _row_id(state, mapper) -> str:
-    values = [state.dict.get(mapper.get_property_by_column(column).key) for column in mapper.primary_key]
+    return format_row_id(state.dict.get(mapper.get_property_by_column(column).key) for column in mapper.primary_key)
+
+
+def format_row_id(values) -> str:
+    """The trail's name for a row: its primary key, parts joined by commas."""
     return ",".join("" if v is None else str(v) for v in values)[:64]
+
+
+def values_changes(action: str, old: dict | None, new: dict | None) -> dict:
+    """{column: [old, new]} from a row's values before and after: an insert's non-null values, a delete's, or the
+    columns an update changed."""
+    if action == AuditAction.INSERT:
+        return {key: [None, _shown(key, value)] for key, value in new.items() if value is not None}
+    if action == AuditAction.DELETE:
+        return {key: [_shown(key, value), None] for key, value in old.items() if value is not None}
+    return {key: [_shown(key, old.get(key)), _shown(key, value)] for key, value in new.items()
+            if old.get(key) != value}
 
 
 def _base_row(actor: Actor) -> dict:
     return {"occurred_at": clock.now_utc(), "user_id": actor.user_id, "username": actor.username[:64],
             "facility_id": actor.facility_id, "source": actor.source, "actor": actor.actor,
             "remote_addr": actor.remote_addr, "request_id": actor.request_id}
+
+
+class EventBatch:
+    """Audit rows collected while one flush or statement is recorded, written with one executemany (or, inside a
+    summarised load, added to its summary)."""
+
+    def __init__(self):
+        self.summary = _summary.get()
+        self.rows: list[dict] = []
+        self._base: dict | None = None
+
+    def add(self, action: str, table: str, row_id: str, changes: dict | None = None) -> None:
+        if self.summary is not None:
+            self.summary[(table, str(action))][row_id] = None
+            return
+        if self._base is None:
+            self._base = _base_row(current_actor())
+        self.rows.append(self._base | {"action": str(action), "table_name": table, "row_id": row_id,
+                                       "changes": json.dumps(changes or {}, ensure_ascii=False, sort_keys=True)})
+
+    def write(self, connection) -> None:
+        if self.rows:
+            connection.execute(AuditEvent.__table__.insert(), self.rows)
+            self.rows = []
 
 
 def _changed_rows(session: Session):
@@ -191,35 +243,69 @@ def _changed_rows(session: Session):
             yield action, state, mapper, table
 
 
+def _column_value(state, column):
+    return state.dict.get(state.mapper.get_property_by_column(column).key)
+
+
+def _link_rows(session: Session):
+    """Rows this flush wrote in many-to-many link tables: (action, table, {column: value}), each once, although
+    both sides of a two-way relationship report it."""
+    seen = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        state = inspect(obj)
+        parent_deleted = obj in session.deleted
+        for prop in state.mapper.relationships:
+            if prop.secondary is None or prop.viewonly or prop.secondary.name in SKIP_TABLES:
+                continue
+            history = state.attrs[prop.key].history
+            removed = [*history.unchanged, *history.deleted] if parent_deleted else list(history.deleted)
+            added = [] if parent_deleted else list(history.added)
+            for action, children in ((AuditAction.INSERT, added), (AuditAction.DELETE, removed)):
+                for child in children:
+                    child_state = inspect(child)
+                    values = {link.key: _column_value(state, own) for own, link in prop.synchronize_pairs}
+                    values |= {link.key: _column_value(child_state, theirs)
+                               for theirs, link in prop.secondary_synchronize_pairs}
+                    key = (action, prop.secondary.name, tuple(sorted(values.items())))
+                    if key not in seen:
+                        seen.add(key)
+                        yield action, prop.secondary, values
+
+
+def link_row_id(table, values: dict) -> str:
+    columns = list(table.primary_key.columns) or list(table.columns)
+    return format_row_id(values.get(column.key) for column in columns)
+
+
 def record_flush(session: Session, _flush_context) -> None:
     """after_flush: write one audit row per row this flush inserted, updated or deleted."""
-    counts = _summary.get()
-    if counts is not None:
-        for action, state, mapper, table in _changed_rows(session):
-            if action != AuditAction.UPDATE or session.is_modified(state.obj(), include_collections=False):
-                counts[(table, str(action))] += 1
-        return
-    rows = []
-    base = None
+    batch = EventBatch()
     for action, state, mapper, table in _changed_rows(session):
+        if batch.summary is not None:
+            if action != AuditAction.UPDATE or session.is_modified(state.obj(), include_collections=False):
+                batch.add(action, table, _row_id(state, mapper))
+            continue
         changes = _row_changes(state, mapper, action)
         if action == AuditAction.UPDATE and not changes:
             continue  # only relationships or unchanged values were touched
-        if base is None:
-            base = _base_row(current_actor())
-        rows.append(base | {"action": str(action), "table_name": table, "row_id": _row_id(state, mapper),
-                            "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True)})
-    if rows:
-        session.connection().execute(AuditEvent.__table__.insert(), rows)
+        batch.add(action, table, _row_id(state, mapper), changes)
+    for action, table, values in _link_rows(session):
+        batch.add(action, table.name, link_row_id(table, values),
+                  values_changes(action, None if action == AuditAction.INSERT else values,
+                                 values if action == AuditAction.INSERT else None))
+    batch.write(session.connection())
 
 
 _installed = False
 
 
 def install(session_class: type[Session]) -> None:
-    """Listen to every flush of sessions of `session_class` (once per process)."""
+    """Listen to every flush and every statement of sessions of `session_class` (once per process)."""
     global _installed
     if _installed:
         return
+    from .statements import record_statement
+
     event.listen(session_class, "after_flush", record_flush)
+    event.listen(session_class, "do_orm_execute", record_statement)
     _installed = True
