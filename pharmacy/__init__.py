@@ -191,15 +191,26 @@ def _configure_unit_of_work(app: Flask) -> None:
 
 def _configure_templates(app: Flask) -> None:
     from . import clock
-    from .auth.policy import ROLE_LABELS, has_permission
+    from . import vocabulary
+    from .auth.policy import has_permission
     from .navigation import navigation_for
 
     from flask_babel import format_datetime
+    from jinja2 import pass_context
 
     @app.template_filter("localtime")
     def localtime(value, pattern: str = "yyyy-MM-dd HH:mm"):
         """A stored UTC time as the county's local time."""
         return format_datetime(value, pattern) if value else ""
+
+    # `{{ order.status|label('order_status') }}`: every code's words come from the vocabulary. `pass_context` keeps
+    # Jinja from folding `'emergency'|label('urgency')` into the first request's language at compile time.
+    @app.template_filter("label")
+    @pass_context
+    def label(_context, code, vocabulary_name: str, default: str | None = None):
+        return vocabulary.label(code, vocabulary_name, default)
+
+    app.add_template_global(vocabulary.VOCABULARY, "vocabulary")
 
     @app.context_processor
     def inject_globals():
@@ -209,7 +220,6 @@ def _configure_templates(app: Flask) -> None:
             "time_zone": clock.local_zone().key,  # for scripts that show times (the filters convert already)
             "languages": app.config["LANGUAGES"],
             "can": lambda permission: has_permission(current_user, permission),
-            "role_labels": ROLE_LABELS,
             "nav_items": navigation_for(current_user) if current_user.is_authenticated else [],
         }
 

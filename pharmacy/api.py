@@ -11,9 +11,9 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
-from marshmallow import fields
+from marshmallow import Schema, fields
 
-from . import clock
+from . import clock, vocabulary
 from .errors import DomainError
 from .extensions import csrf
 from .i18n import public
@@ -225,3 +225,28 @@ meta_bp = api_blueprint("api_meta", __name__, "")
 @public
 def openapi_document():
     return jsonify(build_openapi(current_app))
+
+
+class VocabularyTermSchema(Schema):
+    code = fields.String(metadata={"description": "the code stored and sent in every other field"})
+    zh = fields.String(metadata={"description": "Chinese label"})
+    en = fields.String(metadata={"description": "English label"})
+    label = fields.String(metadata={"description": "label in the caller's language"})
+    rank = fields.Integer(allow_none=True, metadata={"description": "order where it matters (0 first), else null"})
+    contexts = fields.List(fields.String(), metadata={"description": "where the term may be chosen, e.g. receipt"})
+
+
+class VocabularySchema(Schema):
+    language = fields.String(metadata={"description": "zh or en: the language of `label`"})
+    sets = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(VocabularyTermSchema)),
+                       metadata={"description": "every code set by name: urgency, shortage_status, order_status, …"})
+
+
+@meta_bp.get("/vocabulary")
+@api_operation(summary="Every urgency, status and reason code with its Chinese and English label", tags=["meta"],
+               response=VocabularySchema,
+               description="The one vocabulary the pages, PDFs, exports and the tablet show; labels never change a "
+                           "code, so clients may cache this document.")
+def vocabulary_document():
+    language = vocabulary.current_language()
+    return {"language": language, "sets": vocabulary.as_document(language)}

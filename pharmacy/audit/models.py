@@ -1,29 +1,13 @@
 """One row per changed database row (or one summary per bulk load)."""
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import clock
 from ..extensions import db
-
-
-class AuditAction(StrEnum):
-    INSERT = "insert"
-    UPDATE = "update"
-    DELETE = "delete"
-    BULK = "bulk"  # a bulk load summarised in one row (catalog load, demo seed)
-
-
-class AuditSource(StrEnum):
-    WEB = "web"
-    API = "api"
-    CLI = "cli"
-    JOB = "job"
-    SYSTEM = "system"
-
+from ..vocabulary import AuditAction, AuditSource  # noqa: F401
 
 class AuditEvent(db.Model):
     """Who (user, facility, source, address, request), when, and what: the table, the row and the changed

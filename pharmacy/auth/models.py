@@ -1,7 +1,6 @@
 """People: one role and one home facility each."""
 
 from datetime import datetime
-from enum import StrEnum
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
@@ -11,15 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..facilities.models import Facility
 from ..models_base import TimestampMixin
-
-
-class Role(StrEnum):
-    VILLAGE_DOCTOR = "village_doctor"
-    TOWNSHIP_PHARMACIST = "township_pharmacist"
-    COUNTY_PHARMACIST = "county_pharmacist"
-    FORMULARY_ADMIN = "formulary_admin"
-    VIEWER = "viewer"
-
+from ..vocabulary import Role  # noqa: F401
 
 class User(UserMixin, TimestampMixin, db.Model):
     __tablename__ = "app_user"

@@ -33,15 +33,6 @@ PERMISSIONS: dict[str, set[str]] = {
     Role.VIEWER: set(READ_ALL),
 }
 
-ROLE_LABELS = {
-    Role.VILLAGE_DOCTOR: "村医",
-    Role.TOWNSHIP_PHARMACIST: "乡镇药师",
-    Role.COUNTY_PHARMACIST: "县级药师",
-    Role.FORMULARY_ADMIN: "目录管理员",
-    Role.VIEWER: "只读用户",
-}
-
-
 def has_permission(user: User, permission: str) -> bool:
     return bool(user and user.is_authenticated and permission in PERMISSIONS.get(user.role, set()))
 

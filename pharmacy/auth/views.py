@@ -12,7 +12,8 @@ from flask_babel import lazy_gettext as _l
 from ..errors import DomainError
 from ..i18n import public
 from . import queries, services
-from .policy import ROLE_LABELS, get_facility_in_scope, permission_required
+from ..vocabulary import Role
+from .policy import get_facility_in_scope, permission_required
 
 bp = Blueprint("auth", __name__)
 
@@ -26,7 +27,7 @@ class UserForm(FlaskForm):
     username = StringField(_l("用户名"), validators=[DataRequired(), Length(max=64)])
     display_name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=80)])
     password = PasswordField(_l("初始密码"), validators=[DataRequired(), Length(min=8)])
-    role = SelectField(_l("角色"), choices=[SelectChoice(k.value, _l(v)) for k, v in ROLE_LABELS.items()])
+    role = SelectField(_l("角色"), choices=[SelectChoice(r.value, r.lazy_label) for r in Role])
     facility_id = SelectField(_l("所属机构"), coerce=int)
 
 

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
                         UniqueConstraint)
@@ -11,26 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .. import clock
 from ..extensions import db
 from ..models_base import TimestampMixin
+from ..vocabulary import ChronicTag, AliasSource, ProductStatus  # noqa: F401
 
-CHRONIC_TAGS = ("hypertension", "diabetes", "stroke", "coronary")
-CHRONIC_LABELS = {"hypertension": "高血压", "diabetes": "糖尿病", "stroke": "脑卒中", "coronary": "冠心病"}
+CHRONIC_TAGS = tuple(t.value for t in ChronicTag)
 BASE_UNITS = ("片", "粒", "丸", "袋", "支", "瓶", "g", "ml", "贴", "枚", "揿", "盒", "套", "个", "包", "块", "条")
 PACK_UNITS = ("盒", "瓶", "袋", "支", "包", "板", "桶", "罐")
 INSURANCE_CLASSES = ("甲", "乙", "")
 CATEGORIES = ("化学药品和生物制品", "中成药", "中药饮片", "医用耗材", "医疗机构制剂")
-
-
-class ProductStatus(StrEnum):
-    ACTIVE = "active"
-    WITHDRAWN = "withdrawn"
-
-
-class AliasSource(StrEnum):
-    BRAND = "brand"
-    COMMON = "common"
-    LOCAL_CONFIRMED = "local_confirmed"
-    MANUAL = "manual"
-
 
 class Drug(TimestampMixin, db.Model):
     """A generic entry of the list (品种)."""

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from .. import clock
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
-from ..facilities.models import TIER_RANK, Facility, Tier
+from ..facilities.models import Facility, Tier
 from .models import (BASE_UNITS, CHRONIC_TAGS, INSURANCE_CLASSES, PACK_UNITS, CatalogChange, Drug, Product,
                      ProductPrice, ProductStatus)
 
@@ -46,7 +46,7 @@ def get_drug(drug_id: int) -> Drug:
 
 def tiers_at_or_below(tier: str) -> list[str]:
     """Product tiers a facility of `tier` may stock."""
-    return [t.value for t in Tier if TIER_RANK[t] <= TIER_RANK[Tier(tier)]]
+    return [t.value for t in Tier if t.rank <= Tier(tier).rank]
 
 
 def product_query(*, q: str = "", class_path: str = "", category: str = "", chronic: str = "", vbp: bool | None = None,

@@ -9,7 +9,7 @@ from ..errors import DomainError
 from ..exports import csv_response, xlsx_response
 from ..extensions import db
 from . import services
-from .models import BASE_UNITS, CATEGORIES, CHRONIC_LABELS, INSURANCE_CLASSES, PACK_UNITS, ProductStatus
+from .models import BASE_UNITS, CATEGORIES, INSURANCE_CLASSES, PACK_UNITS, ProductStatus
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
@@ -36,14 +36,14 @@ def index():
     page = request.args.get("page", 1, type=int)
     result = db.paginate(services.product_query(**filters), page=max(page, 1), per_page=50, error_out=False)
     return render_template("catalog/index.html", result=result, filters=filters, classes=services.class_tree(),
-                           categories=CATEGORIES, chronic_labels=CHRONIC_LABELS)
+                           categories=CATEGORIES)
 
 
 def _product_page(item, *, error: str | None = None, status: int = 200):
     """The product page, with the message of a refused change when there is one."""
     return render_template("catalog/product.html", product=item, history=services.history(product=item),
                            siblings=item.drug.products, pack_units=PACK_UNITS, insurance_classes=INSURANCE_CLASSES,
-                           chronic_labels=CHRONIC_LABELS, error=error), status
+                           error=error), status
 
 
 @bp.get("/products/<int:product_id>")

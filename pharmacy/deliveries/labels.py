@@ -3,45 +3,36 @@
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
-from .models import AlertKind, LineSource, RunStatus, StopStatus
-from .planning import ShortfallReason
+from ..vocabulary import (AlertKind, DeliveryLineSource, DifferenceReason, RunStatus, ShortfallReason, StopStatus,
+                          Urgency)
 
 
 def run_status_label(status: str) -> str:
-    return {RunStatus.PLANNED: _("待审核"), RunStatus.CONFIRMED: _("已确认"), RunStatus.DISPATCHED: _("已发车"),
-            RunStatus.DELIVERED: _("已签收"), RunStatus.CANCELLED: _("已取消")}.get(status, status)
+    return RunStatus.label_of(status)
 
 
 def stop_status_label(status: str) -> str:
-    return {StopStatus.PENDING: _("待发车"), StopStatus.DISPATCHED: _("在途"), StopStatus.RECEIVED: _("已签收"),
-            StopStatus.SKIPPED: _("本次无配送")}.get(status, status)
+    return StopStatus.label_of(status)
 
 
 def line_source_label(source: str) -> str:
-    return {LineSource.SHORTAGE: _("缺药登记"), LineSource.REPLENISH: _("补货"),
-            LineSource.SHORTAGE_AND_REPLENISH: _("缺药登记＋补货"), LineSource.MANUAL: _("手工添加")}.get(source,
-                                                                                                    source)
+    return DeliveryLineSource.label_of(source)
 
 
 def shortfall_reason_label(reason: str) -> str:
-    return {ShortfallReason.NO_STOCK: _("乡镇库存不足"), ShortfallReason.TIER_NOT_ALLOWED: _("村级不能配备"),
-            ShortfallReason.INACTIVE: _("药品已停用"), ShortfallReason.NO_PRODUCT: _("未对应目录药品"),
-            ShortfallReason.INBOUND: _("已在统一订单上，到乡镇后随下次配送")}.get(reason,
-                                                                                                     reason)
+    return ShortfallReason.label_of(reason)
 
 
 def discrepancy_reason_label(reason: str) -> str:
-    return {"short": _("短少"), "missing": _("短少"), "damaged": _("破损"), "lost": _("丢失"), "wrong_item": _("错发"),
-            "expired": _("过期/近效期"), "other": _("其他")}.get(reason, reason)
+    return DifferenceReason.label_of(reason)
 
 
 def urgency_label(urgency: str) -> str:
-    return {"emergency": _("特急"), "urgent": _("紧急"), "routine": _("常规")}.get(urgency, urgency)
+    return Urgency.label_of(urgency)
 
 
 def alert_kind_label(kind: str) -> str:
-    return {AlertKind.STOCKOUT: _("缺货"), AlertKind.BELOW_MIN: _("低于下限"), AlertKind.NEAR_EXPIRY: _("近效期"),
-            AlertKind.EXPIRED: _("已过期")}.get(kind, kind)
+    return AlertKind.label_of(kind)
 
 
 def weekday_label(day: int) -> str:
@@ -82,7 +73,7 @@ def line_reason(line) -> str:
         parts.append(_("缺药登记 #%(id)s（%(urgency)s，%(qty)s%(unit)s）", id=shortage.id,
                        urgency=urgency_label(shortage.urgency), qty=shortage.qty_packs,
                        unit=shortage.product.pack_unit if shortage.product else ""))
-    if line.source in (LineSource.REPLENISH, LineSource.SHORTAGE_AND_REPLENISH) and line.min_base is not None:
+    if line.source in (DeliveryLineSource.REPLENISH, DeliveryLineSource.SHORTAGE_AND_REPLENISH) and line.min_base is not None:
         product = line.product
         levels = {"on_hand": qty_label(line.on_hand_base, product), "min": qty_label(line.min_base, product),
                   "amc": qty_label(round(line.amc_base or 0), product), "max": qty_label(line.max_base, product)}
@@ -91,9 +82,9 @@ def line_reason(line) -> str:
                            transit=qty_label(line.in_transit_base, product), **levels))
         else:
             parts.append(_("库存 %(on_hand)s 低于下限 %(min)s，月均消耗 %(amc)s，补至上限 %(max)s", **levels))
-    if line.source == LineSource.MANUAL:
+    if line.source == DeliveryLineSource.MANUAL:
         parts.append(_("手工添加"))
-    if line.is_edited and line.source != LineSource.MANUAL:
+    if line.is_edited and line.source != DeliveryLineSource.MANUAL:
         parts.append(_("原计划 %(qty)s，已调整", qty=qty_label(line.planned_qty_base, line.product)))
     if line.note:
         parts.append(line.note)

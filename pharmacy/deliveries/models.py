@@ -2,7 +2,6 @@
 jobs raise."""
 
 from datetime import date, datetime, time
-from enum import StrEnum
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, String, Table, Text, Time,
                         UniqueConstraint)
@@ -16,6 +15,7 @@ from ..inventory.models import Lot, Transfer
 from ..models_base import TimestampMixin
 from ..shortages.models import Shortage
 from ..supply.models import Consignment, ConsignmentLine, ProofOfDelivery
+from ..vocabulary import AlertKind, DeliveryLineSource as LineSource, RunStatus, StopStatus  # noqa: F401
 
 
 class Route(TimestampMixin, db.Model):
@@ -60,15 +60,6 @@ class RouteStop(db.Model):
 
     route: Mapped[Route] = relationship(back_populates="stops")
     village: Mapped[Facility] = relationship()
-
-
-class RunStatus(StrEnum):
-    PLANNED = "planned"
-    CONFIRMED = "confirmed"
-    DISPATCHED = "dispatched"
-    DELIVERED = "delivered"
-    CANCELLED = "cancelled"
-
 
 PENDING_RUN_STATUSES = (RunStatus.PLANNED, RunStatus.CONFIRMED)
 
@@ -119,14 +110,6 @@ class DeliveryRun(TimestampMixin, db.Model):
     @property
     def is_editable(self) -> bool:
         return self.status == RunStatus.PLANNED
-
-
-class StopStatus(StrEnum):
-    PENDING = "pending"
-    DISPATCHED = "dispatched"
-    RECEIVED = "received"
-    SKIPPED = "skipped"
-
 
 class DeliveryStop(db.Model):
     """A village on one run: what goes there, and what the village confirmed on receipt."""
@@ -187,14 +170,6 @@ delivery_line_shortage = Table(
     Column("line_id", ForeignKey("delivery_line.id", ondelete="CASCADE"), primary_key=True),
     Column("shortage_id", ForeignKey("shortage.id"), primary_key=True, index=True),
 )
-
-
-class LineSource(StrEnum):
-    SHORTAGE = "shortage"
-    REPLENISH = "replenish"
-    SHORTAGE_AND_REPLENISH = "shortage_replenish"
-    MANUAL = "manual"
-
 
 class DeliveryLine(db.Model):
     """One lot of one product for one stop, with why it was planned (the shortages it serves, the levels that
@@ -264,14 +239,6 @@ class DeliveryShortfall(db.Model):
     stop: Mapped[DeliveryStop] = relationship(back_populates="shortfalls")
     product: Mapped[Product | None] = relationship()
     shortage: Mapped[Shortage | None] = relationship()
-
-
-class AlertKind(StrEnum):
-    STOCKOUT = "stockout"
-    BELOW_MIN = "below_min"
-    NEAR_EXPIRY = "near_expiry"
-    EXPIRED = "expired"
-
 
 LEVEL_ALERT_KINDS = (AlertKind.STOCKOUT, AlertKind.BELOW_MIN)
 EXPIRY_ALERT_KINDS = (AlertKind.NEAR_EXPIRY, AlertKind.EXPIRED)

@@ -68,7 +68,7 @@ def recompute_stock_status(now: datetime | None = None) -> dict:
 def flag_expiring_lots(now: datetime | None = None) -> dict:
     """Scheduler job: flag lots on hand that expire within the near-expiry window, or already have."""
     now = now or clock.now_utc()
-    today = now.date()
+    today = clock.to_local(now).date()
     cutoff = today + timedelta(days=dispatch_policy.near_expiry_days())
     rows = db.session.execute(
         select(StockBalance.facility_id, StockBalance.product_id, StockBalance.lot_id, StockBalance.qty_base,

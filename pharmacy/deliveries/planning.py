@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from math import ceil, inf
 
-from ..facilities.models import TIER_RANK, Tier
+from ..facilities.models import Tier
 from ..inventory.fefo import LotStock, choose_lots_fefo
-from ..shortages.models import URGENCY_RANK
+from ..vocabulary import ShortfallReason, Urgency  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -74,16 +74,6 @@ class PlannedLine:
     def qty_for_replenish_base(self) -> int:
         return self.qty_base - self.qty_for_shortages_base
 
-
-class ShortfallReason:
-    NO_STOCK = "no_stock"
-    TIER_NOT_ALLOWED = "tier_not_allowed"
-    INACTIVE = "inactive"
-    NO_PRODUCT = "no_product"
-    # Already on its way to the township on a unified order: this run does not plan it again.
-    INBOUND = "inbound"
-
-
 @dataclass(frozen=True)
 class Shortfall:
     village_id: int
@@ -107,7 +97,7 @@ class Plan:
 
 
 def may_stock(facility_tier: str, lowest_tier: str) -> bool:
-    return TIER_RANK[Tier(facility_tier)] >= TIER_RANK[Tier(lowest_tier)]
+    return Tier(facility_tier).rank >= Tier(lowest_tier).rank
 
 
 def round_up_to_packs(qty_base: int, pack_size: int) -> int:
@@ -173,7 +163,7 @@ def plan_delivery(stops: list[StopNeeds], products: dict[int, ProductInfo], town
 
     # 1. Shortage registrations, most urgent first across the run.
     needs = [(stop, need) for stop in stops for need in stop.shortages]
-    needs.sort(key=lambda sn: (URGENCY_RANK.get(sn[1].urgency, len(URGENCY_RANK)), sn[1].registered_at,
+    needs.sort(key=lambda sn: (Urgency.rank_of(sn[1].urgency), sn[1].registered_at,
                                sn[1].shortage_id))
     for stop, need in needs:
         reason = refusal(stop, need.product_id)

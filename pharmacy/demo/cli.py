@@ -5,13 +5,15 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..extensions import db
+from ..vocabulary import Role
 from .seed import existing_county, seed_demo
 
-SAMPLE_USERS = [("county", "county_pharmacist", "县级药师（区域中心药房）"),
-                ("formulary", "formulary_admin", "目录管理员"),
-                ("viewer", "viewer", "只读用户"),
-                ("t01", "township_pharmacist", "乡镇药师（城关镇卫生院；t01…t12）"),
-                ("t01v01", "village_doctor", "村医（T01V01；t01v01…t12v20）")]
+# (user name, role, where): the role's words come from the vocabulary.
+SAMPLE_USERS = [("county", Role.COUNTY_PHARMACIST, "（区域中心药房）"),
+                ("formulary", Role.FORMULARY_ADMIN, ""),
+                ("viewer", Role.VIEWER, ""),
+                ("t01", Role.TOWNSHIP_PHARMACIST, "（城关镇卫生院；t01…t12）"),
+                ("t01v01", Role.VILLAGE_DOCTOR, "（T01V01；t01v01…t12v20）")]
 
 
 @click.group("demo", help="演示县 (demo county)")
@@ -33,8 +35,8 @@ def seed(townships, villages, password):
     demo = seed_demo(townships=townships, villages_per_township=villages, passwords=passwords)
     db.session.commit()
     lines = ["演示账号 (demo accounts) — 只显示这一次 (shown once):"]
-    for username, role, label in SAMPLE_USERS:
-        lines.append(f"  {username:<10} {demo.passwords[role]:<16} {label}")
+    for username, role, where in SAMPLE_USERS:
+        lines.append(f"  {username:<10} {demo.passwords[role]:<16} {role.zh}{where}")
     text = "\n".join(lines)
     click.echo(text)
     path = current_app.instance_path + "/demo-passwords.txt"

@@ -1,29 +1,12 @@
 """Facilities of the county medical community: county → township → village."""
 
-from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..models_base import TimestampMixin
-
-
-class Tier(StrEnum):
-    COUNTY = "county"
-    TOWNSHIP = "township"
-    VILLAGE = "village"
-
-
-# A product's lowest tier allowed is compared by this rank: a village may stock only village-tier products.
-TIER_RANK = {Tier.VILLAGE: 0, Tier.TOWNSHIP: 1, Tier.COUNTY: 2}
-
-
-class FacilityKind(StrEnum):
-    COUNTY_HOSPITAL = "county_hospital"
-    CENTRAL_PHARMACY = "central_pharmacy"
-    HEALTH_CENTRE = "health_centre"
-    VILLAGE_POINT = "village_point"
+from ..vocabulary import FacilityKind, Tier  # noqa: F401
 
 
 KIND_TIER = {
@@ -61,4 +44,4 @@ class Facility(TimestampMixin, db.Model):
 
     def may_stock(self, lowest_tier: str) -> bool:
         """Whether a product whose lowest tier allowed is `lowest_tier` may be stocked here."""
-        return TIER_RANK[Tier(self.tier)] >= TIER_RANK[Tier(lowest_tier)]
+        return Tier(self.tier).rank >= Tier(lowest_tier).rank

@@ -16,18 +16,10 @@ from .models import FacilityKind
 
 bp = Blueprint("facilities", __name__, url_prefix="/admin/facilities")
 
-KIND_LABELS = {
-    FacilityKind.COUNTY_HOSPITAL: "县级医院",
-    FacilityKind.CENTRAL_PHARMACY: "区域中心药房",
-    FacilityKind.HEALTH_CENTRE: "乡镇卫生院",
-    FacilityKind.VILLAGE_POINT: "村卫生室",
-}
-
-
 class FacilityForm(FlaskForm):
     code = StringField(_l("编码"), validators=[DataRequired(), Length(max=32)])
     name = StringField(_l("名称"), validators=[DataRequired(), Length(max=120)])
-    kind = SelectField(_l("类型"), choices=[SelectChoice(k.value, _l(v)) for k, v in KIND_LABELS.items()])
+    kind = SelectField(_l("类型"), choices=[SelectChoice(k.value, k.lazy_label) for k in FacilityKind])
     parent_id = SelectField(_l("上级机构"), coerce=int)
     population = IntegerField(_l("服务人口"), validators=[Optional(), NumberRange(min=0)])
 
@@ -36,7 +28,7 @@ class FacilityForm(FlaskForm):
 @permission_required("admin.manage")
 def index():
     facilities = services.facilities_under(scope_root(current_user))
-    return render_template("facilities/index.html", facilities=facilities, kind_labels=KIND_LABELS)
+    return render_template("facilities/index.html", facilities=facilities)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from ..vocabulary import StockStatus  # noqa: F401
 
 WINDOW_DAYS = 90
 DAYS_PER_MONTH = 30
@@ -31,14 +32,6 @@ MIN_HISTORY_DAYS = 14
 
 # (min months, max months) of stock by facility tier.
 TIER_DEFAULT_MONTHS = {"village": (1.0, 2.0), "township": (2.0, 3.0), "county": (3.0, 4.0)}
-
-
-class StockStatus(StrEnum):
-    STOCK_OUT = "stock_out"
-    BELOW_MIN = "below_min"
-    OK = "ok"
-    ABOVE_MAX = "above_max"
-
 
 # Worst first: lists sort by this so what needs action comes to the top.
 STATUS_RANK = {StockStatus.STOCK_OUT: 0, StockStatus.BELOW_MIN: 1, StockStatus.ABOVE_MAX: 2, StockStatus.OK: 3}

@@ -1,7 +1,6 @@
 """Stock: lots, the append-only movement ledger and the balances it keeps."""
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import (CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
                         UniqueConstraint)
@@ -11,26 +10,7 @@ from .. import clock
 from ..catalog.models import Product
 from ..extensions import db
 from ..facilities.models import Facility
-
-
-class MovementKind(StrEnum):
-    RECEIPT = "receipt"
-    DISPENSE = "dispense"
-    TRANSFER_OUT = "transfer_out"
-    TRANSFER_IN = "transfer_in"
-    ADJUSTMENT = "adjustment"
-    STOCKTAKE = "stocktake"
-    EXPIRY_WRITE_OFF = "expiry_write_off"
-    RETURN = "return"
-
-
-class AdjustReason(StrEnum):
-    DAMAGED = "damaged"
-    EXPIRED = "expired"
-    LOST = "lost"
-    FOUND = "found"
-    CORRECTION = "correction"
-
+from ..vocabulary import AdjustReason, MovementKind, TransferStatus  # noqa: F401
 
 class Lot(db.Model):
     __tablename__ = "lot"
@@ -113,12 +93,6 @@ class StockBalance(db.Model):
     lot: Mapped[Lot] = relationship()
     product: Mapped[Product] = relationship()
     facility: Mapped[Facility] = relationship()
-
-
-class TransferStatus(StrEnum):
-    IN_TRANSIT = "in_transit"
-    RECEIVED = "received"
-
 
 class Transfer(db.Model):
     """Goods on their way from one facility to another: out of the source when sent, into the destination when

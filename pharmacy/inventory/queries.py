@@ -75,7 +75,7 @@ def stock_status(facility_ids: Iterable[int] | Select, product_ids: Iterable[int
     (e.g. `("dispense",)` for patient dispensing alone). Rows come sorted by facility id, then product id.
     """
     as_of = as_of or clock.now_utc()
-    today = as_of.date()
+    today = clock.to_local(as_of).date()  # the county's day, not UTC's (they differ from 16:00 UTC)
     days = dispatch_policy.near_expiry_days() if near_days is None else near_days
     cutoff = today + timedelta(days=days)
     if product_ids is not None:
@@ -191,7 +191,7 @@ class LotRow:
 def lots_on_hand(facility_ids: Iterable[int] | Select, product_id: int | None = None, *,
                  near_days: int | None = None, only_near_expiry: bool = False) -> list[LotRow]:
     """Lots with stock, earliest expiry first, flagged expired or near expiry."""
-    today = clock.now_utc().date()
+    today = clock.today()
     days = dispatch_policy.near_expiry_days() if near_days is None else near_days
     stmt = (select(StockBalance.facility_id, StockBalance.product_id, Lot.id, Lot.lot_number, Lot.expiry_date,
                    Lot.manufacturer, StockBalance.qty_base)

@@ -25,18 +25,7 @@ from .schemas import AdjustInputSchema, DispenseInputSchema, PolicyInputSchema, 
 
 bp = Blueprint("inventory", __name__, url_prefix="/stock")
 
-STATUS_LABELS = {StockStatus.STOCK_OUT: "断货", StockStatus.BELOW_MIN: "低于下限", StockStatus.OK: "正常",
-                 StockStatus.ABOVE_MAX: "高于上限"}
-KIND_LABELS = {"receipt": "入库", "dispense": "发药", "transfer_out": "调出", "transfer_in": "调入",
-               "adjustment": "调整", "stocktake": "盘点", "expiry_write_off": "过期报损", "return": "退回"}
-REASON_LABELS = {AdjustReason.DAMAGED: "破损", AdjustReason.EXPIRED: "过期", AdjustReason.LOST: "丢失",
-                 AdjustReason.FOUND: "盘盈/找到", AdjustReason.CORRECTION: "更正"}
 PAGE_SIZE = 200
-
-
-@bp.context_processor
-def labels():
-    return {"status_labels": STATUS_LABELS, "kind_labels": KIND_LABELS, "reason_labels": REASON_LABELS}
 
 
 def _new_key() -> str:
@@ -143,7 +132,7 @@ def _export_rows(facility_ids, status: str = ""):
         f, p = facilities[r.facility_id], products[r.product_id]
         common = [r.on_hand, r.usable, r.in_transit, None if r.amc is None else round(r.amc, 1),
                   None if r.months_of_stock is None else round(r.months_of_stock, 1), r.min_base, r.max_base,
-                  _(STATUS_LABELS[r.status])]
+                  StockStatus.label_of(r.status)]
         for lot in lots.get((r.facility_id, r.product_id)) or [None]:
             yield [f.code, f.name, p.code, p.drug.generic_name, p.dosage_form, p.strength, p.pack_label,
                    lot.lot_number if lot else "", lot.expiry_date.isoformat() if lot else "",

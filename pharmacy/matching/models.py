@@ -1,7 +1,6 @@
 """A facility's local drug dictionary, each entry's match to the formulary, and every decision taken on it."""
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -9,29 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .. import clock
 from ..extensions import db
 from ..models_base import TimestampMixin
-
-
-class MatchStatus(StrEnum):
-    AUTO_MATCHED = "auto_matched"
-    NEEDS_REVIEW = "needs_review"
-    CONFIRMED = "confirmed"
-    REJECTED = "rejected"  # reviewed: not in the formulary
-    NO_MATCH = "no_match"
-
-
-STATUS_LABELS = {
-    MatchStatus.AUTO_MATCHED: "自动匹配",
-    MatchStatus.NEEDS_REVIEW: "待审核",
-    MatchStatus.CONFIRMED: "已确认",
-    MatchStatus.REJECTED: "目录外",
-    MatchStatus.NO_MATCH: "未匹配",
-}
-
-
-class DecisionAction(StrEnum):
-    CONFIRM = "confirm"
-    BULK_CONFIRM = "bulk_confirm"
-    REJECT = "reject"
+from ..vocabulary import DecisionAction, MatchStatus  # noqa: F401
 
 
 class DictionaryImport(db.Model):

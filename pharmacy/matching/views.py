@@ -12,7 +12,7 @@ from ..exports import xlsx_response
 from ..extensions import db
 from ..facilities.services import facilities_under
 from . import queries, services
-from .models import STATUS_LABELS, LocalDrug, MatchStatus
+from .models import LocalDrug, MatchStatus
 
 bp = Blueprint("matching", __name__, url_prefix="/matching")
 
@@ -55,7 +55,7 @@ def _back_to(default: str) -> str:
 @permission_required("matching.review")
 def index():
     return render_template("matching/index.html", imports=queries.imports_in_scope(current_user),
-                           facilities=_upload_facilities(), status_labels=STATUS_LABELS,
+                           facilities=_upload_facilities(),
                            can_import=has_permission(current_user, "matching.import"))
 
 
@@ -72,7 +72,7 @@ def upload():
     except DomainError as exc:
         db.session.rollback()
         return render_template("matching/index.html", imports=queries.imports_in_scope(current_user),
-                               facilities=_upload_facilities(), status_labels=STATUS_LABELS, can_import=True,
+                               facilities=_upload_facilities(), can_import=True,
                                error=exc.message), exc.status
     return redirect(url_for("matching.show_import", import_id=record.id, imported=1))
 
@@ -88,8 +88,7 @@ def show_import(import_id: int):
     result = db.paginate(queries.local_drug_query(record.id, status, q), page=page, per_page=queries.PAGE_SIZE,
                          error_out=False)
     return render_template("matching/import.html", record=record, rows=queries.present(result.items),
-                           result=result, counts=services.status_counts(record.id), status=status, q=q,
-                           status_labels=STATUS_LABELS)
+                           result=result, counts=services.status_counts(record.id), status=status, q=q,)
 
 
 @bp.get("/imports/<int:import_id>/review")
@@ -104,13 +103,13 @@ def review(import_id: int):
                          error_out=False)
     return render_template("matching/review.html", record=record, rows=queries.present(result.items),
                            result=result, counts=services.status_counts(record.id), status=status,
-                           status_labels=STATUS_LABELS, county_wide=services.may_create_global_alias(current_user))
+                           county_wide=services.may_create_global_alias(current_user))
 
 
 def _decided(local: LocalDrug, default_back: str):
     if _wants_json():
         product = local.product
-        return jsonify({"id": local.id, "status": local.status, "status_label": _(STATUS_LABELS[local.status]),
+        return jsonify({"id": local.id, "status": local.status, "status_label": MatchStatus.label_of(local.status),
                         "product": product.display_name if product else ""})
     return redirect(_back_to(default_back) + f"#row-{local.id}")
 
@@ -155,7 +154,7 @@ def _export_rows(record):
         for row in queries.present(locals_):
             local, product = row["local"], row["product"]
             yield [local.row_no, local.local_code, local.local_name, local.spec, local.manufacturer, local.unit,
-                   _(STATUS_LABELS[local.status]), product.code if product else "",
+                   MatchStatus.label_of(local.status), product.code if product else "",
                    product.drug.generic_name if product else "", product.dosage_form if product else "",
                    product.strength if product else "", local.score,
                    local.decided_by.display_name if local.decided_by else "",

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..inventory.fefo import LotStock, Pick
+from ..vocabulary import AllocationRule, Urgency
 
-URGENCY_RANK = {"emergency": 0, "urgent": 1, "routine": 2}
 
-RULE_FULL = "full"
-RULE_PRO_RATA = "pro_rata"
-RULE_PARTIAL = "partial"
-RULE_NONE = "none"
+RULE_FULL = AllocationRule.FULL
+RULE_PRO_RATA = AllocationRule.PRO_RATA
+RULE_PARTIAL = AllocationRule.PARTIAL
+RULE_NONE = AllocationRule.NONE
 
 
 @dataclass(frozen=True)
@@ -96,9 +96,9 @@ def allocate_product(demands: list[Demand], lots: list[LotStock], pack_size: int
             allotment.picks.append(Pick(lot.lot_id, qty, lot.expiry_date, lot.lot_number))
         allotment.qty_packs += packs
 
-    ranks = sorted({URGENCY_RANK.get(d.urgency, 2) for d in demands})
+    ranks = sorted({Urgency.rank_of(d.urgency) for d in demands})
     for rank in ranks:
-        members = sorted((d for d in demands if URGENCY_RANK.get(d.urgency, 2) == rank and d.qty_packs > 0),
+        members = sorted((d for d in demands if Urgency.rank_of(d.urgency) == rank and d.qty_packs > 0),
                          key=lambda d: (d.sequence, d.demand_id))
         unmet = {d.demand_id: d.qty_packs for d in members}
         while True:

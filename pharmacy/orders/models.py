@@ -1,7 +1,6 @@
 """A township's unified order, its lines, the lots allocated to them and the shipments that carry them."""
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -14,36 +13,11 @@ from ..inventory.models import Lot, Transfer
 from ..models_base import TimestampMixin
 from ..shortages.models import Shortage
 from ..supply.models import Consignment, ConsignmentStatus
-
-
-class OrderStatus(StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    ALLOCATED = "allocated"
-    SHIPPED = "shipped"
-    RECEIVED = "received"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
-
+from ..vocabulary import OrderLineSource as LineSource, OrderLineStatus as LineStatus, OrderStatus, ShipmentStatus  # noqa: F401
 
 # Orders whose lines still count as "on order" for the township (goods not yet shipped).
 ACTIVE_STATUSES = (OrderStatus.SUBMITTED, OrderStatus.APPROVED, OrderStatus.ALLOCATED, OrderStatus.SHIPPED,
                    OrderStatus.RECEIVED)
-
-
-class LineStatus(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
-
-class LineSource(StrEnum):
-    SHORTAGE = "shortage"
-    REPLENISHMENT = "replenishment"
-    MANUAL = "manual"
-    IMPORT = "import"
-
 
 class Order(TimestampMixin, db.Model):
     """One order of a township for itself and its villages: draft → submitted → approved → allocated →
@@ -167,12 +141,6 @@ class Allocation(db.Model):
 
     line: Mapped[OrderLine] = relationship(back_populates="allocations")
     lot: Mapped[Lot] = relationship()
-
-
-class ShipmentStatus(StrEnum):
-    IN_TRANSIT = "in_transit"
-    RECEIVED = "received"
-
 
 class Shipment(db.Model):
     """The consignment that carries allocated lots of an order to the township (the order's side of it)."""

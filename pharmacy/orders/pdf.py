@@ -12,6 +12,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from ..vocabulary import Urgency
+
 FONT = "STSong-Light"
 
 
@@ -63,8 +65,8 @@ def pick_list_pdf(order, rows: list[dict], *, central_name: str, printed_at: dat
     for index, row in enumerate(rows, start=1):
         product, lot = row["product"], row["lot"]
         name = f"{product.drug.generic_name} {product.dosage_form} {product.strength}"
-        if row["urgency"] == "emergency":
-            name = "【" + _("急") + "】" + name
+        if row["urgency"] in (Urgency.EMERGENCY, Urgency.URGENT):  # the same words as on screen: 特急 / 紧急
+            name = "【" + Urgency.label_of(row["urgency"]) + "】" + name
         data.append([str(index), row["shelf"] or "—", product.code, Paragraph(name, st["cell"]),
                      Paragraph(lot.lot_number, st["cell"]), lot.expiry_date.isoformat(),
                      _fmt_packs(row["qty_packs"]), f"{row['qty_base']}{product.base_unit}", "□"])

@@ -14,7 +14,7 @@ from ..deliveries.queries import shortages_on_pending_runs
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, Tier
-from ..shortages.models import URGENCY_RANK, Shortage, ShortageStatus, Urgency
+from ..shortages.models import Shortage, ShortageStatus, Urgency
 from ..shortages.progress import Stage
 from .models import ACTIVE_STATUSES, LineSource, LineStatus, Order, OrderLine, OrderLineShortage, OrderStatus
 from .replenishment import packs_for, stock_levels, suggest_packs
@@ -51,20 +51,10 @@ def get_line(order: Order, line_id: int) -> OrderLine:
 
 def _require_status(order: Order, *statuses: str) -> None:
     if order.status not in statuses:
-        raise Conflict(_("订单状态为“%(status)s”，不能执行此操作", status=_(STATUS_LABELS.get(order.status, order.status))),
+        raise Conflict(_("订单状态为“%(status)s”，不能执行此操作", status=OrderStatus.label_of(order.status)),
                        code="invalid_transition")
 
 
-STATUS_LABELS = {
-    OrderStatus.DRAFT: "草稿",
-    OrderStatus.SUBMITTED: "已提交",
-    OrderStatus.APPROVED: "已审批",
-    OrderStatus.ALLOCATED: "已分配",
-    OrderStatus.SHIPPED: "已发货",
-    OrderStatus.RECEIVED: "已收货",
-    OrderStatus.REJECTED: "已驳回",
-    OrderStatus.CANCELLED: "已取消",
-}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -96,7 +86,7 @@ class LineProposal:
 
 
 def most_urgent(urgencies) -> str:
-    return min(urgencies, key=lambda u: URGENCY_RANK.get(u, 2), default=Urgency.ROUTINE)
+    return min(urgencies, key=Urgency.rank_of, default=Urgency.ROUTINE)
 
 
 def _require_township(facility: Facility) -> None:
@@ -192,7 +182,7 @@ def propose_lines(township: Facility, *, exclude_order_id: int | None = None) ->
         item.shortages.append(shortage)
         item.shortage_packs += shortage.qty_packs
     result = [p for p in proposals.values() if p.suggested_packs > 0 or p.shortages]
-    return sorted(result, key=lambda p: (URGENCY_RANK.get(p.urgency, 2), p.product.generic_name, p.product.code))
+    return sorted(result, key=lambda p: (Urgency.rank_of(p.urgency), p.product.generic_name, p.product.code))
 
 
 # ---------------------------------------------------------------------------------------------------------------

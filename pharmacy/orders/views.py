@@ -85,8 +85,7 @@ def _render_order(order, *, error=None, status=200):
     return render_template("orders/detail.html", order=order, lines=queries.sorted_lines(order), can_edit=can_edit,
                            free_text_shortages=free_text, search_url=SEARCH_URL, error=error,
                            can_ship=has_permission(current_user, "order.approve"),
-                           can_receive=has_permission(current_user, "order.receive"),
-                           status_labels=services.STATUS_LABELS), status
+                           can_receive=has_permission(current_user, "order.receive"),), status
 
 
 @bp.get("/<int:order_id>")

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,6 +12,7 @@ from ..extensions import db
 from ..facilities.models import Facility
 from ..inventory.models import Lot
 from ..models_base import TimestampMixin
+from ..vocabulary import PurchaseStatus  # noqa: F401
 
 
 class Supplier(TimestampMixin, db.Model):
@@ -44,15 +44,6 @@ class SupplierProduct(db.Model):
 
     supplier: Mapped[Supplier] = relationship(back_populates="products")
     product: Mapped[Product] = relationship()
-
-
-class PurchaseStatus(StrEnum):
-    PROPOSED = "proposed"
-    CONFIRMED = "confirmed"
-    PARTIALLY_RECEIVED = "partially_received"
-    RECEIVED = "received"
-    CANCELLED = "cancelled"
-
 
 OPEN_PURCHASE_STATUSES = (PurchaseStatus.CONFIRMED, PurchaseStatus.PARTIALLY_RECEIVED)
 

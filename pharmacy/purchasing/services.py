@@ -26,13 +26,6 @@ log = logging.getLogger(__name__)
 
 MAX_QTY_PACKS = 1000000
 
-STATUS_LABELS = {
-    PurchaseStatus.PROPOSED: "待确认",
-    PurchaseStatus.CONFIRMED: "已确认",
-    PurchaseStatus.PARTIALLY_RECEIVED: "部分到货",
-    PurchaseStatus.RECEIVED: "已到货",
-    PurchaseStatus.CANCELLED: "已取消",
-}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -232,7 +225,7 @@ def list_purchase_orders(central: Facility, *, status: str | None = None) -> lis
 
 def _require_status(po: PurchaseOrder, *statuses: str) -> None:
     if po.status not in statuses:
-        raise Conflict(_("采购单状态为“%(status)s”，不能执行此操作", status=_(STATUS_LABELS.get(po.status, po.status))),
+        raise Conflict(_("采购单状态为“%(status)s”，不能执行此操作", status=PurchaseStatus.label_of(po.status)),
                        code="invalid_transition")
 
 

@@ -42,8 +42,7 @@ def index():
                            open_orders=[po for po in orders if po.status in (PurchaseStatus.CONFIRMED,
                                                                               PurchaseStatus.PARTIALLY_RECEIVED)],
                            closed_orders=[po for po in orders if po.status in (PurchaseStatus.RECEIVED,
-                                                                                PurchaseStatus.CANCELLED)][:30],
-                           status_labels=services.STATUS_LABELS)
+                                                                                PurchaseStatus.CANCELLED)][:30])
 
 
 @bp.post("/proposals")
@@ -59,7 +58,7 @@ def propose():
 def _render_order(po, *, error=None, status=200):
     # A fresh key per receipt form: a double click or a resent form books the delivery once.
     key = (request.form.get("key") if error else None) or f"gr-{po.id}-{secrets.token_hex(8)}"
-    return render_template("purchasing/order.html", po=po, error=error, status_labels=services.STATUS_LABELS,
+    return render_template("purchasing/order.html", po=po, error=error,
                            form=request.form if error else None, receipt_key=key), status
 
 

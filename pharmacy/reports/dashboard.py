@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from ..clock import as_utc
 from ..facilities.models import Facility, Tier
-from ..shortages.models import URGENCY_RANK, Urgency
+from ..shortages.models import Urgency
 from . import queries
 from .stats import Weeks, hours_between, median, oldest_first, percentile, ratio
 
@@ -322,7 +322,7 @@ def _stock_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks, history
 
 def _shortage_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks) -> None:
     ages = len(queries.AGE_BUCKETS) + 1
-    board.open_by_urgency_age = {u.value: [0] * ages for u in sorted(Urgency, key=URGENCY_RANK.get)}
+    board.open_by_urgency_age = {u.value: [0] * ages for u in Urgency.by_rank()}
     for facility_id, urgency, age, n in queries.open_shortages(scope, weeks.now):
         board.open_by_urgency_age.setdefault(urgency, [0] * ages)[int(age)] += n
         unit = scope.unit_of.get(facility_id)

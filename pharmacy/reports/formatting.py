@@ -87,7 +87,7 @@ def change_tone(change, better: str) -> str:
     return "good" if (change > 0) == (better == "up") else "bad"
 
 
-def cell_value(value, kind: str, labels: dict | None = None):
+def cell_value(value, kind: str, labels=None):
     """A report cell for the page."""
     if value is None or value == "":
         return ""
@@ -102,18 +102,18 @@ def cell_value(value, kind: str, labels: dict | None = None):
     if kind == "datetime":
         return local(value).strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else str(value)[:16]
     if kind == "enum":
-        return _(labels[value]) if labels and value in labels else value
+        return labels.label_of(value) if labels is not None and value is not None else value
     return value
 
 
-def export_value(value, kind: str, labels: dict | None = None):
+def export_value(value, kind: str, labels=None):
     """A report cell for CSV/XLSX: numbers stay numbers, times are local, enums in the user's language."""
     if value is None:
         return ""
     if kind == "datetime" and isinstance(value, datetime):
         return local(value).replace(microsecond=0)
     if kind == "enum":
-        return _(labels[value]) if labels and value in labels else value
+        return labels.label_of(value) if labels is not None and value is not None else value
     if kind in ("num", "money") and isinstance(value, (Decimal, float)):
         return round(float(value), 2)
     return value

@@ -141,7 +141,7 @@ def village_stock_by_unit(scope: Scope, now: datetime) -> list:
         return []
     b = StockBalance
     unit = scope.unit_column()
-    holding = case((and_(b.qty_base > 0, Lot.expiry_date > now.date()), b.facility_id), else_=None)
+    holding = case((and_(b.qty_base > 0, Lot.expiry_date > clock.to_local(now).date()), b.facility_id), else_=None)
     stmt = (select(unit.label("unit_id"), b.product_id, func.count(func.distinct(b.facility_id)).label("carried"),
                    func.count(func.distinct(holding)).label("in_stock"))
             .join(Facility, Facility.id == b.facility_id).join(Lot, Lot.id == b.lot_id)

@@ -17,15 +17,8 @@ from ..inventory.consumption import DAYS_PER_MONTH
 from ..inventory.models import Lot, MovementKind, StockBalance, StockMovement
 from ..supply import policy as dispatch_policy
 from ..supply.models import ConsignmentLine, ProofOfDelivery
-from ..shortages.models import REASON_LABELS, STATUS_LABELS, URGENCY_LABELS, Shortage, ShortageEvent, ShortageStatus
-
-URGENCY_LABELS = {str(k): v for k, v in URGENCY_LABELS.items()}
-SHORTAGE_STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS.items()}
-SHORTAGE_REASON_LABELS = {str(k): v for k, v in REASON_LABELS.items()}
-RUN_STATUS_LABELS = {"planned": "待审核", "confirmed": "已确认", "dispatched": "已发车", "delivered": "已签收",
-                     "cancelled": "已取消"}
-DISCREPANCY_LABELS = {"short": "短少", "missing": "短少", "damaged": "破损", "lost": "丢失", "wrong_item": "错发",
-                      "expired": "过期/近效期", "other": "其他"}
+from ..shortages.models import Shortage, ShortageEvent, ShortageStatus
+from ..vocabulary import DifferenceReason, RunStatus, ShortageReason, Term, Urgency
 
 
 @dataclass
@@ -33,7 +26,7 @@ class Column:
     key: str
     label: str  # Chinese message id
     kind: str = "text"  # text | int | num | money | date | datetime | days | enum
-    labels: dict[str, str] | None = None  # enum value → Chinese message id
+    labels: type[Term] | None = None  # the vocabulary an enum column's codes come from
 
 
 @dataclass
@@ -220,9 +213,9 @@ SHORTAGES = Report(
     key="shortages", title="缺药登记簿", description="每条缺药登记及其每个状态首次到达的时间",
     columns=[Column("id", "编号", "int"), Column("township", "乡镇"), Column("facility", "机构"),
              Column("code", "产品编码"), Column("product", "药品"), Column("qty_packs", "数量（包装）", "int"),
-             Column("urgency", "紧急程度", "enum", URGENCY_LABELS),
-             Column("reason", "原因", "enum", SHORTAGE_REASON_LABELS),
-             Column("status", "当前状态", "enum", SHORTAGE_STATUS_LABELS),
+             Column("urgency", "紧急程度", "enum", Urgency),
+             Column("reason", "原因", "enum", ShortageReason),
+             Column("status", "当前状态", "enum", ShortageStatus),
              Column("registered_at", "登记时间", "datetime"),
              Column("acknowledged_at", "确认时间", "datetime"), Column("ordered_at", "订购时间", "datetime"),
              Column("dispatched_at", "发出时间", "datetime"), Column("delivered_at", "送达时间", "datetime"),
@@ -322,7 +315,7 @@ DELIVERY_RUNS = Report(
     key="deliveries", title="配送单",
     description="每张配送单的站点、计划量、发出量、实收量与差异（数量为基本单位合计）",
     columns=[Column("number", "配送单号"), Column("township", "乡镇"), Column("route", "线路"),
-             Column("departure_date", "出发日期", "date"), Column("status", "状态", "enum", RUN_STATUS_LABELS),
+             Column("departure_date", "出发日期", "date"), Column("status", "状态", "enum", RunStatus),
              Column("stops", "站点", "int"), Column("lines", "明细", "int"), Column("planned", "计划量", "int"),
              Column("sent", "发出量", "int"), Column("received", "实收量", "int"),
              Column("differences", "差异条数", "int"), Column("missing", "短少量", "int"),
@@ -357,7 +350,7 @@ DELIVERY_DIFFERENCES = Report(
              Column("village", "村卫生室"), Column("code", "产品编码"), Column("name", "通用名"),
              Column("strength", "规格"), Column("lot", "批号"), Column("planned", "计划量", "int"),
              Column("sent", "发出量", "int"), Column("received", "实收量", "int"), Column("missing", "短少量", "int"),
-             Column("unit", "单位"), Column("reason", "原因", "enum", DISCREPANCY_LABELS), Column("note", "说明"),
+             Column("unit", "单位"), Column("reason", "原因", "enum", DifferenceReason), Column("note", "说明"),
              Column("receiver", "签收人"), Column("received_at", "签收时间", "datetime")],
     build=build_delivery_differences, date_label="出发日期", default_days=(89, 0))
 

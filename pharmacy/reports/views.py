@@ -12,7 +12,7 @@ from ..catalog.services import class_tree
 from ..errors import DomainError
 from ..exports import csv_response, xlsx_stream_response
 from . import formatting, services
-from .reports import REPORTS, URGENCY_LABELS, page, stream
+from .reports import REPORTS, page, stream
 from .schemas import DashboardQuerySchema, ReportQuerySchema, TracerAddSchema
 
 bp = Blueprint("reports", __name__)
@@ -20,7 +20,7 @@ bp = Blueprint("reports", __name__)
 
 @bp.context_processor
 def figure_helpers():
-    return {"fmt": formatting, "reports": REPORTS, "urgency_labels": URGENCY_LABELS,
+    return {"fmt": formatting, "reports": REPORTS,
             "timedelta_year": timedelta(days=365)}
 
 

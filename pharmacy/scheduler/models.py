@@ -1,13 +1,13 @@
 """The scheduler's tables: who holds the lock, the log of job runs, and APScheduler's own job store."""
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Column, DateTime, Float, Integer, LargeBinary, String, Table, Text, Unicode
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import clock
 from ..extensions import db
+from ..vocabulary import RunOutcome  # noqa: F401
 
 
 class SchedulerLease(db.Model):
@@ -22,13 +22,6 @@ class SchedulerLease(db.Model):
     acquired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class RunOutcome(StrEnum):
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
 
 class JobRun(db.Model):
     """One execution of a scheduled job: when it started and ended, how, and what it did or why it failed."""

@@ -1,7 +1,6 @@
 """Shortage registrations (缺药登记) from village points and their lifecycle."""
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,16 +9,7 @@ from .. import clock
 from ..catalog.models import Product
 from ..extensions import db
 from ..facilities.models import Facility
-
-
-class ShortageStatus(StrEnum):
-    REGISTERED = "registered"
-    ACKNOWLEDGED = "acknowledged"
-    ORDERED = "ordered"
-    DISPATCHED = "dispatched"
-    DELIVERED = "delivered"
-    CANCELLED = "cancelled"
-
+from ..vocabulary import ShortageReason, ShortageStatus, Urgency  # noqa: F401
 
 OPEN_STATUSES = (ShortageStatus.REGISTERED, ShortageStatus.ACKNOWLEDGED, ShortageStatus.ORDERED,
                  ShortageStatus.DISPATCHED)
@@ -35,38 +25,6 @@ TRANSITIONS = {
 }
 
 
-class Urgency(StrEnum):
-    ROUTINE = "routine"
-    URGENT = "urgent"
-    EMERGENCY = "emergency"
-
-
-URGENCY_RANK = {Urgency.EMERGENCY: 0, Urgency.URGENT: 1, Urgency.ROUTINE: 2}
-
-
-class ShortageReason(StrEnum):
-    OUT_OF_STOCK = "out_of_stock"
-    RUNNING_LOW = "running_low"
-    PATIENT_NEED = "patient_need"
-    CHRONIC_LONG_RX = "chronic_long_rx"
-
-
-# Chinese message ids; pages and messages show them through gettext.
-STATUS_LABELS = {
-    ShortageStatus.REGISTERED: "已登记",
-    ShortageStatus.ACKNOWLEDGED: "已确认",
-    ShortageStatus.ORDERED: "已订购",
-    ShortageStatus.DISPATCHED: "已发出",
-    ShortageStatus.DELIVERED: "已送达",
-    ShortageStatus.CANCELLED: "已取消",
-}
-URGENCY_LABELS = {Urgency.ROUTINE: "常规", Urgency.URGENT: "紧急", Urgency.EMERGENCY: "特急"}
-REASON_LABELS = {
-    ShortageReason.OUT_OF_STOCK: "已断货",
-    ShortageReason.RUNNING_LOW: "库存不足",
-    ShortageReason.PATIENT_NEED: "患者需要",
-    ShortageReason.CHRONIC_LONG_RX: "慢病长处方",
-}
 
 
 class Shortage(db.Model):

@@ -7,19 +7,9 @@ and derives the status from it with `derived_status`.
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
-from .models import URGENCY_RANK, ShortageStatus
-
-
-class Stage(StrEnum):
-    NONE = ""                            # nothing under way: registered or acknowledged
-    ON_ORDER = "on_order"                # on a live unified-order line
-    UPSTREAM_TRANSIT = "upstream_transit"  # shipped towards the township that serves the village
-    AT_UPSTREAM = "at_upstream"          # arrived at the township, waiting for the village's next run
-    IN_TRANSIT = "in_transit"            # on its way to the facility that registered it
-    DELIVERED = "delivered"              # received there
-
+from .models import ShortageStatus, Urgency
+from ..vocabulary import ShortageStage as Stage  # noqa: F401
 
 STAGE_STATUS = {
     Stage.ON_ORDER: ShortageStatus.ORDERED,
@@ -55,7 +45,7 @@ class Need:
 def covered_by(needs: list[Need], qty_base: int) -> list[int]:
     """The registrations a quantity satisfies in full, most urgent and oldest first (ids)."""
     covered, left = [], qty_base
-    for need in sorted(needs, key=lambda n: (URGENCY_RANK.get(n.urgency, 2), n.created_at, n.shortage_id)):
+    for need in sorted(needs, key=lambda n: (Urgency.rank_of(n.urgency), n.created_at, n.shortage_id)):
         if need.qty_base <= left:
             covered.append(need.shortage_id)
             left -= need.qty_base

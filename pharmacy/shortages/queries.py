@@ -16,7 +16,7 @@ from ..extensions import db
 from ..facilities.models import Facility
 from ..inventory.queries import in_ids
 from ..matching.services import propose_many
-from .models import OPEN_STATUSES, URGENCY_RANK, Shortage, ShortageEvent
+from .models import OPEN_STATUSES, Shortage, ShortageEvent, Urgency
 
 
 def scope_ids(user, facility_id: int | None = None) -> Select:
@@ -88,12 +88,12 @@ def open_by_product(facility_ids: Iterable[int] | Select) -> list[ProductGroup]:
                                                earliest_at=shortage.created_at)
         group.shortages.append(shortage)
         group.total_packs += shortage.qty_packs
-        if URGENCY_RANK[shortage.urgency] < URGENCY_RANK[group.urgency]:
+        if Urgency.rank_of(shortage.urgency) < Urgency.rank_of(group.urgency):
             group.urgency = shortage.urgency
     for group in groups.values():
         group.facility_count = len({s.facility_id for s in group.shortages})
-        group.shortages.sort(key=lambda s: (URGENCY_RANK[s.urgency], s.created_at))
-    return sorted(groups.values(), key=lambda g: (URGENCY_RANK[g.urgency], g.earliest_at, g.label))
+        group.shortages.sort(key=lambda s: (Urgency.rank_of(s.urgency), s.created_at))
+    return sorted(groups.values(), key=lambda g: (Urgency.rank_of(g.urgency), g.earliest_at, g.label))
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ class FreeTextItem:
 def free_text_queue(facility_ids: Iterable[int] | Select, *, limit: int = 200) -> list[FreeTextItem]:
     """Open free-text registrations of these facilities, most urgent and longest waiting first, each with the
     products proposed for its text at the facility that typed it."""
-    rank = case({u.value: r for u, r in URGENCY_RANK.items()}, value=Shortage.urgency, else_=len(URGENCY_RANK))
+    rank = case({u.value: u.rank for u in Urgency}, value=Shortage.urgency, else_=len(Urgency))
     stmt = (select(Shortage).where(in_ids(Shortage.facility_id, facility_ids), Shortage.product_id.is_(None),
                                    Shortage.status.in_(list(OPEN_STATUSES)))
             .options(joinedload(Shortage.facility), joinedload(Shortage.registered_by))

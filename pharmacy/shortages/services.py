@@ -13,7 +13,7 @@ from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..facilities.models import Facility, Tier
 from ..matching.services import learn_typed_name
-from .models import STATUS_LABELS, TRANSITIONS, Shortage, ShortageEvent, ShortageReason, ShortageStatus, Urgency
+from .models import TRANSITIONS, Shortage, ShortageEvent, ShortageReason, ShortageStatus, Urgency
 from .progress import Stage, derived_status
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,8 @@ def transition(shortage: Shortage, to_status: str, *, user, note: str = "", ref_
     the goods are derived in `record_stage`, never set here.)"""
     if to_status not in (ShortageStatus.ACKNOWLEDGED, ShortageStatus.CANCELLED) \
             or to_status not in TRANSITIONS.get(shortage.status, set()):
-        raise Conflict(_("登记状态为“%(status)s”，不能改为“%(to)s”", status=_(STATUS_LABELS[shortage.status]),
-                         to=_(STATUS_LABELS.get(to_status, to_status))),
+        raise Conflict(_("登记状态为“%(status)s”，不能改为“%(to)s”", status=ShortageStatus.label_of(shortage.status),
+                         to=ShortageStatus.label_of(to_status)),
                        code="invalid_transition")
     if to_status == ShortageStatus.CANCELLED and not (note or "").strip():
         raise InvalidInput(_("取消登记必须填写原因"), fields={"note": [_("必填")]})
@@ -169,7 +169,7 @@ def resolve_product(shortage: Shortage, product: Product, *, user, learn_alias: 
         raise Conflict(_("该登记已对应药品：%(product)s", product=shortage.product.display_name),
                        code="already_resolved")
     if not shortage.is_open:
-        raise Conflict(_("登记状态为“%(status)s”，不能再对应药品", status=_(STATUS_LABELS[shortage.status])),
+        raise Conflict(_("登记状态为“%(status)s”，不能再对应药品", status=ShortageStatus.label_of(shortage.status)),
                        code="not_open")
     if not product.is_active:
         raise InvalidInput(_("该药品已停用"), fields={"product_id": [_("已停用")]})

@@ -11,15 +11,9 @@ from ..extensions import db
 from ..facilities.models import Tier
 from ..facilities.services import facilities_under
 from . import queries, services
-from .models import REASON_LABELS, STATUS_LABELS, URGENCY_LABELS, Shortage, ShortageReason, ShortageStatus, Urgency
+from .models import Shortage, ShortageReason, ShortageStatus, Urgency
 
 bp = Blueprint("shortages", __name__, url_prefix="/shortages")
-
-
-@bp.context_processor
-def labels():
-    return {"shortage_status_labels": STATUS_LABELS, "urgency_labels": URGENCY_LABELS,
-            "shortage_reason_labels": REASON_LABELS}
 
 
 def _tablet_messages() -> dict:
@@ -28,7 +22,7 @@ def _tablet_messages() -> dict:
         "waiting": _("等待发送"), "sending": _("正在发送…"), "received": _("服务器已收到"),
         "rejected": _("未被接受"), "online": _("在线"), "offline": _("离线：登记先保存在本机，联网后自动发送"),
         "login_again": _("登录已过期：请重新登录，未发送的登记会保留并自动发送"),
-        "saved_offline": _("已保存在本机，联网后自动发送"), "submitted": _("已提交"),
+        "saved_offline": _("已保存在本机，联网后自动发送"), "sent": _("已提交"),
         "pick_product": _("请先选择药品"), "bad_qty": _("数量应为 1 到 10000 的整数"),
         "no_results": _("没有找到匹配的药品"), "register_as_text": _("按输入的名称登记：%(text)s"),
         "searching": _("正在查找…"), "offline_results": _("离线查找（本机缓存）"),
@@ -36,9 +30,7 @@ def _tablet_messages() -> dict:
         "queue_count": _("%(n)s 条等待发送"), "empty": _("还没有登记"),
         "proposing": _("正在查找对应的目录药品…"), "proposal_title": _("“%(text)s”是不是以下药品？点一下即选定"),
         "proposal_best": _("最可能"), "proposal_keep": _("都不是，按原文登记"),
-        "statuses": {k.value: _(v) for k, v in STATUS_LABELS.items()},
-        "urgencies": {k.value: _(v) for k, v in URGENCY_LABELS.items()},
-        "reasons": {k.value: _(v) for k, v in REASON_LABELS.items()},
+        "statuses": ShortageStatus.labels(), "urgencies": Urgency.labels(), "reasons": ShortageReason.labels(),
     }
 
 

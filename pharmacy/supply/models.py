@@ -4,7 +4,6 @@ stock side (`inventory.Transfer`: out of A when dispatched, into B when received
 was meant, for whom, and the proof of delivery."""
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,32 +14,7 @@ from ..facilities.models import Facility
 from ..inventory.models import Lot, Transfer, TransferLine
 from .. import clock
 from ..shortages.models import Shortage
-
-
-class ConsignmentKind(StrEnum):
-    SHIPMENT = "shipment"        # county central pharmacy → township, filling a unified order
-    DELIVERY = "delivery"        # township → village, one stop of a delivery run
-    TRANSFER = "transfer"        # a manual transfer between two facilities
-
-
-class ConsignmentStatus(StrEnum):
-    PLANNED = "planned"
-    DISPATCHED = "dispatched"
-    RECEIVED = "received"
-    CANCELLED = "cancelled"
-
-
-class DifferenceReason(StrEnum):
-    """Why what arrived differs from what was sent: one list for every receipt."""
-
-    SHORT = "short"
-    MISSING = "missing"
-    DAMAGED = "damaged"
-    LOST = "lost"
-    WRONG_ITEM = "wrong_item"
-    EXPIRED = "expired"
-    OTHER = "other"
-
+from ..vocabulary import ConsignmentKind, ConsignmentStatus, DifferenceReason  # noqa: F401
 
 class Consignment(db.Model):
     __tablename__ = "supply_consignment"

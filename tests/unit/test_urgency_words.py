@@ -3,11 +3,10 @@ delivery pages, in Chinese and in English (the defect: orders said 紧急 for em
 
 import pytest
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from pharmacy import create_app
 from pharmacy.deliveries.labels import urgency_label
-from pharmacy.shortages.models import URGENCY_LABELS
+from pharmacy.vocabulary import Urgency
 
 WORDS = {"routine": ("常规", "Routine"), "urgent": ("紧急", "Urgent"), "emergency": ("特急", "Emergency")}
 
@@ -23,7 +22,7 @@ def test_every_page_says_the_same_word(app, code, locale):
     word = WORDS[code][0 if locale == "zh" else 1]
     macros = app.jinja_env.get_template("orders/_macros.html")
     with app.test_request_context(), force_locale(locale):
-        assert _(URGENCY_LABELS[code]) == word  # tablet and shortage pages
+        assert Urgency(code).label == word  # tablet and shortage pages
         assert urgency_label(code) == word  # delivery pages
         assert macros.module.urgency_label(code).strip() == word  # order pages
         if code != "routine":

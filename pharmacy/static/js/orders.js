@@ -2,7 +2,6 @@
 // The search URL comes from data-search-url, so the endpoint can change without touching this file.
 (function () {
   "use strict";
-  var TIER_RANK = { village: 0, township: 1, county: 2 };
 
   function items(data) {
     if (Array.isArray(data)) return data;
@@ -17,6 +16,8 @@
   function setup(form) {
     var url = form.getAttribute("data-search-url");
     var tier = form.getAttribute("data-tier") || "township";
+    // Tier ranks come from the server's vocabulary (village 0 < township 1 < county 2).
+    var TIER_RANK = JSON.parse(form.getAttribute("data-tier-ranks") || "{}");
     var input = form.querySelector(".product-search");
     var list = form.querySelector(".search-results");
     var hidden = form.querySelector("input[name=product_id]");

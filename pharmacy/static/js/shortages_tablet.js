@@ -305,7 +305,7 @@
     setQueue(items);
     resetForm();
     render();
-    say(navigator.onLine ? MSG.submitted : MSG.saved_offline, navigator.onLine ? "ok" : "warn");
+    say(navigator.onLine ? MSG.sent : MSG.saved_offline, navigator.onLine ? "ok" : "warn");
     flush();
   }
 
