@@ -164,7 +164,9 @@ def _configure_login(app: Flask) -> None:
 
         if wants_json():
             return error_response(401, "unauthorized", _("请先登录"))
-        return redirect(url_for("auth.login", next=request.full_path))
+        # request.full_path writes "/?" for "/": pass the path, and the query only when there is one.
+        target = request.path + ("?" + request.query_string.decode("latin-1") if request.query_string else "")
+        return redirect(url_for("auth.login", next=target))
 
     @app.before_request
     def require_login():

@@ -1,6 +1,6 @@
 """Landing page after sign-in, and the health check."""
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, send_from_directory, url_for
 from flask_login import current_user
 
 from . import health
@@ -22,6 +22,14 @@ def index():
     if endpoint and endpoint in current_app.view_functions:
         return redirect(url_for(endpoint))
     return render_template("home.html")
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon():
+    """Browsers ask for /favicon.ico on every first visit; answer with the product's icon instead of a 404."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=86400)
 
 
 @bp.get("/healthz")

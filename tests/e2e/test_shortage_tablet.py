@@ -100,3 +100,48 @@ def test_register_online_then_offline_then_both_reach_the_server_once(server, br
     assert len(final) == 2 and len({s[0] for s in final}) == 2 and final[1][2] == 1
     context.close()
     context.close()
+
+
+def test_double_tap_free_text_unit_quick_pick_form_and_links(server, browser):
+    """Defects from a village doctor's day: a double tap on 提交登记 showed a red "请先选择药品" over the success; a
+    name kept as text showed the previous product's unit; quick-pick chips had no dosage form; entries were not links."""
+    context = browser.new_context(viewport={"width": 800, "height": 1280}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(server.url + "/login")
+    page.fill("input[name=username]", server.usernames["village"])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/shortages/tablet")
+
+    pick(page, "ALDP", "氨氯地平")
+    assert page.locator("#qty-unit").inner_text() == "盒"
+    page.dblclick("#submit")
+    page.locator("#my-registrations li[data-state=received]").first.wait_for()
+    message = page.locator("#form-message")
+    assert message.inner_text() == "已提交" and "error" not in (message.get_attribute("class") or "")
+
+    # A name the formulary does not know, kept as typed: its quantity is in packs, not the last product's 盒.
+    search = page.locator("#product-search")
+    search.click()
+    search.press_sequentially("某某自制膏", delay=40)
+    page.locator("#search-results li.free-text button").click()
+    wait_until(page, "!document.getElementById('picked').hidden || !document.getElementById('proposal').hidden")
+    if page.locator("#proposal").is_visible():
+        page.click("#proposal-keep")
+    page.locator("#picked").wait_for(state="visible")
+    assert page.locator("#qty-unit").inner_text() == "包装"
+    page.click("#submit")
+    expect(page.locator("#my-registrations li[data-state=received]")).to_have_count(2, timeout=20000)
+    assert page.locator("#qty-unit").inner_text() == "盒"  # the form starts afresh
+
+    # Received entries open their registration; the quick-pick chip names the form.
+    link = page.locator("#my-registrations li[data-state=received] a").first
+    assert "/shortages/" in link.get_attribute("href")
+    page.reload()
+    chip = page.locator(".quick-picks .chip").first
+    assert "片" in chip.inner_text()  # 氨氯地平 片 5mg
+    first = page.locator("#my-registrations li a").first
+    first.click()
+    page.wait_for_url("**/shortages/*")
+    assert page.locator("h1").count() == 1
+    context.close()

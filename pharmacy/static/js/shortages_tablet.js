@@ -45,6 +45,11 @@
   var flushing = false;
   var searchSeq = 0;
   var loginExpired = false;
+  var lastSubmitAt = 0;       // a second tap of the same press must not read as "pick a product first"
+  var DOUBLE_TAP_MS = 1500;
+  var qtyUnit = document.getElementById("qty-unit");
+  var DEFAULT_UNIT = qtyUnit.textContent;
+  var DETAIL_URL = app.getAttribute("data-detail-url") || "";
 
   // ---- storage ------------------------------------------------------------------------------------------
   function load(key, fallback) {
@@ -258,7 +263,8 @@
     document.getElementById("picked-name").textContent = product.free_text || product.name;
     document.getElementById("picked-detail").textContent = product.free_text ? MSG.free_text :
       [product.form, product.strength, product.pack].filter(Boolean).join(" · ");
-    document.getElementById("qty-unit").textContent = product.pack_unit || document.getElementById("qty-unit").textContent;
+    // A product counts in its own packs; a name typed as text has no known pack, so the unit says "packs".
+    qtyUnit.textContent = product.free_text ? MSG.free_text_unit : (product.pack_unit || DEFAULT_UNIT);
     picked.hidden = false;
     search.hidden = true;
   }
@@ -284,6 +290,7 @@
 
   function register() {
     var count = parseInt(qty.value, 10);
+    if (!chosen && Date.now() - lastSubmitAt < DOUBLE_TAP_MS) { return; }  // the same press, tapped twice
     if (!chosen) { say(MSG.pick_product, "error"); return; }
     if (!(count >= 1 && count <= 10000) || String(count) !== qty.value.trim()) { say(MSG.bad_qty, "error"); return; }
     var payload = {
@@ -300,9 +307,10 @@
     items.push({
       client_id: payload.client_id, payload: payload, state: "waiting", error: "",
       label: chosen.free_text || [chosen.name, chosen.form, chosen.strength].filter(Boolean).join(" "),
-      pack_unit: chosen.pack_unit || "", queued_at: payload.client_created_at
+      pack_unit: chosen.free_text ? MSG.free_text_unit : (chosen.pack_unit || ""), queued_at: payload.client_created_at
     });
     setQueue(items);
+    lastSubmitAt = Date.now();
     resetForm();
     render();
     say(navigator.onLine ? MSG.sent : MSG.saved_offline, navigator.onLine ? "ok" : "warn");
@@ -321,6 +329,7 @@
     search.hidden = false;
     search.value = "";
     qty.value = "1";
+    qtyUnit.textContent = DEFAULT_UNIT;
     note.value = "";
     app.querySelector("input[name=urgency]").checked = true;
     app.querySelector("input[name=reason]").checked = true;
@@ -423,7 +432,7 @@
       if (known[s.client_id]) { return; }
       known[s.client_id] = true;
       rows.push(entry(s.label, s.qty_packs, s.pack_unit || "", s.urgency, s.created_at, "received", s.status, "",
-        s.client_id));
+        s.client_id, s.id));
     });
     if (!rows.length) { return; }  // keep what the server drew
     list.innerHTML = "";
@@ -433,7 +442,7 @@
     queueCount.textContent = format(MSG.queue_count, { n: waitingCount });
   }
 
-  function entry(label, count, unit, urgency, at, state, status, error, clientId) {
+  function entry(label, count, unit, urgency, at, state, status, error, clientId, serverId) {
     var li = document.createElement("li");
     li.className = "reg is-" + state;
     li.setAttribute("data-client-id", clientId);
@@ -442,7 +451,14 @@
     main.className = "reg-main";
     var name = document.createElement("strong");
     name.textContent = label;
-    main.appendChild(name);
+    if (serverId && DETAIL_URL) {  // once the server has it, the entry opens its registration and history
+      var link = document.createElement("a");
+      link.href = DETAIL_URL.replace(/0$/, String(serverId));
+      link.appendChild(name);
+      main.appendChild(link);
+    } else {
+      main.appendChild(name);
+    }
     main.appendChild(document.createTextNode(" × " + count + unit + " "));
     main.appendChild(badge("badge urg-" + urgency, MSG.urgencies[urgency] || urgency));
     var meta = document.createElement("div");
