@@ -279,13 +279,6 @@ def adjust(facility: Facility, lot: Lot, *, qty_delta: int, reason: str, user, k
     return operation
 
 
-def recorded_by_lot(facility_id: int, product_id: int | None = None) -> dict[int, int]:
-    stmt = select(StockBalance.lot_id, StockBalance.qty_base).where(StockBalance.facility_id == facility_id)
-    if product_id is not None:
-        stmt = stmt.where(StockBalance.product_id == product_id)
-    return dict(db.session.execute(stmt).all())
-
-
 @_all_or_nothing
 def stocktake(facility: Facility, counts: dict[int, int], *, user, key: str, note: str = "") -> StockOperation:
     """Post counted − recorded for every counted lot as one stocktake movement per lot that differs."""

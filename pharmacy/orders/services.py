@@ -417,16 +417,6 @@ def reject_line(order: Order, line: OrderLine, *, reason: str, user) -> OrderLin
     return line
 
 
-def reopen_line(order: Order, line: OrderLine) -> OrderLine:
-    """Undo a line decision while the order is still waiting for approval."""
-    _require_status(order, OrderStatus.SUBMITTED)
-    if line.status == LineStatus.REJECTED:
-        raise Conflict(_("已驳回的明细不能恢复"), code="line_rejected")
-    line.status, line.qty_packs_approved, line.approval_reason = LineStatus.PENDING, None, ""
-    db.session.flush()
-    return line
-
-
 def approve_order(order: Order, user) -> Order:
     """Approve every line not yet decided at the quantity asked; an order whose lines were all refused is
     rejected."""
