@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from math import ceil, inf
 
+from ..catalog.rules import may_stock
 from ..facilities.models import Tier
 from ..inventory.fefo import LotStock, choose_lots_fefo
 from ..vocabulary import ShortfallReason, Urgency  # noqa: F401
@@ -94,10 +95,6 @@ class Plan:
 
     def shortfalls_for(self, village_id: int) -> list[Shortfall]:
         return [s for s in self.shortfalls if s.village_id == village_id]
-
-
-def may_stock(facility_tier: str, lowest_tier: str) -> bool:
-    return Tier(facility_tier).rank >= Tier(lowest_tier).rank
 
 
 def round_up_to_packs(qty_base: int, pack_size: int) -> int:

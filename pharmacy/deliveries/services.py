@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from .. import clock
 from ..auth.policy import ensure_can_see
 from ..catalog.models import Product
+from ..catalog.rules import may_stock
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, Tier
@@ -414,7 +415,7 @@ def add_line(stop: DeliveryStop, product: Product, *, qty_base: int, lot: Lot | 
     _require_qty(qty_base)
     if not product.is_active:
         raise InvalidInput(_("该药品已停用"), fields={"product_id": [_("已停用")]})
-    if not stop.village.may_stock(product.lowest_tier):
+    if not may_stock(stop.village.tier, product.lowest_tier):
         raise InvalidInput(_("%(village)s 不能配备该药品（最低层级：%(tier)s）", village=stop.village.name,
                              tier=product.lowest_tier), fields={"product_id": [_("层级不允许")]},
                            code="tier_not_allowed")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import clock, events
 from ..auth.policy import ensure_can_see
 from ..catalog.models import Drug, Product, ProductStatus
+from ..catalog.rules import may_stock
 from ..deliveries.queries import shortages_on_pending_runs
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
@@ -154,7 +155,7 @@ def propose_lines(township: Facility, *, exclude_order_id: int | None = None) ->
         if product_id in proposals:
             return proposals[product_id]
         product = products.get(product_id)
-        if product_id in refused or product is None or not township.may_stock(product.lowest_tier):
+        if product_id in refused or product is None or not may_stock(township.tier, product.lowest_tier):
             refused.add(product_id)
             return None
         proposals[product_id] = LineProposal(product, on_order_packs=on_order.get(product_id, 0))
@@ -253,7 +254,7 @@ def _check_orderable(township: Facility, product: Product, is_for_villages: bool
     if not product.is_active:
         raise InvalidInput(_("%(name)s 已停用，不能订购", name=product.display_name), code="product_withdrawn",
                            fields={"product_id": [_("已停用")]})
-    if not township.may_stock(product.lowest_tier):
+    if not may_stock(township.tier, product.lowest_tier):
         raise InvalidInput(_("%(name)s 不允许在乡镇卫生院配备", name=product.display_name), code="tier_not_allowed",
                            fields={"product_id": [_("层级不允许")]})
     if is_for_villages and product.lowest_tier != Tier.VILLAGE:

@@ -1,0 +1,14 @@
+from pharmacy.catalog.rules import may_stock
+from pharmacy.catalog.services import tiers_at_or_below
+
+
+def test_a_facility_may_stock_products_of_its_tier_and_below():
+    assert may_stock("county", "village") and may_stock("county", "county")
+    assert may_stock("township", "village") and may_stock("township", "township")
+    assert not may_stock("township", "county")
+    assert may_stock("village", "village") and not may_stock("village", "township")
+
+
+def test_tiers_at_or_below_follow_may_stock():
+    assert sorted(tiers_at_or_below("township")) == ["township", "village"]
+    assert tiers_at_or_below("village") == ["village"]
