@@ -13,9 +13,9 @@ Order of service, for the stops of one run sharing one township's stock:
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from math import ceil, inf
+from math import inf
 
-from ..catalog.rules import may_stock
+from ..catalog.rules import may_stock, packs_for
 from ..facilities.models import Tier
 from ..inventory.fefo import LotStock, choose_lots_fefo
 from ..vocabulary import ShortfallReason, Urgency  # noqa: F401
@@ -95,11 +95,6 @@ class Plan:
 
     def shortfalls_for(self, village_id: int) -> list[Shortfall]:
         return [s for s in self.shortfalls if s.village_id == village_id]
-
-
-def round_up_to_packs(qty_base: int, pack_size: int) -> int:
-    pack_size = max(1, pack_size)
-    return ceil(qty_base / pack_size) * pack_size
 
 
 def months_of_stock(position_base: int, amc_base: float) -> float:
@@ -194,7 +189,8 @@ def plan_delivery(stops: list[StopNeeds], products: dict[int, ProductInfo], town
             goal = level.min_base if target == "min" else max(level.max_base, level.min_base)
             if position >= goal:
                 continue
-            qty = round_up_to_packs(goal - position, products[level.product_id].pack_size)
+            pack_size = max(1, products[level.product_id].pack_size)
+            qty = packs_for(goal - position, pack_size) * pack_size
             short = allocate(stop.village_id, level.product_id, qty)
             if short:
                 unmet[key] = max(level.max_base, level.min_base) - (position + qty - short)

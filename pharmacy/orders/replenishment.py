@@ -13,13 +13,6 @@ def replenishment_need_base(max_level: int, on_hand: int, in_transit: int) -> in
     return max(0, max_level - on_hand - in_transit)
 
 
-def packs_for(qty_base: int, pack_size: int) -> int:
-    """Whole packs that cover `qty_base` base units."""
-    if qty_base <= 0:
-        return 0
-    return -(-qty_base // max(pack_size, 1))
-
-
 def suggest_packs(*, shortage_packs: int, township_need_packs: int, village_need_packs: int,
                   on_order_packs: int) -> int:
     """Packs to propose for one product of a township order.

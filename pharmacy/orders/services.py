@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import clock, events
 from ..auth.policy import ensure_can_see
 from ..catalog.models import Drug, Product, ProductStatus
-from ..catalog.rules import may_stock
+from ..catalog.rules import may_stock, packs_for
 from ..deliveries.queries import shortages_on_pending_runs
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
@@ -18,7 +18,7 @@ from ..facilities.models import Facility, Tier
 from ..shortages.models import Shortage, ShortageStatus, Urgency
 from ..shortages.progress import Stage
 from .models import ACTIVE_STATUSES, LineSource, LineStatus, Order, OrderLine, OrderLineShortage, OrderStatus
-from .replenishment import packs_for, stock_levels, suggest_packs
+from .replenishment import stock_levels, suggest_packs
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-from pharmacy.catalog.rules import may_stock
+from pharmacy.catalog.rules import may_stock, packs_for
 from pharmacy.catalog.services import tiers_at_or_below
 
 
@@ -12,3 +12,10 @@ def test_a_facility_may_stock_products_of_its_tier_and_below():
 def test_tiers_at_or_below_follow_may_stock():
     assert sorted(tiers_at_or_below("township")) == ["township", "village"]
     assert tiers_at_or_below("village") == ["village"]
+
+
+def test_packs_round_up_to_cover_the_quantity():
+    assert packs_for(25, 24) == 2
+    assert packs_for(24, 24) == 1
+    assert packs_for(0, 24) == 0
+    assert packs_for(1, 0) == 1  # a product without a pack size counts each unit as a pack

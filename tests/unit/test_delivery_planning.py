@@ -3,7 +3,7 @@
 from datetime import date, datetime, time, timedelta
 
 from pharmacy.deliveries.planning import (ProductInfo, ShortageNeed, ShortfallReason, StockLevel, StopNeeds,
-                                          plan_delivery, round_up_to_packs)
+                                          plan_delivery)
 from pharmacy.deliveries.schedule import (default_every_n_runs, departures_after, is_stop_due,
                                           next_departure_on_or_after, parse_weekdays)
 from pharmacy.inventory.fefo import LotStock
@@ -148,12 +148,6 @@ def test_no_consumption_means_no_replenishment_and_lines_follow_stop_order():
     plan = plan_delivery(stops, PRODUCTS, {2: [lot(2, 100)]}, usable_after=USABLE_AFTER)
     assert [line.village_id for line in plan.lines] == [20, 30]
     assert plan.shortfalls == []
-
-
-def test_round_up_to_packs():
-    assert round_up_to_packs(35, 10) == 40
-    assert round_up_to_packs(40, 10) == 40
-    assert round_up_to_packs(1, 0) == 1
 
 
 def test_schedule_arithmetic():
