@@ -17,6 +17,7 @@ from math import inf
 
 from ..catalog.rules import may_stock, packs_for
 from ..facilities.models import Tier
+from ..inventory.consumption import months_of_stock
 from ..inventory.fefo import LotStock, choose_lots_fefo
 from ..vocabulary import ShortfallReason, Urgency  # noqa: F401
 
@@ -97,10 +98,6 @@ class Plan:
         return [s for s in self.shortfalls if s.village_id == village_id]
 
 
-def months_of_stock(position_base: int, amc_base: float) -> float:
-    return position_base / amc_base if amc_base > 0 else inf
-
-
 class _Allocator:
     """The township's lots as they are drawn down while the plan is built."""
 
@@ -177,7 +174,8 @@ def plan_delivery(stops: list[StopNeeds], products: dict[int, ProductInfo], town
             position = level.on_hand_base + level.in_transit_base + planned_qty.get((stop.village_id,
                                                                                      level.product_id), 0)
             if position < level.min_base:
-                candidates.append((months_of_stock(position, level.amc_base), stop.position, stop, level))
+                months = months_of_stock(position, level.amc_base)  # None: no consumption, so last
+                candidates.append((inf if months is None else months, stop.position, stop, level))
     candidates.sort(key=lambda c: (c[0], c[1], c[3].product_id))
     unmet: dict[tuple[int, int], int] = {}
     for target in ("min", "max"):

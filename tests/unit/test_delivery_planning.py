@@ -142,6 +142,16 @@ def test_the_most_depleted_village_comes_first_when_stock_cannot_reach_every_min
     assert by_village(plan, 10) == {}
 
 
+def test_a_village_without_consumption_comes_after_those_whose_stock_runs_out():
+    stops = [
+        StopNeeds(10, 1, levels=[level(1, on_hand=0, amc=0, min_base=20, max_base=20)]),  # absolute min, no AMC
+        StopNeeds(20, 2, levels=[level(1, on_hand=15, amc=20, min_base=20, max_base=20)]),
+    ]
+    plan = plan_delivery(stops, PRODUCTS, {1: [lot(1, 10)]}, usable_after=USABLE_AFTER)
+    assert by_village(plan, 20) == {(1, 1): 10}
+    assert by_village(plan, 10) == {}
+
+
 def test_no_consumption_means_no_replenishment_and_lines_follow_stop_order():
     stops = [StopNeeds(20, 2, shortages=[shortage(1, 2, 24)]), StopNeeds(10, 1, levels=[level(1, 0, 0, 0, 0)]),
              StopNeeds(30, 3, shortages=[shortage(2, 2, 24)])]
