@@ -17,7 +17,7 @@ from math import inf
 
 from ..catalog.rules import may_stock, packs_for
 from ..facilities.models import Tier
-from ..inventory.consumption import months_of_stock
+from ..inventory.consumption import StockLevel, months_of_stock
 from ..inventory.fefo import LotStock, choose_lots_fefo
 from ..vocabulary import ShortfallReason, Urgency  # noqa: F401
 
@@ -37,18 +37,6 @@ class ShortageNeed:
     qty_base: int
     urgency: str
     registered_at: datetime
-
-
-@dataclass(frozen=True)
-class StockLevel:
-    """A village's position in one product, in base units (AMC per month)."""
-
-    product_id: int
-    on_hand_base: int
-    in_transit_base: int
-    amc_base: float
-    min_base: int
-    max_base: int
 
 
 @dataclass

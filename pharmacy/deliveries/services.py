@@ -18,6 +18,7 @@ from ..catalog.rules import may_stock
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, Tier
+from ..inventory.consumption import StockLevel
 from ..inventory.fefo import LotStock, choose_lots_fefo
 from ..inventory.models import Lot, StockBalance
 from ..shortages.models import Shortage, ShortageStatus, Urgency
@@ -29,7 +30,7 @@ from ..supply.services import ReceivedLine
 from .labels import run_status_label
 from .models import (PENDING_RUN_STATUSES, DeliveryLine, DeliveryRun, DeliveryShortfall, DeliveryStop, LineSource,
                      Route, RouteStop, RunStatus, StopStatus, delivery_line_shortage)
-from .planning import ProductInfo, ShortageNeed, ShortfallReason, StockLevel, StopNeeds, plan_delivery
+from .planning import ProductInfo, ShortageNeed, ShortfallReason, StopNeeds, plan_delivery
 from .queries import shortages_on_pending_runs
 from .schedule import MAX_EVERY_N_RUNS, departures_after, is_stop_due, next_departure_on_or_after, parse_weekdays
 from .stock_source import stock_status_for_planning

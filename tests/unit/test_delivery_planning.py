@@ -2,10 +2,10 @@
 
 from datetime import date, datetime, time, timedelta
 
-from pharmacy.deliveries.planning import (ProductInfo, ShortageNeed, ShortfallReason, StockLevel, StopNeeds,
-                                          plan_delivery)
+from pharmacy.deliveries.planning import ProductInfo, ShortageNeed, ShortfallReason, StopNeeds, plan_delivery
 from pharmacy.deliveries.schedule import (default_every_n_runs, departures_after, is_stop_due,
                                           next_departure_on_or_after, parse_weekdays)
+from pharmacy.inventory.consumption import StockLevel
 from pharmacy.inventory.fefo import LotStock
 
 DEPARTURE = date(2026, 3, 3)
