@@ -70,4 +70,3 @@ class Config:
     SCHEDULER_LEASE_SECONDS = int(os.environ.get("PHARMACY_SCHEDULER_LEASE_SECONDS", 60))
     SCHEDULER_RETRY_MINUTES = int(os.environ.get("PHARMACY_SCHEDULER_RETRY_MINUTES", 10))
     SCHEDULER_MAX_RETRIES = int(os.environ.get("PHARMACY_SCHEDULER_MAX_RETRIES", 3))
-    LOG_JSON = os.environ.get("PHARMACY_LOG_JSON", "0") == "1"

@@ -15,7 +15,6 @@ MAX_UNCOMPRESSED_BYTES = 64 * 1024 * 1024
 MAX_ZIP_ENTRIES = 500
 MAX_COMPRESSION_RATIO = 200
 MAX_ROWS = 50_000
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Files that are certainly not CSV text whatever their name says (PDF, executables, images, old .xls).
 BINARY_SIGNATURES = (b"%PDF", b"MZ", b"\x7fELF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"\xd0\xcf\x11\xe0", b"PK")
 

@@ -193,7 +193,7 @@ def search_latency(app, queries: list[str], repeat: int) -> dict:
 def search_queries(rows: list[dict], count: int, seed: int = 11) -> list[str]:
     """What people type: the first characters of local names, pinyin initials, a few whole names."""
     from pharmacy.matching.normalize import parse_name
-    from pharmacy.matching.pinyin import pinyin_initials
+    from pharmacy.catalog.pinyin import pinyin_initials
 
     rng = random.Random(seed)
     queries = []

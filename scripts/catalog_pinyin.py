@@ -1,7 +1,7 @@
 """Fill the pinyin_initials column of every catalog_data/*_drugs.csv from the generic names.
 
 Run after editing a drugs file: `.venv/bin/python scripts/catalog_pinyin.py`. The readings come from
-pharmacy.matching.pinyin, whose phrase dictionary corrects pypinyin on drug words; a test checks the column.
+pharmacy.catalog.pinyin, whose phrase dictionary corrects pypinyin on drug words; a test checks the column.
 """
 
 import csv
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pharmacy.catalog.loader import DRUG_COLUMNS  # noqa: E402
-from pharmacy.matching.pinyin import pinyin_initials  # noqa: E402
+from pharmacy.catalog.pinyin import pinyin_initials  # noqa: E402
 
 
 def fill(path: Path) -> int:

@@ -1,16 +1,20 @@
-"""Factories: each test states the data it needs."""
+"""Factories: the one way tests make each domain object; each test states the data it needs."""
 
 import itertools
 import secrets
+from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
 from pharmacy import clock
 from pharmacy.auth.models import Role, User
 from pharmacy.catalog.models import Drug, Product, ProductPrice
+from pharmacy.deliveries.services import StopSpec, save_route
 from pharmacy.extensions import db
 from pharmacy.facilities.models import FacilityKind
 from pharmacy.facilities.services import create_facility
+from pharmacy.inventory import services as stock
+from pharmacy.shortages.services import register_shortage
 
 _seq = itertools.count(1)
 FAST_HASH_METHOD = "pbkdf2:sha256:1000"
@@ -63,3 +67,48 @@ def make_product(generic_name: str = "测试药", *, dosage_form: str = "片剂"
     db.session.add_all([drug, product, ProductPrice(product=product, unified_price=Decimal(price))])
     db.session.flush()
     return product
+
+
+def key(prefix: str = "k") -> str:
+    """A fresh idempotency key or lot number."""
+    return f"{prefix}-{next(_seq)}"
+
+
+def stock_up(facility, product, qty_base: int, *, user=None, lot: str | None = None, expires_in_days: int = 400):
+    """Receive `qty_base` of a new lot at `facility`, expiring `expires_in_days` from today."""
+    return stock.receive(facility, product, lot_number=lot or key("LOT"), qty_base=qty_base, user=user,
+                         key=key("rcv"), expiry_date=clock.today() + timedelta(days=expires_in_days))
+
+
+def consume(facility, product, dispensed_base: int, *, on_hand_base: int = 0, user=None):
+    """A full three-month history for the AMC (`dispensed_base` ÷ 3 a month): stock received over three months ago,
+    `dispensed_base` of it dispensed now, `on_hand_base` left on the shelf."""
+    receipt = stock_up(facility, product, dispensed_base + on_hand_base, user=user)
+    for movement in receipt.movements:
+        movement.created_at = clock.now_utc() - timedelta(days=100)
+    db.session.flush()
+    stock.dispense(facility, product, qty_base=dispensed_base, user=user, key=key("dsp"))
+
+
+def make_shortage(facility, product, qty_packs: int, user, urgency: str = "routine"):
+    """A shortage registered at `facility` by `user`."""
+    registered, _created = register_shortage(facility=facility, user=user, client_id=key("sh"), qty_packs=qty_packs,
+                                             product=product, urgency=urgency)
+    return registered
+
+
+def make_route(township, villages, *, name: str | None = None, weekdays: str = "2,5", departure: str = "08:00",
+               every: dict | None = None, phase: dict | None = None):
+    """A route over `villages` in the given order; `every`/`phase` map a village id to its frequency."""
+    every, phase = every or {}, phase or {}
+    stops = [StopSpec(v.id, i, every.get(v.id, 1), phase.get(v.id, 0)) for i, v in enumerate(villages, start=1)]
+    return save_route(township, name=name or f"线{next(_seq)}", weekdays=weekdays, departure_time=departure,
+                      stops=stops)
+
+
+def next_weekday(weekday: int, after: date | None = None) -> date:
+    """The first date with ISO `weekday` strictly after `after` (default today): a route's next departure."""
+    day = (after or clock.today()) + timedelta(days=1)
+    while day.isoweekday() != weekday:
+        day += timedelta(days=1)
+    return day

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from .. import clock
 from ..db_setup import keep_writes_on_error
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput
 from ..extensions import db
 from ..facilities.models import Facility, Tier
 from .models import Role, User
@@ -96,11 +96,4 @@ def set_user_active(user: User, is_active: bool) -> User:
     user.is_active = is_active
     user.session_token = secrets.token_hex(16)
     db.session.flush()
-    return user
-
-
-def get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound(_("找不到该用户"))
     return user

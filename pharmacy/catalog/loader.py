@@ -19,9 +19,9 @@ from .. import clock
 from ..audit.trail import summarised
 from ..extensions import db
 from ..facilities.models import Tier
-from ..matching.pinyin import pinyin_initials
 from .models import (BASE_UNITS, CATEGORIES, CHRONIC_TAGS, INSURANCE_CLASSES, PACK_UNITS, CatalogChange, Drug,
                      Product, ProductPrice, ProductStatus)
+from .pinyin import pinyin_initials
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from ..extensions import db
 from ..facilities.models import Facility, Tier
 from .models import (BASE_UNITS, CHRONIC_TAGS, INSURANCE_CLASSES, PACK_UNITS, CatalogChange, Drug, Product,
                      ProductPrice, ProductStatus)
+from .rules import may_stock
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def get_drug(drug_id: int) -> Drug:
 
 def tiers_at_or_below(tier: str) -> list[str]:
     """Product tiers a facility of `tier` may stock."""
-    return [t.value for t in Tier if t.rank <= Tier(tier).rank]
+    return [t.value for t in Tier if may_stock(tier, t)]
 
 
 def product_query(*, q: str = "", class_path: str = "", category: str = "", chronic: str = "", vbp: bool | None = None,

@@ -23,7 +23,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, KeepTogether, NextPageTemplate,
                                 PageBreak, PageTemplate, Spacer, Table, TableStyle)
@@ -32,10 +31,10 @@ from sqlalchemy import select
 from .. import clock
 from ..auth.models import Role, User
 from ..extensions import db
+from ..printing import FONT, cjk_font
 from .labels import qty_label
 from .models import DeliveryRun
 
-FONT = "STSong-Light"
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 14 * mm
 STOP_HEADER_HEIGHT = 34 * mm
@@ -154,12 +153,6 @@ def manifest_response(run: DeliveryRun) -> Response:
 
 
 # ---------------------------------------------------------------- drawing helpers
-
-@lru_cache(maxsize=1)
-def _register_font() -> str:
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
-
 
 @lru_cache(maxsize=4096)
 def _char_width(char: str, size: float) -> float:
@@ -468,7 +461,7 @@ def _stop_story(stop: ManifestStop) -> list:
 
 def render_manifest(manifest: Manifest) -> bytes:
     """Draw the manifest and return the PDF bytes."""
-    _register_font()
+    cjk_font()
     buffer = io.BytesIO()
     doc = _ManifestDoc(buffer, manifest)
     story = _cover(manifest)

@@ -13,9 +13,11 @@ Order of service, for the stops of one run sharing one township's stock:
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from math import ceil, inf
+from math import inf
 
+from ..catalog.rules import may_stock, packs_for
 from ..facilities.models import Tier
+from ..inventory.consumption import StockLevel, months_of_stock
 from ..inventory.fefo import LotStock, choose_lots_fefo
 from ..vocabulary import ShortfallReason, Urgency  # noqa: F401
 
@@ -35,18 +37,6 @@ class ShortageNeed:
     qty_base: int
     urgency: str
     registered_at: datetime
-
-
-@dataclass(frozen=True)
-class StockLevel:
-    """A village's position in one product, in base units (AMC per month)."""
-
-    product_id: int
-    on_hand_base: int
-    in_transit_base: int
-    amc_base: float
-    min_base: int
-    max_base: int
 
 
 @dataclass
@@ -94,19 +84,6 @@ class Plan:
 
     def shortfalls_for(self, village_id: int) -> list[Shortfall]:
         return [s for s in self.shortfalls if s.village_id == village_id]
-
-
-def may_stock(facility_tier: str, lowest_tier: str) -> bool:
-    return Tier(facility_tier).rank >= Tier(lowest_tier).rank
-
-
-def round_up_to_packs(qty_base: int, pack_size: int) -> int:
-    pack_size = max(1, pack_size)
-    return ceil(qty_base / pack_size) * pack_size
-
-
-def months_of_stock(position_base: int, amc_base: float) -> float:
-    return position_base / amc_base if amc_base > 0 else inf
 
 
 class _Allocator:
@@ -185,7 +162,8 @@ def plan_delivery(stops: list[StopNeeds], products: dict[int, ProductInfo], town
             position = level.on_hand_base + level.in_transit_base + planned_qty.get((stop.village_id,
                                                                                      level.product_id), 0)
             if position < level.min_base:
-                candidates.append((months_of_stock(position, level.amc_base), stop.position, stop, level))
+                months = months_of_stock(position, level.amc_base)  # None: no consumption, so last
+                candidates.append((inf if months is None else months, stop.position, stop, level))
     candidates.sort(key=lambda c: (c[0], c[1], c[3].product_id))
     unmet: dict[tuple[int, int], int] = {}
     for target in ("min", "max"):
@@ -197,7 +175,8 @@ def plan_delivery(stops: list[StopNeeds], products: dict[int, ProductInfo], town
             goal = level.min_base if target == "min" else max(level.max_base, level.min_base)
             if position >= goal:
                 continue
-            qty = round_up_to_packs(goal - position, products[level.product_id].pack_size)
+            pack_size = max(1, products[level.product_id].pack_size)
+            qty = packs_for(goal - position, pack_size) * pack_size
             short = allocate(stop.village_id, level.product_id, qty)
             if short:
                 unmet[key] = max(level.max_base, level.min_base) - (position + qty - short)

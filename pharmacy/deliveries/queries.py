@@ -7,7 +7,7 @@ from ..auth.policy import visible_facility_ids
 from ..catalog.models import Product
 from ..extensions import db
 from ..facilities.models import Facility, Tier
-from ..inventory.models import Lot, StockBalance
+from ..inventory.models import StockBalance
 from ..supply.models import Consignment, ProofOfDelivery
 from .models import (PENDING_RUN_STATUSES, AlertKind, DeliveryLine, DeliveryRun, DeliveryStop, Route, RouteStop,
                      RunStatus, StockAlert, StopStatus, delivery_line_shortage)
@@ -97,14 +97,6 @@ def stops_for_receipt(user, *, limit: int = 30) -> tuple[list[DeliveryStop], lis
         .join(ProofOfDelivery, ProofOfDelivery.consignment_id == DeliveryStop.consignment_id)
         .order_by(ProofOfDelivery.signed_at.desc()).limit(limit)))
     return waiting, received
-
-
-def township_lots_for(township_id: int, product_id: int) -> list[tuple[Lot, int]]:
-    """The township's lots of a product with stock, first to expire first."""
-    return list(db.session.execute(
-        select(Lot, StockBalance.qty_base).join(StockBalance, StockBalance.lot_id == Lot.id)
-        .where(StockBalance.facility_id == township_id, StockBalance.product_id == product_id,
-               StockBalance.qty_base > 0).order_by(Lot.expiry_date, Lot.id)).tuples())
 
 
 def township_products(township_id: int) -> list[Product]:

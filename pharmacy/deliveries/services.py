@@ -14,9 +14,11 @@ from sqlalchemy.orm import selectinload
 from .. import clock
 from ..auth.policy import ensure_can_see
 from ..catalog.models import Product
+from ..catalog.rules import may_stock
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, Tier
+from ..inventory.consumption import StockLevel
 from ..inventory.fefo import LotStock, choose_lots_fefo
 from ..inventory.models import Lot, StockBalance
 from ..shortages.models import Shortage, ShortageStatus, Urgency
@@ -28,7 +30,7 @@ from ..supply.services import ReceivedLine
 from .labels import run_status_label
 from .models import (PENDING_RUN_STATUSES, DeliveryLine, DeliveryRun, DeliveryShortfall, DeliveryStop, LineSource,
                      Route, RouteStop, RunStatus, StopStatus, delivery_line_shortage)
-from .planning import ProductInfo, ShortageNeed, ShortfallReason, StockLevel, StopNeeds, plan_delivery
+from .planning import ProductInfo, ShortageNeed, ShortfallReason, StopNeeds, plan_delivery
 from .queries import shortages_on_pending_runs
 from .schedule import MAX_EVERY_N_RUNS, departures_after, is_stop_due, next_departure_on_or_after, parse_weekdays
 from .stock_source import stock_status_for_planning
@@ -414,7 +416,7 @@ def add_line(stop: DeliveryStop, product: Product, *, qty_base: int, lot: Lot | 
     _require_qty(qty_base)
     if not product.is_active:
         raise InvalidInput(_("该药品已停用"), fields={"product_id": [_("已停用")]})
-    if not stop.village.may_stock(product.lowest_tier):
+    if not may_stock(stop.village.tier, product.lowest_tier):
         raise InvalidInput(_("%(village)s 不能配备该药品（最低层级：%(tier)s）", village=stop.village.name,
                              tier=product.lowest_tier), fields={"product_id": [_("层级不允许")]},
                            code="tier_not_allowed")

@@ -12,13 +12,13 @@ from werkzeug.security import generate_password_hash
 
 from ..auth.models import Role, User
 from ..audit.trail import summarised
-from ..deliveries.demo import seed_demo_routes
 from ..extensions import db
 from ..facilities.models import Facility, FacilityKind
 from ..facilities.services import create_facility
-from ..inventory.demo import seed_demo_stock
-from ..shortages.demo import seed_demo_shortages
-from ..orders.demo import seed_orders_demo
+from .deliveries import seed_demo_routes
+from .orders import seed_orders_demo
+from .shortages import seed_demo_shortages
+from .stock import seed_demo_stock
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,3 @@ class Facility(TimestampMixin, db.Model):
 
     def is_within(self, ancestor: "Facility") -> bool:
         return self.path.startswith(ancestor.path)
-
-    def may_stock(self, lowest_tier: str) -> bool:
-        """Whether a product whose lowest tier allowed is `lowest_tier` may be stocked here."""
-        return Tier(self.tier).rank >= Tier(lowest_tier).rank

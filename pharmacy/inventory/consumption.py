@@ -81,6 +81,27 @@ def months_of_stock(qty_base: int, amc: float | None) -> float | None:
     return qty_base / amc
 
 
+def replenishment_need_base(max_level: int, on_hand: int, in_transit: int) -> int:
+    """What to order to reach the max level: max level − on hand − in transit, never negative."""
+    return max(0, max_level - on_hand - in_transit)
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """A facility's position in one product, in base units (AMC per month)."""
+
+    product_id: int
+    on_hand_base: int = 0
+    in_transit_base: int = 0
+    amc_base: float = 0.0
+    min_base: int = 0
+    max_base: int = 0
+
+    @property
+    def need_base(self) -> int:
+        return replenishment_need_base(self.max_base, self.on_hand_base, self.in_transit_base)
+
+
 def default_policy(tier: str) -> Policy:
     low, high = TIER_DEFAULT_MONTHS[tier]
     return Policy(low, high)

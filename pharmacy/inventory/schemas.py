@@ -134,14 +134,6 @@ class StockStatusSchema(Schema):
     status = fields.Str()
 
 
-class LotSchema(Schema):
-    id = fields.Int()
-    product_id = fields.Int()
-    lot_number = fields.Str()
-    expiry_date = fields.Date()
-    manufacturer = fields.Str()
-
-
 class LotStockSchema(Schema):
     facility_id = fields.Int()
     product_id = fields.Int()

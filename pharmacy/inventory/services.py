@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import clock
 from ..auth.policy import can_see
 from ..catalog.models import Product
+from ..catalog.rules import may_stock
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility
@@ -172,7 +173,7 @@ def get_lot(lot_id: int, product: Product | None = None) -> Lot:
 
 
 def _require_stockable(facility: Facility, product: Product) -> None:
-    if not facility.may_stock(product.lowest_tier):
+    if not may_stock(facility.tier, product.lowest_tier):
         raise InvalidInput(_("%(facility)s 不能配备该产品（最低层级：%(tier)s）", facility=facility.name,
                              tier=product.lowest_tier), code="tier_not_allowed")
 
@@ -277,13 +278,6 @@ def adjust(facility: Facility, lot: Lot, *, qty_delta: int, reason: str, user, k
     _post(operation, facility.id, lot, qty_delta, MovementKind.ADJUSTMENT, user, reason=reason, note=note)
     db.session.flush()
     return operation
-
-
-def recorded_by_lot(facility_id: int, product_id: int | None = None) -> dict[int, int]:
-    stmt = select(StockBalance.lot_id, StockBalance.qty_base).where(StockBalance.facility_id == facility_id)
-    if product_id is not None:
-        stmt = stmt.where(StockBalance.product_id == product_id)
-    return dict(db.session.execute(stmt).all())
 
 
 @_all_or_nothing

@@ -9,10 +9,10 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from ..catalog.pinyin import full_pinyin, pinyin_initials
 from .normalize import (FORM_SYNONYMS, Quantity, canonical_form, compact, drug_words, form_penalty, has_cjk,
                         normalize_text, parse_name, parse_quantities, salt_variants, strip_form_suffix, variant_number,
                         written_numbers)
-from .pinyin import full_pinyin, pinyin_initials
 
 # How a key was learnt; the order is also the preference when two keys tie.
 KIND_LOCAL = "local_confirmed"

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
+from ..catalog.pinyin import full_pinyin, pinyin_initials
 from .index import KIND_GENERIC, KIND_LOCAL, KeyEntry, MatchIndex, ProductEntry, salt_words
 from .normalize import (FORM_PENALTY_FAMILY, FORM_PENALTY_OTHER, SALT_PREFIXES, SALT_SUFFIXES, ParsedName, form_penalty,
                         has_cjk, parse_name, strengths_compatible)
-from .pinyin import full_pinyin, pinyin_initials
 
 AUTO_MATCHED = "auto_matched"
 NEEDS_REVIEW = "needs_review"

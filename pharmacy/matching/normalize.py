@@ -596,19 +596,6 @@ def salt_variants(word: str) -> list[str]:
     return out
 
 
-def salt_spans(text: str, start: int, end: int) -> tuple[int, int]:
-    """Widen the span [start, end) of a drug word in `text` over the salt words written around it."""
-    for prefix in SALT_PREFIXES:
-        if text[:start].endswith(prefix):
-            start -= len(prefix)
-            break
-    for suffix in SALT_SUFFIXES:
-        if text[end:].startswith(suffix):
-            end += len(suffix)
-            break
-    return start, end
-
-
 def name_key(text: str) -> str:
     """The compact key of a drug word: normalised, without spaces and brackets."""
     return compact(text)

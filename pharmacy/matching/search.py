@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from ..catalog.pinyin import pinyin_initials
 from .index import KIND_RANK, MatchIndex
 from .matcher import Evidence, match_parsed_by_words, score_product
 from .normalize import FORM_SYNONYMS, drug_words, has_cjk, normalize_text, parse_name
-from .pinyin import pinyin_initials
 
 
 @dataclass

@@ -111,10 +111,6 @@ class OrderLine(db.Model):
     def qty_packs_received(self) -> float:
         return self.qty_base_received / (self.product.pack_size or 1)
 
-    @property
-    def is_changed_by_county(self) -> bool:
-        return self.qty_packs_approved is not None and self.qty_packs_approved != self.qty_packs
-
 
 class OrderLineShortage(db.Model):
     """Which shortage registrations an order line serves."""

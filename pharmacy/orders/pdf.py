@@ -1,4 +1,4 @@
-"""The central pharmacy's pick list as a PDF (reportlab, built-in CJK font: nothing is downloaded)."""
+"""The central pharmacy's pick list as a PDF."""
 
 import io
 from datetime import datetime
@@ -6,43 +6,11 @@ from datetime import datetime
 from flask_babel import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from ..printing import cjk_font, page_footer, styles
 from ..vocabulary import Urgency
-
-FONT = "STSong-Light"
-
-
-def cjk_font() -> str:
-    """Register reportlab's built-in Chinese CID font once and return its name."""
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    return FONT
-
-
-def styles() -> dict[str, ParagraphStyle]:
-    font = cjk_font()
-    return {
-        "title": ParagraphStyle("title", fontName=font, fontSize=16, leading=20, spaceAfter=4),
-        "meta": ParagraphStyle("meta", fontName=font, fontSize=9.5, leading=13),
-        "cell": ParagraphStyle("cell", fontName=font, fontSize=8.5, leading=10.5),
-        "small": ParagraphStyle("small", fontName=font, fontSize=8, leading=10),
-    }
-
-
-def page_footer(text: str):
-    def draw(canvas, doc):
-        canvas.saveState()
-        canvas.setFont(cjk_font(), 8)
-        canvas.drawString(15 * mm, 10 * mm, text)
-        canvas.drawRightString(A4[0] - 15 * mm, 10 * mm, _("第 %(page)s 页", page=doc.page))
-        canvas.restoreState()
-    return draw
-
 
 def _fmt_packs(value: float) -> str:
     return f"{value:g}" if value == int(value) else f"{value:.2f}"

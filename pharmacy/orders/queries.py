@@ -6,7 +6,6 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..auth.policy import scope_root, visible_facility_ids
 from ..catalog.models import Product
 from ..extensions import db
-from ..facilities.models import Facility
 from ..shortages.models import Shortage
 from .fulfilment import backordered_lines
 from .models import Order, OrderLine, OrderStatus
@@ -58,10 +57,3 @@ def backorders_for(user) -> list[OrderLine]:
         return []
     visible = set(db.session.scalars(visible_facility_ids(user)))
     return [line for line in backordered_lines(central) if line.order.facility_id in visible]
-
-
-def townships_for(user) -> list[Facility]:
-    """Townships the user may order for."""
-    return list(db.session.scalars(select(Facility).where(Facility.id.in_(visible_facility_ids(user)),
-                                                          Facility.tier == "township", Facility.is_active.is_(True))
-                                   .order_by(Facility.code)))

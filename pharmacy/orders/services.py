@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import clock, events
 from ..auth.policy import ensure_can_see
 from ..catalog.models import Drug, Product, ProductStatus
+from ..catalog.rules import may_stock, packs_for
 from ..deliveries.queries import shortages_on_pending_runs
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
@@ -17,7 +18,7 @@ from ..facilities.models import Facility, Tier
 from ..shortages.models import Shortage, ShortageStatus, Urgency
 from ..shortages.progress import Stage
 from .models import ACTIVE_STATUSES, LineSource, LineStatus, Order, OrderLine, OrderLineShortage, OrderStatus
-from .replenishment import packs_for, stock_levels, suggest_packs
+from .replenishment import stock_levels, suggest_packs
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ def propose_lines(township: Facility, *, exclude_order_id: int | None = None) ->
         if product_id in proposals:
             return proposals[product_id]
         product = products.get(product_id)
-        if product_id in refused or product is None or not township.may_stock(product.lowest_tier):
+        if product_id in refused or product is None or not may_stock(township.tier, product.lowest_tier):
             refused.add(product_id)
             return None
         proposals[product_id] = LineProposal(product, on_order_packs=on_order.get(product_id, 0))
@@ -253,7 +254,7 @@ def _check_orderable(township: Facility, product: Product, is_for_villages: bool
     if not product.is_active:
         raise InvalidInput(_("%(name)s 已停用，不能订购", name=product.display_name), code="product_withdrawn",
                            fields={"product_id": [_("已停用")]})
-    if not township.may_stock(product.lowest_tier):
+    if not may_stock(township.tier, product.lowest_tier):
         raise InvalidInput(_("%(name)s 不允许在乡镇卫生院配备", name=product.display_name), code="tier_not_allowed",
                            fields={"product_id": [_("层级不允许")]})
     if is_for_villages and product.lowest_tier != Tier.VILLAGE:
@@ -413,16 +414,6 @@ def reject_line(order: Order, line: OrderLine, *, reason: str, user) -> OrderLin
     line.status = LineStatus.REJECTED
     line.qty_packs_approved = 0
     _release_shortages(line, user, line.approval_reason)
-    db.session.flush()
-    return line
-
-
-def reopen_line(order: Order, line: OrderLine) -> OrderLine:
-    """Undo a line decision while the order is still waiting for approval."""
-    _require_status(order, OrderStatus.SUBMITTED)
-    if line.status == LineStatus.REJECTED:
-        raise Conflict(_("已驳回的明细不能恢复"), code="line_rejected")
-    line.status, line.qty_packs_approved, line.approval_reason = LineStatus.PENDING, None, ""
     db.session.flush()
     return line
 

@@ -9,7 +9,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from ..orders.pdf import cjk_font, page_footer, styles
+from ..printing import cjk_font, page_footer, styles
 
 
 def _money(value) -> str:

@@ -3,7 +3,7 @@
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
 from ..clock import as_utc
@@ -78,7 +78,3 @@ def summarize(lines) -> Totals:
 
 def is_month_over(month: str, now: datetime, tz: tzinfo) -> bool:
     return as_utc(now) >= month_bounds(month, tz)[1]
-
-
-def today_month(today: date) -> str:
-    return today.strftime("%Y-%m")

@@ -187,8 +187,3 @@ def close_month(root: Facility, facilities: list[Facility], month: str, user) ->
     log.info("month %s closed for %s by %s: %s statements", month, root.code, getattr(user, "username", "-"),
              len(facilities))
     return settlement_month
-
-
-def closed_months(root_id: int) -> list[SettlementMonth]:
-    return list(db.session.scalars(select(SettlementMonth).where(SettlementMonth.root_facility_id == root_id)
-                                   .order_by(SettlementMonth.month.desc())))

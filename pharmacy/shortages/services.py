@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import clock
 from ..catalog.models import Product
+from ..catalog.rules import may_stock
 from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..facilities.models import Facility, Tier
@@ -41,7 +42,7 @@ def register_shortage(*, facility: Facility, user, client_id: str, qty_packs: in
         raise InvalidInput(_("只有村卫生室和乡镇卫生院可以登记缺药"))
     if product is None and not (free_text or "").strip():
         raise InvalidInput(_("请选择药品或填写药品名称"), fields={"product_id": [_("必填")]})
-    if product is not None and not facility.may_stock(product.lowest_tier):
+    if product is not None and not may_stock(facility.tier, product.lowest_tier):
         raise InvalidInput(_("该药品不在本机构可配备的范围内"), fields={"product_id": [_("层级不允许")]},
                            code="tier_not_allowed")
     if product is not None and not product.is_active:
@@ -173,7 +174,7 @@ def resolve_product(shortage: Shortage, product: Product, *, user, learn_alias: 
                        code="not_open")
     if not product.is_active:
         raise InvalidInput(_("该药品已停用"), fields={"product_id": [_("已停用")]})
-    if not shortage.facility.may_stock(product.lowest_tier):
+    if not may_stock(shortage.facility.tier, product.lowest_tier):
         raise InvalidInput(_("该药品不在本机构可配备的范围内"), fields={"product_id": [_("层级不允许")]},
                            code="tier_not_allowed")
     if len(note or "") > MAX_NOTE_CHARS:

@@ -10,8 +10,7 @@ from pharmacy.deliveries import services
 from pharmacy.deliveries.models import DeliveryStop, StopStatus
 from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
-from tests.delivery_factories import make_route, next_weekday, shortage, stock_up
-from tests.factories import make_county, make_product
+from tests.factories import make_county, make_product, make_route, make_shortage, next_weekday, stock_up
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -27,7 +26,7 @@ def live_delivery(tmp_path):
         pharmacist, doctor = county.users["township"], county.users["village"]
         product = make_product("阿莫西林胶囊", dosage_form="胶囊剂", strength="0.25g", base_unit="粒", pack_size=24)
         stock_up(township, product, 240, user=pharmacist, lot="AMX01")
-        shortage(village, product, 3, user=doctor, urgency="urgent")
+        make_shortage(village, product, 3, user=doctor, urgency="urgent")
         run = services.plan_run(make_route(township, county.villages), next_weekday(2), user=pharmacist)
         services.confirm_run(run, user=pharmacist)
         services.dispatch_run(run, user=pharmacist)

@@ -11,8 +11,7 @@ from pharmacy.auth.models import Role
 from pharmacy.extensions import db
 from tests.live_gunicorn import free_port
 from pharmacy.orders.models import Order
-from tests.factories import make_county, make_product, make_user
-from tests.integration.orders_helpers import shortage
+from tests.factories import make_county, make_product, make_shortage, make_user
 
 PASSWORD = "correct horse"
 
@@ -29,7 +28,7 @@ def live(tmp_path_factory):
         make_user(county.central, Role.COUNTY_PHARMACIST, username="e2e-county", password=PASSWORD)
         wanted = make_product("格列美脲", strength="2mg", pack_size=30)
         make_product("缬沙坦", dosage_form="胶囊", strength="80mg", pack_size=14)
-        shortage(county.villages[0], wanted, 3, county.users["village"], "urgent")
+        make_shortage(county.villages[0], wanted, 3, county.users["village"], "urgent")
         db.session.commit()
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)

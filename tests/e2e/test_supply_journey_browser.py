@@ -20,9 +20,7 @@ from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
 from pharmacy.orders.models import Order
 from pharmacy.shortages.models import Shortage
-from tests.delivery_factories import make_route
-from tests.factories import make_county, make_product
-from tests.integration.orders_helpers import put_stock
+from tests.factories import make_county, make_product, make_route, stock_up
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -45,7 +43,7 @@ def live_journey(tmp_path):
         town, village, central = county.townships[0], county.villages[0], county.central
         product = make_product(DRUG, dosage_form="片剂", strength="5mg", base_unit="片", pack_size=PACK,
                                price="12.50")
-        put_stock(central, product, 300, days=500, lot="A-1")
+        stock_up(central, product, 300, expires_in_days=500, lot="A-1")
         route = make_route(town, [village], name="东线")
         db.session.commit()
         ids = {"central": central.id, "town": town.id, "village": village.id, "product": product.id,

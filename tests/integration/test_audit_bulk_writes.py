@@ -13,8 +13,7 @@ from pharmacy.extensions import db
 from pharmacy.facilities.models import Facility
 from pharmacy.orders import fulfilment, services
 from pharmacy.orders.models import Allocation, OrderLine, OrderLineShortage
-from tests.factories import make_product
-from tests.integration.orders_helpers import put_stock, shortage
+from tests.factories import make_product, make_shortage, stock_up
 
 
 def _events(**where) -> list[AuditEvent]:
@@ -49,8 +48,8 @@ def _approved_order(county, packs_by_product):
 def test_allocating_an_order_names_every_allocation_and_line(county):
     county_user = county.users["county"]
     plenty, scarce = make_product(pack_size=10), make_product(pack_size=10)
-    put_stock(county.central, plenty, 100, lot="PL")
-    put_stock(county.central, scarce, 20, lot="SC")
+    stock_up(county.central, plenty, 100, lot="PL")
+    stock_up(county.central, scarce, 20, lot="SC")
     order = _approved_order(county, {plenty: 4, scarce: 3})
     before = _events()[-1].id
 
@@ -73,11 +72,11 @@ def test_allocating_an_order_names_every_allocation_and_line(county):
 
 def test_released_back_orders_record_qty_packs_allocated_old_to_new(county):
     county_user, product = county.users["county"], make_product(pack_size=24)
-    put_stock(county.central, product, 30, days=400, lot="P1")
+    stock_up(county.central, product, 30, expires_in_days=400, lot="P1")
     order = _approved_order(county, {product: 3})
     fulfilment.allocate_orders([order], county_user)
     line = order.lines[0]
-    put_stock(county.central, product, 48, days=500, lot="P2")
+    stock_up(county.central, product, 48, expires_in_days=500, lot="P2")
     before = _events()[-1].id
 
     with acting_as("test: goods receipt", user=county_user):
@@ -92,9 +91,9 @@ def test_released_back_orders_record_qty_packs_allocated_old_to_new(county):
 def test_a_draft_order_names_its_new_lines_and_their_shortage_links(county):
     town, village = county.townships[0], county.villages[0]
     product, other = make_product(pack_size=10), make_product(pack_size=10)
-    first = shortage(village, product, 3, county.users["village"])
-    second = shortage(county.villages[1], product, 2, county.users["village"])
-    third = shortage(village, other, 1, county.users["village"])
+    first = make_shortage(village, product, 3, county.users["village"])
+    second = make_shortage(county.villages[1], product, 2, county.users["village"])
+    third = make_shortage(village, other, 1, county.users["village"])
     before = _events()[-1].id
 
     order = services.build_draft_order(town, county.users["township"])
@@ -109,7 +108,7 @@ def test_a_draft_order_names_its_new_lines_and_their_shortage_links(county):
                           f"{lines[other.id].id},{third.id}"}
 
     # Refreshing the draft adds the link of a new shortage to the existing line, and records just that link.
-    fourth = shortage(village, other, 2, county.users["village"])
+    fourth = make_shortage(village, other, 2, county.users["village"])
     before = _events()[-1].id
     services.build_draft_order(town, county.users["township"])
     links = _by_row(e for e in _events(table_name="supply_order_line_shortage") if e.id > before)
@@ -119,7 +118,7 @@ def test_a_draft_order_names_its_new_lines_and_their_shortage_links(county):
 
 def test_links_written_by_the_orm_through_a_relationship_are_recorded(county):
     product = make_product(pack_size=10)
-    registered = shortage(county.villages[0], product, 1, county.users["village"])
+    registered = make_shortage(county.villages[0], product, 1, county.users["village"])
     order = services.create_order(county.townships[0], county.users["township"])
     line = services.add_line(order, product, qty_packs=1, user=county.users["township"])
     before = _events()[-1].id
@@ -186,7 +185,7 @@ def test_core_inserts_and_deletes_name_their_rows_and_keep_the_callers_result(co
     order = services.create_order(county.townships[0], county.users["township"])
     line_id = db.session.execute(insert(OrderLine).values(order_id=order.id, product_id=product.id, qty_packs=2)) \
         .inserted_primary_key[0]
-    registered = shortage(county.villages[0], product, 1, county.users["village"])
+    registered = make_shortage(county.villages[0], product, 1, county.users["village"])
     before = _events()[-1].id
     returned = db.session.execute(insert(OrderLineShortage).returning(OrderLineShortage.line_id),
                                   [{"line_id": line_id, "shortage_id": registered.id}]).all()

@@ -11,8 +11,7 @@ from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
 from pharmacy.inventory.models import StockMovement, Transfer, TransferStatus
 from pharmacy.shortages.models import ShortageStatus
-from tests.delivery_factories import key, make_route, next_weekday, shortage, stock_up
-from tests.factories import make_product
+from tests.factories import key, make_product, make_route, make_shortage, next_weekday, stock_up
 
 
 @pytest.fixture
@@ -23,9 +22,9 @@ def planned(county):
     syrup = make_product("小儿止咳糖浆", dosage_form="糖浆剂", strength="100ml", base_unit="瓶", pack_size=1)
     stock_up(township, tablets, 300, user=pharmacist, lot="NF2501")
     stock_up(township, syrup, 20, user=pharmacist, lot="SY88")
-    first = shortage(v1, tablets, 2, user=county.users["village"], urgency="urgent")
-    second = shortage(v1, syrup, 4, user=county.users["village"])
-    third = shortage(v2, tablets, 1, user=pharmacist)
+    first = make_shortage(v1, tablets, 2, user=county.users["village"], urgency="urgent")
+    second = make_shortage(v1, syrup, 4, user=county.users["village"])
+    third = make_shortage(v2, tablets, 1, user=pharmacist)
     route = make_route(township, [v1, v2])
     run = services.plan_run(route, next_weekday(2), user=pharmacist)
     return locals() | {"county": county}

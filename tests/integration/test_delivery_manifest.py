@@ -10,8 +10,7 @@ from pharmacy.deliveries import services
 from pharmacy.deliveries.cli import deliveries_cli
 from pharmacy.deliveries.manifest import build_manifest_pdf
 from pharmacy.extensions import db
-from tests.delivery_factories import make_route, next_weekday, shortage, stock_up
-from tests.factories import make_product
+from tests.factories import make_product, make_route, make_shortage, next_weekday, stock_up
 
 
 def _confirmed_run(county, *, many_lines: int = 0):
@@ -21,8 +20,8 @@ def _confirmed_run(county, *, many_lines: int = 0):
     nifedipine = make_product("硝苯地平缓释片（Ⅱ）", dosage_form="缓释片", strength="20mg", pack_size=30)
     stock_up(township, amoxicillin, 480, user=pharmacist, lot="AMX2501")
     stock_up(township, nifedipine, 300, user=pharmacist, lot="NF-88")
-    first = shortage(v1, amoxicillin, 3, user=county.users["village"], urgency="emergency")
-    shortage(v2, nifedipine, 2, user=pharmacist)
+    first = make_shortage(v1, amoxicillin, 3, user=county.users["village"], urgency="emergency")
+    make_shortage(v2, nifedipine, 2, user=pharmacist)
     route = make_route(township, [v1, v2], name="东线")
     run = services.plan_run(route, next_weekday(2), user=pharmacist)
     for i in range(many_lines):

@@ -6,8 +6,7 @@ from pharmacy.deliveries import services
 from pharmacy.deliveries.models import DeliveryRun, Route, RunStatus, StopStatus
 from pharmacy.extensions import db
 from pharmacy.shortages.models import ShortageStatus
-from tests.delivery_factories import make_route, next_weekday, shortage, stock_up
-from tests.factories import make_product
+from tests.factories import make_product, make_route, make_shortage, next_weekday, stock_up
 
 
 @pytest.fixture
@@ -16,7 +15,7 @@ def dispatched(county):
     pharmacist = county.users["township"]
     product = make_product("二甲双胍片", strength="0.5g", pack_size=48)
     stock_up(township, product, 480, user=pharmacist, lot="MET01")
-    registered = shortage(v1, product, 2, user=county.users["village"])
+    registered = make_shortage(v1, product, 2, user=county.users["village"])
     route = make_route(township, [v1, v2], name="南线")
     run = services.plan_run(route, next_weekday(2), user=pharmacist)
     services.confirm_run(run, user=pharmacist)

@@ -12,8 +12,7 @@ from pharmacy.errors import Conflict, InvalidInput
 from pharmacy.extensions import db
 from pharmacy.facilities.models import FacilityKind
 from pharmacy.facilities.services import create_facility
-from tests.delivery_factories import consumption, make_route, next_weekday, shortage, stock_up
-from tests.factories import make_product
+from tests.factories import consume, make_product, make_route, make_shortage, next_weekday, stock_up
 
 
 @pytest.fixture
@@ -26,9 +25,9 @@ def setup(county):
     stock_up(township, tablets, 30, user=pharmacist, lot="OLD", expires_in_days=200)
     stock_up(township, tablets, 500, user=pharmacist, lot="NEW", expires_in_days=500)
     stock_up(township, capsules, 100, user=pharmacist, lot="CAP", expires_in_days=300)
-    consumption(v1, tablets, monthly_base=20, on_hand_base=5, user=doctor)
-    urgent = shortage(v1, capsules, 2, user=doctor, urgency="urgent")
-    routine = shortage(v2, tablets, 3, user=county.users["township"])
+    consume(v1, tablets, 3 * 20, on_hand_base=5, user=doctor)
+    urgent = make_shortage(v1, capsules, 2, user=doctor, urgency="urgent")
+    routine = make_shortage(v2, tablets, 3, user=county.users["township"])
     route = make_route(township, [v1, v2])
     return locals() | {"county": county}
 
@@ -61,7 +60,7 @@ def test_limited_township_stock_becomes_a_shortfall_and_pending_runs_reserve_the
     s = setup
     other = create_facility(code=f"{county.townships[0].code}V9", name="测试九村卫生室",
                             kind=FacilityKind.VILLAGE_POINT, parent=s["township"], population=1200)
-    big = shortage(other, s["tablets"], 60, user=s["pharmacist"])  # 600 tablets; 530 usable in the township
+    big = make_shortage(other, s["tablets"], 60, user=s["pharmacist"])  # 600 tablets; 530 usable in the township
     second_route = make_route(s["township"], [other], weekdays="1,4")
     first = services.plan_run(s["route"], next_weekday(2), user=s["pharmacist"])
     reserved = sum(line.qty_base for line in first.lines if line.product_id == s["tablets"].id)
@@ -84,7 +83,7 @@ def test_alternate_run_villages_are_skipped_unless_an_urgent_shortage_waits(setu
     first = services.plan_run(route, next_weekday(2), user=s["pharmacist"])
     assert [stop.village_id for stop in first.stops] == [s["v1"].id]
     services.cancel_run(first, reason="测试", user=s["pharmacist"])
-    shortage(s["v2"], s["capsules"], 1, user=s["pharmacist"], urgency="emergency")
+    make_shortage(s["v2"], s["capsules"], 1, user=s["pharmacist"], urgency="emergency")
     again = services.plan_run(route, next_weekday(5, next_weekday(2)), user=s["pharmacist"])
     assert again.sequence == 1  # the cancelled run does not count
     off_turn = [stop for stop in again.stops if stop.village_id == s["v2"].id]

@@ -24,8 +24,7 @@ from sqlalchemy import create_engine, text
 from pharmacy import clock, create_app
 from pharmacy.config import ROOT
 from pharmacy.extensions import db
-from tests.delivery_factories import make_route, shortage, stock_up
-from tests.factories import make_county, make_product
+from tests.factories import make_county, make_product, make_route, make_shortage, stock_up
 from tests.live_gunicorn import fresh_database
 
 FLASK = Path(sys.executable).parent / "flask"
@@ -42,7 +41,7 @@ def _seed(url: str) -> dict:
         product = make_product("氨氯地平片", pack_size=14)
         stock_up(township, product, 140, user=county.users["township"])
         for village in villages:
-            shortage(village, product, 1, user=county.users["village"])
+            make_shortage(village, product, 1, user=county.users["village"])
         departure = clock.to_local(clock.now_utc() + timedelta(hours=2)).strftime("%H:%M")
         route = make_route(township, villages, weekdays="1,2,3,4,5,6,7", departure=departure)
         db.session.commit()

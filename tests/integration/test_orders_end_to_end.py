@@ -10,8 +10,7 @@ from pharmacy.catalog.services import update_product
 from pharmacy.inventory import services as stock
 from pharmacy.inventory.models import Transfer
 from pharmacy.settlement.services import current_month
-from tests.factories import make_product, make_user
-from tests.integration.orders_helpers import consume, put_stock, shortage
+from tests.factories import consume, make_product, make_shortage, make_user, stock_up
 
 
 def _ok(response, status=200):
@@ -30,10 +29,10 @@ def test_unified_supply_end_to_end(county, login, db_session):
     metformin = make_product("二甲双胍", strength="0.5g", pack_size=24, price="30.00")
 
     # 1. Villages register shortages; the township registers one of its own and has used granules.
-    sa1 = shortage(v1, amlodipine, 3, county.users["village"], "urgent")
-    sa2 = shortage(v2, amlodipine, 2, v2_user)
-    sc1 = shortage(v1, metformin, 4, county.users["village"], "emergency")
-    sb_town = shortage(town, granules, 1, town_user)
+    sa1 = make_shortage(v1, amlodipine, 3, county.users["village"], "urgent")
+    sa2 = make_shortage(v2, amlodipine, 2, v2_user)
+    sc1 = make_shortage(v1, metformin, 4, county.users["village"], "emergency")
+    sb_town = make_shortage(town, granules, 1, town_user)
     consume(town, granules, 60)  # 20 bags a month → max 3 months = 60 bags = 3 packs to order
     assert {s.status for s in (sa1, sa2, sc1, sb_town)} == {"registered"}
 
@@ -66,11 +65,11 @@ def test_unified_supply_end_to_end(county, login, db_session):
     assert approved[amlodipine.id]["qty_packs_approved"] == 5
 
     # 4. Allocation from central stock: FEFO, the near-expiry lot skipped, metformin short → back-order.
-    put_stock(central, amlodipine, 100, days=30, lot="A-NEAR")
-    put_stock(central, amlodipine, 200, days=400, lot="A-LONG")
-    put_stock(central, amlodipine, 200, days=700, lot="A-LATER")
-    put_stock(central, granules, 100, days=500, lot="B-1")
-    put_stock(central, metformin, 30, days=500, lot="C-1")
+    stock_up(central, amlodipine, 100, expires_in_days=30, lot="A-NEAR")
+    stock_up(central, amlodipine, 200, expires_in_days=400, lot="A-LONG")
+    stock_up(central, amlodipine, 200, expires_in_days=700, lot="A-LATER")
+    stock_up(central, granules, 100, expires_in_days=500, lot="B-1")
+    stock_up(central, metformin, 30, expires_in_days=500, lot="C-1")
     order = _ok(client.post("/api/v1/orders/allocate", json={"order_ids": [order_id]}))[0]
     allocated = {line["product_id"]: line for line in order["lines"]}
     assert order["status"] == "allocated"

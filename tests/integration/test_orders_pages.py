@@ -9,8 +9,8 @@ from pharmacy import clock
 from pharmacy.orders import fulfilment, services
 from pharmacy.purchasing import services as purchasing
 from pharmacy.settlement.services import current_month
-from tests.factories import make_product
-from tests.integration.orders_helpers import put_stock, shortage, use_language
+from tests.factories import make_product, make_shortage, stock_up
+from tests.integration.orders_helpers import use_language
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -26,9 +26,9 @@ def flow(county, db_session):
     """A submitted order, an allocated-and-shipped order with a back-order, and a purchase proposal."""
     town, user, county_user = county.townships[0], county.users["township"], county.users["county"]
     product, scarce = make_product("阿莫西林", pack_size=10), make_product("甲硝唑", pack_size=10)
-    shortage(county.villages[0], product, 2, county.users["village"], "emergency")
-    put_stock(county.central, product, 100, lot="P-1")
-    put_stock(county.central, scarce, 10, lot="S-1")
+    make_shortage(county.villages[0], product, 2, county.users["village"], "emergency")
+    stock_up(county.central, product, 100, lot="P-1")
+    stock_up(county.central, scarce, 10, lot="S-1")
     shipped = services.build_draft_order(town, user)
     services.add_line(shipped, scarce, qty_packs=3, user=user)
     services.submit_order(shipped, user)
@@ -89,7 +89,7 @@ def test_county_pages_in_both_languages(county, login, flow):
 
 def test_builder_forms_save_add_remove_and_submit(county, login, db_session):
     product, extra = make_product(pack_size=10), make_product(pack_size=10)
-    shortage(county.villages[0], product, 2, county.users["village"])
+    make_shortage(county.villages[0], product, 2, county.users["village"])
     db_session.commit()
     client = login(county.users["township"])
     response = client.post("/orders/draft", data={})

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from pharmacy.auth.models import Role
 from pharmacy.orders import fulfilment, services
 from pharmacy.orders.models import Allocation, Order
-from tests.factories import make_county, make_product, make_user
-from tests.integration.orders_helpers import consume, csrf_header, put_stock, shortage
+from tests.factories import consume, make_county, make_product, make_shortage, make_user, stock_up
+from tests.integration.orders_helpers import csrf_header
 
 
 def _ok(response, status=200):
@@ -51,7 +51,7 @@ def test_draft_respects_tiers_and_keeps_edits_on_refresh(county):
     consume(town, village_tier, 30)
     consume(town, township_tier, 30)
     consume(county.central, county_tier, 30)
-    shortage(village, village_tier, 2, county.users["village"])
+    make_shortage(village, village_tier, 2, county.users["village"])
     order = services.build_draft_order(town, user)
     by_product = {line.product_id: line for line in order.lines}
     assert set(by_product) == {village_tier.id, township_tier.id}
@@ -59,7 +59,7 @@ def test_draft_respects_tiers_and_keeps_edits_on_refresh(county):
     assert by_product[township_tier.id].is_for_villages is False
     assert by_product[township_tier.id].qty_packs == 3  # AMC 10/month × 3 months
     services.update_line(order, by_product[township_tier.id], qty_packs=7)
-    late = shortage(county.villages[1], village_tier, 4, county.users["village"], "emergency")
+    late = make_shortage(county.villages[1], village_tier, 4, county.users["village"], "emergency")
     again = services.build_draft_order(town, user)
     assert again.id == order.id
     assert by_product[township_tier.id].qty_packs == 7  # the pharmacist's figure stays
@@ -147,8 +147,8 @@ def test_transitions_that_are_not_allowed_return_409_and_change_nothing(county, 
 
 def test_rejecting_lines_and_cancelling_free_the_shortages(county, login, db_session):
     product, other = make_product(), make_product()
-    s1 = shortage(county.villages[0], product, 2, county.users["village"])
-    s2 = shortage(county.villages[0], other, 1, county.users["village"])
+    s1 = make_shortage(county.villages[0], product, 2, county.users["village"])
+    s2 = make_shortage(county.villages[0], other, 1, county.users["village"])
     order = services.build_draft_order(county.townships[0], county.users["township"])
     services.submit_order(order, county.users["township"])
     assert (s1.status, s2.status) == ("ordered", "ordered")
@@ -259,9 +259,9 @@ def test_scarce_stock_is_shared_fairly_across_townships(county, login, db_sessio
     u2 = make_user(t2, Role.TOWNSHIP_PHARMACIST)
     third = make_county(townships=1, villages=1)  # another county's order is never mixed in
     product = make_product(pack_size=10)
-    put_stock(central, product, 60, days=30, lot="NEAR")  # inside the 90-day window: never sent
-    put_stock(central, product, 100, days=300, lot="OLD")
-    put_stock(central, product, 60, days=600, lot="NEW")
+    stock_up(central, product, 60, expires_in_days=30, lot="NEAR")  # inside the 90-day window: never sent
+    stock_up(central, product, 100, expires_in_days=300, lot="OLD")
+    stock_up(central, product, 60, expires_in_days=600, lot="NEW")
     routine_1 = _submitted_order(county, {product: 9})
     routine_2 = _submitted_order(county, {product: 3}, user=u2, township=t2)
     emergency = _submitted_order(county, {product: (6, "emergency")}, user=u2, township=t2)
@@ -294,7 +294,7 @@ def test_scarce_stock_is_shared_fairly_across_townships(county, login, db_sessio
 
 def test_partial_pack_lots_and_release_after_new_stock(county):
     county_user, product = county.users["county"], make_product(pack_size=24)
-    put_stock(county.central, product, 30, days=400, lot="P1")
+    stock_up(county.central, product, 30, expires_in_days=400, lot="P1")
     order = _submitted_order(county, {product: 3})
     services.approve_order(order, county_user)
     fulfilment.allocate_orders([order], county_user)
@@ -302,7 +302,7 @@ def test_partial_pack_lots_and_release_after_new_stock(county):
     assert (line.qty_packs_allocated, line.qty_packs_backordered) == (1, 2)
     fulfilment.ship_order(order, county_user)
     assert order.status == "shipped"
-    put_stock(county.central, product, 48, days=500, lot="P2")
+    stock_up(county.central, product, 48, expires_in_days=500, lot="P2")
     released = fulfilment.release_backorders(county.central, [product.id], county_user)
     assert released == [line] and order.status == "allocated"
     assert (line.qty_packs_allocated, line.qty_packs_backordered) == (3, 0)
@@ -321,7 +321,7 @@ def test_pick_list_follows_shelf_locations_then_products(county, login, db_sessi
     county_user = county.users["county"]
     shelved, plain_b, plain_a = make_product("乙药"), make_product("丙药"), make_product("甲药")
     for product in (shelved, plain_b, plain_a):
-        put_stock(county.central, product, 240, lot=f"L-{product.id}")
+        stock_up(county.central, product, 240, lot=f"L-{product.id}")
     db_session.add(StockPolicy(facility_id=county.central.id, product_id=shelved.id, min_months=3, max_months=4,
                                shelf_location="A-01-3"))
     order = _submitted_order(county, {plain_b: 1, shelved: 1, plain_a: 1})

@@ -13,8 +13,7 @@ from pharmacy.orders import fulfilment, services
 from pharmacy.purchasing import services as purchasing
 from pharmacy.settlement import services as settlement
 from pharmacy.settlement.rules import previous_month
-from tests.factories import make_product
-from tests.integration.orders_helpers import put_stock
+from tests.factories import make_product, stock_up
 
 
 def _ok(response, status=200):
@@ -103,7 +102,7 @@ def test_purchase_order_edits_and_receipts(county, login, db_session):
 
 def _receive_at(county, product, qty_base, when):
     """A township receipt of `qty_base` (a transfer from the central pharmacy) dated `when`."""
-    put_stock(county.central, product, qty_base)
+    stock_up(county.central, product, qty_base)
     transfer = stock.send_transfer(county.central, county.townships[0], [stock.LineRequest(product, qty_base)],
                                    user=county.users["county"], key=f"t-{product.id}-{when.isoformat()}-{qty_base}")
     stock.receive_transfer(transfer, {}, user=county.users["township"], key=f"in-{transfer.id}")

@@ -23,8 +23,7 @@ from pharmacy.scheduler.locks import LOCK_NAME, AdvisoryLock, make_lock
 from pharmacy.scheduler.models import JobRun, RunOutcome, SchedulerLease, apscheduler_jobs
 from pharmacy.scheduler.runner import consecutive_failures, run_job
 from pharmacy.scheduler.service import SchedulerService
-from tests.delivery_factories import make_route, shortage, stock_up
-from tests.factories import make_product
+from tests.factories import make_product, make_route, make_shortage, stock_up
 
 
 def ping_job():
@@ -43,8 +42,8 @@ def two_due_routes(app, county):
     township, (v1, v2) = county.townships[0], county.villages[:2]
     product = make_product("氨氯地平片", pack_size=14)
     stock_up(township, product, 140, user=county.users["township"])
-    shortage(v1, product, 1, user=county.users["village"])
-    shortage(v2, product, 1, user=county.users["village"])
+    make_shortage(v1, product, 1, user=county.users["village"])
+    make_shortage(v2, product, 1, user=county.users["village"])
     departure = clock.to_local(clock.now_utc() + timedelta(hours=2)).strftime("%H:%M")
     make_route(township, [v1], weekdays="1,2,3,4,5,6,7", departure=departure)
     make_route(township, [v2], weekdays="1,2,3,4,5,6,7", departure=departure)

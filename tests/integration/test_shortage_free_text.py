@@ -133,7 +133,7 @@ def test_a_resolved_registration_comes_into_the_order_builder_by_product(county)
 
 def test_a_resolved_registration_is_planned_by_the_next_delivery_run(county):
     from pharmacy.deliveries.services import plan_run
-    from tests.delivery_factories import make_route, next_weekday, stock_up
+    from tests.factories import make_route, next_weekday, stock_up
 
     township, village = county.townships[0], county.villages[0]
     pharmacist = county.users["township"]

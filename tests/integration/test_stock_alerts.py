@@ -11,8 +11,7 @@ from pharmacy.deliveries.stock_source import stock_status_for_planning
 from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
 from pharmacy.inventory.models import StockPolicy
-from tests.delivery_factories import consumption, key, stock_up
-from tests.factories import make_product
+from tests.factories import consume, key, make_product, stock_up
 
 
 def open_alerts():
@@ -23,8 +22,8 @@ def open_alerts():
 def test_stock_status_adapter_reads_amc_policies_and_tier_defaults(county):
     v1, v2 = county.villages[:2]
     product = make_product(pack_size=10)
-    consumption(v1, product, monthly_base=30, on_hand_base=20, user=county.users["village"])
-    consumption(v2, product, monthly_base=30, on_hand_base=200, user=county.users["village"])
+    consume(v1, product, 3 * 30, on_hand_base=20, user=county.users["village"])
+    consume(v2, product, 3 * 30, on_hand_base=200, user=county.users["village"])
     db.session.add(StockPolicy(facility_id=v2.id, product_id=product.id, min_months=1, max_months=3,
                                min_qty_base=None, max_qty_base=150))
     rows = {r.facility_id: r for r in stock_status_for_planning([v1.id, v2.id])}
@@ -38,8 +37,8 @@ def test_level_alerts_open_then_resolve(county):
     v1, v2 = county.villages[:2]
     doctor = county.users["village"]
     product = make_product(pack_size=10)
-    consumption(v1, product, monthly_base=30, on_hand_base=0, user=doctor)
-    consumption(v2, product, monthly_base=30, on_hand_base=10, user=doctor)
+    consume(v1, product, 3 * 30, on_hand_base=0, user=doctor)
+    consume(v2, product, 3 * 30, on_hand_base=10, user=doctor)
     summary = recompute_stock_status()
     alerts = open_alerts()
     assert alerts[(v1.id, product.id, AlertKind.STOCKOUT)].amc_base == 30

@@ -11,9 +11,7 @@ import pytest
 from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
 from pharmacy.shortages.models import Shortage
-from tests.delivery_factories import make_route, next_weekday
-from tests.factories import make_product
-from tests.integration.orders_helpers import put_stock
+from tests.factories import make_product, make_route, next_weekday, stock_up
 
 PACK = 10  # tablets a box
 
@@ -33,7 +31,7 @@ def test_a_village_registration_reaches_the_village(county, login, short_leg):
     town, village, central = county.townships[0], county.villages[0], county.central
     doctor, pharmacist, county_user = county.users["village"], county.users["township"], county.users["county"]
     amlodipine = make_product("氨氯地平片", strength="5mg", pack_size=PACK, price="12.50")
-    put_stock(central, amlodipine, 300, days=500, lot="A-1")
+    stock_up(central, amlodipine, 300, expires_in_days=500, lot="A-1")
     route = make_route(town, [village])
 
     # 1. The village doctor registers 3 boxes on the tablet (a retried send counts once).

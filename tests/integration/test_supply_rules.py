@@ -9,8 +9,7 @@ from pharmacy.inventory import services as stock
 from pharmacy.inventory.models import Lot
 from pharmacy.supply import services as supply
 from pharmacy.supply.models import ConsignmentKind
-from tests.delivery_factories import key, stock_up
-from tests.factories import make_product, make_user
+from tests.factories import key, make_product, make_user, stock_up
 
 
 def _lot(number: str) -> Lot:

@@ -8,7 +8,7 @@ import pytest
 
 from pharmacy.catalog.loader import read_catalog
 from pharmacy.config import ROOT
-from pharmacy.matching.pinyin import full_pinyin, pinyin_initials
+from pharmacy.catalog.pinyin import full_pinyin, pinyin_initials
 
 DATA = ROOT / "catalog_data"
 

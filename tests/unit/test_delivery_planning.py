@@ -2,10 +2,10 @@
 
 from datetime import date, datetime, time, timedelta
 
-from pharmacy.deliveries.planning import (ProductInfo, ShortageNeed, ShortfallReason, StockLevel, StopNeeds,
-                                          plan_delivery, round_up_to_packs)
+from pharmacy.deliveries.planning import ProductInfo, ShortageNeed, ShortfallReason, StopNeeds, plan_delivery
 from pharmacy.deliveries.schedule import (default_every_n_runs, departures_after, is_stop_due,
                                           next_departure_on_or_after, parse_weekdays)
+from pharmacy.inventory.consumption import StockLevel
 from pharmacy.inventory.fefo import LotStock
 
 DEPARTURE = date(2026, 3, 3)
@@ -142,18 +142,22 @@ def test_the_most_depleted_village_comes_first_when_stock_cannot_reach_every_min
     assert by_village(plan, 10) == {}
 
 
+def test_a_village_without_consumption_comes_after_those_whose_stock_runs_out():
+    stops = [
+        StopNeeds(10, 1, levels=[level(1, on_hand=0, amc=0, min_base=20, max_base=20)]),  # absolute min, no AMC
+        StopNeeds(20, 2, levels=[level(1, on_hand=15, amc=20, min_base=20, max_base=20)]),
+    ]
+    plan = plan_delivery(stops, PRODUCTS, {1: [lot(1, 10)]}, usable_after=USABLE_AFTER)
+    assert by_village(plan, 20) == {(1, 1): 10}
+    assert by_village(plan, 10) == {}
+
+
 def test_no_consumption_means_no_replenishment_and_lines_follow_stop_order():
     stops = [StopNeeds(20, 2, shortages=[shortage(1, 2, 24)]), StopNeeds(10, 1, levels=[level(1, 0, 0, 0, 0)]),
              StopNeeds(30, 3, shortages=[shortage(2, 2, 24)])]
     plan = plan_delivery(stops, PRODUCTS, {2: [lot(2, 100)]}, usable_after=USABLE_AFTER)
     assert [line.village_id for line in plan.lines] == [20, 30]
     assert plan.shortfalls == []
-
-
-def test_round_up_to_packs():
-    assert round_up_to_packs(35, 10) == 40
-    assert round_up_to_packs(40, 10) == 40
-    assert round_up_to_packs(1, 0) == 1
 
 
 def test_schedule_arithmetic():

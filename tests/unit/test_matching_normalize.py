@@ -5,7 +5,7 @@ import pytest
 from pharmacy.matching.normalize import (Quantity, canonical_form, drug_words, form_penalty, format_quantities,
                                          normalize_text, parse_name, parse_quantities, salt_variants,
                                          strengths_compatible, strip_form_suffix, variant_number)
-from pharmacy.matching.pinyin import full_pinyin, pinyin_initials, pinyin_syllables
+from pharmacy.catalog.pinyin import full_pinyin, pinyin_initials, pinyin_syllables
 
 
 def strength(text: str) -> str:

@@ -1,15 +1,4 @@
-from pharmacy.orders.replenishment import packs_for, replenishment_need_base, suggest_packs
-
-
-def test_need_is_max_minus_on_hand_minus_in_transit():
-    assert replenishment_need_base(90, 20, 10) == 60
-    assert replenishment_need_base(90, 100, 0) == 0
-
-
-def test_packs_round_up():
-    assert packs_for(25, 24) == 2
-    assert packs_for(24, 24) == 1
-    assert packs_for(0, 24) == 0
+from pharmacy.orders.replenishment import suggest_packs
 
 
 def test_suggestion_covers_shortages_within_the_top_up():

@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from pharmacy.inventory import consumption as rules
-from pharmacy.inventory.consumption import AmcBasis, Policy, StockStatus
+from pharmacy.inventory.consumption import AmcBasis, Policy, StockLevel, StockStatus
 from pharmacy.inventory.fefo import LotStock, choose_lots_fefo
 
 NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
@@ -31,6 +31,17 @@ def test_amc_is_unknown_under_fourteen_days(first):
 
 def test_amc_with_history_but_no_dispensing_is_zero():
     assert rules.average_monthly_consumption(0, NOW - timedelta(days=120), NOW).value == 0
+
+
+def test_need_is_max_minus_on_hand_minus_in_transit():
+    assert rules.replenishment_need_base(90, 20, 10) == 60
+    assert rules.replenishment_need_base(90, 100, 0) == 0
+
+
+def test_a_stock_level_needs_what_brings_it_to_max():
+    level = StockLevel(7, on_hand_base=20, in_transit_base=10, amc_base=30.0, min_base=30, max_base=90)
+    assert level.need_base == 60
+    assert StockLevel(7, on_hand_base=100, max_base=90).need_base == 0
 
 
 def test_months_of_stock():

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from .. import clock
 from ..catalog.models import Product, ProductStatus
 from ..extensions import db
-from .models import (
+from ..inventory.models import (
     Lot,
     MovementKind,
     StockBalance,
@@ -31,7 +31,7 @@ from .models import (
 )
 
 if TYPE_CHECKING:
-    from ..demo.seed import DemoCounty
+    from .seed import DemoCounty
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 
 from datetime import time
 
-from .schedule import default_every_n_runs
-from .services import StopSpec, save_route
+from ..deliveries.schedule import default_every_n_runs
+from ..deliveries.services import StopSpec, save_route
 
 # (name, ISO weekdays, departure): the first half of a township's villages on the east loop, the rest on the west.
 DEMO_ROUTES = [("东线", "2,5", time(8, 0)), ("西线", "1,4", time(8, 30))]

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from .. import clock
 from ..catalog.models import Product, ProductStatus
 from ..extensions import db
-from .models import Shortage, ShortageEvent
-from .services import acknowledge, register_shortage
+from ..shortages.models import Shortage, ShortageEvent
+from ..shortages.services import acknowledge, register_shortage
 
 if TYPE_CHECKING:
-    from ..demo.seed import DemoCounty
+    from .seed import DemoCounty
 
 log = logging.getLogger(__name__)
 

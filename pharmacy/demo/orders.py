@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from ..catalog.models import Product, ProductStatus
 from ..extensions import db
 from ..purchasing.models import Supplier, SupplierProduct
-from . import services
+from ..orders import services
 
 log = logging.getLogger(__name__)
 
