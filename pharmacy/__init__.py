@@ -32,6 +32,7 @@ BLUEPRINTS = [
     "pharmacy.supply.views:bp",
     "pharmacy.supply.api:bp",
     "pharmacy.supply.api:consignments_bp",
+    "pharmacy.supply.api:settings_bp",
     "pharmacy.shortages.views:bp",
     "pharmacy.shortages.api:bp",
     "pharmacy.orders.views:bp",
