@@ -123,6 +123,10 @@ def _walk(app, county):
     assert transfer["consignment"]["id"] == incoming["consignment_id"]
     assert (transfer["consignment"]["kind"], transfer["consignment"]["delivery_stop_id"],
             transfer["consignment"]["delivery_run_id"]) == ("delivery", stop["id"], run["id"])
+    elsewhere = BearerClient(doctor.client, county.users["other_village"])  # a village of another township
+    assert [elsewhere.get(url) for url in ("/api/v1/deliveries", "/api/v1/deliveries/stops", "/api/v1/routes")] \
+        == [[], [], []]
+    assert doctor.client.get(f"/api/v1/deliveries/stops/{stop['id']}", headers=elsewhere.headers).status_code == 404
     consignment = doctor.get(f"/api/v1/consignments/{incoming['consignment_id']}")
     assert consignment["links"]["delivery_stop_id"] == stop["id"] and consignment["status"] == "dispatched"
 
