@@ -20,6 +20,7 @@ BLUEPRINTS = [
     "pharmacy.home:bp",
     "pharmacy.auth.views:bp",
     "pharmacy.auth.api:bp",
+    "pharmacy.auth.api:users_bp",
     "pharmacy.facilities.views:bp",
     "pharmacy.facilities.api:bp",
     "pharmacy.catalog.views:bp",
@@ -31,6 +32,7 @@ BLUEPRINTS = [
     "pharmacy.supply.views:bp",
     "pharmacy.supply.api:bp",
     "pharmacy.supply.api:consignments_bp",
+    "pharmacy.supply.api:settings_bp",
     "pharmacy.shortages.views:bp",
     "pharmacy.shortages.api:bp",
     "pharmacy.orders.views:bp",
@@ -147,6 +149,7 @@ def _configure_proxy(app: Flask) -> None:
 
 
 def _configure_login(app: Flask) -> None:
+    from .auth import tokens
     from .auth.services import load_user_by_session_id
 
     login.login_view = "auth.login"
@@ -154,7 +157,13 @@ def _configure_login(app: Flask) -> None:
 
     @login.user_loader
     def load_user(session_id: str):
+        if tokens.bearer_token_sent() is not None and request.path.startswith("/api/"):
+            return None  # a bearer request is its token's user, whatever cookie the client also sends
         return load_user_by_session_id(session_id)
+
+    @login.request_loader
+    def load_user_from_token(_request):
+        return tokens.user_for_request()
 
     @login.unauthorized_handler
     def unauthorized():
@@ -162,6 +171,8 @@ def _configure_login(app: Flask) -> None:
 
         from .errors import error_response, wants_json
 
+        if g.get("api_token_refused"):
+            return error_response(401, "invalid_token", _("API 令牌无效、已过期或已撤销"))
         if wants_json():
             return error_response(401, "unauthorized", _("请先登录"))
         # request.full_path writes "/?" for "/": pass the path, and the query only when there is one.
@@ -176,6 +187,7 @@ def _configure_login(app: Flask) -> None:
             return None
         if not current_user.is_authenticated:
             return login.unauthorized()
+        tokens.check_token_scope()
         return None
 
 

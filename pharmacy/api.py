@@ -70,8 +70,10 @@ def api_operation(*, summary: str, tags: list[str], query=None, body=None, respo
                   many: bool = False, description: str = ""):
     """Declare one API operation: parse `query`/`body` with their schemas, dump the result with `response`.
 
-    Cross-site forms cannot send `application/json`, so requiring it on writes is the API's CSRF defence;
-    multipart uploads must carry the page's CSRF token in `X-CSRFToken` instead.
+    Cross-site forms cannot send `application/json`, so requiring it on writes is the API's CSRF defence for cookie
+    sessions; a write sent without a JSON body (a bodyless action such as submit, a multipart upload) must carry the
+    session's CSRF token in `X-CSRFToken` instead. A request signed in with a bearer token needs neither: browsers
+    never add that header by themselves. An action whose body schema has no required field may be sent with no body.
     """
     query_schema, body_schema, response_schema = _schema(query), _schema(body), _schema(response)
 
@@ -80,10 +82,14 @@ def api_operation(*, summary: str, tags: list[str], query=None, body=None, respo
         def wrapper(*args, **kwargs):
             if query_schema is not None:
                 kwargs["query"] = query_schema.load(_flat_args())
-            if body_schema is not None:
+            sessions_write = request.method in WRITE_METHODS and not _signed_in_with_token()
+            if body_schema is not None and _has_body():
                 kwargs["body"] = body_schema.load(_json_body())
-            elif request.method in ("POST", "PUT", "PATCH", "DELETE") and not request.is_json:
-                _require_csrf_header()
+            else:
+                if sessions_write and not request.is_json:
+                    _require_csrf_header()
+                if body_schema is not None:
+                    kwargs["body"] = body_schema.load({})
             result = view(*args, **kwargs)
             if isinstance(result, (Response, tuple)) or response_schema is None:
                 return result
@@ -102,6 +108,19 @@ def api_operation(*, summary: str, tags: list[str], query=None, body=None, respo
         return wrapper
 
     return decorate
+
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _signed_in_with_token() -> bool:
+    from .auth.tokens import current_token
+
+    return current_token() is not None
+
+
+def _has_body() -> bool:
+    return bool(request.get_data(cache=True))
 
 
 def _flat_args() -> dict:
@@ -181,8 +200,10 @@ def build_openapi(app: Flask) -> dict:
             if doc["query"] is not None:
                 op["parameters"].append({"in": "query", "schema": type(doc["query"])})
             if doc["body"] is not None:
-                op["requestBody"] = {"required": True,
+                op["requestBody"] = {"required": _needs_body(doc["body"]),
                                      "content": {"application/json": {"schema": ref(doc["body"])}}}
+            if method in WRITE_METHODS:
+                op["parameters"].append(CSRF_HEADER)
             ok = {"description": "OK"}
             if doc["response"] is not None:
                 item = ref(doc["response"])
@@ -193,9 +214,31 @@ def build_openapi(app: Flask) -> dict:
                 op["responses"][code] = {"description": code,
                                          "content": {"application/json": {"schema": "Error"}}}
             paths.setdefault(path, {})[method.lower()] = op
+    spec.components.security_scheme("bearerToken", {
+        "type": "http", "scheme": "bearer",
+        "description": "An API token from the account page (/account) or POST /api/v1/auth/tokens, sent as "
+                       "`Authorization: Bearer ph_…`. Scopes: `read` (GET) and `write` (every method); never more "
+                       "than the user's role. No CSRF token needed."})
+    spec.components.security_scheme("cookieSession", {
+        "type": "apiKey", "in": "cookie", "name": app.config.get("SESSION_COOKIE_NAME", "session"),
+        "description": "The browser's session after signing in on /login. Writes need a JSON body "
+                       "(Content-Type: application/json) or the X-CSRFToken header (GET /api/v1/auth/csrf)."})
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path])
-    return _plain_numbers(spec.to_dict())
+    document = spec.to_dict()
+    document["security"] = [{"bearerToken": []}, {"cookieSession": []}]
+    return _plain_numbers(document)
+
+
+CSRF_HEADER = {
+    "name": "X-CSRFToken", "in": "header", "required": False, "schema": {"type": "string"},
+    "description": "Cookie sessions only, when the request has no JSON body (a bodyless action, an upload): the "
+                   "session's CSRF token from GET /api/v1/auth/csrf. Not needed with a bearer token."}
+
+
+def _needs_body(schema) -> bool:
+    """Whether an action needs a body: only when its schema has a required field (others may be sent bodyless)."""
+    return any(field.required for field in schema.fields.values())
 
 
 def _utc_moment_property(_converter, field, ret, **_kwargs) -> dict:

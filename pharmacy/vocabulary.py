@@ -351,6 +351,19 @@ class Role(Term):
     VIEWER = "viewer", "只读用户", "Viewer"
 
 
+class TokenScope(Term):
+    """What an API token may do: read (GET) and/or write (every other method); never more than its user's role."""
+
+    READ = "read", "读取", "Read"
+    WRITE = "write", "写入", "Write"
+
+
+class TokenStatus(Term):
+    ACTIVE = "active", "有效", "Active"
+    EXPIRED = "expired", "已过期", "Expired"
+    REVOKED = "revoked", "已撤销", "Revoked"
+
+
 # ---- audit and scheduled jobs ------------------------------------------------------------------------------
 
 class AuditAction(Term):
@@ -412,6 +425,8 @@ VOCABULARY: dict[str, type[Term]] = {
     "tier": Tier,
     "facility_kind": FacilityKind,
     "role": Role,
+    "token_scope": TokenScope,
+    "token_status": TokenStatus,
     "audit_action": AuditAction,
     "audit_source": AuditSource,
     "run_outcome": RunOutcome,

@@ -231,6 +231,14 @@ def _tracer(facility: Facility, made: dict) -> int:
     return _add(TracerProduct(county_id=root_id, product_id=_product(made).id, note="越权测试")).id
 
 
+def _api_token(facility: Facility, made: dict) -> int:
+    from pharmacy.auth import tokens
+
+    _user_at(facility, made)
+    owner = made["user"]
+    return tokens.create_token(owner, name="越权测试", scopes=["read"], days=1, by=owner).token.id
+
+
 # Looked up as "<blueprint>:<parameter>" first (blueprint without "_api"), then "<parameter>".
 OBJECTS: dict[str, Factory | str] = {
     "facility_id": lambda facility, made: facility.id,
@@ -253,6 +261,7 @@ OBJECTS: dict[str, Factory | str] = {
     "stop_id": lambda facility, made: _stop(facility, made).id,
     "deliveries:line_id": _delivery_line,
     "tracer_id": _tracer,
+    "token_id": _api_token,
 }
 
 

@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..facilities.models import Facility
 from ..models_base import TimestampMixin
-from ..vocabulary import Role  # noqa: F401
+from ..vocabulary import Role, TokenStatus  # noqa: F401
 
 class User(UserMixin, TimestampMixin, db.Model):
     __tablename__ = "app_user"
@@ -42,3 +42,47 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
+
+
+class ApiToken(TimestampMixin, db.Model):
+    """A bearer token for an integration (an HIS, a mobile client) acting as its user.
+
+    Only a SHA-256 of the token is kept: the token is shown once, at creation. Scopes are codes of
+    `vocabulary.TokenScope` separated by spaces; a token works only while it is unrevoked, unexpired and its user
+    active, and never grants more than the user's role does.
+    """
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to recognise it in a list
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(120))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+    def status_at(self, moment: datetime) -> TokenStatus:
+        from .. import clock
+
+        if self.revoked_at is not None:
+            return TokenStatus.REVOKED
+        if clock.as_utc(self.expires_at) <= moment:
+            return TokenStatus.EXPIRED
+        return TokenStatus.ACTIVE
+
+    @property
+    def status(self) -> TokenStatus:
+        from .. import clock
+
+        return self.status_at(clock.now_utc())

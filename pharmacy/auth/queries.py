@@ -11,9 +11,17 @@ from .models import User
 from .policy import can_see, visible_facility_ids
 
 
-def users_in_scope(user: User) -> list[User]:
+def users_in_scope(user: User, *, under: Facility | None = None, role: str | None = None,
+                   active: bool | None = None) -> list[User]:
+    """The people of the user's facility subtree (or of `under`, a facility in it), by facility then name."""
     stmt = (select(User).join(User.facility).options(joinedload(User.facility))
             .where(User.facility_id.in_(visible_facility_ids(user))).order_by(Facility.path, User.username))
+    if under is not None:
+        stmt = stmt.where(Facility.path.startswith(under.path))
+    if role:
+        stmt = stmt.where(User.role == role)
+    if active is not None:
+        stmt = stmt.where(User.is_active.is_(active))
     return list(db.session.scalars(stmt))
 
 

@@ -4,16 +4,16 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, NumberRange
 from flask_babel import lazy_gettext as _l
 
 from ..errors import DomainError
 from ..i18n import public
-from . import queries, services
-from ..vocabulary import Role
-from .policy import get_facility_in_scope, permission_required
+from . import queries, services, tokens
+from ..vocabulary import Role, TokenScope
+from .policy import get_facility_in_scope, has_permission, permission_required
 
 bp = Blueprint("auth", __name__)
 
@@ -100,3 +100,45 @@ def set_active(user_id: int):
     user = queries.user_in_scope(current_user, user_id)
     services.set_user_active(user, request.form.get("is_active") == "1")
     return redirect(url_for("auth.users"))
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("令牌名称"), validators=[DataRequired(), Length(max=80)])
+    scopes = SelectMultipleField(_l("权限范围"), choices=[SelectChoice(s.value, s.lazy_label) for s in TokenScope],
+                                 default=[TokenScope.READ.value])
+    days = IntegerField(_l("有效天数"), default=tokens.DEFAULT_DAYS,
+                        validators=[DataRequired(), NumberRange(min=1, max=tokens.MAX_DAYS)])
+
+
+def _account_page(form: TokenForm, *, created=None, error=None, status=200):
+    everyone = has_permission(current_user, "admin.manage")
+    return render_template("auth/account.html", form=form, created=created, error=error,
+                           own_tokens=tokens.tokens_of(current_user),
+                           scope_tokens=tokens.tokens_of(current_user, everyone_in_scope=True) if everyone else None,
+                           ), status
+
+
+@bp.get("/account")
+def account():
+    return _account_page(TokenForm())
+
+
+@bp.post("/account/tokens")
+def create_token():
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _account_page(form, error=_("输入有误，请检查标出的字段"), status=422)
+    try:
+        created = tokens.create_token(current_user, name=form.name.data, scopes=form.scopes.data,
+                                      days=form.days.data, by=current_user)
+    except DomainError as exc:
+        return _account_page(form, error=exc.message, status=exc.status)
+    # Shown in this response only: the token is never stored in plain, and this page is not kept by the browser.
+    body, status = _account_page(TokenForm(formdata=None), created=created, status=201)
+    return body, status, {"Cache-Control": "no-store"}
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int):
+    tokens.revoke_token(tokens.token_in_scope(current_user, token_id), by=current_user)
+    return redirect(url_for("auth.account"))

@@ -1,12 +1,14 @@
 """API: routes under /api/v1/routes, delivery runs and receipts under /api/v1/deliveries."""
 
+from flask import jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..api import api_blueprint, api_operation
-from ..auth.policy import get_facility_in_scope, permission_required
+from ..auth.policy import get_facility_in_scope, permission_required, scope_root
 from ..catalog import services as catalog
 from ..errors import InvalidInput
+from ..facilities.services import facilities_under
 from ..inventory import services as stock
 from . import queries, services
 from .manifest import manifest_response
@@ -26,6 +28,7 @@ from .schemas import (
     RunQuerySchema,
     RunSchema,
     RunSummarySchema,
+    StopQuerySchema,
     StopSchema,
 )
 from .services import ReceivedLine, StopSpec
@@ -42,10 +45,17 @@ def _stop_specs(body) -> list[StopSpec]:
 # ---------------------------------------------------------------- routes
 
 @routes_bp.get("")
-@permission_required("route.read")
-@api_operation(summary="Delivery routes in the caller's scope", tags=["deliveries"], response=RouteSchema, many=True)
+@permission_required("delivery.read")  # route.read, and a village doctor's delivery.read: the routes serving it
+@api_operation(summary="Delivery routes in the caller's scope", tags=["deliveries"], response=RouteSchema, many=True,
+               description="A village doctor sees the routes that stop at the village, with only the village's own "
+                           "stop listed.")
 def list_routes():
-    return queries.routes_in_scope(current_user)
+    routes = RouteSchema(many=True).dump(queries.routes_in_scope(current_user))
+    visible = {f.id for f in facilities_under(scope_root(current_user))}
+    for route in routes:
+        if route["township_id"] not in visible:
+            route["stops"] = [stop for stop in route["stops"] if stop["village_id"] in visible]
+    return jsonify(routes)
 
 
 @routes_bp.post("")
@@ -192,6 +202,17 @@ def add_line(run_id: int, stop_id: int, body):
 
 
 # ---------------------------------------------------------------- receipt
+
+@bp.get("/stops")
+@permission_required("delivery.read")
+@api_operation(summary="Stops at the villages in the caller's scope (a village: its incoming deliveries), latest "
+                       "departure first", tags=["deliveries"], query=StopQuerySchema, response=StopSchema, many=True,
+               description="Each stop names its run and its consignment (`consignment_id`, also the ledger's "
+                           "`transfer_id` under /api/v1/stock/transfers); `status=dispatched` lists what is on its "
+                           "way to be signed for.")
+def list_stops(query):
+    return queries.stops_in_scope(current_user, status=query["status"], village_id=query["village_id"])
+
 
 @bp.get("/stops/<int:stop_id>")
 @permission_required("delivery.read")

@@ -1,6 +1,6 @@
 """Reads for the delivery pages and API, always scoped to what the user may see."""
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..auth.policy import visible_facility_ids
@@ -33,7 +33,10 @@ def townships_in_scope(user) -> list[Facility]:
 
 
 def routes_in_scope(user, *, township_id: int | None = None) -> list[Route]:
-    stmt = (select(Route).where(Route.township_id.in_(visible_facility_ids(user)))
+    """Routes of the townships the user sees, and (for a village) the routes that stop at the user's village."""
+    visible = visible_facility_ids(user)
+    serving = select(RouteStop.route_id).where(RouteStop.village_id.in_(visible))
+    stmt = (select(Route).where(or_(Route.township_id.in_(visible), Route.id.in_(serving)))
             .options(selectinload(Route.stops).selectinload(RouteStop.village), selectinload(Route.township))
             .order_by(Route.township_id, Route.name))
     if township_id is not None:
@@ -57,7 +60,10 @@ def villages_on_other_routes(township: Facility, route: Route | None) -> dict[in
 
 def runs_in_scope(user, *, status: str | None = None, route_id: int | None = None,
                   limit: int = RUN_PAGE_SIZE) -> list[DeliveryRun]:
-    stmt = (select(DeliveryRun).where(DeliveryRun.township_id.in_(visible_facility_ids(user)))
+    visible = visible_facility_ids(user)
+    # A village sees the runs that stop at it (its incoming deliveries); their other stops stay the township's.
+    stopping = select(DeliveryStop.run_id).where(DeliveryStop.village_id.in_(visible))
+    stmt = (select(DeliveryRun).where(or_(DeliveryRun.township_id.in_(visible), DeliveryRun.id.in_(stopping)))
             .options(selectinload(DeliveryRun.route), selectinload(DeliveryRun.township),
                      selectinload(DeliveryRun.stops).selectinload(DeliveryStop.lines)
                      .selectinload(DeliveryLine.consignment_line))
@@ -79,6 +85,26 @@ def load_run_for_review(run: DeliveryRun) -> DeliveryRun:
             selectinload(DeliveryLine.shortages), selectinload(DeliveryLine.consignment_line)),
         selectinload(DeliveryStop.consignment).selectinload(Consignment.proof))).all()
     return run
+
+
+def stops_in_scope(user, *, status: str | None = None, village_id: int | None = None,
+                   limit: int = RUN_PAGE_SIZE) -> list[DeliveryStop]:
+    """The stops at the villages the user sees (a village doctor: the village's own), latest departure first."""
+    stmt = (select(DeliveryStop).join(DeliveryRun, DeliveryRun.id == DeliveryStop.run_id)
+            .where(DeliveryStop.village_id.in_(visible_facility_ids(user)))
+            .options(selectinload(DeliveryStop.run), selectinload(DeliveryStop.village),
+                     selectinload(DeliveryStop.shortfalls),
+                     selectinload(DeliveryStop.lines).options(
+                         selectinload(DeliveryLine.product).selectinload(Product.drug),
+                         selectinload(DeliveryLine.lot), selectinload(DeliveryLine.shortages),
+                         selectinload(DeliveryLine.consignment_line)),
+                     selectinload(DeliveryStop.consignment).selectinload(Consignment.proof))
+            .order_by(DeliveryRun.departure_date.desc(), DeliveryStop.id.desc()).limit(limit))
+    if status:
+        stmt = stmt.where(DeliveryStop.status == status)
+    if village_id is not None:
+        stmt = stmt.where(DeliveryStop.village_id == village_id)
+    return list(db.session.scalars(stmt))
 
 
 def stops_for_receipt(user, *, limit: int = 30) -> tuple[list[DeliveryStop], list[DeliveryStop]]:

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 from ..api import UtcDateTime
 from .labels import line_reason, qty_label
 from .models import RunStatus
+from ..vocabulary import StopStatus
 from .schedule import MAX_EVERY_N_RUNS
 from ..supply.schemas import REASON_CHOICES
 from .services import MAX_QTY_BASE
@@ -130,11 +131,20 @@ class StopSchema(Schema):
     receiver_name = fields.Str()
     receipt_note = fields.Str()
     received_at = UtcDateTime(allow_none=True)
-    consignment_id = fields.Int(allow_none=True)
+    consignment_id = fields.Int(allow_none=True, metadata={"description": "/api/v1/consignments/{id}"})
+    transfer_id = fields.Int(attribute="consignment.transfer_id", allow_none=True, dump_default=None,
+                             metadata={"description": "the ledger's transfer, /api/v1/stock/transfers/{id}"})
+    departure_date = fields.Date(attribute="run.departure_date")
+    run_status = fields.Str(attribute="run.status")
     is_proxy_receipt = fields.Bool(attribute="proof.is_proxy", dump_default=False)
     proxy_reason = fields.Str(attribute="proof.proxy_reason", dump_default="")
     lines = fields.List(fields.Nested(LineSchema))
     shortfalls = fields.List(fields.Nested(ShortfallSchema))
+
+
+class StopQuerySchema(Schema):
+    status = fields.Str(load_default=None, validate=validate.OneOf([s.value for s in StopStatus]))
+    village_id = fields.Int(load_default=None)
 
 
 class RunSummarySchema(Schema):

@@ -5,7 +5,7 @@ from flask_login import current_user
 from ..api import api_blueprint, api_operation
 from ..auth.policy import get_facility_in_scope, permission_required, scope_root
 from . import services
-from .schemas import FacilityInputSchema, FacilityQuerySchema, FacilitySchema
+from .schemas import FacilityActiveInputSchema, FacilityInputSchema, FacilityQuerySchema, FacilitySchema
 
 bp = api_blueprint("facilities_api", __name__, "/facilities")
 
@@ -34,3 +34,11 @@ def create_facility(body):
     parent = get_facility_in_scope(current_user, body["parent_id"]) if body.get("parent_id") else None
     return services.create_facility(code=body["code"], name=body["name"], kind=body["kind"], parent=parent,
                                     population=body.get("population"))
+
+
+@bp.post("/<int:facility_id>/active")
+@permission_required("admin.manage")
+@api_operation(summary="Activate or deactivate a facility", tags=["facilities"], body=FacilityActiveInputSchema,
+               response=FacilitySchema)
+def set_active(facility_id: int, body):
+    return services.set_facility_active(get_facility_in_scope(current_user, facility_id), body["is_active"])

@@ -27,3 +27,7 @@ class FacilityInputSchema(Schema):
     kind = fields.Str(required=True, validate=validate.OneOf([k.value for k in FacilityKind]))
     parent_id = fields.Int(allow_none=True, load_default=None)
     population = fields.Int(allow_none=True, load_default=None, validate=validate.Range(min=0))
+
+
+class FacilityActiveInputSchema(Schema):
+    is_active = fields.Bool(required=True)

@@ -30,8 +30,8 @@ def _is_new(key: str) -> bool:
 
 @bp.get("/status")
 @permission_required("stock.read")
-@api_operation(summary="Stock position per facility × product: on hand, AMC, months of stock, min/max, status",
-               tags=["stock"], query=StatusQuerySchema, response=StockStatusSchema, many=True)
+@api_operation(summary="Stock position per facility × product: on hand, set aside, AMC, months of stock, min/max, "
+                       "status", tags=["stock"], query=StatusQuerySchema, response=StockStatusSchema, many=True)
 def stock_status(query):
     if query["facility_id"]:
         facility_ids = [get_facility_in_scope(current_user, fid).id for fid in query["facility_id"]]
@@ -44,7 +44,7 @@ def stock_status(query):
         rows = [r for r in rows if r.status in query["status"]]
     if query["near_expiry_only"]:
         rows = [r for r in rows if r.near_expiry > 0]
-    return rows
+    return queries.with_holds(rows)
 
 
 @bp.get("/facilities/<int:facility_id>/lots")

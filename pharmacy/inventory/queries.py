@@ -54,6 +54,13 @@ class StockStatusRow:
     policy_source: str = "tier_default"
     status: str = StockStatus.STOCK_OUT
     first_movement_at: datetime | None = field(default=None, repr=False)
+    allocated: int = 0  # set aside for unified orders, not shipped yet (see `with_holds`)
+    reserved: int = 0   # planned on delivery runs that have not left
+
+    @property
+    def available(self) -> int:
+        """Usable stock not promised to an order or a run."""
+        return max(self.usable - self.allocated - self.reserved, 0)
 
 
 
@@ -169,6 +176,20 @@ def stock_status(facility_ids: Iterable[int] | Select, product_ids: Iterable[int
         r.min_base, r.max_base = rules.min_max_base(policy, r.amc)
         r.status = rules.stock_status(r.usable, r.min_base, r.max_base)
     return [rows[key] for key in sorted(rows)]
+
+
+def with_holds(rows: list[StockStatusRow]) -> list[StockStatusRow]:
+    """Fill in what is set aside (allocated to orders, reserved on runs) for these rows."""
+    from . import holds
+
+    facility_ids = sorted({r.facility_id for r in rows})
+    product_ids = sorted({r.product_id for r in rows})
+    allocated = holds.held(holds.ALLOCATED, facility_ids, product_ids)
+    reserved = holds.held(holds.RESERVED, facility_ids, product_ids)
+    for r in rows:
+        r.allocated = allocated.get((r.facility_id, r.product_id), 0)
+        r.reserved = reserved.get((r.facility_id, r.product_id), 0)
+    return rows
 
 
 def stock_status_one(facility_id: int, product_id: int) -> StockStatusRow:

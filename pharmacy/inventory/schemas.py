@@ -118,7 +118,11 @@ class StockStatusSchema(Schema):
     on_hand = fields.Int(metadata={"description": "base units, expired lots included"})
     usable = fields.Int(metadata={"description": "base units in unexpired lots; the status is judged on this"})
     expired = fields.Int()
-    near_expiry = fields.Int(metadata={"description": "base units expiring within NEAR_EXPIRY_DAYS"})
+    near_expiry = fields.Int(metadata={"description": "base units expiring within the dispatch policy's "
+                                                      "near-expiry window (GET /api/v1/settings/policy)"})
+    allocated = fields.Int(metadata={"description": "base units set aside for unified-order lines, not shipped yet"})
+    reserved = fields.Int(metadata={"description": "base units planned on delivery runs that have not left"})
+    available = fields.Int(metadata={"description": "usable − allocated − reserved: what is left to promise"})
     earliest_expiry = fields.Date(allow_none=True)
     in_transit = fields.Int()
     dispensed_in_window = fields.Int()
@@ -208,6 +212,14 @@ class TransferSchema(Schema):
     sent_at = UtcDateTime()
     received_at = UtcDateTime(allow_none=True)
     lines = fields.List(fields.Nested(TransferLineSchema))
+    consignment = fields.Method("_consignment", metadata={
+        "description": "the consignment these goods travel as (/api/v1/consignments/{id}), its kind and what it is: "
+                       "a delivery run's stop or an order's shipment; null for a transfer older than consignments"})
+
+    def _consignment(self, transfer):
+        from ..supply.links import consignment_of_transfer
+
+        return consignment_of_transfer(transfer.id)
 
 
 class PolicySchema(Schema):

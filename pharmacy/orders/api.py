@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..api import api_blueprint, api_operation
+from ..facilities.services import central_pharmacy_of
 from ..auth.policy import get_facility_in_scope, permission_required
 from ..catalog.services import get_product
 from ..errors import InvalidInput
@@ -71,6 +72,16 @@ def approval_queue():
                many=True)
 def backorders():
     return queries.backorders_for(current_user)
+
+
+@bp.post("/backorders/release")
+@permission_required("order.approve")
+@api_operation(summary="Allocate back-ordered lines from the central pharmacy's stock now (after a goods receipt)",
+               tags=["orders"], response=OrderBackorderSchema, many=True,
+               description="The same rule as allocation (urgency, fair shares, FEFO); returns the lines that got "
+                           "stock.")
+def release_backorders():
+    return fulfilment.release_backorders(central_pharmacy_of(current_user.facility), None, current_user)
 
 
 @bp.post("/allocate")

@@ -1,12 +1,16 @@
 """Orders follow their shipments: when the township signs for a consignment that carries an order, the order's
-lines book what arrived and the order closes once everything sent has arrived."""
+lines book what arrived and the order closes once everything sent has arrived. Orders also tell supply which
+consignments are their shipments (`supply.links`) and stock status what allocations set aside (`inventory.holds`)."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import events
+from ..inventory import holds
+from ..supply import links
 from ..extensions import db
 from . import fulfilment
-from .models import Shipment
+from .models import Allocation, Shipment
+from ..inventory.models import Lot
 
 
 @events.consignment_received.connect
@@ -14,3 +18,24 @@ def on_consignment_received(consignment, **_extra):
     shipment = db.session.scalar(select(Shipment).where(Shipment.consignment_id == consignment.id))
     if shipment is not None:
         fulfilment.record_receipt(shipment)
+
+
+@links.register_resolver
+def shipments_of_consignments(consignment_ids: list[int]) -> dict[int, dict[str, int]]:
+    rows = db.session.execute(select(Shipment.consignment_id, Shipment.id, Shipment.order_id)
+                              .where(Shipment.consignment_id.in_(consignment_ids)))
+    return {cid: {"shipment_id": shipment_id, "order_id": order_id} for cid, shipment_id, order_id in rows}
+
+
+def allocated_stock(facility_ids: list[int], product_ids: list[int]) -> dict[tuple[int, int], int]:
+    """Central stock allocated to order lines and not shipped yet, per facility and product."""
+    rows = db.session.execute(
+        select(Allocation.source_facility_id, Lot.product_id, func.sum(Allocation.qty_base))
+        .join(Lot, Lot.id == Allocation.lot_id)
+        .where(Allocation.shipment_id.is_(None), Allocation.source_facility_id.in_(facility_ids),
+               Lot.product_id.in_(product_ids))
+        .group_by(Allocation.source_facility_id, Lot.product_id))
+    return {(facility_id, product_id): int(qty or 0) for facility_id, product_id, qty in rows}
+
+
+holds.register(holds.ALLOCATED, allocated_stock)

@@ -12,7 +12,8 @@ from ..api import api_blueprint, api_operation
 from ..auth.policy import permission_required
 from . import formatting, services
 from .reports import REPORTS, page
-from .schemas import DashboardQuerySchema, DashboardSchema, ReportPageSchema, ReportQuerySchema
+from .schemas import (DashboardQuerySchema, DashboardSchema, ReportPageSchema, ReportQuerySchema, TracerAddSchema,
+                      TracerSchema)
 
 bp = api_blueprint("reports_api", __name__, "/reports")
 
@@ -53,3 +54,27 @@ def report_page(key: str, query):
             "rows": [{c.key: _json_value(v, c.kind, c.labels) for c, v in zip(report.columns, row, strict=True)}
                      for row in rows],
             "page": query["page"], "per_page": query["per_page"], "has_next": has_next}
+
+
+@bp.get("/tracers")
+@permission_required("report.read")
+@api_operation(summary="The county's tracer products (besides the chronic-disease ones, which count by themselves)",
+               tags=["reports"], response=TracerSchema, many=True)
+def list_tracers():
+    return services.tracers_of(current_user)
+
+
+@bp.post("/tracers")
+@permission_required("tracer.edit")
+@api_operation(summary="Put a product on the county's tracer list", tags=["reports"], body=TracerAddSchema,
+               response=TracerSchema, status=201)
+def add_tracer(body):
+    return services.add_tracer(current_user, services.get_product_by_code(body["product_code"]), body["note"])
+
+
+@bp.delete("/tracers/<int:tracer_id>")
+@permission_required("tracer.edit")
+@api_operation(summary="Take a product off the county's tracer list", tags=["reports"])
+def remove_tracer(tracer_id: int):
+    services.remove_tracer(current_user, tracer_id)
+    return "", 204

@@ -134,3 +134,11 @@ class ReportPageSchema(Schema):
     page = fields.Int()
     per_page = fields.Int()
     has_next = fields.Bool()
+
+
+class TracerSchema(Schema):
+    id = fields.Int()
+    product_id = fields.Int()
+    product_code = fields.Str(attribute="product.code")
+    note = fields.Str()
+    created_at = UtcDateTime()

@@ -15,7 +15,7 @@ from ..catalog.services import get_product
 from ..matching.services import propose_products
 from . import queries, services
 from .models import OPEN_STATUSES
-from .schemas import (CancelSchema, FreeTextItemSchema, FreeTextQuerySchema, GroupQuerySchema, GroupSchema, NoteSchema,
+from .schemas import (AcknowledgedSchema, AcknowledgeManySchema, CancelSchema, FreeTextItemSchema, FreeTextQuerySchema, GroupQuerySchema, GroupSchema, NoteSchema,
                       PickItemSchema, ProposalQuerySchema, ProposalSchema, ResolveProductSchema, ShortageDetailSchema,
                       ShortageInputSchema, ShortageQuerySchema, ShortageSchema, TransitionSchema)
 
@@ -129,3 +129,12 @@ def resolve_product(shortage_id: int, body):
 def move(shortage_id: int, body):
     shortage = queries.get_shortage_in_scope(current_user, shortage_id)
     return services.transition(shortage, body["status"], user=current_user, note=body["note"])
+
+
+@bp.post("/acknowledge")
+@permission_required("shortage.manage")
+@api_operation(summary="Acknowledge several registrations at once (those still only registered)", tags=["shortages"],
+               body=AcknowledgeManySchema, response=AcknowledgedSchema)
+def acknowledge_many(body):
+    shortages = [queries.get_shortage_in_scope(current_user, i) for i in sorted(set(body["shortage_ids"]))]
+    return {"acknowledged": services.acknowledge_many(shortages, user=current_user, note=body["note"])}

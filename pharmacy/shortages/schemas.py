@@ -183,3 +183,12 @@ class ResolveProductSchema(Schema):
                                                                           "registration's township, so it matches "
                                                                           "this product next time"})
     note = fields.Str(load_default="", validate=validate.Length(max=MAX_NOTE_CHARS))
+
+
+class AcknowledgeManySchema(Schema):
+    shortage_ids = fields.List(fields.Int(), required=True, validate=validate.Length(min=1, max=500))
+    note = fields.Str(load_default="", validate=validate.Length(max=500))
+
+
+class AcknowledgedSchema(Schema):
+    acknowledged = fields.Int(metadata={"description": "how many moved from registered to acknowledged"})

@@ -11,16 +11,18 @@ from flask_login import current_user
 from ..api import api_blueprint, api_operation
 from ..auth.policy import get_facility_in_scope, permission_required
 from ..catalog.services import get_product
+from ..facilities.models import Tier
 from ..inventory import queries as stock_queries
 from ..inventory import services as stock
 from ..inventory.consumption import to_base_units
 from ..inventory.schemas import TransferSchema
-from . import services
-from .schemas import (ConsignmentQuerySchema, ConsignmentReceiveInputSchema, ConsignmentSchema, TransferInputSchema,
-                      TransferReceiveInputSchema)
+from . import policy, services
+from .schemas import (ConsignmentQuerySchema, ConsignmentReceiveInputSchema, ConsignmentSchema, DispatchPolicySchema,
+                      TransferInputSchema, TransferReceiveInputSchema)
 
 bp = api_blueprint("supply_api", __name__, "/stock")
 consignments_bp = api_blueprint("consignments_api", __name__, "/consignments")
+settings_bp = api_blueprint("settings_api", __name__, "/settings")
 
 
 def _received(lines) -> dict[int, services.ReceivedLine]:
@@ -91,3 +93,15 @@ def receive_consignment(consignment_id: int, body):
     return services.receive(consignment, _received(body["lines"]), user=current_user,
                             signer_name=body["signer_name"], proxy_reason=body["proxy_reason"], note=body["note"],
                             key=body["idempotency_key"])
+
+
+@settings_bp.get("/policy")
+@api_operation(summary="The dispatch policy: the near-expiry window and the transit days it counts", tags=["supply"],
+               response=DispatchPolicySchema,
+               description="Read-only (set by the deployment: PHARMACY_NEAR_EXPIRY_DAYS, PHARMACY_SHIPMENT_TRANSIT_DAYS, "
+                           "PHARMACY_ONWARD_DELIVERY_DAYS). Shipments, runs and transfers refuse a lot that expires "
+                           "before departure + transit (+ the onward wait) + the window (409 `near_expiry`).")
+def dispatch_policy():
+    current = policy.current()
+    return {"near_expiry_days": current.near_expiry_days, "shipment_transit_days": current.shipment_transit_days,
+            "onward_delivery_days": current.onward_delivery_days, "village_run_days": current.leg_days(Tier.VILLAGE)}

@@ -76,6 +76,13 @@ class ProofOfDeliverySchema(Schema):
     signed_at = UtcDateTime()
 
 
+class ConsignmentLinksSchema(Schema):
+    delivery_stop_id = fields.Int(allow_none=True, metadata={"description": "/api/v1/deliveries/stops/{id}"})
+    delivery_run_id = fields.Int(allow_none=True, metadata={"description": "/api/v1/deliveries/{id}"})
+    order_id = fields.Int(allow_none=True, metadata={"description": "/api/v1/orders/{id}"})
+    shipment_id = fields.Int(allow_none=True, metadata={"description": "the order's shipment"})
+
+
 class ConsignmentSchema(Schema):
     id = fields.Int()
     number = fields.Str()
@@ -91,6 +98,13 @@ class ConsignmentSchema(Schema):
     note = fields.Str()
     lines = fields.List(fields.Nested(ConsignmentLineSchema))
     proof = fields.Nested(ProofOfDeliverySchema, allow_none=True)
+    links = fields.Method("_links", metadata={"description": "what it is on the other side: a stop of a delivery "
+                                                              "run (kind delivery) or an order's shipment"})
+
+    def _links(self, consignment):
+        from .links import link_of
+
+        return ConsignmentLinksSchema().dump(link_of(consignment.id))
 
 
 class ConsignmentQuerySchema(Schema):
@@ -106,3 +120,14 @@ class ConsignmentReceiveInputSchema(Schema):
     proxy_reason = fields.Str(load_default="", validate=validate.Length(max=500))
     note = NOTE
     idempotency_key = fields.Str(load_default="", validate=validate.Length(max=80))
+
+
+class DispatchPolicySchema(Schema):
+    near_expiry_days = fields.Int(metadata={"description": "a lot must stay usable this many days after it reaches "
+                                                           "the facility it is meant for; stock expiring within it "
+                                                           "is near expiry on stock status, alerts and reports"})
+    shipment_transit_days = fields.Int(metadata={"description": "days a county→township shipment is on the road"})
+    onward_delivery_days = fields.Int(metadata={"description": "longest wait at the township for a village's next "
+                                                               "run, counted when a shipment carries village goods"})
+    village_run_days = fields.Int(metadata={"description": "days a township→village run takes (arrives the day it "
+                                                           "leaves)"})
