@@ -8,9 +8,7 @@ Runs on SQLite and (with --db=postgresql) on PostgreSQL.
 from flask.testing import FlaskClient
 
 from pharmacy.auth import tokens
-from tests.delivery_factories import next_weekday
-from tests.factories import make_product
-from tests.integration.orders_helpers import put_stock
+from tests.factories import make_product, next_weekday, stock_up
 
 PACK = 10
 
@@ -48,7 +46,7 @@ def test_one_shortage_walks_from_the_tablet_to_the_village_through_the_api(app, 
 def _walk(app, county):
     town, village, central = county.townships[0], county.villages[0], county.central
     amlodipine = make_product("氨氯地平片", strength="5mg", pack_size=PACK, price="12.50")
-    put_stock(central, amlodipine, 300, days=500, lot="A-1")
+    stock_up(central, amlodipine, 300, expires_in_days=500, lot="A-1")
     doctor = BearerClient(app.test_client(use_cookies=False), county.users["village"])
     township = BearerClient(app.test_client(use_cookies=False), county.users["township"])
     county_api = BearerClient(app.test_client(use_cookies=False), county.users["county"])
