@@ -170,9 +170,13 @@ def cancel(order_id: int):
 # ------------------------------------------------------------------------------------------- county
 
 
-def _render_approvals(*, error=None, error_order_id=None, status=200):
-    return render_template("orders/approvals.html", orders=queries.approval_queue(current_user), error=error,
-                           error_order_id=error_order_id, sorted_lines=queries.sorted_lines), status
+def _render_approvals(*, refusal: DomainError | None = None, error_order_id=None, status=200):
+    """The queue; after a refusal, the refused order's card keeps what was typed and marks the refused line (the
+    message shows once, on that card, not again in the page's error banner)."""
+    return render_template("orders/approvals.html", orders=queries.approval_queue(current_user),
+                           review_error=refusal.message if refusal else None,
+                           field_errors=refusal.fields if refusal else {}, error_order_id=error_order_id,
+                           form=request.form if refusal else None, sorted_lines=queries.sorted_lines), status
 
 
 @bp.get("/approvals")
@@ -193,7 +197,7 @@ def review(order_id: int):
                                   "reject": request.form.get(f"reject_{line.id}") == "1"}
         services.review_order(order, decisions, current_user)
     except DomainError as exc:
-        return _render_approvals(error=exc.message, error_order_id=order.id, status=exc.status)
+        return _render_approvals(refusal=exc, error_order_id=order.id, status=exc.status)
     flash(_("订单 %(number)s 已审批", number=order.number), "ok")
     return redirect(url_for("orders.approvals"))
 
@@ -205,7 +209,7 @@ def reject(order_id: int):
     try:
         services.reject_order(order, reason=request.form.get("reason", ""), user=current_user)
     except DomainError as exc:
-        return _render_approvals(error=exc.message, error_order_id=order.id, status=exc.status)
+        return _render_approvals(refusal=exc, error_order_id=order.id, status=exc.status)
     flash(_("订单 %(number)s 已驳回", number=order.number), "ok")
     return redirect(url_for("orders.approvals"))
 
