@@ -18,8 +18,8 @@ from ..catalog.models import Drug, Product, ProductStatus
 from ..errors import InvalidInput
 from ..extensions import db
 from ..facilities.models import Facility
-from .models import LineSource, Order, OrderLine
-from .services import MAX_QTY_PACKS, _check_orderable, create_order
+from .models import LineSource, Order, OrderLine, OrderStatus
+from .services import MAX_QTY_PACKS, _check_orderable, _require_status, create_order, update_lines
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +167,11 @@ def match_names(names: list[LocalName], facility: Facility) -> list[NameMatch]:
     return matches
 
 
-def import_order(township: Facility, data: bytes, user) -> tuple[Order, int]:
-    """Add the spreadsheet's rows to the township's draft (creating it if needed); a row naming a product
-    already on the draft sets its quantity. Refuses the whole file when any row is bad. Returns (order, rows)."""
+def import_order(township: Facility, data: bytes, user, *, order: Order | None = None,
+                 changes: dict[int, dict] | None = None) -> tuple[Order, int]:
+    """Add the spreadsheet's rows to the township's draft (the one given, else its current one, created if
+    needed), after the builder's unsaved edits (`changes`) of that draft; a row naming a product already on the
+    draft sets its quantity. Refuses the whole file when any row is bad. Returns (order, rows)."""
     rows, problems = read_order_rows(data)
     matches = match_names([r.local for r in rows], township)
     accepted: dict[int, tuple[Product, int, int, str]] = {}
@@ -197,7 +199,11 @@ def import_order(township: Facility, data: bytes, user) -> tuple[Order, int]:
         problems.sort(key=lambda p: p.row)
         raise InvalidInput(_("导入失败：%(n)s 行有误，未导入任何明细", n=len(problems)), code="import_rows",
                            details=[p.as_dict() for p in problems])
-    order = create_order(township, user)
+    if order is None:
+        order = create_order(township, user)
+    _require_status(order, OrderStatus.DRAFT)
+    if changes:
+        update_lines(order, changes)
     existing = {line.product_id: line for line in order.lines}
     for product, qty, _row, note in accepted.values():
         line = existing.get(product.id)

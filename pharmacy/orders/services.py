@@ -281,9 +281,12 @@ def create_order(township: Facility, user, note: str = "") -> Order:
 
 
 def add_line(order: Order, product: Product, *, qty_packs: int, user, is_for_villages: bool = False,
-             urgency: str = Urgency.ROUTINE, note: str = "", source: str = LineSource.MANUAL) -> OrderLine:
-    """Add a product to a draft by hand."""
+             urgency: str = Urgency.ROUTINE, note: str = "", source: str = LineSource.MANUAL,
+             changes: dict[int, dict] | None = None) -> OrderLine:
+    """Add a product to a draft by hand (after the builder's unsaved edits of other lines, if any)."""
     _require_status(order, OrderStatus.DRAFT)
+    if changes:
+        update_lines(order, changes)
     _check_qty(qty_packs)
     _check_urgency(urgency)
     _check_orderable(order.facility, product, is_for_villages)

@@ -77,13 +77,17 @@ def import_xlsx():
     return redirect(url_for("orders.detail", order_id=order.id))
 
 
-def _render_order(order, *, error=None, status=200):
+def _render_order(order, *, refusal: DomainError | None = None, status=200):
+    """The order page; after a refusal, with its message, the refused line marked and everything typed kept."""
     fulfilment.order_detail(order)
     can_edit = order.status == OrderStatus.DRAFT and has_permission(current_user, "order.build")
     free_text = [s for s in services.open_shortages(order.facility, exclude_order_id=order.id)
                  if s.product_id is None] if can_edit else []
+    problems = refusal.details if refusal is not None and isinstance(refusal.details, list) else []
     return render_template("orders/detail.html", order=order, lines=queries.sorted_lines(order), can_edit=can_edit,
-                           free_text_shortages=free_text, search_url=SEARCH_URL, error=error,
+                           free_text_shortages=free_text, search_url=SEARCH_URL,
+                           error=refusal.message if refusal else None, problems=problems,
+                           field_errors=refusal.fields if refusal else {}, form=request.form if refusal else None,
                            can_ship=has_permission(current_user, "order.approve"),
                            can_receive=has_permission(current_user, "order.receive"),), status
 
@@ -114,7 +118,7 @@ def save(order_id: int):
     try:
         services.update_lines(order, _line_changes(order))
     except DomainError as exc:
-        return _render_order(order, error=exc.message, status=exc.status)
+        return _render_order(order, refusal=exc, status=exc.status)
     flash(_("已保存"), "ok")
     return redirect(url_for("orders.detail", order_id=order.id))
 
@@ -126,7 +130,7 @@ def submit(order_id: int):
     try:
         services.submit_order(order, current_user, changes=_line_changes(order))
     except DomainError as exc:
-        return _render_order(order, error=exc.message, status=exc.status)
+        return _render_order(order, refusal=exc, status=exc.status)
     flash(_("订单已提交县级中心药房审批"), "ok")
     return redirect(url_for("orders.detail", order_id=order.id))
 
@@ -141,9 +145,27 @@ def add_line(order_id: int):
             raise InvalidInput(_("请先搜索并选择药品"), fields={"product_id": [_("必填")]})
         services.add_line(order, get_product(product_id), qty_packs=_form_qty("qty_packs") or 0, user=current_user,
                           is_for_villages=request.form.get("is_for_villages") == "1",
-                          urgency=request.form.get("urgency", "routine"))
+                          urgency=request.form.get("urgency", "routine"), changes=_line_changes(order))
     except DomainError as exc:
-        return _render_order(order, error=exc.message, status=exc.status)
+        return _render_order(order, refusal=exc, status=exc.status)
+    return redirect(url_for("orders.detail", order_id=order.id, _anchor="lines"))
+
+
+@bp.post("/<int:order_id>/import")
+@permission_required("order.build")
+def import_into_draft(order_id: int):
+    """Import a spreadsheet into this draft, with the quantities typed on the page; a refusal stays on the draft."""
+    order = services.get_order(current_user, order_id, for_update=True)
+    upload = request.files.get("file")
+    try:
+        changes = _line_changes(order)
+        if upload is None or not upload.filename:
+            raise InvalidInput(_("请选择要导入的 Excel 文件"), fields={"file": [_("必填")]})
+        _order, rows = importing.import_order(order.facility, upload.read(), current_user, order=order,
+                                              changes=changes)
+    except DomainError as exc:
+        return _render_order(order, refusal=exc, status=exc.status)
+    flash(_("已导入 %(n)s 行", n=rows), "ok")
     return redirect(url_for("orders.detail", order_id=order.id, _anchor="lines"))
 
 
@@ -162,7 +184,7 @@ def cancel(order_id: int):
     try:
         services.cancel_order(order, current_user, request.form.get("reason", ""))
     except DomainError as exc:
-        return _render_order(order, error=exc.message, status=exc.status)
+        return _render_order(order, refusal=exc, status=exc.status)
     flash(_("订单已取消"), "ok")
     return redirect(url_for("orders.index"))
 
