@@ -1,5 +1,7 @@
 """Order pages: the township's order builder and receipt, the county's approval queue, allocation and shipment."""
 
+import base64
+import binascii
 from urllib.parse import quote
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -77,7 +79,7 @@ def import_xlsx():
     return redirect(url_for("orders.detail", order_id=order.id))
 
 
-def _render_order(order, *, refusal: DomainError | None = None, status=200):
+def _render_order(order, *, refusal: DomainError | None = None, status=200, carried_file=None):
     """The order page; after a refusal, with its message, the refused line marked and everything typed kept."""
     fulfilment.order_detail(order)
     can_edit = order.status == OrderStatus.DRAFT and has_permission(current_user, "order.build")
@@ -88,6 +90,7 @@ def _render_order(order, *, refusal: DomainError | None = None, status=200):
                            free_text_shortages=free_text, search_url=SEARCH_URL,
                            error=refusal.message if refusal else None, problems=problems,
                            field_errors=refusal.fields if refusal else {}, form=request.form if refusal else None,
+                           carried_file=carried_file,
                            can_ship=has_permission(current_user, "order.approve"),
                            can_receive=has_permission(current_user, "order.receive"),), status
 
@@ -151,20 +154,41 @@ def add_line(order_id: int):
     return redirect(url_for("orders.detail", order_id=order.id, _anchor="lines"))
 
 
+def _carried_file(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput(_("无法读取文件：请上传 Excel（.xlsx）文件"), code="bad_file") from None
+
+
+def _has_choices(exc: DomainError) -> bool:
+    return isinstance(exc.details, list) and any(p.get("candidates") for p in exc.details)
+
+
 @bp.post("/<int:order_id>/import")
 @permission_required("order.build")
 def import_into_draft(order_id: int):
     """Import a spreadsheet into this draft, with the quantities typed on the page; a refusal stays on the draft."""
     order = services.get_order(current_user, order_id, for_update=True)
     upload = request.files.get("file")
+    data = None
     try:
         changes = _line_changes(order)
-        if upload is None or not upload.filename:
+        if upload is not None and upload.filename:
+            data = upload.read()
+        elif request.form.get("carried_file"):
+            data = _carried_file(request.form["carried_file"])
+        else:
             raise InvalidInput(_("请选择要导入的 Excel 文件"), fields={"file": [_("必填")]})
-        _order, rows = importing.import_order(order.facility, upload.read(), current_user, order=order,
-                                              changes=changes)
+        picks = {row: product_id for key, value in request.form.items() if key.startswith("pick_")
+                 and (row := _int(key.removeprefix("pick_"))) is not None
+                 and (product_id := _int(value)) is not None}
+        _order, rows = importing.import_order(order.facility, data, current_user, order=order, changes=changes,
+                                              picks=picks)
     except DomainError as exc:
-        return _render_order(order, refusal=exc, status=exc.status)
+        # The file rides along (base64) when the pharmacist has rows to settle by picking, so none is re-uploaded.
+        carried = base64.b64encode(data).decode("ascii") if data and _has_choices(exc) else None
+        return _render_order(order, refusal=exc, status=exc.status, carried_file=carried)
     flash(_("已导入 %(n)s 行", n=rows), "ok")
     return redirect(url_for("orders.detail", order_id=order.id, _anchor="lines"))
 
