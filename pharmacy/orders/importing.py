@@ -6,7 +6,7 @@ import logging
 import re
 import unicodedata
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from openpyxl import load_workbook
@@ -18,18 +18,23 @@ from ..catalog.models import Drug, Product, ProductStatus
 from ..errors import InvalidInput
 from ..extensions import db
 from ..facilities.models import Facility
-from .models import LineSource, Order, OrderLine
-from .services import MAX_QTY_PACKS, _check_orderable, create_order
+from ..matching.matcher import NEEDS_REVIEW
+from .models import LineSource, Order, OrderLine, OrderStatus
+from .services import MAX_QTY_PACKS, _check_orderable, _require_status, create_order, update_lines
 
 log = logging.getLogger(__name__)
 
 MAX_ROWS = 2000
+# Candidates within this many points of the best are offered to the pharmacist when a name is ambiguous.
+CLOSE_SCORE = 10
+MAX_CANDIDATES = 6
 HEADER_SCAN_ROWS = 10
 # Column headings pharmacists use, by field (compared after normalisation: no spaces, half-width brackets).
 HEADINGS = {
     "code": {"编码", "药品编码", "产品编码", "目录编码", "code", "productcode"},
     "name": {"药品名称", "名称", "品名", "通用名", "通用名称", "药品", "name"},
     "spec": {"规格", "strength", "spec"},
+    "form": {"剂型", "dosageform", "form"},
     "qty": {"数量", "数量(盒)", "订购数量", "订货数量", "申领数量", "qty", "qtypacks"},
     "note": {"备注", "note"},
 }
@@ -42,12 +47,15 @@ class LocalName:
     code: str = ""
     name: str = ""
     spec: str = ""
+    form: str = ""
 
 
 @dataclass
 class NameMatch:
     product: Product | None
-    method: str = ""  # "code" | "matched" | "" (no match)
+    method: str = ""  # "code" | "matched" | "picked" | "" (no match)
+    # when the matcher cannot tell them apart: the products the name fits equally well, best first
+    candidates: list[Product] = field(default_factory=list)
 
 
 @dataclass
@@ -63,9 +71,16 @@ class ImportProblem:
     row: int
     column: str
     message: str
+    candidates: list[Product] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"row": self.row, "column": self.column, "message": self.message}
+        return {"row": self.row, "column": self.column, "message": self.message,
+                "candidates": [{"product_id": p.id, "code": p.code, "label": _product_label(p)}
+                               for p in self.candidates]}
+
+
+def _product_label(product: Product) -> str:
+    return f"{product.drug.generic_name} {product.dosage_form} {product.strength}"
 
 
 def _norm(text) -> str:
@@ -115,7 +130,8 @@ def read_order_rows(data: bytes) -> tuple[list[ImportRow], list[ImportProblem]]:
         result, problems = [], []
         for index, values in enumerate(rows, start=heading_row + 1):
             cells = _pick(columns, list(values or ()))
-            local = LocalName(_cell_text(cells["code"]), _cell_text(cells["name"]), _cell_text(cells["spec"]))
+            local = LocalName(_cell_text(cells["code"]), _cell_text(cells["name"]), _cell_text(cells["spec"]),
+                              _cell_text(cells["form"]))
             if not (local.code or local.name) and cells["qty"] in (None, ""):
                 continue
             if len(result) >= MAX_ROWS:
@@ -161,20 +177,47 @@ def match_names(names: list[LocalName], facility: Facility) -> list[NameMatch]:
         if not name.name:
             matches.append(NameMatch(None))
             continue
-        result = match_one(name.name, spec=name.spec, facility=facility)
+        # The form column joins the name: the matcher reads "布洛芬 片剂" as the drug and its form.
+        result = match_one(" ".join(p for p in (name.name, name.form) if p), spec=name.spec, facility=facility)
         product = db.session.get(Product, result.product_id) if result.product_id else None
-        matches.append(NameMatch(product, "matched") if product is not None else NameMatch(None))
+        if product is not None:
+            matches.append(NameMatch(product, "matched"))
+            continue
+        matches.append(NameMatch(None, candidates=_close_candidates(result)))
     return matches
 
 
-def import_order(township: Facility, data: bytes, user) -> tuple[Order, int]:
-    """Add the spreadsheet's rows to the township's draft (creating it if needed); a row naming a product
-    already on the draft sets its quantity. Refuses the whole file when any row is bad. Returns (order, rows)."""
+def _close_candidates(result) -> list[Product]:
+    """The products a name fits about as well as the best one (the matcher's "several close candidates")."""
+    if result.status != NEEDS_REVIEW or not result.candidates:
+        return []
+    best = result.candidates[0].score
+    ids = [c.product_id for c in result.candidates if c.score >= best - CLOSE_SCORE][:MAX_CANDIDATES]
+    products = [db.session.get(Product, product_id) for product_id in ids]
+    return [p for p in products if p is not None and p.status == ProductStatus.ACTIVE]
+
+
+def import_order(township: Facility, data: bytes, user, *, order: Order | None = None,
+                 changes: dict[int, dict] | None = None, picks: dict[int, int] | None = None) -> tuple[Order, int]:
+    """Add the spreadsheet's rows to the township's draft (the one given, else its current one, created if
+    needed), after the builder's unsaved edits (`changes`) of that draft; a row naming a product already on the
+    draft sets its quantity. `picks` ({row number: product id}) settles the rows whose name fits several products,
+    among the products offered for them. Refuses the whole file when any row is bad. Returns (order, rows)."""
     rows, problems = read_order_rows(data)
     matches = match_names([r.local for r in rows], township)
+    picks = picks or {}
     accepted: dict[int, tuple[Product, int, int, str]] = {}
     for row, match in zip(rows, matches, strict=True):
-        label = row.local.code or f"{row.local.name} {row.local.spec}".strip()
+        label = row.local.code or " ".join(p for p in (row.local.name, row.local.form, row.local.spec) if p)
+        if match.product is None and match.candidates:
+            picked = next((p for p in match.candidates if p.id == picks.get(row.row)), None)
+            if picked is None:
+                problems.append(ImportProblem(row.row, "name", _(
+                    "%(name)s 对应多个药品：%(products)s；请选择一个",
+                    name=label, products="、".join(f"{p.code} {_product_label(p)}" for p in match.candidates)),
+                    candidates=match.candidates))
+                continue
+            match = NameMatch(picked, "picked")
         if match.product is None:
             problems.append(ImportProblem(row.row, "name", _("找不到药品：%(name)s", name=label or "—")))
             continue
@@ -197,7 +240,11 @@ def import_order(township: Facility, data: bytes, user) -> tuple[Order, int]:
         problems.sort(key=lambda p: p.row)
         raise InvalidInput(_("导入失败：%(n)s 行有误，未导入任何明细", n=len(problems)), code="import_rows",
                            details=[p.as_dict() for p in problems])
-    order = create_order(township, user)
+    if order is None:
+        order = create_order(township, user)
+    _require_status(order, OrderStatus.DRAFT)
+    if changes:
+        update_lines(order, changes)
     existing = {line.product_id: line for line in order.lines}
     for product, qty, _row, note in accepted.values():
         line = existing.get(product.id)

@@ -1,6 +1,7 @@
 """Building, editing, submitting and approving township orders. Services flush; the request commits."""
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -281,9 +282,12 @@ def create_order(township: Facility, user, note: str = "") -> Order:
 
 
 def add_line(order: Order, product: Product, *, qty_packs: int, user, is_for_villages: bool = False,
-             urgency: str = Urgency.ROUTINE, note: str = "", source: str = LineSource.MANUAL) -> OrderLine:
-    """Add a product to a draft by hand."""
+             urgency: str = Urgency.ROUTINE, note: str = "", source: str = LineSource.MANUAL,
+             changes: dict[int, dict] | None = None) -> OrderLine:
+    """Add a product to a draft by hand (after the builder's unsaved edits of other lines, if any)."""
     _require_status(order, OrderStatus.DRAFT)
+    if changes:
+        update_lines(order, changes)
     _check_qty(qty_packs)
     _check_urgency(urgency)
     _check_orderable(order.facility, product, is_for_villages)
@@ -315,6 +319,21 @@ def update_line(order: Order, line: OrderLine, *, qty_packs: int | None = None, 
     return line
 
 
+# A line's field as the order pages name it: qty_<line id>, reason_<line id>, urgency_<line id>.
+_LINE_FIELDS = {"qty_packs": "qty", "reason": "reason", "urgency": "urgency"}
+
+
+@contextmanager
+def _on_line(line: OrderLine):
+    """Name the line in a refusal's fields (qty_<id>, reason_<id>), so that a page can mark the very line."""
+    try:
+        yield
+    except InvalidInput as exc:
+        exc.fields = {f"{_LINE_FIELDS.get(name, name)}_{line.id}": messages for name, messages in exc.fields.items()}
+        exc.details = {"line_id": line.id}
+        raise
+
+
 def update_lines(order: Order, changes: dict[int, dict]) -> Order:
     """Apply several line edits of one draft at once (the builder's save button); all or nothing."""
     _require_status(order, OrderStatus.DRAFT)
@@ -324,7 +343,8 @@ def update_lines(order: Order, changes: dict[int, dict]) -> Order:
             change = {k: v for k, v in change.items() if k != "qty_packs"}
         if change.get("urgency") is not None and change["urgency"] == line.urgency:
             change = {k: v for k, v in change.items() if k != "urgency"}
-        update_line(order, line, **change)
+        with _on_line(line):
+            update_line(order, line, **change)
     return order
 
 
@@ -441,11 +461,12 @@ def review_order(order: Order, decisions: dict[int, dict], user) -> Order:
     _require_status(order, OrderStatus.SUBMITTED)
     for line_id, decision in decisions.items():
         line = get_line(order, line_id)
-        if decision.get("reject"):
-            reject_line(order, line, reason=decision.get("reason", ""), user=user)
-        elif decision.get("qty_packs") is not None and decision["qty_packs"] != line.qty_packs:
-            set_approved_qty(order, line, qty_packs=decision["qty_packs"], reason=decision.get("reason", ""),
-                             user=user)
+        with _on_line(line):
+            if decision.get("reject"):
+                reject_line(order, line, reason=decision.get("reason", ""), user=user)
+            elif decision.get("qty_packs") is not None and decision["qty_packs"] != line.qty_packs:
+                set_approved_qty(order, line, qty_packs=decision["qty_packs"], reason=decision.get("reason", ""),
+                                 user=user)
     return approve_order(order, user)
 
 

@@ -1,5 +1,7 @@
 """Order pages: the township's order builder and receipt, the county's approval queue, allocation and shipment."""
 
+import base64
+import binascii
 from urllib.parse import quote
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -77,13 +79,18 @@ def import_xlsx():
     return redirect(url_for("orders.detail", order_id=order.id))
 
 
-def _render_order(order, *, error=None, status=200):
+def _render_order(order, *, refusal: DomainError | None = None, status=200, carried_file=None):
+    """The order page; after a refusal, with its message, the refused line marked and everything typed kept."""
     fulfilment.order_detail(order)
     can_edit = order.status == OrderStatus.DRAFT and has_permission(current_user, "order.build")
     free_text = [s for s in services.open_shortages(order.facility, exclude_order_id=order.id)
                  if s.product_id is None] if can_edit else []
+    problems = refusal.details if refusal is not None and isinstance(refusal.details, list) else []
     return render_template("orders/detail.html", order=order, lines=queries.sorted_lines(order), can_edit=can_edit,
-                           free_text_shortages=free_text, search_url=SEARCH_URL, error=error,
+                           free_text_shortages=free_text, search_url=SEARCH_URL,
+                           error=refusal.message if refusal else None, problems=problems,
+                           field_errors=refusal.fields if refusal else {}, form=request.form if refusal else None,
+                           carried_file=carried_file,
                            can_ship=has_permission(current_user, "order.approve"),
                            can_receive=has_permission(current_user, "order.receive"),), status
 
@@ -114,7 +121,7 @@ def save(order_id: int):
     try:
         services.update_lines(order, _line_changes(order))
     except DomainError as exc:
-        return _render_order(order, error=exc.message, status=exc.status)
+        return _render_order(order, refusal=exc, status=exc.status)
     flash(_("已保存"), "ok")
     return redirect(url_for("orders.detail", order_id=order.id))
 
@@ -126,7 +133,7 @@ def submit(order_id: int):
     try:
         services.submit_order(order, current_user, changes=_line_changes(order))
     except DomainError as exc:
-        return _render_order(order, error=exc.message, status=exc.status)
+        return _render_order(order, refusal=exc, status=exc.status)
     flash(_("订单已提交县级中心药房审批"), "ok")
     return redirect(url_for("orders.detail", order_id=order.id))
 
@@ -141,9 +148,48 @@ def add_line(order_id: int):
             raise InvalidInput(_("请先搜索并选择药品"), fields={"product_id": [_("必填")]})
         services.add_line(order, get_product(product_id), qty_packs=_form_qty("qty_packs") or 0, user=current_user,
                           is_for_villages=request.form.get("is_for_villages") == "1",
-                          urgency=request.form.get("urgency", "routine"))
+                          urgency=request.form.get("urgency", "routine"), changes=_line_changes(order))
     except DomainError as exc:
-        return _render_order(order, error=exc.message, status=exc.status)
+        return _render_order(order, refusal=exc, status=exc.status)
+    return redirect(url_for("orders.detail", order_id=order.id, _anchor="lines"))
+
+
+def _carried_file(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput(_("无法读取文件：请上传 Excel（.xlsx）文件"), code="bad_file") from None
+
+
+def _has_choices(exc: DomainError) -> bool:
+    return isinstance(exc.details, list) and any(p.get("candidates") for p in exc.details)
+
+
+@bp.post("/<int:order_id>/import")
+@permission_required("order.build")
+def import_into_draft(order_id: int):
+    """Import a spreadsheet into this draft, with the quantities typed on the page; a refusal stays on the draft."""
+    order = services.get_order(current_user, order_id, for_update=True)
+    upload = request.files.get("file")
+    data = None
+    try:
+        changes = _line_changes(order)
+        if upload is not None and upload.filename:
+            data = upload.read()
+        elif request.form.get("carried_file"):
+            data = _carried_file(request.form["carried_file"])
+        else:
+            raise InvalidInput(_("请选择要导入的 Excel 文件"), fields={"file": [_("必填")]})
+        picks = {row: product_id for key, value in request.form.items() if key.startswith("pick_")
+                 and (row := _int(key.removeprefix("pick_"))) is not None
+                 and (product_id := _int(value)) is not None}
+        _order, rows = importing.import_order(order.facility, data, current_user, order=order, changes=changes,
+                                              picks=picks)
+    except DomainError as exc:
+        # The file rides along (base64) when the pharmacist has rows to settle by picking, so none is re-uploaded.
+        carried = base64.b64encode(data).decode("ascii") if data and _has_choices(exc) else None
+        return _render_order(order, refusal=exc, status=exc.status, carried_file=carried)
+    flash(_("已导入 %(n)s 行", n=rows), "ok")
     return redirect(url_for("orders.detail", order_id=order.id, _anchor="lines"))
 
 
@@ -162,7 +208,7 @@ def cancel(order_id: int):
     try:
         services.cancel_order(order, current_user, request.form.get("reason", ""))
     except DomainError as exc:
-        return _render_order(order, error=exc.message, status=exc.status)
+        return _render_order(order, refusal=exc, status=exc.status)
     flash(_("订单已取消"), "ok")
     return redirect(url_for("orders.index"))
 
@@ -170,9 +216,13 @@ def cancel(order_id: int):
 # ------------------------------------------------------------------------------------------- county
 
 
-def _render_approvals(*, error=None, error_order_id=None, status=200):
-    return render_template("orders/approvals.html", orders=queries.approval_queue(current_user), error=error,
-                           error_order_id=error_order_id, sorted_lines=queries.sorted_lines), status
+def _render_approvals(*, refusal: DomainError | None = None, error_order_id=None, status=200):
+    """The queue; after a refusal, the refused order's card keeps what was typed and marks the refused line (the
+    message shows once, on that card, not again in the page's error banner)."""
+    return render_template("orders/approvals.html", orders=queries.approval_queue(current_user),
+                           review_error=refusal.message if refusal else None,
+                           field_errors=refusal.fields if refusal else {}, error_order_id=error_order_id,
+                           form=request.form if refusal else None, sorted_lines=queries.sorted_lines), status
 
 
 @bp.get("/approvals")
@@ -193,7 +243,7 @@ def review(order_id: int):
                                   "reject": request.form.get(f"reject_{line.id}") == "1"}
         services.review_order(order, decisions, current_user)
     except DomainError as exc:
-        return _render_approvals(error=exc.message, error_order_id=order.id, status=exc.status)
+        return _render_approvals(refusal=exc, error_order_id=order.id, status=exc.status)
     flash(_("订单 %(number)s 已审批", number=order.number), "ok")
     return redirect(url_for("orders.approvals"))
 
@@ -205,7 +255,7 @@ def reject(order_id: int):
     try:
         services.reject_order(order, reason=request.form.get("reason", ""), user=current_user)
     except DomainError as exc:
-        return _render_approvals(error=exc.message, error_order_id=order.id, status=exc.status)
+        return _render_approvals(refusal=exc, error_order_id=order.id, status=exc.status)
     flash(_("订单 %(number)s 已驳回", number=order.number), "ok")
     return redirect(url_for("orders.approvals"))
 

@@ -67,7 +67,7 @@ def test_build_search_add_submit_and_approve(live, browser):
     page.keyboard.press("Enter")
     assert "缬沙坦" in page.inner_text(".picked")
     page.fill("input[name=qty_packs]", "3")
-    page.click("form.add-line button[type=submit]")
+    page.click(".add-line button.add-line-submit")
     page.wait_for_selector("#lines")
     assert "缬沙坦" in page.inner_text("#lines")
     first_qty = page.locator("#lines input[type=number]").first

@@ -164,3 +164,19 @@ def test_openapi_documents_the_three_apis(client, county, login):
                  "/api/v1/purchases/proposals", "/api/v1/purchases/{po_id}/receipts",
                  "/api/v1/settlements", "/api/v1/settlements/{facility_id}/{month}"):
         assert path in paths, path
+
+
+def test_refused_review_keeps_what_was_typed_and_marks_the_line_once(county, login, flow):
+    """Issue 12: a changed quantity without a reason is refused on the line, with the typed quantity kept."""
+    submitted = flow["submitted"]
+    line = submitted.lines[0]
+    client = login(county.users["county"])
+    refused = client.post(f"/orders/{submitted.id}/review", data={f"qty_{line.id}": "2", f"reason_{line.id}": ""})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert html.count("修改审批数量必须填写原因") == 1
+    row = re.search(rf'<tr[^>]*id="line-{line.id}"[^>]*>(.*?)</tr>', html, re.S)
+    assert row and "has-error" in row.group(0)
+    assert f'name="qty_{line.id}" value="2"' in row.group(1)
+    assert 'class="field-error">必填' in row.group(1)
+    assert services.get_order(county.users["county"], submitted.id).lines[0].qty_packs_approved is None

@@ -1,6 +1,7 @@
 """Order builder, state transitions, authorization, XLSX import and fair allocation across townships."""
 
 import io
+import re
 
 from openpyxl import Workbook
 from sqlalchemy import func, select
@@ -340,3 +341,95 @@ def test_pick_list_follows_shelf_locations_then_products(county, login, db_sessi
     refused = client.post(f"/api/v1/orders/{order.id}/shipments/{shipment.id}/receive", json={})
     assert refused.status_code == 403
     assert shipment.status == "in_transit"
+
+
+# ---------------------------------------------------------------------------------------------- draft page (issue 12)
+
+
+def _draft_with_line(county):
+    user = county.users["township"]
+    order = services.create_order(county.townships[0], user)
+    line = services.add_line(order, make_product(pack_size=10), qty_packs=2, user=user)
+    return order, line
+
+
+def test_adding_a_line_keeps_the_quantities_typed_in_the_table(county, login, db_session):
+    order, line = _draft_with_line(county)
+    extra = make_product(pack_size=10)
+    db_session.commit()
+    client = login(county.users["township"])
+    response = client.post(f"/orders/{order.id}/lines", data={f"qty_{line.id}": "9", f"urgency_{line.id}": "urgent",
+                                                             "product_id": extra.id, "qty_packs": "4"})
+    assert response.status_code == 302
+    lines = {x.product_id: (x.qty_packs, x.urgency) for x in services.get_order(county.users["township"],
+                                                                                order.id).lines}
+    assert lines == {line.product_id: (9, "urgent"), extra.id: (4, "routine")}
+
+
+def test_importing_into_a_draft_keeps_typed_quantities_and_a_refusal_stays_on_the_draft(county, login, db_session):
+    order, line = _draft_with_line(county)
+    imported = make_product(pack_size=10)
+    db_session.commit()
+    client = login(county.users["township"])
+    bad = _xlsx([("NOPE-1", "", "", 1, "")])
+    refused = client.post(f"/orders/{order.id}/import", content_type="multipart/form-data",
+                          data={f"qty_{line.id}": "7", "file": (io.BytesIO(bad), "bad.xlsx")})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert f"订单 {order.number}" in html or order.number in html
+    assert 'id="lines"' in html and "NOPE-1" in html and f'name="qty_{line.id}" value="7"' in html
+    assert services.get_order(county.users["township"], order.id).lines[0].qty_packs == 2
+    ok = client.post(f"/orders/{order.id}/import", content_type="multipart/form-data",
+                     data={f"qty_{line.id}": "7", "file": (io.BytesIO(_xlsx([(imported.code, "", "", 3, "")])),
+                                                           "ok.xlsx")})
+    assert ok.status_code == 302 and f"/orders/{order.id}" in ok.headers["Location"]
+    lines = {x.product_id: x.qty_packs for x in services.get_order(county.users["township"], order.id).lines}
+    assert lines == {line.product_id: 7, imported.id: 3}
+
+
+def test_draft_page_submits_add_and_import_with_the_lines_form(county, login, db_session):
+    order, line = _draft_with_line(county)
+    db_session.commit()
+    html = login(county.users["township"]).get(f"/orders/{order.id}").get_data(as_text=True)
+    assert 'name="qty_packs"' in html and 'name="file"' in html
+    for name in ("product_id", "qty_packs", "file"):
+        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
+        assert 'form="lines"' in tag, tag
+    assert html.count('form="lines"') >= 5
+
+
+def test_import_uses_the_form_column_and_lets_the_pharmacist_pick_when_still_ambiguous(county, login, db_session):
+    """Issue 12: 布洛芬 0.2g is a tablet, granules and a capsule; the 剂型 column tells them apart."""
+    from pharmacy.catalog.models import Product
+    from pharmacy.extensions import db
+
+    ibuprofen = {p.dosage_form: p for p in db.session.scalars(
+        select(Product).where(Product.edition == "2018", Product.code.like("X079-%"), Product.strength == "0.2g"))}
+    order, line = _draft_with_line(county)
+    db_session.commit()
+    client = login(county.users["township"])
+    header = ("药品名称", "剂型", "规格", "数量")
+    with_form = _xlsx([("布洛芬", "胶囊", "0.2g", 2)], header=header)
+    ok = client.post(f"/orders/{order.id}/import", content_type="multipart/form-data",
+                     data={"file": (io.BytesIO(with_form), "a.xlsx")})
+    assert ok.status_code == 302
+    assert ibuprofen["胶囊"].id in {x.product_id for x in services.get_order(county.users["township"], order.id).lines}
+
+    no_form = _xlsx([("布洛芬", "", "0.2g", 4)], header=header)
+    refused = client.post(f"/orders/{order.id}/import", content_type="multipart/form-data",
+                          data={f"qty_{line.id}": "6", "file": (io.BytesIO(no_form), "b.xlsx")})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "找不到药品" not in html
+    assert "对应多个药品" in html and ibuprofen["片剂"].code in html and ibuprofen["颗粒剂"].code in html
+    assert f'name="pick_3"' in html and f'value="{ibuprofen["片剂"].id}"' in html
+    carried = re.search(r'name="carried_file" value="([^"]+)"', html).group(1)
+    picked = client.post(f"/orders/{order.id}/import", data={f"qty_{line.id}": "6", "carried_file": carried,
+                                                            "pick_3": str(ibuprofen["片剂"].id)})
+    assert picked.status_code == 302
+    lines = {x.product_id: x.qty_packs for x in services.get_order(county.users["township"], order.id).lines}
+    assert lines[ibuprofen["片剂"].id] == 4 and lines[line.product_id] == 6
+
+    api = client.post("/api/v1/orders/import", data={"file": (io.BytesIO(no_form), "c.xlsx")},
+                      headers=csrf_header(client), content_type="multipart/form-data")
+    [problem] = api.get_json()["error"]["details"]
+    assert {c["code"] for c in problem["candidates"]} >= {ibuprofen["片剂"].code, ibuprofen["胶囊"].code}

@@ -23,6 +23,13 @@
     var hidden = form.querySelector("input[name=product_id]");
     var picked = form.querySelector(".picked");
     var timer = null, seq = 0, active = -1;
+    var addButton = form.querySelector("button.add-line-submit");
+    var qtyInput = form.querySelector("input[name=qty_packs]");
+    if (addButton && qtyInput) {
+      qtyInput.addEventListener("keydown", function (e) {
+        if (e.key === "Enter") { e.preventDefault(); addButton.click(); }
+      });
+    }
 
     function close() { list.hidden = true; list.innerHTML = ""; active = -1; }
 
@@ -92,6 +99,10 @@
           choose(options[Math.max(active, 0)]._product);
         } else if (!hidden.value) {
           e.preventDefault();
+        } else if (addButton) {
+          // The add fields belong to the lines form (so the typed quantities go along): Enter adds, not saves.
+          e.preventDefault();
+          addButton.click();
         }
       } else if (e.key === "Escape") {
         close();
@@ -100,5 +111,5 @@
     input.addEventListener("blur", function () { setTimeout(close, 150); });
   }
 
-  document.querySelectorAll("form[data-product-search]").forEach(setup);
+  document.querySelectorAll("[data-product-search]").forEach(setup);
 })();
