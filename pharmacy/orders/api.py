@@ -100,6 +100,30 @@ def get_order(order_id: int):
     return _order(order_id)
 
 
+@bp.post("/<int:order_id>/import")
+@permission_required("order.build")
+@api_operation(summary="Import an XLSX file into this draft (multipart field `file`, X-CSRFToken header)",
+               tags=["orders"], response=OrderImportResultSchema, status=201,
+               description="The same rules as the draft page: a row naming a product already on the draft sets "
+                           "its quantity; a file with any bad row is refused whole (422, `details` lists every row, "
+                           "with `candidates` where a name fits several products). Settle those rows by sending "
+                           "the file again with a form field `pick_<row>` = the chosen product id.")
+def import_into_draft(order_id: int):
+    order = _order(order_id, for_update=True)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput(_("请选择要导入的 Excel 文件"), fields={"file": [_("必填")]})
+    picks = {}
+    for key, value in request.form.items():
+        if key.startswith("pick_"):
+            row, product_id = key.removeprefix("pick_"), value
+            if not (row.isdigit() and product_id.isdigit()):
+                raise InvalidInput(_("选择的药品无效"), fields={key: [_("应为整数")]})
+            picks[int(row)] = int(product_id)
+    order, rows = importing.import_order(order.facility, upload.read(), current_user, order=order, picks=picks)
+    return {"order": order, "imported_rows": rows}
+
+
 @bp.post("/<int:order_id>/lines")
 @permission_required("order.build")
 @api_operation(summary="Add a product to a draft", tags=["orders"], body=OrderLineCreateSchema,

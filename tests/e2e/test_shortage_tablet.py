@@ -35,6 +35,18 @@ def server_shortages(server) -> list[Shortage]:
     return result
 
 
+def open_tablet(server, browser):
+    """A village doctor signed in on an 800×1280 tablet, on the registration page."""
+    context = browser.new_context(viewport={"width": 800, "height": 1280}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(server.url + "/login")
+    page.fill("input[name=username]", server.usernames["village"])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/shortages/tablet")
+    return context, page
+
+
 def pick(page, initials: str, expected_name: str):
     search = page.locator("#product-search")
     search.click()
@@ -46,13 +58,7 @@ def pick(page, initials: str, expected_name: str):
 
 
 def test_register_online_then_offline_then_both_reach_the_server_once(server, browser):
-    context = browser.new_context(viewport={"width": 800, "height": 1280}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(server.url + "/login")
-    page.fill("input[name=username]", server.usernames["village"])
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/shortages/tablet")
+    context, page = open_tablet(server, browser)
     facility_id = page.locator("#shortage-app").get_attribute("data-facility-id")
     wait_until(page, f"window.localStorage.getItem('pharmacy.products.{facility_id}') !== null")
 
@@ -99,19 +105,12 @@ def test_register_online_then_offline_then_both_reach_the_server_once(server, br
     final = server_shortages(server)
     assert len(final) == 2 and len({s[0] for s in final}) == 2 and final[1][2] == 1
     context.close()
-    context.close()
 
 
 def test_double_tap_free_text_unit_quick_pick_form_and_links(server, browser):
     """Defects from a village doctor's day: a double tap on 提交登记 showed a red "请先选择药品" over the success; a
     name kept as text showed the previous product's unit; quick-pick chips had no dosage form; entries were not links."""
-    context = browser.new_context(viewport={"width": 800, "height": 1280}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(server.url + "/login")
-    page.fill("input[name=username]", server.usernames["village"])
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/shortages/tablet")
+    context, page = open_tablet(server, browser)
 
     pick(page, "ALDP", "氨氯地平")
     assert page.locator("#qty-unit").inner_text() == "盒"

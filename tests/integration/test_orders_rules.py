@@ -433,3 +433,35 @@ def test_import_uses_the_form_column_and_lets_the_pharmacist_pick_when_still_amb
                       headers=csrf_header(client), content_type="multipart/form-data")
     [problem] = api.get_json()["error"]["details"]
     assert {c["code"] for c in problem["candidates"]} >= {ibuprofen["片剂"].code, ibuprofen["胶囊"].code}
+
+
+def test_the_draft_import_has_its_api_twin_with_picks(county, login, db_session):
+    """The page's import into a draft, as an API client does it: ambiguous rows come back with candidates and are
+    settled by sending the file again with pick_<row>; a pick that is not a number is a 422, not a 500."""
+    from pharmacy.catalog.models import Product
+    from pharmacy.extensions import db
+
+    tablet = db.session.scalar(select(Product).where(Product.edition == "2018", Product.code.like("X079-%"),
+                                                     Product.strength == "0.2g", Product.dosage_form == "片剂"))
+    order, line = _draft_with_line(county)
+    db_session.commit()
+    client = login(county.users["township"])
+    no_form = _xlsx([("布洛芬", "", "0.2g", 4)], header=("药品名称", "剂型", "规格", "数量"))
+    url = f"/api/v1/orders/{order.id}/import"
+
+    def send(**fields):
+        return client.post(url, data={"file": (io.BytesIO(no_form), "c.xlsx"), **fields},
+                           headers=csrf_header(client), content_type="multipart/form-data")
+
+    refused = send()
+    assert refused.status_code == 422
+    [problem] = refused.get_json()["error"]["details"]
+    assert problem["row"] == 3 and tablet.code in {c["code"] for c in problem["candidates"]}
+    assert send(pick_3="片剂").status_code == 422
+    assert len(services.get_order(county.users["township"], order.id).lines) == 1
+    result = _ok(send(pick_3=str(tablet.id)), 201)
+    assert result["order"]["id"] == order.id and result["imported_rows"] == 1
+    assert {x["product_id"]: x["qty_packs"] for x in result["order"]["lines"]} == {line.product_id: line.qty_packs,
+                                                                                  tablet.id: 4}
+    assert client.post(url, data={}, headers=csrf_header(client),
+                       content_type="multipart/form-data").get_json()["error"]["fields"] == {"file": ["必填"]}
