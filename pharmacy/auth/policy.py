@@ -93,3 +93,33 @@ def ensure_can_see(user: User, facility_id: int) -> None:
     facility = db.session.get(Facility, facility_id)
     if facility is None or not can_see(user, facility):
         raise NotFound(_("找不到该记录"))
+
+
+def load_in_scope(user: User, model, object_id: int, *, for_update: bool = False, options=()):
+    """The one scoped loader: the `model` row `object_id` if the user may see it, else 404 (the ids of other
+    facilities are not confirmed). A model names the facility columns that place it in the tree with
+    `__scope__ = ("facility_id",)` (several: any of them visible is enough, e.g. a transfer's two ends) and its
+    404 message with `__not_found__`; a model without `__scope__` is visible to every signed-in user.
+    `for_update` locks the row for a state change and refreshes it from the database."""
+    stmt = select(model).where(model.id == object_id).options(*options)
+    if for_update:
+        stmt = stmt.with_for_update(of=model).execution_options(populate_existing=True)
+    row = db.session.scalars(stmt).first() if object_id is not None else None
+    if row is None or not in_scope(user, row):
+        message = getattr(model, "__not_found__", None)
+        raise NotFound(str(message) if message is not None else _("找不到该记录"))
+    return row
+
+
+def in_scope(user: User, row) -> bool:
+    """Whether a scoped row (see `load_in_scope`) lies in the user's subtree."""
+    columns = getattr(type(row), "__scope__", None)
+    if columns is None:
+        return True
+    root = scope_root(user).path
+    for column in columns:
+        facility_id = getattr(row, column)
+        facility = db.session.get(Facility, facility_id) if facility_id is not None else None
+        if facility is not None and facility.path.startswith(root):
+            return True
+    return False

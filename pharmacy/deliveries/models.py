@@ -3,6 +3,7 @@ jobs raise."""
 
 from datetime import date, datetime, time
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, String, Table, Text, Time,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -22,6 +23,8 @@ class Route(TimestampMixin, db.Model):
     """A township's delivery route: village stops in driving order and a weekly departure schedule."""
 
     __tablename__ = "delivery_route"
+    __scope__ = ("township_id",)  # see auth.policy.load_in_scope
+    __not_found__ = _l("找不到该配送路线")
     __table_args__ = (UniqueConstraint("township_id", "name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -68,6 +71,8 @@ class DeliveryRun(TimestampMixin, db.Model):
     """One departure of a route: planned (by the scheduler or a pharmacist), reviewed, confirmed, dispatched."""
 
     __tablename__ = "delivery_run"
+    __scope__ = ("township_id",)  # see auth.policy.load_in_scope
+    __not_found__ = _l("找不到该配送单")
     __table_args__ = (UniqueConstraint("route_id", "departure_date"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -115,6 +120,8 @@ class DeliveryStop(db.Model):
     """A village on one run: what goes there, and what the village confirmed on receipt."""
 
     __tablename__ = "delivery_stop"
+    __scope__ = ("village_id",)  # see auth.policy.load_in_scope
+    __not_found__ = _l("找不到该记录")
     __table_args__ = (UniqueConstraint("run_id", "village_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

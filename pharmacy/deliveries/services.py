@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import clock
-from ..auth.policy import ensure_can_see
+from ..auth.policy import load_in_scope
 from ..catalog.models import Product
 from ..catalog.rules import may_stock
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
@@ -52,17 +52,8 @@ class StopSpec:
     phase: int = 0
 
 
-def _get_in_scope(user, model, object_id: int, facility_id_of, not_found: str):
-    """Load a row the user may see through its facility: 404 when missing or outside the user's subtree."""
-    row = db.session.get(model, object_id)
-    if row is None:
-        raise NotFound(not_found)
-    ensure_can_see(user, facility_id_of(row))
-    return row
-
-
 def get_route(user, route_id: int) -> Route:
-    return _get_in_scope(user, Route, route_id, lambda r: r.township_id, _("找不到该配送路线"))
+    return load_in_scope(user, Route, route_id)
 
 
 def save_route(township: Facility, *, name: str, weekdays: str, departure_time: time | str, stops: list[StopSpec],
@@ -140,12 +131,12 @@ def _parse_time(value) -> time:
 # ---------------------------------------------------------------- planning
 
 def get_run(user, run_id: int) -> DeliveryRun:
-    return _get_in_scope(user, DeliveryRun, run_id, lambda r: r.township_id, _("找不到该配送单"))
+    return load_in_scope(user, DeliveryRun, run_id)
 
 
 def get_stop(user, stop_id: int) -> DeliveryStop:
     """A stop the user may see: its village's doctor, its township, the county."""
-    return _get_in_scope(user, DeliveryStop, stop_id, lambda s: s.village_id, _("找不到该记录"))
+    return load_in_scope(user, DeliveryStop, stop_id)
 
 
 def line_of(run: DeliveryRun, line_id: int) -> DeliveryLine:

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -99,6 +100,8 @@ class Transfer(db.Model):
     received, with what did not arrive recorded line by line."""
 
     __tablename__ = "stock_transfer"
+    __scope__ = ("from_facility_id", "to_facility_id")  # see auth.policy.load_in_scope
+    __not_found__ = _l("找不到该调拨单")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     from_facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"), index=True)

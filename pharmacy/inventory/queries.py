@@ -283,15 +283,9 @@ def stock_card(facility_id: int, product_id: int, *, limit: int = 500) -> tuple[
 
 def get_transfer_in_scope(user, transfer_id: int) -> Transfer:
     """A transfer from or to a facility the user may see; 404 otherwise."""
-    from flask_babel import gettext as _
+    from ..auth.policy import load_in_scope
 
-    from ..auth.policy import can_see
-    from ..errors import NotFound
-
-    transfer = db.session.get(Transfer, transfer_id)
-    if transfer is None or not (can_see(user, transfer.to_facility) or can_see(user, transfer.from_facility)):
-        raise NotFound(_("找不到该调拨单"))
-    return transfer
+    return load_in_scope(user, Transfer, transfer_id)
 
 
 def transfers_for(facility_id: int, *, status: str | None = None, limit: int = 100) -> list[Transfer]:

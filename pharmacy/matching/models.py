@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -15,6 +16,8 @@ class DictionaryImport(db.Model):
     """One uploaded local dictionary file: who sent it for which facility, how it was read, what was odd in it."""
 
     __tablename__ = "dictionary_import"
+    __scope__ = ("facility_id",)  # see auth.policy.load_in_scope
+    __not_found__ = _l("找不到该导入记录")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"), index=True)
@@ -35,6 +38,8 @@ class LocalDrug(TimestampMixin, db.Model):
     """One entry of a facility's local dictionary with its best formulary candidates and where it stands."""
 
     __tablename__ = "local_drug"
+    __scope__ = ("facility_id",)
+    __not_found__ = _l("找不到该记录")
     __table_args__ = (Index("ix_local_drug_import_status", "import_id", "status"),
                       Index("ix_local_drug_facility_key", "facility_id", "match_key"))
 

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -24,6 +25,8 @@ class Order(TimestampMixin, db.Model):
     shipped → received (or rejected, cancelled)."""
 
     __tablename__ = "supply_order"
+    __scope__ = ("facility_id",)  # see auth.policy.load_in_scope
+    __not_found__ = _l("找不到该订单")
     __table_args__ = (Index("ix_supply_order_facility_status", "facility_id", "status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

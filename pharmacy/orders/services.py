@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import clock, events
-from ..auth.policy import ensure_can_see
+from ..auth.policy import load_in_scope
 from ..catalog.models import Drug, Product, ProductStatus
 from ..catalog.rules import may_stock, packs_for
 from ..deliveries.queries import shortages_on_pending_runs
@@ -34,14 +34,7 @@ ORDERABLE_SHORTAGE_STATUSES = (ShortageStatus.REGISTERED, ShortageStatus.ACKNOWL
 
 def get_order(user, order_id: int, *, for_update: bool = False) -> Order:
     """An order the user may see (404 otherwise); `for_update` locks it for a state change."""
-    stmt = select(Order).where(Order.id == order_id).options(joinedload(Order.facility))
-    if for_update:
-        stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
-    order = db.session.scalars(stmt).first()
-    if order is None:
-        raise NotFound(_("找不到该订单"))
-    ensure_can_see(user, order.facility_id)
-    return order
+    return load_in_scope(user, Order, order_id, for_update=for_update, options=[joinedload(Order.facility)])
 
 
 def get_line(order: Order, line_id: int) -> OrderLine:

@@ -3,6 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -52,6 +53,8 @@ class PurchaseOrder(TimestampMixin, db.Model):
     """An order of the central pharmacy to one supplier: proposed → confirmed → (partially) received."""
 
     __tablename__ = "purchase_order"
+    __scope__ = ("facility_id",)  # see auth.policy.load_in_scope
+    __not_found__ = _l("找不到该采购单")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("supplier.id"), index=True)

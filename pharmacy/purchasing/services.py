@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import clock
-from ..auth.policy import ensure_can_see
+from ..auth.policy import load_in_scope
 from ..catalog.models import Product
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
@@ -202,14 +202,7 @@ def propose_purchase_orders(central: Facility, user) -> tuple[list[PurchaseOrder
 
 
 def get_purchase_order(user, po_id: int, *, for_update: bool = False) -> PurchaseOrder:
-    stmt = select(PurchaseOrder).where(PurchaseOrder.id == po_id)
-    if for_update:
-        stmt = stmt.with_for_update(of=PurchaseOrder).execution_options(populate_existing=True)
-    po = db.session.scalars(stmt).first()
-    if po is None:
-        raise NotFound(_("找不到该采购单"))
-    ensure_can_see(user, po.facility_id)
-    return po
+    return load_in_scope(user, PurchaseOrder, po_id, for_update=for_update)
 
 
 def list_purchase_orders(central: Facility, *, status: str | None = None) -> list[PurchaseOrder]:

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -29,6 +30,8 @@ TRANSITIONS = {
 
 class Shortage(db.Model):
     __tablename__ = "shortage"
+    __scope__ = ("facility_id",)  # see auth.policy.load_in_scope
+    __not_found__ = _l("找不到该缺药登记")
     __table_args__ = (Index("ix_shortage_facility_status", "facility_id", "status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

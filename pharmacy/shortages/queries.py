@@ -4,14 +4,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask_babel import gettext as _
 from sqlalchemy import Select, case, select
 from sqlalchemy.orm import joinedload
 
-from ..auth.policy import can_see, get_facility_in_scope, visible_facility_ids
+from ..auth.policy import get_facility_in_scope, load_in_scope, visible_facility_ids
 from ..catalog.models import Drug, Product
 from ..catalog.services import tiers_at_or_below
-from ..errors import NotFound
 from ..extensions import db
 from ..facilities.models import Facility
 from ..inventory.queries import in_ids
@@ -29,10 +27,7 @@ def scope_ids(user, facility_id: int | None = None) -> Select:
 
 def get_shortage_in_scope(user, shortage_id: int) -> Shortage:
     """Load a registration the user may see; 404 otherwise (ids of other facilities are not confirmed)."""
-    shortage = db.session.get(Shortage, shortage_id, options=[joinedload(Shortage.facility)])
-    if shortage is None or not can_see(user, shortage.facility):
-        raise NotFound(_("找不到该缺药登记"))
-    return shortage
+    return load_in_scope(user, Shortage, shortage_id, options=[joinedload(Shortage.facility)])
 
 
 def shortages_in(facility_ids: Iterable[int] | Select, *, statuses: Iterable[str] | None = None,

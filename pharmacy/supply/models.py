@@ -5,6 +5,7 @@ was meant, for whom, and the proof of delivery."""
 
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -18,6 +19,8 @@ from ..vocabulary import ConsignmentKind, ConsignmentStatus, DifferenceReason  #
 
 class Consignment(db.Model):
     __tablename__ = "supply_consignment"
+    __scope__ = ("source_id", "destination_id")  # see auth.policy.load_in_scope
+    __not_found__ = _l("找不到该货单")
     __table_args__ = (Index("ix_supply_consignment_destination_status", "destination_id", "status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import events
-from ..auth.policy import can_see, has_permission
+from ..auth.policy import has_permission, load_in_scope
 from ..catalog.models import Product
 from ..errors import Conflict, Forbidden, InsufficientStock, InvalidInput, NotFound
 from ..extensions import db
@@ -64,10 +64,7 @@ def new_key() -> str:
 
 def get_consignment(user, consignment_id: int) -> Consignment:
     """A consignment the user may see (its source or destination in the user's scope); 404 otherwise."""
-    consignment = db.session.get(Consignment, consignment_id)
-    if consignment is None or not (can_see(user, consignment.destination) or can_see(user, consignment.source)):
-        raise NotFound(_("找不到该货单"))
-    return consignment
+    return load_in_scope(user, Consignment, consignment_id)
 
 
 def consignment_of_transfer(transfer: Transfer) -> Consignment:
