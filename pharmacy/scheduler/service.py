@@ -28,6 +28,7 @@ from ..extensions import db
 from .jobs import JobDefinition, job_definitions
 from .locks import make_lock
 from .models import RunOutcome, apscheduler_jobs
+from .queries import last_succeeded_at
 from .runner import consecutive_failures, run_job
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,20 @@ class SchedulerService:
             if job is None or str(trigger) != str(job.trigger) or job.func_ref != JOB_FUNCTION:
                 scheduler.add_job(JOB_FUNCTION, trigger, args=[definition.id], id=definition.id,
                                   name=definition.id, replace_existing=True)
+        self._catch_up(scheduler)
+
+    def _catch_up(self, scheduler: BackgroundScheduler) -> None:
+        """Run now the nightly (cron) jobs that have never succeeded: on a new deployment their figures would
+        otherwise stay empty until the first night. Interval jobs come round soon anyway."""
+        cron_ids = [d.id for d in self.definitions if d.trigger == "cron"]
+        if not cron_ids:
+            return
+        with self.app.app_context():  # its own session, ended at once: SQLite lets one connection write at a time
+            succeeded = last_succeeded_at(cron_ids)
+        for job_id in cron_ids:
+            if job_id not in succeeded:
+                log.info("job %s has never succeeded: running it now", job_id)
+                scheduler.modify_job(job_id, next_run_time=self.clock())
 
     def _stop(self, wait: bool = False) -> None:
         global _active
