@@ -1,4 +1,6 @@
-"""`flask demo seed`: build the demo county once and print its passwords."""
+"""`flask demo seed`: build the demo county once and print its passwords; later runs say where the copy is."""
+
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -7,6 +9,8 @@ from flask.cli import with_appcontext
 from ..extensions import db
 from ..vocabulary import Role
 from .seed import existing_county, seed_demo
+
+PASSWORDS_FILE = "demo-passwords.txt"  # in the instance folder, beside the SQLite database
 
 # (user name, role, where): the role's words come from the vocabulary.
 SAMPLE_USERS = [("county", Role.COUNTY_PHARMACIST, "（区域中心药房）"),
@@ -28,8 +32,16 @@ def demo_cli():
 @with_appcontext
 def seed(townships, villages, password):
     """Create the demo county unless it exists."""
+    path = Path(current_app.instance_path) / PASSWORDS_FILE
     if existing_county() is not None:
         click.echo("演示县已存在，未做更改 (demo county exists; nothing changed)")
+        if path.exists():
+            click.echo(f"演示账号已在首次创建时生成，密码见 {path} "
+                       f"(demo accounts were created earlier; their passwords are in {path})")
+        else:
+            click.echo(f"演示账号已在首次创建时生成；密码副本 {path} 已不存在，密码无法再次显示 "
+                       f"(demo accounts were created earlier; the saved copy {path} is gone and the passwords "
+                       f"cannot be shown again)")
         return
     passwords = {role: password for _u, role, _l in SAMPLE_USERS} if password else None
     demo = seed_demo(townships=townships, villages_per_township=villages, passwords=passwords)
@@ -39,7 +51,6 @@ def seed(townships, villages, password):
         lines.append(f"  {username:<10} {demo.passwords[role]:<16} {role.zh}{where}")
     text = "\n".join(lines)
     click.echo(text)
-    path = current_app.instance_path + "/demo-passwords.txt"
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
+    path.write_text(text + "\n", encoding="utf-8")
+    path.chmod(0o600)  # passwords: for this account only
     click.echo(f"(副本已写入 {path})")
