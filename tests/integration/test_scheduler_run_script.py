@@ -34,7 +34,7 @@ class ScriptRun:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = instance.parent / log_name
         env = {k: v for k, v in os.environ.items()
-               if k not in ("DATABASE_URL", "PHARMACY_ENV", "FLASK_APP", "FLASK_DEBUG") and not k.startswith("PHARMACY_")}
+               if k not in ("DATABASE_URL", "FLASK_APP", "FLASK_DEBUG") and not k.startswith("PHARMACY_")}
         env.update(PHARMACY_INSTANCE_DIR=str(instance), PORT=str(self.port))
         self._log = self.log_path.open("w")
         self.started = time.monotonic()
