@@ -81,7 +81,11 @@ class LiveServer:
         self.process = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "tests.fault_wsgi:app"],
                                         cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
-        self.wait_until_serving()
+        try:
+            self.wait_until_serving()
+        except BaseException:
+            self.stop()  # nothing is left running when the server does not come up
+            raise
 
     def wait_until_serving(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -90,7 +94,7 @@ class LiveServer:
             try:
                 if requests.get(self.base + "/login", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or a worker still starting (slow under load)
                 pass
             time.sleep(0.2)
         raise AssertionError("gunicorn did not start: " + self.log_path.read_text()[-3000:])

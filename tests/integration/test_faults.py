@@ -1,10 +1,13 @@
 """Faults on a real deployment (gunicorn with several workers over its own database): a worker killed in the
 middle of a request, PostgreSQL restarted during a burst of writes. Afterwards nothing is half-written and a
-tablet's retried submissions are recorded exactly once."""
+tablet's retried submissions are recorded exactly once.
+
+The restart happens to a PostgreSQL cluster the test makes for itself (tests/private_postgres.py: initdb into a
+temporary folder, a free port), never to the server of PHARMACY_TEST_PG_URL or any other it did not start."""
 
 import os
+import secrets
 import signal
-import subprocess
 import threading
 import time
 
@@ -13,6 +16,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from tests.live_gunicorn import LiveServer, fresh_database, seed_county
+from tests.private_postgres import private_cluster, unavailable_reason
 
 
 def _engine(request) -> str:
@@ -107,15 +111,25 @@ def test_a_worker_killed_mid_request_leaves_nothing_and_the_retry_counts_once(li
         assert retry.get(server.base + "/api/v1/auth/me", timeout=30).status_code == 200
 
 
-def _pg_version() -> str:
-    return sorted(os.listdir("/etc/postgresql"))[-1]
+@pytest.fixture
+def live_on_private_postgresql(tmp_path):
+    """gunicorn over a database of a PostgreSQL cluster of this test's own, which the test may restart."""
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"cannot start a private PostgreSQL cluster to restart: {reason}")
+    with private_cluster() as cluster:
+        url = cluster.create_database(f"pharmacy_faults_{secrets.token_hex(4)}")
+        info = seed_county(url)
+        server = LiveServer(url, tmp_path, workers=2)
+        try:
+            yield server, info, cluster
+        finally:
+            server.stop()
 
 
 @pytest.mark.postgresql
-def test_postgresql_restart_during_a_write_burst(live):
-    server, info = live
-    if not os.path.isdir("/etc/postgresql"):
-        pytest.skip("PostgreSQL is not a local cluster managed by pg_ctlcluster")
+def test_postgresql_restart_during_a_write_burst(live_on_private_postgresql):
+    server, info, cluster = live_on_private_postgresql
     sessions = [server.session(info["users"]["county"]) for _ in range(4)]
     keys: list[list[str]] = [[] for _ in sessions]
     deadline = time.monotonic() + 120
@@ -135,14 +149,15 @@ def test_postgresql_restart_during_a_write_burst(live):
         except BaseException as exc:  # noqa: BLE001  (reported below)
             errors.append(exc)
 
-    threads = [threading.Thread(target=tablet, args=(n, s)) for n, s in enumerate(sessions)]
+    # daemon: should the test fail half way, its tablets must not keep the test run alive until their deadline
+    threads = [threading.Thread(target=tablet, args=(n, s), daemon=True) for n, s in enumerate(sessions)]
     for thread in threads:
         thread.start()
     time.sleep(1.0)
-    restart = subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", _pg_version(), "main", "restart"],
-                             capture_output=True, text=True, timeout=90)
-    restarted.set()
-    assert restart.returncode == 0, restart.stderr
+    try:
+        cluster.restart()
+    finally:
+        restarted.set()
     for thread in threads:
         thread.join(timeout=150)
     assert not errors, errors
