@@ -2,8 +2,10 @@
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
+from marshmallow import ValidationError
 
 from ..auth.policy import get_facility_in_scope, load_in_scope, permission_required
+from ..errors import translate_validation_messages
 from ..operations import load_form, refusal
 from ..supply import services as supply
 from . import operations, queries
@@ -162,7 +164,9 @@ def _route_command(form, township, villages) -> dict:
             if form.get(key, "") != ""}
     data.update(township_id=township.id, weekdays=form.getlist("weekdays"), stops=stops,
                 is_active=form.get("is_active") == "1")
-    return RouteInputSchema().load(data)
+    names = {village.id: village.name for village in villages}
+    return _load_naming_rows(RouteInputSchema(), data, "stops",
+                             lambda index: ("stops", names[stops[index]["village_id"]]))
 
 
 def _route_page(township, route, *, refused=None, form=None):
@@ -242,7 +246,25 @@ def _receipt_command(form, stop) -> dict:
         lines.append(item)
     data = {key: form[key] for key in ("receiver_name", "proxy_reason", "note") if form.get(key)}
     data.update(checked=form.get("checked") == "1", lines=lines)
-    return ReceiptInputSchema().load(data)
+    return _load_naming_rows(ReceiptInputSchema(), data, "lines", lambda index: (str(lines[index]["line_id"]), ""))
+
+
+def _load_naming_rows(schema, data: dict, rows: str, name_of):
+    """Load a form's command; a refused row is marked where the page shows it (`name_of(index)` → field key and a
+    prefix for its messages), not by its place in the list."""
+    try:
+        return schema.load(data)
+    except ValidationError as err:
+        messages = dict(err.messages) if isinstance(err.messages, dict) else {"_schema": err.messages}
+        nested = messages.pop(rows, None)
+        if nested is not None and not isinstance(nested, dict):
+            messages[rows] = nested
+        for index, problems in (nested.items() if isinstance(nested, dict) else []):
+            key, prefix = name_of(int(index))
+            for field_messages in problems.values():
+                for message in translate_validation_messages(field_messages):
+                    messages.setdefault(key, []).append(f"{prefix}：{message}" if prefix else message)
+        raise ValidationError(messages) from None
 
 
 def _receipt_page(stop, **context):

@@ -215,3 +215,24 @@ def test_api_adds_a_line_named_by_text_and_by_packs(county, login, planned):
     assert added.json[0]["product_id"] == capsules.id and added.json[0]["qty_base"] == 28
     missing = client.post(url, json={"product_id": capsules.id})
     assert missing.status_code == 422 and "qty_base" in missing.json["error"]["fields"]
+
+
+# ---------------------------------------------------------------- a refused row is marked where the page shows it
+
+def test_receipt_page_marks_a_bad_quantity_on_its_line(county, login, dispatched):
+    stop, line = dispatched["stop"], dispatched["stop"].lines[0]
+    refused = login(county.users["village"]).post(f"/deliveries/stops/{stop.id}/receipt", data={
+        "receiver_name": "李医生", "checked": "1", f"diff_{line.id}": "1", f"qty_{line.id}_packs": "两",
+        f"reason_{line.id}": "short"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and '<span class="field-error">应为整数</span>' in html
+    _nothing_received(dispatched)
+
+
+def test_route_form_names_the_village_whose_order_is_wrong(county, login):
+    township, (v1, v2) = county.townships[0], county.villages[:2]
+    refused = login(county.users["township"]).post(f"/deliveries/routes/new?township_id={township.id}", data={
+        "name": "环线", "weekdays": ["2"], "departure_time": "08:00", "is_active": "1",
+        f"pos_{v1.id}": "1", f"pos_{v2.id}": "第二"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and f"{v2.name}：应为整数" in html
