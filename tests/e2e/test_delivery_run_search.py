@@ -45,7 +45,7 @@ def live_run(tmp_path):
 
 def test_pharmacist_searches_and_adds_a_product_to_a_stop(live_run, tmp_path, browser):
     app, base, ids = live_run
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 600})
     page.goto(f"{base}/deliveries/runs/{ids['run']}")
     page.fill("input[name=username]", ids["pharmacist"])
     page.fill("input[name=password]", "correct horse")
@@ -68,7 +68,9 @@ def test_pharmacist_searches_and_adds_a_product_to_a_stop(live_run, tmp_path, br
     added = page.locator(f"#{anchor}")
     assert "阿莫西林胶囊" in added.inner_text()
     assert page.evaluate("window.scrollY") > 0  # the browser came back to the line, not to the top
-    page.screenshot(path=str(tmp_path / "run-line-added.png"), full_page=True)
+    playwright_api.expect(added).to_be_in_viewport()
+    playwright_api.expect(page.locator(".run-notice")).to_be_in_viewport()  # and the notice is still in sight
+    page.screenshot(path=str(tmp_path / "run-line-added.png"))  # what the pharmacist sees
     page.close()
     with app.app_context():
         stop_row = db.session.get(DeliveryStop, ids["stop"])
