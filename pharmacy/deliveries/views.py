@@ -61,14 +61,15 @@ def _render_run(item, *, refused=None, done: str | None = None):
 
 
 def _run_action(run_id: int, action, done: str):
-    """Apply `action(run)` → the anchor to come back to; on a refusal, show the run page with the message (nothing
-    changed)."""
+    """Apply `action(run)`, which may answer the anchor to come back to (`line-…`, `stop-…`; else the top), and say
+    `done`; on a refusal, show the run page with the message (nothing changed)."""
     item = _load_run(run_id)
     with refusal() as refused:
         anchor = action(item)
     if refused:
         return _render_run(queries.load_run_for_review(_load_run(run_id)), refused=refused.error)
-    return redirect(url_for("deliveries.run", run_id=run_id, done=done, _anchor=anchor))
+    return redirect(url_for("deliveries.run", run_id=run_id, done=done,
+                            _anchor=anchor if isinstance(anchor, str) else None))
 
 
 @bp.post("/runs/<int:run_id>/lines/<int:line_id>")
@@ -110,26 +111,26 @@ def update_details(run_id: int):
 @bp.post("/runs/<int:run_id>/confirm")
 @permission_required("delivery.plan")
 def confirm(run_id: int):
-    return _run_action(run_id, lambda item: operations.confirm_run(current_user, item) and None, "confirmed")
+    return _run_action(run_id, lambda item: operations.confirm_run(current_user, item), "confirmed")
 
 
 @bp.post("/runs/<int:run_id>/reopen")
 @permission_required("delivery.plan")
 def reopen(run_id: int):
-    return _run_action(run_id, lambda item: operations.reopen_run(current_user, item) and None, "reopened")
+    return _run_action(run_id, lambda item: operations.reopen_run(current_user, item), "reopened")
 
 
 @bp.post("/runs/<int:run_id>/cancel")
 @permission_required("delivery.plan")
 def cancel(run_id: int):
     return _run_action(run_id, lambda item: operations.cancel_run(
-        current_user, item, load_form(CancelInputSchema, request.form)) and None, "cancelled")
+        current_user, item, load_form(CancelInputSchema, request.form)), "cancelled")
 
 
 @bp.post("/runs/<int:run_id>/dispatch")
 @permission_required("delivery.plan")
 def dispatch(run_id: int):
-    return _run_action(run_id, lambda item: operations.dispatch_run(current_user, item) and None, "dispatched")
+    return _run_action(run_id, lambda item: operations.dispatch_run(current_user, item), "dispatched")
 
 
 @bp.get("/runs/<int:run_id>/manifest.pdf")
@@ -238,7 +239,8 @@ def _receipt_command(form, stop) -> dict:
     for line in stop.lines:
         if form.get(f"diff_{line.id}") != "1":
             continue
-        item = {"line_id": line.id, "reason": form.get(f"reason_{line.id}", ""), "note": form.get(f"note_{line.id}", "")}
+        item = {"line_id": line.id, "reason": form.get(f"reason_{line.id}", ""),
+                "note": form.get(f"note_{line.id}", "")}
         for part in ("packs", "units"):
             value = (form.get(f"qty_{line.id}_{part}") or "").strip()
             if value:
