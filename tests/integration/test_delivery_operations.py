@@ -236,3 +236,13 @@ def test_route_form_names_the_village_whose_order_is_wrong(county, login):
         f"pos_{v1.id}": "1", f"pos_{v2.id}": "第二"})
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and f"{v2.name}：应为整数" in html
+
+
+def test_a_refused_line_edit_is_marked_beside_its_line(county, login, planned):
+    line = planned["stop"].lines[0]
+    refused = login(county.users["township"]).post(f"{_run_url(planned)}/lines/{line.id}",
+                                                   data={"line_id": str(line.id), "qty_packs": "-1"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    row = html[html.index(f'id="line-{line.id}"'):]
+    assert '<span class="field-error">应在 0 到 1000000 之间</span>' in row[:row.index("</tr>")]
