@@ -19,6 +19,7 @@ from ..catalog import services as catalog
 from ..errors import Forbidden, InvalidInput
 from ..facilities.services import facilities_under
 from ..inventory import services as stock
+from ..matching.services import search_products
 from ..supply.schemas import REASON_CHOICES
 from . import queries, services
 from .models import DeliveryLine, DeliveryRun, DeliveryStop, Route, StopStatus
@@ -151,8 +152,6 @@ def _product_for(command: dict, stop: DeliveryStop, run: DeliveryRun):
     text = (command.get("product_query") or "").strip()
     if not text:
         raise InvalidInput(_("请选择药品"), fields={"product_id": [_("必填")]})
-    from ..matching.services import search_products
-
     held = {p.id: p for p in queries.township_products(run.township_id)}
     by_code = [p for p in held.values() if p.code.upper() == text.upper()]
     if by_code:
