@@ -1,17 +1,12 @@
 """API: routes under /api/v1/routes, delivery runs and receipts under /api/v1/deliveries."""
 
-from flask import jsonify
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..api import api_blueprint, api_operation
-from ..auth.policy import get_facility_in_scope, permission_required, scope_root
-from ..catalog import services as catalog
-from ..errors import InvalidInput
-from ..facilities.services import facilities_under
-from ..inventory import services as stock
-from . import queries, services
+from ..auth.policy import load_in_scope, permission_required
+from . import operations, queries
 from .manifest import manifest_response
+from .models import DeliveryRun, DeliveryStop, Route
 from .schemas import (
     AlertQuerySchema,
     AlertSchema,
@@ -31,15 +26,13 @@ from .schemas import (
     StopQuerySchema,
     StopSchema,
 )
-from .services import ReceivedLine, StopSpec
 
 routes_bp = api_blueprint("routes_api", __name__, "/routes")
 bp = api_blueprint("deliveries_api", __name__, "/deliveries")
 
 
-def _stop_specs(body) -> list[StopSpec]:
-    return [StopSpec(s["village_id"], position, s["every_n_runs"], s["phase"])
-            for position, s in enumerate(body["stops"], start=1)]
+def _run(run_id: int) -> DeliveryRun:
+    return load_in_scope(current_user, DeliveryRun, run_id)
 
 
 # ---------------------------------------------------------------- routes
@@ -50,31 +43,23 @@ def _stop_specs(body) -> list[StopSpec]:
                description="A village doctor sees the routes that stop at the village, with only the village's own "
                            "stop listed.")
 def list_routes():
-    routes = RouteSchema(many=True).dump(queries.routes_in_scope(current_user))
-    visible = {f.id for f in facilities_under(scope_root(current_user))}
-    for route in routes:
-        if route["township_id"] not in visible:
-            route["stops"] = [stop for stop in route["stops"] if stop["village_id"] in visible]
-    return jsonify(routes)
+    return operations.routes_seen_by(current_user)
 
 
 @routes_bp.post("")
 @permission_required("route.edit")
 @api_operation(summary="Add a route: villages in driving order, weekly departures", tags=["deliveries"],
-               body=RouteInputSchema, response=RouteSchema, status=201)
+               body=RouteInputSchema, response=RouteSchema, status=201,
+               description="Stops are in driving order: the order of the list, or each stop's `position`.")
 def create_route(body):
-    if body["township_id"] is None:
-        raise InvalidInput(_("请选择乡镇卫生院"), fields={"township_id": [_("必填")]})
-    township = get_facility_in_scope(current_user, body.pop("township_id"))
-    return services.save_route(township, stops=_stop_specs(body), weekdays=",".join(map(str, body.pop("weekdays"))),
-                               **{k: v for k, v in body.items() if k != "stops"})
+    return operations.save_route(current_user, body)
 
 
 @routes_bp.get("/<int:route_id>")
 @permission_required("route.read")
 @api_operation(summary="One route", tags=["deliveries"], response=RouteSchema)
 def get_route(route_id: int):
-    return services.get_route(current_user, route_id)
+    return load_in_scope(current_user, Route, route_id)
 
 
 @routes_bp.put("/<int:route_id>")
@@ -82,11 +67,7 @@ def get_route(route_id: int):
 @api_operation(summary="Change a route (its stops are replaced by the list given)", tags=["deliveries"],
                body=RouteInputSchema, response=RouteSchema)
 def update_route(route_id: int, body):
-    route = services.get_route(current_user, route_id)
-    body.pop("township_id")
-    return services.save_route(route.township, route=route, stops=_stop_specs(body),
-                               weekdays=",".join(map(str, body.pop("weekdays"))),
-                               **{k: v for k, v in body.items() if k != "stops"})
+    return operations.save_route(current_user, body, route=load_in_scope(current_user, Route, route_id))
 
 
 @routes_bp.post("/<int:route_id>/plan")
@@ -94,8 +75,7 @@ def update_route(route_id: int, body):
 @api_operation(summary="Plan the route's next unplanned departure (or the date given)", tags=["deliveries"],
                body=PlanRouteInputSchema, response=RunSchema, status=201)
 def plan_route(route_id: int, body):
-    route = services.get_route(current_user, route_id)
-    return services.plan_next_run(route, user=current_user, departure_date=body["departure_date"])
+    return operations.plan_route(current_user, load_in_scope(current_user, Route, route_id), body)
 
 
 # ---------------------------------------------------------------- runs
@@ -113,8 +93,7 @@ def list_runs(query):
 @api_operation(summary="Plan a route's run", tags=["deliveries"], body=PlanRunInputSchema, response=RunSchema,
                status=201)
 def plan_run(body):
-    route = services.get_route(current_user, body["route_id"])
-    return services.plan_next_run(route, user=current_user, departure_date=body["departure_date"])
+    return operations.plan_route(current_user, load_in_scope(current_user, Route, body["route_id"]), body)
 
 
 @bp.get("/<int:run_id>")
@@ -122,7 +101,7 @@ def plan_run(body):
 @api_operation(summary="One run with its stops, lines and the reason for each line", tags=["deliveries"],
                response=RunSchema)
 def get_run(run_id: int):
-    return queries.load_run_for_review(services.get_run(current_user, run_id))
+    return queries.load_run_for_review(_run(run_id))
 
 
 @bp.patch("/<int:run_id>")
@@ -130,21 +109,21 @@ def get_run(run_id: int):
 @api_operation(summary="Set vehicle, driver and note", tags=["deliveries"], body=RunDetailsInputSchema,
                response=RunSchema)
 def update_run(run_id: int, body):
-    return services.update_run_details(services.get_run(current_user, run_id), **body)
+    return operations.update_run_details(current_user, _run(run_id), body)
 
 
 @bp.post("/<int:run_id>/confirm")
 @permission_required("delivery.plan")
 @api_operation(summary="Confirm a reviewed plan", tags=["deliveries"], response=RunSchema)
 def confirm_run(run_id: int):
-    return services.confirm_run(services.get_run(current_user, run_id), user=current_user)
+    return operations.confirm_run(current_user, _run(run_id))
 
 
 @bp.post("/<int:run_id>/reopen")
 @permission_required("delivery.plan")
 @api_operation(summary="Take a confirmed run back to review", tags=["deliveries"], response=RunSchema)
 def reopen_run(run_id: int):
-    return services.reopen_run(services.get_run(current_user, run_id), user=current_user)
+    return operations.reopen_run(current_user, _run(run_id))
 
 
 @bp.post("/<int:run_id>/cancel")
@@ -152,7 +131,7 @@ def reopen_run(run_id: int):
 @api_operation(summary="Cancel a run that has not left", tags=["deliveries"], body=CancelInputSchema,
                response=RunSchema)
 def cancel_run(run_id: int, body):
-    return services.cancel_run(services.get_run(current_user, run_id), reason=body["reason"], user=current_user)
+    return operations.cancel_run(current_user, _run(run_id), body)
 
 
 @bp.post("/<int:run_id>/dispatch")
@@ -160,23 +139,24 @@ def cancel_run(run_id: int, body):
 @api_operation(summary="Dispatch a confirmed run: goods leave the township, in transit to each village",
                tags=["deliveries"], response=RunSchema)
 def dispatch_run(run_id: int):
-    return services.dispatch_run(services.get_run(current_user, run_id), user=current_user)
+    return operations.dispatch_run(current_user, _run(run_id))
 
 
 @bp.get("/<int:run_id>/manifest.pdf")
 @permission_required("delivery.read")
 @api_operation(summary="The run's manifest (PDF, A4)", tags=["deliveries"])
 def manifest(run_id: int):
-    return manifest_response(queries.load_run_for_review(services.get_run(current_user, run_id)))
+    return manifest_response(queries.load_run_for_review(_run(run_id)))
 
 
 @bp.patch("/<int:run_id>/lines/<int:line_id>")
 @permission_required("delivery.plan")
 @api_operation(summary="Change a planned line's quantity (0 removes it)", tags=["deliveries"],
-               body=LineUpdateInputSchema, response=RunSchema)
+               body=LineUpdateInputSchema, response=RunSchema,
+               description="The quantity is `qty_base`, or `qty_packs` and `qty_units`; one of them is required.")
 def update_line(run_id: int, line_id: int, body):
-    run = services.get_run(current_user, run_id)
-    services.update_line(services.line_of(run, line_id), qty_base=body["qty_base"], note=body["note"])
+    run = _run(run_id)
+    operations.update_line(current_user, run, line_id, body)
     return run
 
 
@@ -184,21 +164,21 @@ def update_line(run_id: int, line_id: int, body):
 @permission_required("delivery.plan")
 @api_operation(summary="Remove a planned line", tags=["deliveries"], response=RunSchema)
 def delete_line(run_id: int, line_id: int):
-    run = services.get_run(current_user, run_id)
-    services.remove_line(services.line_of(run, line_id))
+    run = _run(run_id)
+    operations.remove_line(current_user, run, line_id)
     return run
 
 
 @bp.post("/<int:run_id>/stops/<int:stop_id>/lines")
 @permission_required("delivery.plan")
 @api_operation(summary="Add a product to a stop by hand (FEFO from township stock unless a lot is named)",
-               tags=["deliveries"], body=LineCreateInputSchema, response=LineSchema, many=True, status=201)
+               tags=["deliveries"], body=LineCreateInputSchema, response=LineSchema, many=True, status=201,
+               description="Name the product by `product_id`, or by `product_query` (name, pinyin initials or "
+                           "code: taken when exactly one product the village may stock and the township holds "
+                           "matches, else 422 listing the candidates). The quantity is `qty_base`, or `qty_packs` "
+                           "and `qty_units`.")
 def add_line(run_id: int, stop_id: int, body):
-    run = services.get_run(current_user, run_id)
-    stop = services.stop_of(run, stop_id)
-    product = catalog.get_product(body["product_id"])
-    lot = stock.get_lot(body["lot_id"], product) if body["lot_id"] else None
-    return services.add_line(stop, product, qty_base=body["qty_base"], lot=lot, note=body["note"])
+    return operations.add_line(current_user, _run(run_id), stop_id, body)
 
 
 # ---------------------------------------------------------------- receipt
@@ -219,19 +199,21 @@ def list_stops(query):
 @api_operation(summary="One stop of a run, with what was sent and received", tags=["deliveries"],
                response=StopSchema)
 def get_stop(stop_id: int):
-    return services.get_stop(current_user, stop_id)
+    return load_in_scope(current_user, DeliveryStop, stop_id)
 
 
 @bp.post("/stops/<int:stop_id>/receipt")
 @permission_required("delivery.receive")
 @api_operation(summary="Confirm receipt at the village; lines not listed arrived as sent", tags=["deliveries"],
-               body=ReceiptInputSchema, response=StopSchema)
+               body=ReceiptInputSchema, response=StopSchema,
+               description="The signer checks every line against the goods, as the page's 已逐行核对 box: "
+                           "`checked` is required and must be true (422 `not_checked` otherwise). A line that "
+                           "differs gives what arrived (`qty_received_base`, or packs and units) and a reason from "
+                           "the receipt list (`GET /api/v1/vocabulary`, context `receipt`); an unknown reason is "
+                           "refused (422 `unknown_reason`, the line named in `fields`) and nothing is recorded. A "
+                           "stop already received answers 200 with its receipt as recorded, unchanged (a resend).")
 def receive_stop(stop_id: int, body):
-    stop = services.get_stop(current_user, stop_id)
-    received = {item["line_id"]: ReceivedLine(item["qty_received_base"], item["reason"], item["note"])
-                for item in body["lines"]}
-    return services.receive_stop(stop, received, receiver_name=body["receiver_name"], note=body["note"],
-                                 proxy_reason=body["proxy_reason"], user=current_user)
+    return operations.receive_stop(current_user, load_in_scope(current_user, DeliveryStop, stop_id), body)
 
 
 @bp.get("/alerts")

@@ -49,6 +49,8 @@ class RouteSchema(Schema):
 
 class RouteStopInputSchema(Schema):
     village_id = fields.Int(required=True)
+    position = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=1, max=10_000),
+                          metadata={"description": "driving order (1 first); by default the order of the list"})
     every_n_runs = fields.Int(load_default=1, validate=validate.Range(min=1, max=MAX_EVERY_N_RUNS))
     phase = fields.Int(load_default=0, validate=validate.Range(min=0, max=MAX_EVERY_N_RUNS - 1))
 
@@ -56,14 +58,15 @@ class RouteStopInputSchema(Schema):
 class RouteInputSchema(Schema):
     township_id = fields.Int(load_default=None, allow_none=True)
     name = fields.Str(required=True, validate=validate.Length(min=1, max=60))
+    # At least one weekday and one stop: the route service says so in the words the page shows.
     weekdays = fields.List(fields.Int(validate=validate.Range(min=1, max=7)), required=True,
-                           validate=validate.Length(min=1, max=7))
+                           validate=validate.Length(max=7))
     departure_time = TimeText(required=True)
     vehicle = fields.Str(load_default="", validate=validate.Length(max=40))
     driver = fields.Str(load_default="", validate=validate.Length(max=40))
     is_active = fields.Bool(load_default=True)
     note = fields.Str(load_default="", validate=validate.Length(max=2000))
-    stops = fields.List(fields.Nested(RouteStopInputSchema), required=True, validate=validate.Length(min=1))
+    stops = fields.List(fields.Nested(RouteStopInputSchema), required=True)
 
 
 # ---------------------------------------------------------------- runs
@@ -204,27 +207,57 @@ class CancelInputSchema(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
 
 
+QTY_PARTS_HELP = "instead of qty_base: whole packs and loose base units, added up with the product's pack size"
+
+
 class LineUpdateInputSchema(Schema):
-    qty_base = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=MAX_QTY_BASE))
+    qty_base = fields.Int(load_default=None, strict=True, validate=validate.Range(min=0, max=MAX_QTY_BASE),
+                          metadata={"description": "new quantity in base units; 0 removes the line"})
+    qty_packs = fields.Int(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
+                           metadata={"description": QTY_PARTS_HELP})
+    qty_units = fields.Int(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
+                           metadata={"description": QTY_PARTS_HELP})
     note = fields.Str(load_default="", validate=validate.Length(max=500))
 
 
 class LineCreateInputSchema(Schema):
-    product_id = fields.Int(required=True)
-    qty_base = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_QTY_BASE))
+    product_id = fields.Int(load_default=None, allow_none=True)
+    product_query = fields.Str(load_default="", validate=validate.Length(max=100),
+                               metadata={"description": "instead of product_id: a name, pinyin initials or code; "
+                                                        "taken when it matches one product the village may stock "
+                                                        "and the township holds (422 when none or several)"})
+    qty_base = fields.Int(load_default=None, strict=True, validate=validate.Range(min=1, max=MAX_QTY_BASE))
+    qty_packs = fields.Int(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
+                           metadata={"description": QTY_PARTS_HELP})
+    qty_units = fields.Int(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
+                           metadata={"description": QTY_PARTS_HELP})
     lot_id = fields.Int(load_default=None, allow_none=True)
     note = fields.Str(load_default="", validate=validate.Length(max=500))
 
 
 class ReceiptLineInputSchema(Schema):
     line_id = fields.Int(required=True)
-    qty_received_base = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=MAX_QTY_BASE))
-    reason = fields.Str(load_default="", validate=validate.OneOf(REASON_CHOICES))
+    qty_received_base = fields.Int(load_default=None, allow_none=True, strict=True,
+                                   validate=validate.Range(min=0, max=MAX_QTY_BASE),
+                                   metadata={"description": "what arrived, in base units; omitted: as sent"})
+    qty_received_packs = fields.Int(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
+                                    metadata={"description": "instead of qty_received_base: " + QTY_PARTS_HELP})
+    qty_received_units = fields.Int(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
+                                    metadata={"description": "instead of qty_received_base: " + QTY_PARTS_HELP})
+    # The receipt operation refuses a code outside the list (a rule of the receipt, not of the shape).
+    reason = fields.Str(load_default="", validate=validate.Length(max=40),
+                        metadata={"enum": REASON_CHOICES,
+                                  "description": "difference reason, from the receipt list of /api/v1/vocabulary"})
     note = fields.Str(load_default="", validate=validate.Length(max=500))
 
 
 class ReceiptInputSchema(Schema):
     receiver_name = fields.Str(required=True, validate=validate.Length(min=1, max=80))
+    # Not `required`: the operation refuses a missing or false tick in the page's words (and a resend of a stop
+    # already received is answered as recorded whatever it says).
+    checked = fields.Bool(load_default=False, metadata={
+        "description": "must be true: the signer checked every line against the goods (the page's 已逐行核对); "
+                       "false or missing is refused with 422 not_checked"})
     proxy_reason = fields.Str(load_default="", validate=validate.Length(max=500),
                               metadata={"description": "required when a township user signs for the village"})
     note = fields.Str(load_default="", validate=validate.Length(max=2000))

@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import clock
-from ..auth.policy import load_in_scope
 from ..catalog.models import Product
 from ..catalog.rules import may_stock
 from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
@@ -50,10 +49,6 @@ class StopSpec:
     position: int
     every_n_runs: int = 1
     phase: int = 0
-
-
-def get_route(user, route_id: int) -> Route:
-    return load_in_scope(user, Route, route_id)
 
 
 def save_route(township: Facility, *, name: str, weekdays: str, departure_time: time | str, stops: list[StopSpec],
@@ -129,15 +124,6 @@ def _parse_time(value) -> time:
 
 
 # ---------------------------------------------------------------- planning
-
-def get_run(user, run_id: int) -> DeliveryRun:
-    return load_in_scope(user, DeliveryRun, run_id)
-
-
-def get_stop(user, stop_id: int) -> DeliveryStop:
-    """A stop the user may see: its village's doctor, its township, the county."""
-    return load_in_scope(user, DeliveryStop, stop_id)
-
 
 def line_of(run: DeliveryRun, line_id: int) -> DeliveryLine:
     return _member(run.lines, line_id, _("找不到该明细"))

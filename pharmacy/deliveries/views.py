@@ -1,49 +1,30 @@
 """Delivery pages: routes, run review and dispatch for pharmacists, receipt for village doctors, stock alerts."""
 
 from flask import Blueprint, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
+from marshmallow import ValidationError
 
-from ..auth.policy import get_facility_in_scope, has_permission, permission_required
-from ..catalog import services as catalog
-from ..errors import DomainError, InvalidInput
-from ..extensions import db
-from ..inventory import services as stock
-from . import queries, services
+from ..auth.policy import get_facility_in_scope, load_in_scope, permission_required
+from ..errors import translate_validation_messages
+from ..operations import load_form, refusal
+from ..supply import services as supply
+from . import operations, queries
 from .labels import TEMPLATE_HELPERS
 from .manifest import manifest_response
-from .models import AlertKind, RunStatus, StopStatus
-from ..supply import services as supply
-from .services import ReceivedLine, StopSpec
+from .models import AlertKind, DeliveryRun, DeliveryStop, Route, RunStatus
+from .schemas import (CancelInputSchema, LineCreateInputSchema, LineUpdateInputSchema, ReceiptInputSchema,
+                      RouteInputSchema, RunDetailsInputSchema)
 
 bp = Blueprint("deliveries", __name__, url_prefix="/deliveries")
+
+# What the run page says after each action (`done=` in its address); the template words them.
+RUN_NOTICES = ("saved", "line_saved", "line_removed", "line_added", "confirmed", "reopened", "cancelled",
+               "dispatched")
 
 
 @bp.context_processor
 def helpers():
     return TEMPLATE_HELPERS
-
-
-def _int(value, field: str, *, default=None, minimum: int = 0) -> int | None:
-    value = (value or "").strip()
-    if not value:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise InvalidInput(_("请输入整数"), fields={field: [_("应为整数")]}) from None
-    if number < minimum:
-        raise InvalidInput(_("数量不能为负"), fields={field: [_("不能为负")]})
-    return number
-
-
-def _qty_from_form(form, prefix: str, pack_size: int) -> int | None:
-    """Packs and loose base units from two inputs (`<prefix>_packs`, `<prefix>_units`) as base units."""
-    packs = _int(form.get(f"{prefix}_packs"), prefix)
-    units = _int(form.get(f"{prefix}_units"), prefix)
-    if packs is None and units is None:
-        return None
-    return (packs or 0) * pack_size + (units or 0)
 
 
 # ---------------------------------------------------------------- runs
@@ -62,105 +43,100 @@ def _render_index(status: str | None, *, error: str | None = None, code: int = 2
                            statuses=list(RunStatus), error=error), code
 
 
+def _load_run(run_id: int) -> DeliveryRun:
+    return load_in_scope(current_user, DeliveryRun, run_id)
+
+
 @bp.get("/runs/<int:run_id>")
 @permission_required("delivery.read")
 def run(run_id: int):
-    item = queries.load_run_for_review(services.get_run(current_user, run_id))
-    return _render_run(item)
+    done = request.args.get("done")
+    return _render_run(queries.load_run_for_review(_load_run(run_id)), done=done if done in RUN_NOTICES else None)
 
 
-def _render_run(item, *, error: str | None = None, status: int = 200, fields: dict | None = None):
-    products = queries.township_products(item.township_id) if item.is_editable and has_permission(
-        current_user, "delivery.plan") else []
-    return render_template("deliveries/run.html", run=item, error=error, fields=fields or {}, products=products,
-                           saved=request.args.get("saved")), status
+def _render_run(item, *, refused=None, done: str | None = None):
+    error = refused.message if refused else None
+    return render_template("deliveries/run.html", run=item, error=error, fields=refused.fields if refused else {},
+                           done=done, form=request.form if refused else {}), refused.status if refused else 200
 
 
-def _run_action(run_id: int, action):
-    """Apply `action(run)` to a run; on a refused rule, show the run page with the message (nothing changed)."""
-    item = services.get_run(current_user, run_id)
-    try:
-        action(item)
-    except DomainError as exc:
-        db.session.rollback()  # show the run as it is, not as the refused change left it in memory
-        item = queries.load_run_for_review(services.get_run(current_user, run_id))
-        return _render_run(item, error=exc.message, status=exc.status, fields=exc.fields)
-    return redirect(url_for("deliveries.run", run_id=item.id, saved=1))
+def _run_action(run_id: int, action, done: str):
+    """Apply `action(run)`, which may answer the anchor to come back to (`line-…`, `stop-…`; else the top), and say
+    `done`; on a refusal, show the run page with the message (nothing changed)."""
+    item = _load_run(run_id)
+    with refusal() as refused:
+        anchor = action(item)
+    if refused:
+        return _render_run(queries.load_run_for_review(_load_run(run_id)), refused=refused.error)
+    return redirect(url_for("deliveries.run", run_id=run_id, done=done,
+                            _anchor=anchor if isinstance(anchor, str) else None))
 
 
 @bp.post("/runs/<int:run_id>/lines/<int:line_id>")
 @permission_required("delivery.plan")
 def update_line(run_id: int, line_id: int):
     def change(item):
-        line = services.line_of(item, line_id)
-        qty = _qty_from_form(request.form, "qty", line.product.pack_size)
-        if qty is None:
-            raise InvalidInput(_("请填写数量"), fields={"qty": [_("必填")]})
-        services.update_line(line, qty_base=qty, note=request.form.get("note", ""))
-    return _run_action(run_id, change)
+        edit = operations.update_line(current_user, item, line_id, load_form(LineUpdateInputSchema, request.form))
+        return f"line-{edit.line.id}" if edit.line is not None else f"stop-{edit.stop.id}"
+    return _run_action(run_id, change, "line_saved")
 
 
 @bp.post("/runs/<int:run_id>/lines/<int:line_id>/delete")
 @permission_required("delivery.plan")
 def delete_line(run_id: int, line_id: int):
-    return _run_action(run_id, lambda item: services.remove_line(services.line_of(item, line_id)))
+    return _run_action(run_id, lambda item: f"stop-{operations.remove_line(current_user, item, line_id).id}",
+                       "line_removed")
 
 
 @bp.post("/runs/<int:run_id>/stops/<int:stop_id>/lines")
 @permission_required("delivery.plan")
 def add_line(run_id: int, stop_id: int):
     def add(item):
-        stop = services.stop_of(item, stop_id)
-        product_id = _int(request.form.get("product_id"), "product_id")
-        if not product_id:
-            raise InvalidInput(_("请选择药品"), fields={"product_id": [_("必填")]})
-        product = catalog.get_product(product_id)
-        qty = _qty_from_form(request.form, "qty", product.pack_size)
-        if not qty:
-            raise InvalidInput(_("请填写数量"), fields={"qty": [_("必填")]})
-        lot_id = _int(request.form.get("lot_id"), "lot_id")
-        lot = stock.get_lot(lot_id, product) if lot_id else None
-        services.add_line(stop, product, qty_base=qty, lot=lot, note=request.form.get("note", ""))
-    return _run_action(run_id, add)
+        added = operations.add_line(current_user, item, stop_id, load_form(LineCreateInputSchema, request.form))
+        return f"line-{added[0].id}"
+    return _run_action(run_id, add, "line_added")
 
 
 @bp.post("/runs/<int:run_id>/details")
 @permission_required("delivery.plan")
 def update_details(run_id: int):
-    return _run_action(run_id, lambda item: services.update_run_details(
-        item, vehicle=request.form.get("vehicle", ""), driver=request.form.get("driver", ""),
-        note=request.form.get("note", "")))
+    # Every field is sent: an emptied box clears the value (load_form would read it as "not given").
+    def save(item):
+        command = RunDetailsInputSchema().load({k: request.form.get(k, "") for k in ("vehicle", "driver", "note")})
+        operations.update_run_details(current_user, item, command)
+        return "run-details"
+    return _run_action(run_id, save, "saved")
 
 
 @bp.post("/runs/<int:run_id>/confirm")
 @permission_required("delivery.plan")
 def confirm(run_id: int):
-    return _run_action(run_id, lambda item: services.confirm_run(item, user=current_user))
+    return _run_action(run_id, lambda item: operations.confirm_run(current_user, item), "confirmed")
 
 
 @bp.post("/runs/<int:run_id>/reopen")
 @permission_required("delivery.plan")
 def reopen(run_id: int):
-    return _run_action(run_id, lambda item: services.reopen_run(item, user=current_user))
+    return _run_action(run_id, lambda item: operations.reopen_run(current_user, item), "reopened")
 
 
 @bp.post("/runs/<int:run_id>/cancel")
 @permission_required("delivery.plan")
 def cancel(run_id: int):
-    return _run_action(run_id, lambda item: services.cancel_run(item, reason=request.form.get("reason", ""),
-                                                                user=current_user))
+    return _run_action(run_id, lambda item: operations.cancel_run(
+        current_user, item, load_form(CancelInputSchema, request.form)), "cancelled")
 
 
 @bp.post("/runs/<int:run_id>/dispatch")
 @permission_required("delivery.plan")
 def dispatch(run_id: int):
-    return _run_action(run_id, lambda item: services.dispatch_run(item, user=current_user))
+    return _run_action(run_id, lambda item: operations.dispatch_run(current_user, item), "dispatched")
 
 
 @bp.get("/runs/<int:run_id>/manifest.pdf")
 @permission_required("delivery.read")
 def manifest(run_id: int):
-    return manifest_response(queries.load_run_for_review(services.get_run(current_user, run_id)))
+    return manifest_response(queries.load_run_for_review(_load_run(run_id)))
 
 
 # ---------------------------------------------------------------- routes
@@ -172,28 +148,36 @@ def routes():
                            townships=queries.townships_in_scope(current_user))
 
 
-def _route_form_input(form, villages) -> dict:
+def _route_command(form, township, villages) -> dict:
+    """The route form as the route schema reads it: the villages given a position, in any order."""
     stops = []
     for village in villages:
-        position = _int(form.get(f"pos_{village.id}"), f"pos_{village.id}", minimum=1)
-        if position is None:
+        position = (form.get(f"pos_{village.id}") or "").strip()
+        if not position:
             continue
-        every = _int(form.get(f"every_{village.id}"), f"every_{village.id}", default=1, minimum=1)
-        phase = _int(form.get(f"phase_{village.id}"), f"phase_{village.id}", default=0)
-        stops.append(StopSpec(village.id, position, every, phase))
-    return {"name": form.get("name", ""), "weekdays": ",".join(form.getlist("weekdays")),
-            "departure_time": form.get("departure_time", ""), "vehicle": form.get("vehicle", ""),
-            "driver": form.get("driver", ""), "is_active": form.get("is_active") == "1",
-            "note": form.get("note", ""), "stops": stops}
+        stop = {"village_id": village.id, "position": position}
+        for key, name in (("every_n_runs", "every"), ("phase", "phase")):
+            value = (form.get(f"{name}_{village.id}") or "").strip()
+            if value:
+                stop[key] = value
+        stops.append(stop)
+    data = {key: form.get(key, "") for key in ("name", "departure_time", "vehicle", "driver", "note")
+            if form.get(key, "") != ""}
+    data.update(township_id=township.id, weekdays=form.getlist("weekdays"), stops=stops,
+                is_active=form.get("is_active") == "1")
+    names = {village.id: village.name for village in villages}
+    return _load_naming_rows(RouteInputSchema(), data, "stops",
+                             lambda index: ("stops", names[stops[index]["village_id"]]))
 
 
-def _route_page(township, route, *, error=None, fields=None, status=200, form=None):
+def _route_page(township, route, *, refused=None, form=None):
     villages = queries.villages_of(township)
     on_route = {s.village_id: s for s in route.stops} if route is not None else {}
     elsewhere = queries.villages_on_other_routes(township, route)
     return render_template("deliveries/route_form.html", township=township, route=route, villages=villages,
-                           on_route=on_route, elsewhere=elsewhere, error=error, fields=fields or {},
-                           form=form), status
+                           on_route=on_route, elsewhere=elsewhere, error=refused.message if refused else None,
+                           fields=refused.fields if refused else {}, form=form), \
+        refused.status if refused else 200
 
 
 @bp.route("/routes/new", methods=["GET", "POST"])
@@ -207,39 +191,36 @@ def new_route():
     township = get_facility_in_scope(current_user, township_id)
     if request.method == "GET":
         return _route_page(township, None)
-    try:
-        created = services.save_route(township, **_route_form_input(request.form, queries.villages_of(township)))
-    except DomainError as exc:
-        return _route_page(township, None, error=exc.message, fields=exc.fields, status=exc.status, form=request.form)
+    with refusal() as refused:
+        created = operations.save_route(current_user, _route_command(request.form, township,
+                                                                      queries.villages_of(township)))
+    if refused:
+        return _route_page(township, None, refused=refused.error, form=request.form)
     return redirect(url_for("deliveries.routes", saved=created.id))
 
 
 @bp.route("/routes/<int:route_id>", methods=["GET", "POST"])
 @permission_required("route.read")
 def edit_route(route_id: int):
-    route = services.get_route(current_user, route_id)
+    route = load_in_scope(current_user, Route, route_id)
     if request.method == "GET":
         return _route_page(route.township, route)
-    if not has_permission(current_user, "route.edit"):
-        return _route_page(route.township, route, error=_("您没有权限执行此操作"), status=403)
-    try:
-        services.save_route(route.township, route=route,
-                            **_route_form_input(request.form, queries.villages_of(route.township)))
-    except DomainError as exc:
-        return _route_page(route.township, route, error=exc.message, fields=exc.fields, status=exc.status,
-                           form=request.form)
+    with refusal() as refused:
+        operations.save_route(current_user, _route_command(request.form, route.township,
+                                                           queries.villages_of(route.township)), route=route)
+    if refused:
+        return _route_page(route.township, route, refused=refused.error, form=request.form)
     return redirect(url_for("deliveries.routes", saved=route.id))
 
 
 @bp.post("/routes/<int:route_id>/plan")
 @permission_required("delivery.plan")
 def plan_route(route_id: int):
-    route = services.get_route(current_user, route_id)
-    try:
-        planned = services.plan_next_run(route, user=current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        return _render_index(None, error=exc.message, code=exc.status)
+    route = load_in_scope(current_user, Route, route_id)
+    with refusal() as refused:
+        planned = operations.plan_route(current_user, route)
+    if refused:
+        return _render_index(None, error=refused.error.message, code=refused.error.status)
     return redirect(url_for("deliveries.run", run_id=planned.id))
 
 
@@ -252,17 +233,40 @@ def receipts():
     return render_template("deliveries/receipts.html", waiting=waiting, received=received)
 
 
-def _receipt_form_input(form, stop) -> dict[int, ReceivedLine]:
-    received = {}
+def _receipt_command(form, stop) -> dict:
+    """The receipt form as the receipt schema reads it: the lines whose "有差异" box is ticked."""
+    lines = []
     for line in stop.lines:
         if form.get(f"diff_{line.id}") != "1":
             continue
-        qty = _qty_from_form(form, f"qty_{line.id}", line.product.pack_size)
-        reason = form.get(f"reason_{line.id}", "")
-        received[line.id] = ReceivedLine(qty if qty is not None else line.qty_base,
-                                         reason,
-                                         form.get(f"note_{line.id}", ""))
-    return received
+        item = {"line_id": line.id, "reason": form.get(f"reason_{line.id}", ""),
+                "note": form.get(f"note_{line.id}", "")}
+        for part in ("packs", "units"):
+            value = (form.get(f"qty_{line.id}_{part}") or "").strip()
+            if value:
+                item[f"qty_received_{part}"] = value
+        lines.append(item)
+    data = {key: form[key] for key in ("receiver_name", "proxy_reason", "note") if form.get(key)}
+    data.update(checked=form.get("checked") == "1", lines=lines)
+    return _load_naming_rows(ReceiptInputSchema(), data, "lines", lambda index: (str(lines[index]["line_id"]), ""))
+
+
+def _load_naming_rows(schema, data: dict, rows: str, name_of):
+    """Load a form's command; a refused row is marked where the page shows it (`name_of(index)` → field key and a
+    prefix for its messages), not by its place in the list."""
+    try:
+        return schema.load(data)
+    except ValidationError as err:
+        messages = dict(err.messages) if isinstance(err.messages, dict) else {"_schema": err.messages}
+        nested = messages.pop(rows, None)
+        if nested is not None and not isinstance(nested, dict):
+            messages[rows] = nested
+        for index, problems in (nested.items() if isinstance(nested, dict) else []):
+            key, prefix = name_of(int(index))
+            for field_messages in problems.values():
+                for message in translate_validation_messages(field_messages):
+                    messages.setdefault(key, []).append(f"{prefix}：{message}" if prefix else message)
+        raise ValidationError(messages) from None
 
 
 def _receipt_page(stop, **context):
@@ -274,25 +278,14 @@ def _receipt_page(stop, **context):
 @bp.route("/stops/<int:stop_id>/receipt", methods=["GET", "POST"])
 @permission_required("delivery.read")
 def receipt(stop_id: int):
-    stop = services.get_stop(current_user, stop_id)
+    stop = load_in_scope(current_user, DeliveryStop, stop_id)
     if request.method == "GET":
         return _receipt_page(stop, done=request.args.get("done"))
-    if not has_permission(current_user, "delivery.receive"):
-        return _receipt_page(stop, error=_("您没有权限执行此操作")), 403
-    if stop.status == StopStatus.RECEIVED:
-        # A second tap or a resend from a tablet that lost the answer: the receipt stands as recorded.
-        return redirect(url_for("deliveries.receipt", stop_id=stop.id, done=1))
-    try:
-        if request.form.get("checked") != "1":
-            raise InvalidInput(_("请先逐行核对，并勾选“已逐行核对”"), fields={"checked": [_("必填")]})
-        services.receive_stop(stop, _receipt_form_input(request.form, stop),
-                              receiver_name=request.form.get("receiver_name", ""),
-                              note=request.form.get("note", ""), proxy_reason=request.form.get("proxy_reason", ""),
-                              user=current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        stop = services.get_stop(current_user, stop_id)
-        return _receipt_page(stop, error=exc.message, fields=exc.fields, form=request.form), exc.status
+    with refusal() as refused:
+        operations.receive_stop(current_user, stop, _receipt_command(request.form, stop))
+    if refused:
+        error = refused.error
+        return _receipt_page(stop, error=error.message, fields=error.fields, form=request.form), error.status
     return redirect(url_for("deliveries.receipt", stop_id=stop.id, done=1))
 
 

@@ -270,7 +270,7 @@ def _journey(app, base, ids, browser, watch, contexts, tmp_path):
     [stop] = [s for s in run["stops"] if s["village_id"] == ids["village"]]
     assert run["status"] == RunStatus.PLANNED and stop["lines"] == [(ids["product"], 30, [shortage_id])]
     _click_and_wait(town, town.get_by_role("button", name="审核确认", exact=True))
-    expect(town.locator(".alert-ok")).to_contain_text("已保存")
+    expect(town.locator(".alert-ok")).to_contain_text("配送单已确认")
     assert _run(app)["status"] == RunStatus.CONFIRMED
     manifest_link = town.get_by_role("link", name="打印配送单")
     href = manifest_link.get_attribute("href")
@@ -278,7 +278,7 @@ def _journey(app, base, ids, browser, watch, contexts, tmp_path):
     assert manifest.status == 200 and manifest.body().startswith(b"%PDF"), (manifest.status, manifest.body()[:200])
     assert manifest.headers["content-type"].startswith("application/pdf")
     _click_and_wait(town, town.get_by_role("button", name="发车（货物出库在途）", exact=True))
-    expect(town.locator(".alert-ok")).to_contain_text("已保存")
+    expect(town.locator(".alert-ok")).to_contain_text("已发车")
     run = _run(app)
     assert run["status"] == RunStatus.DISPATCHED
     assert [s["status"] for s in run["stops"] if s["village_id"] == ids["village"]] == [StopStatus.DISPATCHED]

@@ -129,7 +129,7 @@ def _walk(app, county):
     assert consignment["links"]["delivery_stop_id"] == stop["id"] and consignment["status"] == "dispatched"
 
     # 6. The village signs; the shortage is delivered.
-    signed = doctor.post(f"/api/v1/deliveries/stops/{stop['id']}/receipt", json={"receiver_name": "李医生"})
+    signed = doctor.post(f"/api/v1/deliveries/stops/{stop['id']}/receipt", json={"receiver_name": "李医生", "checked": True})
     assert signed["status"] == "received" and signed["is_proxy_receipt"] is False
     assert shortage() == ("delivered", "delivered")
     assert stock_row(doctor, village)["on_hand"] == 30

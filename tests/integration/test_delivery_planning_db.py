@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from pharmacy.auth.policy import load_in_scope
 from pharmacy.deliveries import services
-from pharmacy.deliveries.models import DeliveryRun, LineSource, RunStatus
+from pharmacy.deliveries.models import DeliveryRun, LineSource, Route, RunStatus
 from pharmacy.errors import Conflict, InvalidInput
 from pharmacy.extensions import db
 from pharmacy.facilities.models import FacilityKind
@@ -77,7 +78,7 @@ def test_limited_township_stock_becomes_a_shortfall_and_pending_runs_reserve_the
 
 def test_alternate_run_villages_are_skipped_unless_an_urgent_shortage_waits(setup):
     s = setup
-    route = services.get_route(s["county"].users["county"], s["route"].id)
+    route = load_in_scope(s["county"].users["county"], Route, s["route"].id)
     route.stops[1].every_n_runs, route.stops[1].phase = 2, 1  # v2: runs 2, 4, ...
     db.session.flush()
     first = services.plan_run(route, next_weekday(2), user=s["pharmacist"])

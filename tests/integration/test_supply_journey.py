@@ -106,12 +106,12 @@ def test_a_village_registration_reaches_the_village(county, login, short_leg):
 
     # 6. The township cannot sign for the village without saying why; the village doctor signs.
     stop_url = f"/api/v1/deliveries/stops/{stop['id']}/receipt"
-    refused = township.post(stop_url, json={"receiver_name": "乡镇药师"})
+    refused = township.post(stop_url, json={"receiver_name": "乡镇药师", "checked": True})
     assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "proxy_reason_required"
     got_at_village = planned["qty_base"] if short_leg != "delivery" else planned["qty_base"] - 5
     lines = [] if got_at_village == planned["qty_base"] else [
         {"line_id": planned["id"], "qty_received_base": got_at_village, "reason": "short", "note": "少半盒"}]
-    signed = _ok(login(doctor).post(stop_url, json={"receiver_name": "李医生", "lines": lines}))
+    signed = _ok(login(doctor).post(stop_url, json={"receiver_name": "李医生", "checked": True, "lines": lines}))
     assert signed["status"] == "received" and signed["is_proxy_receipt"] is False
     assert stock.on_hand(village.id, amlodipine.id) == got_at_village
     assert stock.in_transit_qty(village.id, amlodipine.id) == 0
