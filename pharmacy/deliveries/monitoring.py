@@ -16,7 +16,7 @@ from ..inventory.models import Lot, StockBalance
 from .models import EXPIRY_ALERT_KINDS, LEVEL_ALERT_KINDS, AlertKind, StockAlert
 from .stock_source import stock_status_for_planning
 
-MONITORED_TIERS = (Tier.TOWNSHIP, Tier.VILLAGE)
+MONITORED_TIERS = (Tier.COUNTY, Tier.TOWNSHIP, Tier.VILLAGE)  # the central pharmacy too: its stock-outs drive purchasing
 
 
 def _monitored_facility_ids() -> list[int]:
@@ -48,7 +48,7 @@ def _sync(kinds, found: dict[tuple, dict], now: datetime) -> dict:
 
 
 def recompute_stock_status(now: datetime | None = None) -> dict:
-    """Scheduler job: recompute AMC and stock status of every township and village; flag stock-outs and levels
+    """Scheduler job: recompute AMC and stock status of every facility that holds stock; flag stock-outs and levels
     below min."""
     now = now or clock.now_utc()
     found = {}

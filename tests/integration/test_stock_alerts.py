@@ -69,3 +69,12 @@ def test_expiry_alerts(app, county):
     assert kinds == {"SOON": AlertKind.NEAR_EXPIRY, "GONE": AlertKind.EXPIRED}
     assert summary["open"] == 2
     assert flag_expiring_lots()["opened"] == 0  # a second night finds the same, opens nothing new
+
+
+def test_the_central_pharmacy_is_watched_too(county):
+    """Issue 12: /deliveries/alerts said "no alerts" while the central pharmacy was out of products it dispenses —
+    the job watched townships and villages only. The county's own stock-outs are the ones purchasing acts on."""
+    product = make_product(pack_size=10)
+    consume(county.central, product, 3 * 30, on_hand_base=0, user=county.users["county"])
+    recompute_stock_status()
+    assert (county.central.id, product.id, AlertKind.STOCKOUT) in open_alerts()
