@@ -121,3 +121,13 @@ def test_login_starts_a_new_session(client, county):
     with client.session_transaction() as session:
         assert "planted" not in session
         assert session.get("_user_id")
+
+
+def test_no_one_deactivates_their_own_account_from_the_page_or_the_api(county, login):
+    admin = county.users["county"]
+    client = login(admin)
+    page = client.post(f"/admin/users/{admin.id}/active", data={"is_active": "0"})
+    assert page.status_code == 403 and "不能停用自己的账户" in page.get_data(as_text=True)
+    api = client.post(f"/api/v1/users/{admin.id}/active", json={"is_active": False})
+    assert api.status_code == 403
+    assert admin.is_active is True and client.get("/api/v1/auth/me").status_code == 200
