@@ -131,3 +131,32 @@ def test_no_one_deactivates_their_own_account_from_the_page_or_the_api(county, l
     api = client.post(f"/api/v1/users/{admin.id}/active", json={"is_active": False})
     assert api.status_code == 403
     assert admin.is_active is True and client.get("/api/v1/auth/me").status_code == 200
+
+
+def test_the_facility_page_and_the_api_add_and_deactivate_with_the_same_rules(county, login):
+    client = login(county.users["county"])
+    township = county.townships[0]
+    form = {"code": "pg-v1", "name": "页面新村", "kind": "village_point", "parent_id": str(township.id),
+            "population": ""}
+    assert client.post("/admin/facilities/new", data=form).status_code == 302
+    wrong_parent = client.post("/admin/facilities/new", data=form | {"code": "PG-V2", "parent_id": "0"})
+    api = client.post("/api/v1/facilities", json={"code": "PG-V3", "name": "接口新村", "kind": "village_point",
+                                                  "parent_id": None})
+    assert wrong_parent.status_code == api.status_code == 422
+    assert "上级机构的级别不符" in wrong_parent.get_data(as_text=True)
+    made = next(f for f in client.get("/api/v1/facilities").json if f["code"] == "PG-V1")
+    assert made["parent_id"] == township.id and made["population"] is None
+    assert client.post(f"/admin/facilities/{made['id']}/active", data={"is_active": "0"}).status_code == 302
+    inactive = client.get("/api/v1/facilities", query_string={"active": "false", "tier": "village"}).json
+    assert [f["code"] for f in inactive] == ["PG-V1"]
+    assert all(f["is_active"] for f in client.get("/api/v1/facilities?active=true").json)
+
+
+def test_the_account_page_makes_a_token_with_the_apis_rules(county, login):
+    client = login(county.users["township"])
+    bad = client.post("/account/tokens", data={"name": "HIS", "scopes": ["read"], "days": "999"})
+    assert bad.status_code == 422 and "account/tokens" in bad.get_data(as_text=True)
+    made = client.post("/account/tokens", data={"name": "HIS", "scopes": ["read", "write"]})
+    assert made.status_code == 201
+    listed = client.get("/api/v1/auth/tokens").json
+    assert [(t["name"], t["scopes"]) for t in listed] == [("HIS", ["read", "write"])]
