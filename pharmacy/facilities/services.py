@@ -3,7 +3,7 @@
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from .models import KIND_TIER, Facility, FacilityKind, Tier
 
@@ -37,13 +37,6 @@ def create_facility(*, code: str, name: str, kind: str, parent: Facility | None 
 def set_facility_active(facility: Facility, is_active: bool) -> Facility:
     facility.is_active = is_active
     db.session.flush()
-    return facility
-
-
-def get_facility(facility_id: int) -> Facility:
-    facility = db.session.get(Facility, facility_id)
-    if facility is None:
-        raise NotFound(_("找不到该机构"))
     return facility
 
 
