@@ -68,7 +68,8 @@ def get_user(user_id: int):
 @users_bp.post("")
 @permission_required("admin.manage")
 @api_operation(summary="Add a person (the role must fit the tier of the home facility)", tags=["auth"],
-               body=UserInputSchema, response=UserSchema, status=201)
+               body=UserInputSchema, response=UserSchema, status=201,
+               description="The home facility must be active and in the caller's scope (a deactivated one: 422).")
 def create_user(body):
     return operations.create_user(current_user, body)
 

@@ -7,7 +7,7 @@ scope: not a facility column, hence not `load_in_scope`).
 
 from flask_babel import gettext as _
 
-from ..errors import Forbidden
+from ..errors import Forbidden, InvalidInput
 from . import queries, services, tokens
 from .models import ApiToken, User
 from .policy import PERMISSIONS, get_facility_in_scope, require_permission
@@ -31,9 +31,11 @@ def users(user, query: dict) -> list[User]:
 
 
 def create_user(user, command: dict) -> User:
-    """Add a person at a facility of the actor's scope; the role must fit the facility's tier."""
+    """Add a person at an active facility of the actor's scope; the role must fit the facility's tier."""
     require_permission(user, "admin.manage")
     facility = get_facility_in_scope(user, command["facility_id"])
+    if not facility.is_active:
+        raise InvalidInput(_("该机构已停用"), fields={"facility_id": [_("该机构已停用")]})
     return services.create_user(username=command["username"], display_name=command["display_name"],
                                 password=command["password"], role=command["role"], facility=facility)
 

@@ -69,10 +69,12 @@ def match_names(user, command: dict) -> list[dict]:
 
 
 def import_dictionary(user, command: dict, upload) -> DictionaryImport:
-    """Read an uploaded local dictionary for a facility in the user's scope and match every row; a missing or
-    unreadable file is refused whole."""
+    """Read an uploaded local dictionary for an active facility in the user's scope and match every row; a
+    missing or unreadable file is refused whole."""
     require_permission(user, "matching.import")
     facility = resolve_facility(user, command.get("facility"), facility_id=command.get("facility_id"))
+    if not facility.is_active:
+        raise InvalidInput(_("该机构已停用"), fields={"facility": [_("该机构已停用")]})
     if upload is None or not upload.filename:
         raise InvalidInput(_("请选择要上传的文件"), fields={"file": [_("必填")]})
     return services.import_dictionary(facility, upload.filename, upload.read(), user=user)

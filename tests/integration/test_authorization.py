@@ -160,3 +160,16 @@ def test_the_account_page_makes_a_token_with_the_apis_rules(county, login):
     assert made.status_code == 201
     listed = client.get("/api/v1/auth/tokens").json
     assert [(t["name"], t["scopes"]) for t in listed] == [("HIS", ["read", "write"])]
+
+
+def test_no_one_is_homed_at_a_deactivated_facility_by_the_page_or_the_api(county, login):
+    client = login(county.users["county"])
+    village = county.villages[0]
+    assert client.post(f"/admin/facilities/{village.id}/active", data={"is_active": "0"}).status_code == 302
+    person = {"username": "late-doc", "display_name": "迟到医生", "password": "longenough1", "role": "village_doctor",
+              "facility_id": village.id}
+    page = client.post("/admin/users/new", data=person)
+    api = client.post("/api/v1/users", json=person)
+    assert page.status_code == api.status_code == 422
+    assert "该机构已停用" in page.get_data(as_text=True) and "facility_id" in api.json["error"]["fields"]
+    assert all(u["username"] != "late-doc" for u in client.get("/api/v1/users").json)

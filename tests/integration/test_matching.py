@@ -381,3 +381,17 @@ def test_the_review_page_decides_with_the_apis_rules(formulary, county, login):
     no_file = client.post("/matching/imports", data={"facility_id": str(county.townships[0].id)},
                           content_type="multipart/form-data")
     assert no_file.status_code == 422 and "请选择要上传的文件" in no_file.get_data(as_text=True)
+
+
+def test_no_dictionary_is_imported_for_a_deactivated_facility_by_the_page_or_the_api(formulary, county, login):
+    client = login(county.users["county"])
+    village = county.villages[0]
+    assert client.post(f"/api/v1/facilities/{village.id}/active", json={"is_active": False}).status_code == 200
+    before = db.session.scalar(select(func.count(DictionaryImport.id)))
+    page = upload(client, village, csv_file([HEADER, ["1", "阿莫西林胶囊", "0.25g", "", "盒"]]))
+    assert page.status_code == 422 and "该机构已停用" in page.get_data(as_text=True)
+    api = client.post("/api/v1/matching/imports", data={"facility": village.code,
+                                                        "file": (io.BytesIO(csv_file([HEADER])), "d.csv")},
+                      content_type="multipart/form-data", headers={"X-CSRFToken": csrf_token(client)})
+    assert api.status_code == 422 and "facility" in api.json["error"]["fields"]
+    assert db.session.scalar(select(func.count(DictionaryImport.id))) == before
