@@ -356,6 +356,7 @@ def test_an_imports_page_and_its_api_twin_page_the_same_rows(formulary, county, 
     assert past.status_code == 200 and past.json["items"] == []
     page = client.get(f"/matching/imports/{import_id}", query_string={"per_page": 10, "page": 3}).get_data(as_text=True)
     assert "P021" in page and "P030" in page and "P020" not in page and "第 3 / 3 页" in page
+    assert re.search(r'href="[^"]*per_page=10[^"]*"[^>]*>上一页', page)  # the pager keeps the page size
     bad = client.get(f"/api/v1/matching/imports/{import_id}/local-drugs?status=bogus")
     assert bad.status_code == 422
     assert client.get(f"/matching/imports/{import_id}?status=bogus").status_code == 200
