@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.policy import load_in_scope, permission_required
-from ..exports import csv_response, xlsx_response
+from ..exports import csv_response, xlsx_stream_response
 from ..operations import load_form, refusal
 from . import operations, services
 from .models import BASE_UNITS, CATEGORIES, INSURANCE_CLASSES, PACK_UNITS, Drug, Product
@@ -113,6 +113,6 @@ def export(fmt: str):
     if fmt == "csv":
         return csv_response(EXPORT_HEADER, operations.export_rows(current_user, filters), "formulary.csv")
     if fmt == "xlsx":
-        return xlsx_response(EXPORT_HEADER, operations.export_rows(current_user, filters), "formulary.xlsx",
+        return xlsx_stream_response(EXPORT_HEADER, operations.export_rows(current_user, filters), "formulary.xlsx",
                              sheet=_("药品目录"))
     return redirect(url_for("catalog.index"))

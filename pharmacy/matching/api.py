@@ -37,8 +37,8 @@ def match_names(body):
                response=ImportSchema, status=201,
                description="CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or XLSX; a file that cannot be read is "
                            "refused whole (422) and nothing is written. The facility is `facility` (id or code) "
-                           "or `facility_id`, in the caller's scope; by default the caller's own. A deactivated facility "
-                           "is refused (422).")
+                           "or `facility_id`, in the caller's scope; by default the caller's own. A deactivated "
+                           "facility is refused (422).")
 def upload_import():
     command = ImportUploadSchema().load(request.form.to_dict())
     record = operations.import_dictionary(current_user, command, request.files.get("file"))

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.policy import has_permission, load_in_scope, permission_required
-from ..exports import xlsx_response
+from ..exports import xlsx_stream_response
 from ..operations import load_form, refusal
 from . import operations, services
 from .models import DictionaryImport, LocalDrug, MatchStatus
@@ -109,4 +109,5 @@ def export(import_id: int):
     record = load_in_scope(current_user, DictionaryImport, import_id)
     header = [_(h) for h in EXPORT_HEADER]
     filename = f"mapping-{record.facility.code}-{record.id}.xlsx"
-    return xlsx_response(header, operations.mapping_rows(current_user, record), filename, sheet=_("药品对照"))
+    rows = operations.mapping_rows(current_user, record)
+    return xlsx_stream_response(header, rows, filename, sheet=_("药品对照"))
