@@ -1,13 +1,11 @@
 """API: who am I, API tokens, and the people in the caller's scope."""
 
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from ..api import api_blueprint, api_operation
-from ..errors import Forbidden
-from . import queries, services, tokens
-from .policy import PERMISSIONS, get_facility_in_scope, permission_required
+from . import operations, queries, tokens
+from .policy import permission_required
 from .schemas import (CsrfSchema, MeSchema, NewTokenSchema, TokenInputSchema, TokenQuerySchema, TokenSchema,
                       UserActiveInputSchema, UserInputSchema, UserQuerySchema, UserSchema)
 
@@ -18,9 +16,7 @@ users_bp = api_blueprint("users_api", __name__, "/users")
 @bp.get("/me")
 @api_operation(summary="The signed-in user, their facility and permissions", tags=["auth"], response=MeSchema)
 def me():
-    return {"id": current_user.id, "username": current_user.username, "display_name": current_user.display_name,
-            "role": current_user.role, "facility": current_user.facility,
-            "permissions": sorted(PERMISSIONS.get(current_user.role, set()))}
+    return operations.me(current_user)
 
 
 @bp.get("/csrf")
@@ -34,7 +30,7 @@ def csrf_token():
 @api_operation(summary="My API tokens (admins: everyone's in their scope with everyone=true), newest first",
                tags=["auth"], query=TokenQuerySchema, response=TokenSchema, many=True)
 def list_tokens(query):
-    return tokens.tokens_of(current_user, everyone_in_scope=query["everyone"])
+    return operations.token_list(current_user, query)
 
 
 @bp.post("/tokens")
@@ -43,20 +39,15 @@ def list_tokens(query):
                description="Only from a signed-in browser session: a token cannot make tokens. Admins may make one "
                            "for a user in their scope (a system's account) with `user_id`.")
 def create_token(body):
-    if tokens.current_token() is not None:
-        raise Forbidden(_("令牌不能用来创建令牌，请在账户页面创建"), code="token_not_allowed")
-    owner = queries.user_in_scope(current_user, body["user_id"]) if body["user_id"] else current_user
-    created = tokens.create_token(owner, name=body["name"], scopes=body["scopes"], days=body["days"],
-                                  by=current_user)
-    document = NewTokenSchema().dump(created.token)
-    return document | {"token": created.plain}, 201
+    created = operations.create_token(current_user, body)
+    return NewTokenSchema().dump(created.token) | {"token": created.plain}, 201
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
 @api_operation(summary="Revoke an API token at once (my own, or admins: any in their scope)", tags=["auth"],
                response=TokenSchema)
 def revoke_token(token_id: int):
-    return tokens.revoke_token(tokens.token_in_scope(current_user, token_id), by=current_user)
+    return operations.revoke_token(current_user, tokens.token_in_scope(current_user, token_id))
 
 
 @users_bp.get("")
@@ -64,8 +55,7 @@ def revoke_token(token_id: int):
 @api_operation(summary="People in the caller's facility subtree", tags=["auth"], query=UserQuerySchema,
                response=UserSchema, many=True)
 def list_users(query):
-    facility = get_facility_in_scope(current_user, query["facility_id"]) if query["facility_id"] else None
-    return queries.users_in_scope(current_user, under=facility, role=query["role"], active=query["active"])
+    return operations.users(current_user, query)
 
 
 @users_bp.get("/<int:user_id>")
@@ -78,19 +68,16 @@ def get_user(user_id: int):
 @users_bp.post("")
 @permission_required("admin.manage")
 @api_operation(summary="Add a person (the role must fit the tier of the home facility)", tags=["auth"],
-               body=UserInputSchema, response=UserSchema, status=201)
+               body=UserInputSchema, response=UserSchema, status=201,
+               description="The home facility must be active and in the caller's scope (a deactivated one: 422).")
 def create_user(body):
-    facility = get_facility_in_scope(current_user, body["facility_id"])
-    return services.create_user(username=body["username"], display_name=body["display_name"],
-                                password=body["password"], role=body["role"], facility=facility)
+    return operations.create_user(current_user, body)
 
 
 @users_bp.post("/<int:user_id>/active")
 @permission_required("admin.manage")
 @api_operation(summary="Activate or deactivate a person; deactivation ends their sessions and API tokens",
-               tags=["auth"], body=UserActiveInputSchema, response=UserSchema)
+               tags=["auth"], body=UserActiveInputSchema, response=UserSchema,
+               description="Nobody deactivates their own account (403), on this endpoint or on the page.")
 def set_active(user_id: int, body):
-    user = queries.user_in_scope(current_user, user_id)
-    if user.id == current_user.id:
-        raise Forbidden(_("不能停用自己的账户"))
-    return services.set_user_active(user, body["is_active"])
+    return operations.set_user_active(current_user, queries.user_in_scope(current_user, user_id), body)

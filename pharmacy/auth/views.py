@@ -11,9 +11,11 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import DomainError
 from ..i18n import public
-from . import queries, services, tokens
+from ..operations import load_form, refusal
 from ..vocabulary import Role, TokenScope
-from .policy import get_facility_in_scope, has_permission, permission_required
+from . import operations, queries, services, tokens
+from .policy import has_permission, permission_required
+from .schemas import TokenInputSchema, UserActiveInputSchema, UserInputSchema
 
 bp = Blueprint("auth", __name__)
 
@@ -71,7 +73,14 @@ def logout():
 @bp.get("/admin/users")
 @permission_required("admin.manage")
 def users():
-    return render_template("auth/users.html", users=queries.users_in_scope(current_user))
+    return render_template("auth/users.html", users=operations.users(current_user, {}))
+
+
+def _mark_fields(form: FlaskForm, error) -> None:
+    """Show a refused command's field messages beside the form's inputs."""
+    for name, messages in (getattr(error, "fields", None) or {}).items():
+        if name in form:
+            form[name].errors = list(messages) if isinstance(messages, (list, tuple)) else [str(messages)]
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
@@ -79,26 +88,23 @@ def users():
 def new_user():
     form = UserForm()
     form.facility_id.choices = [SelectChoice(f.id, f"{f.code} {f.name}")
-                               for f in queries.facilities_for_choice(current_user)]
+                                for f in queries.facilities_for_choice(current_user)]
     error, status = None, 200
-    if form.validate_on_submit():
-        try:
-            facility = get_facility_in_scope(current_user, form.facility_id.data)
-            services.create_user(username=form.username.data, display_name=form.display_name.data,
-                                 password=form.password.data, role=form.role.data, facility=facility)
+    if request.method == "POST":
+        with refusal() as refused:
+            operations.create_user(current_user, load_form(UserInputSchema, request.form))
+        if not refused:
             return redirect(url_for("auth.users"))
-        except DomainError as exc:
-            error, status = exc.message, exc.status
-    elif request.method == "POST":
-        error, status = _("输入有误，请检查标出的字段"), 422
+        error, status = refused.error.message, refused.error.status
+        _mark_fields(form, refused.error)
     return render_template("auth/user_form.html", form=form, error=error), status
 
 
 @bp.post("/admin/users/<int:user_id>/active")
 @permission_required("admin.manage")
 def set_active(user_id: int):
-    user = queries.user_in_scope(current_user, user_id)
-    services.set_user_active(user, request.form.get("is_active") == "1")
+    person = queries.user_in_scope(current_user, user_id)
+    operations.set_user_active(current_user, person, load_form(UserActiveInputSchema, request.form))
     return redirect(url_for("auth.users"))
 
 
@@ -113,8 +119,8 @@ class TokenForm(FlaskForm):
 def _account_page(form: TokenForm, *, created=None, error=None, status=200):
     everyone = has_permission(current_user, "admin.manage")
     return render_template("auth/account.html", form=form, created=created, error=error,
-                           own_tokens=tokens.tokens_of(current_user),
-                           scope_tokens=tokens.tokens_of(current_user, everyone_in_scope=True) if everyone else None,
+                           own_tokens=operations.token_list(current_user, {}),
+                           scope_tokens=operations.token_list(current_user, {"everyone": True}) if everyone else None,
                            ), status
 
 
@@ -126,13 +132,11 @@ def account():
 @bp.post("/account/tokens")
 def create_token():
     form = TokenForm()
-    if not form.validate_on_submit():
-        return _account_page(form, error=_("输入有误，请检查标出的字段"), status=422)
-    try:
-        created = tokens.create_token(current_user, name=form.name.data, scopes=form.scopes.data,
-                                      days=form.days.data, by=current_user)
-    except DomainError as exc:
-        return _account_page(form, error=exc.message, status=exc.status)
+    with refusal() as refused:
+        created = operations.create_token(current_user, load_form(TokenInputSchema, request.form))
+    if refused:
+        _mark_fields(form, refused.error)
+        return _account_page(form, error=refused.error.message, status=refused.error.status)
     # Shown in this response only: the token is never stored in plain, and this page is not kept by the browser.
     body, status = _account_page(TokenForm(formdata=None), created=created, status=201)
     return body, status, {"Cache-Control": "no-store"}
@@ -140,5 +144,5 @@ def create_token():
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
 def revoke_token(token_id: int):
-    tokens.revoke_token(tokens.token_in_scope(current_user, token_id), by=current_user)
+    operations.revoke_token(current_user, tokens.token_in_scope(current_user, token_id))
     return redirect(url_for("auth.account"))

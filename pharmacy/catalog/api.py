@@ -3,11 +3,11 @@
 from flask_login import current_user
 
 from ..api import api_blueprint, api_operation
-from ..auth.policy import permission_required
-from ..extensions import db
-from . import services
-from .schemas import (ChangeSchema, ChronicTagsSchema, DrugSchema, ClassSchema, ProductCreateSchema, ProductPageSchema, ProductQuerySchema,
-                      ProductSchema, ProductUpdateSchema, ReasonSchema)
+from ..auth.policy import load_in_scope, permission_required
+from . import operations, services
+from .models import Drug, Product
+from .schemas import (ChangeSchema, ChronicTagsSchema, ClassSchema, DrugSchema, ProductCreateSchema, ProductPageSchema,
+                      ProductQuerySchema, ProductSchema, ProductUpdateSchema, ReasonSchema)
 
 bp = api_blueprint("catalog_api", __name__, "/catalog")
 
@@ -17,16 +17,14 @@ bp = api_blueprint("catalog_api", __name__, "/catalog")
 @api_operation(summary="Browse and filter formulary products", tags=["catalog"], query=ProductQuerySchema,
                response=ProductPageSchema)
 def list_products(query):
-    page, per_page = query.pop("page"), query.pop("per_page")
-    result = db.paginate(services.product_query(**query), page=page, per_page=per_page, error_out=False)
-    return {"items": result.items, "total": result.total, "page": page, "per_page": per_page}
+    return operations.products_page(current_user, query)
 
 
 @bp.get("/products/<int:product_id>")
 @permission_required("catalog.read")
 @api_operation(summary="One product", tags=["catalog"], response=ProductSchema)
 def get_product(product_id: int):
-    return services.get_product(product_id)
+    return load_in_scope(current_user, Product, product_id)
 
 
 @bp.patch("/products/<int:product_id>")
@@ -34,9 +32,8 @@ def get_product(product_id: int):
 @api_operation(summary="Change a product's price, flags or lowest tier (reason required)", tags=["catalog"],
                body=ProductUpdateSchema, response=ProductSchema)
 def update_product(product_id: int, body):
-    product = services.get_product(product_id)
-    reason = body.pop("reason")
-    services.update_product(product, body, reason=reason, user=current_user)
+    product = load_in_scope(current_user, Product, product_id)
+    operations.update_product(current_user, product, body)
     return product
 
 
@@ -45,8 +42,8 @@ def update_product(product_id: int, body):
 @api_operation(summary="Withdraw a product (it is never deleted)", tags=["catalog"], body=ReasonSchema,
                response=ProductSchema)
 def withdraw_product(product_id: int, body):
-    product = services.get_product(product_id)
-    services.set_product_status(product, "withdrawn", reason=body["reason"], user=current_user)
+    product = load_in_scope(current_user, Product, product_id)
+    operations.withdraw_product(current_user, product, body)
     return product
 
 
@@ -54,8 +51,8 @@ def withdraw_product(product_id: int, body):
 @permission_required("catalog.edit")
 @api_operation(summary="Reinstate a withdrawn product", tags=["catalog"], body=ReasonSchema, response=ProductSchema)
 def reinstate_product(product_id: int, body):
-    product = services.get_product(product_id)
-    services.set_product_status(product, "active", reason=body["reason"], user=current_user)
+    product = load_in_scope(current_user, Product, product_id)
+    operations.reinstate_product(current_user, product, body)
     return product
 
 
@@ -64,8 +61,7 @@ def reinstate_product(product_id: int, body):
 @api_operation(summary="Add a dosage form and strength to a drug", tags=["catalog"], body=ProductCreateSchema,
                response=ProductSchema, status=201)
 def add_product(drug_id: int, body):
-    drug = services.get_drug(drug_id)
-    return services.add_product(drug, user=current_user, **body)
+    return operations.add_product(current_user, load_in_scope(current_user, Drug, drug_id), body)
 
 
 @bp.put("/drugs/<int:drug_id>/chronic-tags")
@@ -73,8 +69,8 @@ def add_product(drug_id: int, body):
 @api_operation(summary="Set a drug's chronic-disease tags (reason required)", tags=["catalog"],
                body=ChronicTagsSchema, response=DrugSchema)
 def set_chronic_tags(drug_id: int, body):
-    drug = services.get_drug(drug_id)
-    services.set_chronic_tags(drug, body["chronic_tags"], reason=body["reason"], user=current_user)
+    drug = load_in_scope(current_user, Drug, drug_id)
+    operations.set_chronic_tags(current_user, drug, body)
     return drug
 
 
@@ -82,7 +78,7 @@ def set_chronic_tags(drug_id: int, body):
 @permission_required("catalog.read")
 @api_operation(summary="Change history of a product", tags=["catalog"], response=ChangeSchema, many=True)
 def product_history(product_id: int):
-    return services.history(product=services.get_product(product_id))
+    return services.history(product=load_in_scope(current_user, Product, product_id))
 
 
 @bp.get("/classes")

@@ -3,6 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -22,6 +23,7 @@ class Drug(TimestampMixin, db.Model):
     """A generic entry of the list (品种)."""
 
     __tablename__ = "drug"
+    __not_found__ = _l("找不到该药品")  # the formulary is county-wide: no __scope__ (see auth.policy.load_in_scope)
     __table_args__ = (UniqueConstraint("edition", "code"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -52,6 +54,7 @@ class Product(TimestampMixin, db.Model):
     """What is stocked and ordered: one dosage form × strength of a drug, with its pack and unified price."""
 
     __tablename__ = "product"
+    __not_found__ = _l("找不到该产品")
     __table_args__ = (UniqueConstraint("edition", "code"),
                       UniqueConstraint("drug_id", "dosage_form", "strength"))
 

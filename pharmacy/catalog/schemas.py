@@ -1,9 +1,10 @@
 """API shapes for the formulary; input and output kept apart."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_load, validate
 
 from ..api import UtcDateTime
 from ..facilities.models import Tier
+from ..listing import PagingSchema, page_schema
 from .models import BASE_UNITS, CHRONIC_TAGS, INSURANCE_CLASSES, PACK_UNITS, ProductStatus
 
 
@@ -46,24 +47,32 @@ class ProductSchema(Schema):
     remarks = fields.Str()
 
 
-class ProductPageSchema(Schema):
-    items = fields.List(fields.Nested(ProductSchema))
-    total = fields.Int()
-    page = fields.Int()
-    per_page = fields.Int()
+class ProductPageSchema(page_schema(ProductSchema, "ProductPageBase")):
+    """One page of products: `items`, `total`, `page`, `per_page`, `has_next`."""
+
+ANY_STATUS = "all"
 
 
-class ProductQuerySchema(Schema):
+class ProductQuerySchema(PagingSchema):
+    """The formulary's filters, for its page and `GET /api/v1/catalog/products` alike."""
+
     q = fields.Str(load_default="", validate=validate.Length(max=100))
     class_path = fields.Str(load_default="", validate=validate.Length(max=255))
     category = fields.Str(load_default="")
     chronic = fields.Str(load_default="")
     vbp = fields.Bool(load_default=None, allow_none=True)
     status = fields.Str(load_default=ProductStatus.ACTIVE,
-                        validate=validate.OneOf([s.value for s in ProductStatus] + [""]))
+                        validate=validate.OneOf([s.value for s in ProductStatus] + ["", ANY_STATUS]),
+                        metadata={"description": "a product status; empty or `all` for every status"})
     edition = fields.Str(load_default="")
-    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=10000))
-    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
+
+    @post_load
+    def every_status(self, data, **kwargs):
+        # A page drops empty fields, so its "every status" choice is sent as `all`.
+        if data.get("status") == ANY_STATUS:
+            data["status"] = ""
+        data["q"] = data["q"].strip()
+        return data
 
 
 class ProductUpdateSchema(Schema):
@@ -79,6 +88,12 @@ class ProductUpdateSchema(Schema):
 
 class ReasonSchema(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class StatusChangeSchema(ReasonSchema):
+    """The product page's withdraw / reinstate form (the API has one endpoint for each)."""
+
+    status = fields.Str(required=True, validate=validate.OneOf([s.value for s in ProductStatus]))
 
 
 class ProductCreateSchema(Schema):

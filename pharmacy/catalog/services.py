@@ -38,13 +38,6 @@ def get_product_by_code(code: str, edition: str | None = None) -> Product:
     return product
 
 
-def get_drug(drug_id: int) -> Drug:
-    drug = db.session.get(Drug, drug_id)
-    if drug is None:
-        raise NotFound(_("找不到该药品"))
-    return drug
-
-
 def tiers_at_or_below(tier: str) -> list[str]:
     """Product tiers a facility of `tier` may stock."""
     return [t.value for t in Tier if may_stock(tier, t)]

@@ -3,8 +3,8 @@
 from flask_login import current_user
 
 from ..api import api_blueprint, api_operation
-from ..auth.policy import get_facility_in_scope, permission_required, scope_root
-from . import services
+from ..auth.policy import get_facility_in_scope, permission_required
+from . import operations
 from .schemas import FacilityActiveInputSchema, FacilityInputSchema, FacilityQuerySchema, FacilitySchema
 
 bp = api_blueprint("facilities_api", __name__, "/facilities")
@@ -14,10 +14,7 @@ bp = api_blueprint("facilities_api", __name__, "/facilities")
 @api_operation(summary="Facilities in the caller's scope", tags=["facilities"], query=FacilityQuerySchema,
                response=FacilitySchema, many=True)
 def list_facilities(query):
-    facilities = services.facilities_under(scope_root(current_user), tier=query.get("tier"))
-    if query.get("active") is not None:
-        facilities = [f for f in facilities if f.is_active == query["active"]]
-    return facilities
+    return operations.facilities(current_user, query)
 
 
 @bp.get("/<int:facility_id>")
@@ -31,9 +28,7 @@ def get_facility(facility_id: int):
 @api_operation(summary="Add a facility", tags=["facilities"], body=FacilityInputSchema, response=FacilitySchema,
                status=201)
 def create_facility(body):
-    parent = get_facility_in_scope(current_user, body["parent_id"]) if body.get("parent_id") else None
-    return services.create_facility(code=body["code"], name=body["name"], kind=body["kind"], parent=parent,
-                                    population=body.get("population"))
+    return operations.create_facility(current_user, body)
 
 
 @bp.post("/<int:facility_id>/active")
@@ -41,4 +36,4 @@ def create_facility(body):
 @api_operation(summary="Activate or deactivate a facility", tags=["facilities"], body=FacilityActiveInputSchema,
                response=FacilitySchema)
 def set_active(facility_id: int, body):
-    return services.set_facility_active(get_facility_in_scope(current_user, facility_id), body["is_active"])
+    return operations.set_facility_active(current_user, get_facility_in_scope(current_user, facility_id), body)

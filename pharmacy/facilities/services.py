@@ -3,7 +3,7 @@
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from .models import KIND_TIER, Facility, FacilityKind, Tier
 
@@ -40,20 +40,17 @@ def set_facility_active(facility: Facility, is_active: bool) -> Facility:
     return facility
 
 
-def get_facility(facility_id: int) -> Facility:
-    facility = db.session.get(Facility, facility_id)
-    if facility is None:
-        raise NotFound(_("找不到该机构"))
-    return facility
-
-
-def facilities_under(root: Facility, *, tier: str | None = None, active_only: bool = False) -> list[Facility]:
-    """Every facility in the subtree of `root`, ordered by path so a tree prints top-down."""
+def facilities_under(root: Facility, *, tier: str | None = None, active_only: bool = False,
+                     is_active: bool | None = None) -> list[Facility]:
+    """Every facility in the subtree of `root` (of a tier, active or not), ordered by path so a tree prints
+    top-down."""
     stmt = select(Facility).where(Facility.path.startswith(root.path))
     if tier:
         stmt = stmt.where(Facility.tier == tier)
     if active_only:
-        stmt = stmt.where(Facility.is_active.is_(True))
+        is_active = True
+    if is_active is not None:
+        stmt = stmt.where(Facility.is_active.is_(is_active))
     return list(db.session.scalars(stmt.order_by(Facility.path)))
 
 

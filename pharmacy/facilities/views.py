@@ -1,7 +1,6 @@
 """County staff manage the facility tree."""
 
 from flask import Blueprint, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -9,10 +8,11 @@ from wtforms import IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ..auth.policy import get_facility_in_scope, permission_required, scope_root
-from ..errors import DomainError
-from . import services
+from ..auth.policy import get_facility_in_scope, permission_required
+from ..operations import load_form, refusal
+from . import operations
 from .models import FacilityKind
+from .schemas import FacilityActiveInputSchema, FacilityInputSchema
 
 bp = Blueprint("facilities", __name__, url_prefix="/admin/facilities")
 
@@ -27,8 +27,7 @@ class FacilityForm(FlaskForm):
 @bp.get("")
 @permission_required("admin.manage")
 def index():
-    facilities = services.facilities_under(scope_root(current_user))
-    return render_template("facilities/index.html", facilities=facilities)
+    return render_template("facilities/index.html", facilities=operations.facilities(current_user, {}))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -36,19 +35,17 @@ def index():
 def new():
     form = FacilityForm()
     form.parent_id.choices = [SelectChoice(0, "—")] + [
-        SelectChoice(f.id, f"{f.code} {f.name}") for f in services.facilities_under(scope_root(current_user))
-        if f.tier != "village"]
+        SelectChoice(f.id, f"{f.code} {f.name}") for f in operations.parent_choices(current_user)]
     error, status = None, 200
-    if form.validate_on_submit():
-        try:
-            parent = get_facility_in_scope(current_user, form.parent_id.data) if form.parent_id.data else None
-            services.create_facility(code=form.code.data, name=form.name.data, kind=form.kind.data, parent=parent,
-                                     population=form.population.data)
+    if request.method == "POST":
+        with refusal() as refused:
+            operations.create_facility(current_user, load_form(FacilityInputSchema, request.form))
+        if not refused:
             return redirect(url_for("facilities.index"))
-        except DomainError as exc:
-            error, status = exc.message, exc.status
-    elif request.method == "POST":
-        error, status = _("输入有误，请检查标出的字段"), 422
+        error, status = refused.error.message, refused.error.status
+        for name, messages in (refused.error.fields or {}).items():
+            if name in form:
+                form[name].errors = list(messages) if isinstance(messages, (list, tuple)) else [str(messages)]
     return render_template("facilities/form.html", form=form, error=error), status
 
 
@@ -56,5 +53,5 @@ def new():
 @permission_required("admin.manage")
 def set_active(facility_id: int):
     facility = get_facility_in_scope(current_user, facility_id)
-    services.set_facility_active(facility, request.form.get("is_active") == "1")
+    operations.set_facility_active(current_user, facility, load_form(FacilityActiveInputSchema, request.form))
     return redirect(url_for("facilities.index"))

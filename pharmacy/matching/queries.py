@@ -5,10 +5,14 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.policy import visible_facility_ids
 from ..extensions import db
+from ..listing import ListQuery
 from .models import DictionaryImport, LocalDrug, MatchStatus
+from .schemas import LocalDrugQuerySchema, ReviewQuerySchema
 from .services import candidate_products
 
 PAGE_SIZE = 50
+REVIEW_PAGE_SIZE = 25
+EXPORT_BATCH = 500
 
 
 def imports_in_scope(user, limit: int = 100) -> list[dict]:
@@ -33,6 +37,23 @@ def local_drug_query(import_id: int, status: str = "", q: str = ""):
     if q:
         stmt = stmt.where(LocalDrug.local_name.contains(q.strip()))
     return stmt.order_by(LocalDrug.row_no).options(joinedload(LocalDrug.decided_by))
+
+
+def _import_rows(user, filters: dict):
+    return local_drug_query(filters["import_id"], filters.get("status", ""), filters.get("q", ""))
+
+
+# An import's rows (its page and `GET …/imports/<id>/local-drugs`) and its review queue; the caller adds the
+# `import_id` of an import it loaded in scope to the filters.
+LOCAL_DRUGS = ListQuery(LocalDrugQuerySchema, _import_rows, per_page=PAGE_SIZE)
+REVIEW_QUEUE = ListQuery(ReviewQuerySchema, _import_rows, per_page=REVIEW_PAGE_SIZE)
+
+
+def presented_batches(import_id: int):
+    """Every row of an import in order, presented (see `present`), in batches streamed from the database."""
+    rows = db.session.scalars(local_drug_query(import_id)).yield_per(EXPORT_BATCH)
+    for batch in rows.partitions():
+        yield present(list(batch))
 
 
 def present(locals_: list[LocalDrug]) -> list[dict]:

@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from ..api import UtcDateTime
+from ..listing import PagingSchema, page_schema
 from .models import MatchStatus
 
 
@@ -63,7 +64,10 @@ class ImportSchema(Schema):
 
 
 class ImportUploadSchema(Schema):
-    facility = FacilityRefField(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    facility = FacilityRefField(load_default=None, allow_none=True, validate=validate.Length(max=32),
+                                metadata={"description": "id or code of the facility (default: the caller's)"})
+    facility_id = fields.Int(load_default=None, allow_none=True,
+                             metadata={"description": "the facility's id (the page's form sends this one)"})
 
 
 class CandidateSchema(Schema):
@@ -96,18 +100,22 @@ class LocalDrugSchema(Schema):
     decided_at = UtcDateTime(attribute="local.decided_at", allow_none=True)
 
 
-class LocalDrugPageSchema(Schema):
-    items = fields.List(fields.Nested(LocalDrugSchema))
-    total = fields.Int()
-    page = fields.Int()
-    per_page = fields.Int()
+class LocalDrugPageSchema(page_schema(LocalDrugSchema, "LocalDrugPageBase")):
+    """One page of an import's local drugs: `items`, `total`, `page`, `per_page`, `has_next`."""
 
 
-class LocalDrugQuerySchema(Schema):
+class LocalDrugQuerySchema(PagingSchema):
+    """The filters of an import's rows: its page and `GET …/imports/<id>/local-drugs`."""
+
     status = fields.Str(load_default="", validate=validate.OneOf([s.value for s in MatchStatus] + [""]))
     q = fields.Str(load_default="", validate=validate.Length(max=100))
-    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class ReviewQuerySchema(PagingSchema):
+    """The review queue: the rows the machine was unsure of (needs_review) or found nothing for (no_match)."""
+
+    status = fields.Str(load_default=MatchStatus.NEEDS_REVIEW.value,
+                        validate=validate.OneOf([MatchStatus.NEEDS_REVIEW.value, MatchStatus.NO_MATCH.value]))
 
 
 class ConfirmSchema(Schema):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from .. import clock
 from ..catalog.models import Alias, AliasSource, Drug, Product, ProductStatus
 from ..catalog.services import tiers_at_or_below
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput
 from ..extensions import db
 from ..facilities.models import Facility, Tier
 from .brands import BrandFileError, read_brand_file, resolve_brand_rows
@@ -276,20 +276,6 @@ def status_counts(import_id: int) -> dict[str, int]:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Review
-
-
-def get_import(import_id: int) -> DictionaryImport:
-    record = db.session.get(DictionaryImport, import_id)
-    if record is None:
-        raise NotFound(_("找不到该导入记录"))
-    return record
-
-
-def get_local_drug(local_drug_id: int) -> LocalDrug:
-    local = db.session.get(LocalDrug, local_drug_id)
-    if local is None:
-        raise NotFound(_("找不到该本地药品"))
-    return local
 
 
 def may_create_global_alias(user) -> bool:

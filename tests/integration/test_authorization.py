@@ -121,3 +121,55 @@ def test_login_starts_a_new_session(client, county):
     with client.session_transaction() as session:
         assert "planted" not in session
         assert session.get("_user_id")
+
+
+def test_no_one_deactivates_their_own_account_from_the_page_or_the_api(county, login):
+    admin = county.users["county"]
+    client = login(admin)
+    page = client.post(f"/admin/users/{admin.id}/active", data={"is_active": "0"})
+    assert page.status_code == 403 and "不能停用自己的账户" in page.get_data(as_text=True)
+    api = client.post(f"/api/v1/users/{admin.id}/active", json={"is_active": False})
+    assert api.status_code == 403
+    assert admin.is_active is True and client.get("/api/v1/auth/me").status_code == 200
+
+
+def test_the_facility_page_and_the_api_add_and_deactivate_with_the_same_rules(county, login):
+    client = login(county.users["county"])
+    township = county.townships[0]
+    form = {"code": "pg-v1", "name": "页面新村", "kind": "village_point", "parent_id": str(township.id),
+            "population": ""}
+    assert client.post("/admin/facilities/new", data=form).status_code == 302
+    wrong_parent = client.post("/admin/facilities/new", data=form | {"code": "PG-V2", "parent_id": "0"})
+    api = client.post("/api/v1/facilities", json={"code": "PG-V3", "name": "接口新村", "kind": "village_point",
+                                                  "parent_id": None})
+    assert wrong_parent.status_code == api.status_code == 422
+    assert "上级机构的级别不符" in wrong_parent.get_data(as_text=True)
+    made = next(f for f in client.get("/api/v1/facilities").json if f["code"] == "PG-V1")
+    assert made["parent_id"] == township.id and made["population"] is None
+    assert client.post(f"/admin/facilities/{made['id']}/active", data={"is_active": "0"}).status_code == 302
+    inactive = client.get("/api/v1/facilities", query_string={"active": "false", "tier": "village"}).json
+    assert [f["code"] for f in inactive] == ["PG-V1"]
+    assert all(f["is_active"] for f in client.get("/api/v1/facilities?active=true").json)
+
+
+def test_the_account_page_makes_a_token_with_the_apis_rules(county, login):
+    client = login(county.users["township"])
+    bad = client.post("/account/tokens", data={"name": "HIS", "scopes": ["read"], "days": "999"})
+    assert bad.status_code == 422 and "account/tokens" in bad.get_data(as_text=True)
+    made = client.post("/account/tokens", data={"name": "HIS", "scopes": ["read", "write"]})
+    assert made.status_code == 201
+    listed = client.get("/api/v1/auth/tokens").json
+    assert [(t["name"], t["scopes"]) for t in listed] == [("HIS", ["read", "write"])]
+
+
+def test_no_one_is_homed_at_a_deactivated_facility_by_the_page_or_the_api(county, login):
+    client = login(county.users["county"])
+    village = county.villages[0]
+    assert client.post(f"/admin/facilities/{village.id}/active", data={"is_active": "0"}).status_code == 302
+    person = {"username": "late-doc", "display_name": "迟到医生", "password": "longenough1", "role": "village_doctor",
+              "facility_id": village.id}
+    page = client.post("/admin/users/new", data=person)
+    api = client.post("/api/v1/users", json=person)
+    assert page.status_code == api.status_code == 422
+    assert "该机构已停用" in page.get_data(as_text=True) and "facility_id" in api.json["error"]["fields"]
+    assert all(u["username"] != "late-doc" for u in client.get("/api/v1/users").json)

@@ -111,3 +111,49 @@ def test_chronic_tags_are_set_with_a_reason_and_survive_the_next_load(county, lo
     assert db.session.get(Drug, drug.id).chronic_tags == "diabetes|stroke|coronary"
     page = client.get(f"/catalog/products/{drug.products[0].id}").get_data(as_text=True)
     assert "糖尿病一级预防" in page
+
+
+def test_the_page_and_the_api_list_the_same_products_with_the_same_filters(county, login):
+    products = [make_product("共用列表药") for _ in range(3)]
+    withdrawn = make_product("共用列表药")
+    client = login(county.users["formulary"])
+    assert client.post(f"/api/v1/catalog/products/{withdrawn.id}/withdraw", json={"reason": "停产"}).status_code == 200
+    first = client.get("/api/v1/catalog/products", query_string={"q": "共用列表药", "per_page": 2}).json
+    assert (first["total"], first["page"], first["per_page"], first["has_next"]) == (3, 1, 2, True)
+    second = client.get("/api/v1/catalog/products", query_string={"q": "共用列表药", "per_page": 2, "page": 2}).json
+    assert len(second["items"]) == 1 and second["has_next"] is False
+    codes = {p["code"] for p in first["items"] + second["items"]}
+    assert codes == {p.code for p in products}
+    every = client.get("/api/v1/catalog/products", query_string={"q": "共用列表药", "status": "all"}).json
+    assert every["total"] == 4
+    page = client.get("/catalog", query_string={"q": "共用列表药"}).get_data(as_text=True)
+    assert all(p.code in page for p in products) and withdrawn.code not in page
+    page = client.get("/catalog", query_string={"q": "共用列表药", "status": "all"}).get_data(as_text=True)
+    assert withdrawn.code in page and '<option value="all" selected' in page
+    past_the_end = client.get("/catalog", query_string={"q": "共用列表药", "page": 9})
+    assert past_the_end.status_code == 200 and "没有符合条件的产品" in past_the_end.get_data(as_text=True)
+
+
+def test_the_product_page_clears_a_field_and_refuses_what_the_api_refuses(county, login):
+    product = make_product(vbp_batch="3")
+    client = login(county.users["formulary"])
+    form = {"unified_price": "12.50", "vbp_batch": "", "insurance_class": "", "lowest_tier": "village",
+            "reason": "退出集采"}
+    assert client.post(f"/catalog/products/{product.id}", data=form).status_code == 302
+    assert product.vbp_batch == "" and [(c.field, c.old_value) for c in _history(product)] == [("vbp_batch", "3")]
+    too_long = client.post(f"/catalog/products/{product.id}", data=form | {"vbp_batch": "第" * 20})
+    api = client.patch(f"/api/v1/catalog/products/{product.id}", json={"vbp_batch": "第" * 20, "reason": "x"})
+    assert too_long.status_code == api.status_code == 422
+    assert product.vbp_batch == "" and len(_history(product)) == 1
+
+
+def test_the_chronic_tags_of_a_drug_are_cleared_from_the_page(county, login):
+    product = make_product(chronic_tags="hypertension")
+    client = login(county.users["formulary"])
+    response = client.post(f"/catalog/drugs/{product.drug_id}/chronic-tags",
+                           data={"product_id": product.id, "reason": "不属慢病用药"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/products/{product.id}?saved=1")
+    assert product.drug.chronic_tags == ""
+    again = client.post(f"/catalog/drugs/{product.drug_id}/chronic-tags",
+                        data={"product_id": product.id, "reason": "再次"})
+    assert again.status_code == 422 and "没有任何变化" in again.get_data(as_text=True)

@@ -335,3 +335,64 @@ def test_cli_import(formulary, app, county, tmp_path):
                                                 county.townships[0].code])
     assert result.exit_code == 0, result.output
     assert "rows=1" in result.output and "auto_matched=1" in result.output
+
+
+def test_an_imports_page_and_its_api_twin_page_the_same_rows(formulary, county, login):
+    client = login(county.users["county"])
+    township = county.townships[0]
+    rows = [HEADER] + [[f"P{n:03d}", "阿莫西林胶囊", f"0.25g*{n}粒", "", "盒"] for n in range(1, 31)]
+    token = csrf_token(client)
+    # The API takes the facility as the page's form names it too (facility_id), not only as `facility`.
+    made = client.post("/api/v1/matching/imports", data={"facility_id": str(township.id),
+                                                         "file": (io.BytesIO(csv_file(rows)), "p.csv")},
+                       content_type="multipart/form-data", headers={"X-CSRFToken": token})
+    assert made.status_code == 201 and made.json["facility_id"] == township.id
+    import_id = made.json["id"]
+    third = client.get(f"/api/v1/matching/imports/{import_id}/local-drugs", query_string={"per_page": 10, "page": 3})
+    assert (third.json["total"], len(third.json["items"]), third.json["has_next"]) == (30, 10, False)
+    assert client.get(f"/api/v1/matching/imports/{import_id}/local-drugs?per_page=10").json["has_next"] is True
+    assert third.json["items"][0]["local_code"] == "P021"
+    past = client.get(f"/api/v1/matching/imports/{import_id}/local-drugs", query_string={"per_page": 10, "page": 4})
+    assert past.status_code == 200 and past.json["items"] == []
+    page = client.get(f"/matching/imports/{import_id}", query_string={"per_page": 10, "page": 3}).get_data(as_text=True)
+    assert "P021" in page and "P030" in page and "P020" not in page and "第 3 / 3 页" in page
+    assert re.search(r'href="[^"]*per_page=10[^"]*"[^>]*>上一页', page)  # the pager keeps the page size
+    bad = client.get(f"/api/v1/matching/imports/{import_id}/local-drugs?status=bogus")
+    assert bad.status_code == 422
+    assert client.get(f"/matching/imports/{import_id}?status=bogus").status_code == 200
+
+
+def test_the_review_page_decides_with_the_apis_rules(formulary, county, login):
+    client = login(county.users["township"])
+    import_id = import_id_of(upload(client, county.townships[0], csv_file([HEADER, ["1", "阿莫西休胶囊", "", "", ""]])))
+    local = db.session.scalars(select(LocalDrug).where(LocalDrug.import_id == import_id)).one()
+    missing = client.post(f"/matching/local-drugs/{local.id}/confirm", data={"note": "x"})
+    assert missing.status_code == 422 and local.status == "needs_review"
+    amoxicillin = formulary("阿莫西林", "胶囊", "0.25g")
+    county_wide = client.post(f"/matching/local-drugs/{local.id}/confirm",
+                              data={"product_id": amoxicillin.id, "county_wide": "1"})
+    assert county_wide.status_code == 403 and local.status == "needs_review"
+    done = client.post(f"/matching/local-drugs/{local.id}/confirm",
+                       data={"product_id": amoxicillin.id, "note": "按说明书核对"})
+    assert done.status_code == 302
+    decision = db.session.scalars(select(MatchDecision).where(MatchDecision.local_drug_id == local.id)).one()
+    assert (decision.new_status, decision.note) == ("confirmed", "按说明书核对")
+    low = client.post(f"/matching/imports/{import_id}/bulk-confirm", data={"min_score": "30"})
+    assert low.status_code == 422
+    no_file = client.post("/matching/imports", data={"facility_id": str(county.townships[0].id)},
+                          content_type="multipart/form-data")
+    assert no_file.status_code == 422 and "请选择要上传的文件" in no_file.get_data(as_text=True)
+
+
+def test_no_dictionary_is_imported_for_a_deactivated_facility_by_the_page_or_the_api(formulary, county, login):
+    client = login(county.users["county"])
+    village = county.villages[0]
+    assert client.post(f"/api/v1/facilities/{village.id}/active", json={"is_active": False}).status_code == 200
+    before = db.session.scalar(select(func.count(DictionaryImport.id)))
+    page = upload(client, village, csv_file([HEADER, ["1", "阿莫西林胶囊", "0.25g", "", "盒"]]))
+    assert page.status_code == 422 and "该机构已停用" in page.get_data(as_text=True)
+    api = client.post("/api/v1/matching/imports", data={"facility": village.code,
+                                                        "file": (io.BytesIO(csv_file([HEADER])), "d.csv")},
+                      content_type="multipart/form-data", headers={"X-CSRFToken": csrf_token(client)})
+    assert api.status_code == 422 and "facility" in api.json["error"]["fields"]
+    assert db.session.scalar(select(func.count(DictionaryImport.id))) == before
