@@ -8,9 +8,9 @@ from flask_login import current_user
 
 from .. import clock
 from ..auth.policy import get_facility_in_scope, has_permission, permission_required, scope_root
-from ..exports import xlsx_bytes
 from ..facilities.services import facilities_under
 from . import services
+from .exports import statement_workbook
 from .pdf import statement_pdf
 from .rules import previous_month
 
@@ -65,17 +65,7 @@ def statement(facility_id: int, month: str):
 @permission_required("settlement.read")
 def statement_xlsx(facility_id: int, month: str):
     view = _statement(facility_id, month)
-    totals = view.totals
-    summary = [[_(c), a] for c, a in sorted(totals.by_category.items())]
-    summary += [[_("其中集采"), totals.vbp], [_("其中非集采"), totals.non_vbp], [_("合计"), totals.total]]
-    detail = [[clock.to_local(r.received_at).strftime("%Y-%m-%d %H:%M"), r.product_code, r.product_name, _(r.category),
-               _("是") if r.is_vbp else _("否"), r.lot_number, r.qty_base, r.base_unit, r.pack_size, r.unit_price,
-               r.amount] for r in view.rows]
-    data = xlsx_bytes({
-        _("汇总"): ([_("项目"), _("金额（元）")], summary),
-        _("收货明细"): ([_("收货时间"), _("编码"), _("品名规格"), _("分类"), _("集采"), _("批号"), _("数量"), _("单位"),
-                   _("包装数量"), _("单价（元/盒）"), _("金额（元）")], detail),
-    })
+    data = statement_workbook(view)
     return _download(data, f"statement-{view.facility.code}-{month}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
