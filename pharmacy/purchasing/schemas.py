@@ -1,6 +1,5 @@
 """API shapes for purchasing; input and output kept apart."""
 
-import re
 from collections.abc import Mapping
 
 from flask_babel import gettext as _
@@ -8,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from ..api import UtcDateTime
+from ..operations import RowForm
 from .services import MAX_QTY_PACKS
 
 
@@ -176,89 +176,37 @@ class GoodsReceiptInputSchema(Schema):
 # The purchase-order page names a line's fields <field>_<line id>; these schemas read them into the API's command
 # (the same validation) and name a refusal by the form's fields, so the page marks the very input.
 
-_ROW_FIELD = re.compile(r"^([a-z]+)_(\d+)$")
-
-
-def _rows(form: Mapping, names: dict[str, str]) -> dict[int, dict]:
-    """{line id: {command field: value}} from form fields <form name>_<id>; `names` maps form name → field."""
-    rows: dict[int, dict] = {}
-    for key in form:
-        match = _ROW_FIELD.match(key)
-        if match and match.group(1) in names:
-            rows.setdefault(int(match.group(2)), {})[names[match.group(1)]] = form.get(key)
-    return dict(sorted(rows.items()))
-
-
-class _RowForm:
-    """Load a page form whose rows are named <field>_<line id>; errors come back keyed by those names."""
-
-    names: dict[str, str] = {}
-    schema: type[Schema]
-
-    def __init__(self, **context):
-        self.context = context
-
-    def command(self, form: Mapping) -> dict:
-        raise NotImplementedError
-
-    def load(self, form: Mapping) -> dict:
-        command, ids = self.command(form)
-        try:
-            return self.schema().load(command)
-        except ValidationError as err:
-            raise ValidationError(self._by_form_name(err.messages, ids)) from None
-
-    def _by_form_name(self, messages, ids: list[int]):
-        if not isinstance(messages, dict):
-            return messages
-        fields_ = {k: v for k, v in messages.items() if k != "lines"}
-        lines = messages.get("lines", {})
-        if not isinstance(lines, dict):
-            return {**fields_, "lines": lines}
-        back = {field: name for name, field in self.names.items()}
-        for index, errors in lines.items():
-            line_id = ids[int(index)] if str(index).isdigit() and int(index) < len(ids) else index
-            for field, text in (errors.items() if isinstance(errors, dict) else [("_row", errors)]):
-                fields_[f"{back.get(field, field)}_{line_id}"] = text
-        return fields_
-
-
-class GoodsReceiptForm(_RowForm):
+class GoodsReceiptForm(RowForm):
     """The receipt form: qty_<id>, lot_<id>, expiry_<id>, manufacturer_<id> per open line, with key and note; a
     line with no quantity or 0 is not received this time."""
 
-    names = {"qty": "qty_packs", "lot": "lot_number", "expiry": "expiry_date", "manufacturer": "manufacturer"}
+    families = {"lines": ("purchase_order_line_id", {"qty": "qty_packs", "lot": "lot_number",
+                                                     "expiry": "expiry_date", "manufacturer": "manufacturer"})}
+    scalars = ("key", "note")
     schema = GoodsReceiptInputSchema
 
-    def command(self, form):
-        lines, ids = [], []
-        for line_id, row in _rows(form, self.names).items():
-            if (row.get("qty_packs") or "").strip() in ("", "0"):
-                continue
-            row = {k: v for k, v in row.items() if not (k == "manufacturer" and v == "")}
-            lines.append({"purchase_order_line_id": line_id, **row})
-            ids.append(line_id)
-        command = {"key": form.get("key", ""), "note": form.get("note", ""), "lines": lines}
-        return command, ids
+    def keep_row(self, family, row):
+        return str(row.get("qty_packs", "")).strip() not in ("", "0")
 
 
-class PurchaseLinesForm(_RowForm):
+class PurchaseLinesForm(RowForm):
     """The proposal's save button: qty_<id> and price_<id> of every line."""
 
-    names = {"qty": "qty_packs", "price": "unit_price"}
+    families = {"lines": ("line_id", {"qty": "qty_packs", "price": "unit_price"})}
 
-    class schema(Schema):  # noqa: N801 - the form's schema, named as _RowForm reads it
-        lines = fields.List(fields.Nested(lambda: PurchaseLineEditSchema()), load_default=list)
-
-    def command(self, form):
-        rows = _rows(form, self.names)
-        return {"lines": [{"line_id": line_id, **row} for line_id, row in rows.items()]}, list(rows)
+    @property
+    def schema(self):
+        return PurchaseLinesEditSchema
 
 
 class PurchaseLineEditSchema(Schema):
     line_id = fields.Int(required=True)
     qty_packs = fields.Int(validate=validate.Range(min=1, max=MAX_QTY_PACKS))
     unit_price = fields.Decimal(places=2, validate=validate.Range(min=0))
+
+
+class PurchaseLinesEditSchema(Schema):
+    lines = fields.List(fields.Nested(PurchaseLineEditSchema), load_default=list)
 
 
 class PurchaseLineByCodeSchema(Schema):
