@@ -144,16 +144,23 @@ class RowForm:
 
     def _by_form_name(self, messages, ids: dict[str, list]):
         if not isinstance(messages, dict):
-            return messages
+            return _as_list(messages)
         out = {}
         for key, value in messages.items():
             if key not in self.families or not isinstance(value, dict):
-                out[key] = value
+                out[key] = value if isinstance(value, dict) else _as_list(value)
                 continue
             back = {field: prefix for prefix, field in self.families[key][1].items()}
             for index, errors in value.items():
                 row_ids = ids[key]
                 row_id = row_ids[index] if isinstance(index, int) and index < len(row_ids) else index
                 for field, text in (errors.items() if isinstance(errors, dict) else [("_row", errors)]):
-                    out[f"{back.get(field, field)}_{row_id}"] = text
+                    out[f"{back.get(field, field)}_{row_id}"] = _as_list(text)
         return out
+
+
+def _as_list(messages) -> list:
+    """A field's messages as a list of texts (a lazily translated message arrives bare)."""
+    if isinstance(messages, (list, tuple)):
+        return [m if isinstance(m, (dict, list)) else str(m) for m in messages]
+    return [str(messages)]
