@@ -62,6 +62,11 @@ def approval_queue(user) -> list[Order]:
     return queries.approval_queue(user)
 
 
+def sorted_lines(order: Order):
+    """An order's lines as the pages list them: emergency first, then by name."""
+    return queries.sorted_lines(order)
+
+
 def backorders(user):
     return queries.backorders_for(user)
 

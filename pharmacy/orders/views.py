@@ -146,7 +146,7 @@ def _render_approvals(refused=None, order=None):
                            review_error=error.message if error else None,
                            field_errors=error.fields if error else {}, error_order_id=order.id if order else None,
                            form=request.form if error else None,
-                           sorted_lines=operations.queries.sorted_lines)
+                           sorted_lines=operations.sorted_lines)
     return page, error.status if error else 200
 
 

@@ -189,16 +189,6 @@ class GoodsReceiptForm(RowForm):
         return str(row.get("qty_packs", "")).strip() not in ("", "0")
 
 
-class PurchaseLinesForm(RowForm):
-    """The proposal's save button: qty_<id> and price_<id> of every line."""
-
-    families = {"lines": ("line_id", {"qty": "qty_packs", "price": "unit_price"})}
-
-    @property
-    def schema(self):
-        return PurchaseLinesEditSchema
-
-
 class PurchaseLineEditSchema(Schema):
     line_id = fields.Int(required=True)
     qty_packs = fields.Int(validate=validate.Range(min=1, max=MAX_QTY_PACKS))
@@ -207,6 +197,13 @@ class PurchaseLineEditSchema(Schema):
 
 class PurchaseLinesEditSchema(Schema):
     lines = fields.List(fields.Nested(PurchaseLineEditSchema), load_default=list)
+
+
+class PurchaseLinesForm(RowForm):
+    """The proposal's save button: qty_<id> and price_<id> of every line."""
+
+    families = {"lines": ("line_id", {"qty": "qty_packs", "price": "unit_price"})}
+    schema = PurchaseLinesEditSchema
 
 
 class PurchaseLineByCodeSchema(Schema):

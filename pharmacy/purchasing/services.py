@@ -315,8 +315,9 @@ class ReceiptLineInput:
 
 def receive_goods(po: PurchaseOrder, lines: list[ReceiptLineInput], *, user, key: str,
                   note: str = "") -> GoodsReceipt:
-    """Book a delivery against a confirmed purchase order: one lot per line at the central pharmacy, then the
-    back-orders of those products are allocated. A replay with the same key returns the first receipt."""
+    """Book a delivery against a confirmed purchase order: one lot per line at the central pharmacy, announced as
+    `goods_received` (the orders domain allocates it to back-orders). A replay with the same key returns the first
+    receipt."""
     key = (key or "").strip()
     if not key or len(key) > 80:
         raise InvalidInput(_("缺少幂等键（idempotency key）"), fields={"key": [_("必填")]})
