@@ -19,6 +19,10 @@ consignment_cancelled = _events.signal("consignment-cancelled")
 order_lines_placed = _events.signal("order-lines-placed")
 order_lines_released = _events.signal("order-lines-released")
 
+# Purchasing (pharmacy.purchasing): a supplier's goods were booked into a central pharmacy's stock.
+# Sender: the GoodsReceipt; keywords `facility` (the central pharmacy), `product_ids`, `user`.
+goods_received = _events.signal("goods-received")
+
 HANDLER_MODULES = (
     "pharmacy.shortages.handlers",
     "pharmacy.orders.handlers",

@@ -97,3 +97,70 @@ def _form_items(form: Mapping, schema: Schema):
                 yield key, values
         elif key in form:
             yield key, form.get(key)
+
+
+class RowForm:
+    """Load a page form whose table rows name their inputs `<prefix>_<row id>` (qty_12, lot_12…) with the input
+    schema the API uses: `families` = {command list: (the rows' id field, {form prefix: schema field})}; the
+    form's other fields go to `scalars`. A refusal names the form's own inputs (`qty_12`), so the page marks the
+    very one. Empty inputs count as absent, as in `load_form`; `keep_row` drops rows the page sends but does not
+    mean (an empty quantity on a receipt)."""
+
+    families: dict[str, tuple[str, dict[str, str]]] = {}
+    scalars: tuple[str, ...] = ()
+    schema: type[Schema]
+
+    def keep_row(self, family: str, row: dict) -> bool:
+        return True
+
+    def load(self, form: Mapping, **context) -> dict:
+        command, ids = self._command(form)
+        command.update(context)
+        try:
+            return self.schema().load(command)
+        except ValidationError as err:
+            raise ValidationError(self._by_form_name(err.messages, ids)) from None
+
+    def _command(self, form: Mapping) -> tuple[dict, dict[str, list]]:
+        import re
+
+        pattern = re.compile(r"^([a-z]+)_(\d+)$")
+        rows: dict[str, dict[int, dict]] = {family: {} for family in self.families}
+        for key in form:
+            match = pattern.match(key)
+            value = form.get(key)
+            if match is None or value in ("", None):
+                continue
+            for family, (_id_field, names) in self.families.items():
+                if match.group(1) in names:
+                    rows[family].setdefault(int(match.group(2)), {})[names[match.group(1)]] = value
+        command = {name: form.get(name) for name in self.scalars if form.get(name) not in ("", None)}
+        ids: dict[str, list] = {}
+        for family, (id_field, _names) in self.families.items():
+            kept = [(row_id, row) for row_id, row in sorted(rows[family].items()) if self.keep_row(family, row)]
+            command[family] = [{id_field: row_id, **row} for row_id, row in kept]
+            ids[family] = [row_id for row_id, _row in kept]
+        return command, ids
+
+    def _by_form_name(self, messages, ids: dict[str, list]):
+        if not isinstance(messages, dict):
+            return _as_list(messages)
+        out = {}
+        for key, value in messages.items():
+            if key not in self.families or not isinstance(value, dict):
+                out[key] = value if isinstance(value, dict) else _as_list(value)
+                continue
+            back = {field: prefix for prefix, field in self.families[key][1].items()}
+            for index, errors in value.items():
+                row_ids = ids[key]
+                row_id = row_ids[index] if isinstance(index, int) and index < len(row_ids) else index
+                for field, text in (errors.items() if isinstance(errors, dict) else [("_row", errors)]):
+                    out[f"{back.get(field, field)}_{row_id}"] = _as_list(text)
+        return out
+
+
+def _as_list(messages) -> list:
+    """A field's messages as a list of texts (a lazily translated message arrives bare)."""
+    if isinstance(messages, (list, tuple)):
+        return [m if isinstance(m, (dict, list)) else str(m) for m in messages]
+    return [str(messages)]

@@ -23,6 +23,7 @@ from sqlalchemy import insert, select, text
 
 from pharmacy import create_app
 from pharmacy.auth.models import Role, User
+from pharmacy.auth.policy import load_in_scope
 from pharmacy.catalog.models import Drug, Product, ProductPrice
 from pharmacy.clock import now_utc
 from pharmacy.extensions import db
@@ -165,7 +166,7 @@ def run(args) -> dict:
 
             started, cpu = time.perf_counter(), time.process_time()
             county_user = db.session.get(User, data["users"]["county"])
-            orders = [services.get_order(county_user, order_id, for_update=True) for order_id in order_ids]
+            orders = [load_in_scope(county_user, Order, order_id, for_update=True) for order_id in order_ids]
             fulfilment.allocate_orders(orders, county_user)
             backordered = sum(line.qty_packs_backordered > 0 for order in orders for line in order.lines)
             db.session.commit()

@@ -29,6 +29,7 @@ NOT_OBJECTS: dict[str, dict[str, str]] = {
     "settlement.statement_pdf_download": MONTH,
     "settlement_api.statement": MONTH,
     "settlement_api.close": MONTH,
+    "settlement_api.close_preview": MONTH,
     "reports.report": {"key": "stock"},
     "reports_api.report_page": {"key": "stock"},
     "reports.export": {"key": "stock", "fmt": "csv"},

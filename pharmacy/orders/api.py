@@ -1,30 +1,27 @@
 """API: unified orders under /api/v1/orders."""
 
 from flask import request
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..api import api_blueprint, api_operation
-from ..facilities.services import central_pharmacy_of
-from ..auth.policy import get_facility_in_scope, permission_required
-from ..catalog.services import get_product
-from ..errors import InvalidInput
-from . import fulfilment, importing, queries, services
+from ..auth.policy import load_in_scope, permission_required
+from . import operations
 from .models import Order
-from .schemas import (OrderAllocateSchema, OrderBackorderSchema, OrderDraftInputSchema, OrderImportResultSchema,
-                      OrderLineApprovalSchema, OrderLineCreateSchema, OrderLineSchema, OrderLineUpdateSchema,
-                      OrderQuerySchema, OrderReasonSchema, OrderSchema, OrderShipSchema, OrderShipmentSchema,
-                      OrderSummarySchema, ShipmentReceiptSchema)
+from .schemas import (OrderAllocateSchema, OrderBackorderSchema, OrderDraftInputSchema, OrderImportForm,
+                      OrderImportResultSchema, OrderLineApprovalSchema, OrderLineCreateSchema, OrderLineSchema,
+                      OrderLineUpdateSchema, OrderQuerySchema, OrderReasonSchema, OrderSchema, OrderShipSchema,
+                      OrderShipmentSchema, OrderSummarySchema, ShipmentReceiptSchema)
 
 bp = api_blueprint("orders_api", __name__, "/orders")
 
 
-def _township(facility_id: int | None):
-    return get_facility_in_scope(current_user, facility_id or current_user.facility_id)
-
-
 def _order(order_id: int, *, for_update: bool = False) -> Order:
-    return services.get_order(current_user, order_id, for_update=for_update)
+    return load_in_scope(current_user, Order, order_id, for_update=for_update)
+
+
+def _import_command() -> dict:
+    """The multipart form of an import, read by the same form schema as the page's."""
+    return OrderImportForm().load(request.form, file=request.files.get("file"))
 
 
 @bp.get("")
@@ -32,7 +29,7 @@ def _order(order_id: int, *, for_update: bool = False) -> Order:
 @api_operation(summary="Orders of the facilities in the caller's scope", tags=["orders"], query=OrderQuerySchema,
                response=OrderSummarySchema, many=True)
 def list_orders(query):
-    return queries.orders_for(current_user, status=query.get("status"), facility_id=query.get("facility_id"))
+    return operations.list_orders(current_user, query)
 
 
 @bp.post("/draft")
@@ -40,7 +37,7 @@ def list_orders(query):
 @api_operation(summary="Build (or refresh) a township's draft order from shortages and replenishment need",
                tags=["orders"], body=OrderDraftInputSchema, response=OrderSchema, status=201)
 def build_draft(body):
-    return services.build_draft_order(_township(body.get("facility_id")), current_user)
+    return operations.build_draft(current_user, body)
 
 
 @bp.post("/import")
@@ -48,14 +45,10 @@ def build_draft(body):
 @api_operation(summary="Import a draft order from an XLSX file (multipart field `file`, X-CSRFToken header)",
                tags=["orders"], response=OrderImportResultSchema, status=201,
                description="Rows are matched by product code, then generic name + strength. A file with any bad "
-                           "row is refused whole: 422 with `details` listing every bad row.")
+                           "row is refused whole: 422 with `details` listing every bad row (with `candidates` "
+                           "where a name fits several products; settle those with `pick_<row>` = product id).")
 def import_xlsx():
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise InvalidInput(_("请选择要导入的 Excel 文件"), fields={"file": [_("必填")]})
-    facility_id = request.form.get("facility_id", type=int)
-    order, rows = importing.import_order(_township(facility_id), upload.read(), current_user)
-    return {"order": order, "imported_rows": rows}
+    return operations.import_order(current_user, _import_command())
 
 
 @bp.get("/approvals")
@@ -63,7 +56,7 @@ def import_xlsx():
 @api_operation(summary="Submitted orders of every township, emergency first", tags=["orders"],
                response=OrderSchema, many=True)
 def approval_queue():
-    return queries.approval_queue(current_user)
+    return operations.approval_queue(current_user)
 
 
 @bp.get("/backorders")
@@ -71,7 +64,7 @@ def approval_queue():
 @api_operation(summary="Back-ordered lines in the caller's scope", tags=["orders"], response=OrderBackorderSchema,
                many=True)
 def backorders():
-    return queries.backorders_for(current_user)
+    return operations.backorders(current_user)
 
 
 @bp.post("/backorders/release")
@@ -79,9 +72,9 @@ def backorders():
 @api_operation(summary="Allocate back-ordered lines from the central pharmacy's stock now (after a goods receipt)",
                tags=["orders"], response=OrderBackorderSchema, many=True,
                description="The same rule as allocation (urgency, fair shares, FEFO); returns the lines that got "
-                           "stock.")
+                           "stock. A purchasing goods receipt does this by itself for the products received.")
 def release_backorders():
-    return fulfilment.release_backorders(central_pharmacy_of(current_user.facility), None, current_user)
+    return operations.release_backorders(current_user)
 
 
 @bp.post("/allocate")
@@ -89,8 +82,7 @@ def release_backorders():
 @api_operation(summary="Allocate approved orders from central stock (FEFO; fair share when scarce)",
                tags=["orders"], body=OrderAllocateSchema, response=OrderSchema, many=True)
 def allocate(body):
-    orders = [_order(order_id, for_update=True) for order_id in sorted(set(body["order_ids"]))]
-    return fulfilment.allocate_orders(orders, current_user)
+    return operations.allocate(current_user, body)
 
 
 @bp.get("/<int:order_id>")
@@ -104,24 +96,14 @@ def get_order(order_id: int):
 @permission_required("order.build")
 @api_operation(summary="Import an XLSX file into this draft (multipart field `file`, X-CSRFToken header)",
                tags=["orders"], response=OrderImportResultSchema, status=201,
-               description="The same rules as the draft page: a row naming a product already on the draft sets "
-                           "its quantity; a file with any bad row is refused whole (422, `details` lists every row, "
-                           "with `candidates` where a name fits several products). Settle those rows by sending "
-                           "the file again with a form field `pick_<row>` = the chosen product id.")
+               description="The same rules and form as the draft page: a row naming a product already on the draft "
+                           "sets its quantity; a file with any bad row is refused whole (422, `details` lists every "
+                           "row, with `candidates` where a name fits several products). Settle those rows by "
+                           "sending the file again with a form field `pick_<row>` = the chosen product id (not a "
+                           "number: 422 at `pick_<row>`). Optional `qty_<line id>` / `urgency_<line id>` change "
+                           "draft lines in the same step, as the page's unsaved edits do.")
 def import_into_draft(order_id: int):
-    order = _order(order_id, for_update=True)
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise InvalidInput(_("请选择要导入的 Excel 文件"), fields={"file": [_("必填")]})
-    picks = {}
-    for key, value in request.form.items():
-        if key.startswith("pick_"):
-            row, product_id = key.removeprefix("pick_"), value
-            if not (row.isdigit() and product_id.isdigit()):
-                raise InvalidInput(_("选择的药品无效"), fields={key: [_("应为整数")]})
-            picks[int(row)] = int(product_id)
-    order, rows = importing.import_order(order.facility, upload.read(), current_user, order=order, picks=picks)
-    return {"order": order, "imported_rows": rows}
+    return operations.import_into_draft(current_user, _order(order_id, for_update=True), _import_command())
 
 
 @bp.post("/<int:order_id>/lines")
@@ -129,25 +111,21 @@ def import_into_draft(order_id: int):
 @api_operation(summary="Add a product to a draft", tags=["orders"], body=OrderLineCreateSchema,
                response=OrderLineSchema, status=201)
 def add_line(order_id: int, body):
-    order = _order(order_id, for_update=True)
-    product = get_product(body.pop("product_id"))
-    return services.add_line(order, product, user=current_user, **body)
+    return operations.add_line(current_user, _order(order_id, for_update=True), body)
 
 
 @bp.patch("/<int:order_id>/lines/<int:line_id>")
 @permission_required("order.build")
 @api_operation(summary="Change a draft line", tags=["orders"], body=OrderLineUpdateSchema, response=OrderLineSchema)
 def update_line(order_id: int, line_id: int, body):
-    order = _order(order_id, for_update=True)
-    return services.update_line(order, services.get_line(order, line_id), **body)
+    return operations.update_line(current_user, _order(order_id, for_update=True), line_id, body)
 
 
 @bp.delete("/<int:order_id>/lines/<int:line_id>")
 @permission_required("order.build")
 @api_operation(summary="Remove a draft line", tags=["orders"], status=204)
 def remove_line(order_id: int, line_id: int):
-    order = _order(order_id, for_update=True)
-    services.remove_line(order, services.get_line(order, line_id))
+    operations.remove_line(current_user, _order(order_id, for_update=True), line_id)
     return "", 204
 
 
@@ -156,7 +134,7 @@ def remove_line(order_id: int, line_id: int):
 @api_operation(summary="Submit a draft to the county; served shortages become `ordered`", tags=["orders"],
                response=OrderSchema)
 def submit(order_id: int):
-    return services.submit_order(_order(order_id, for_update=True), current_user)
+    return operations.submit(current_user, _order(order_id, for_update=True), {})
 
 
 @bp.post("/<int:order_id>/cancel")
@@ -164,7 +142,7 @@ def submit(order_id: int):
 @api_operation(summary="Cancel a draft or a submitted order not yet approved", tags=["orders"], body=OrderReasonSchema,
                response=OrderSchema)
 def cancel(order_id: int, body):
-    return services.cancel_order(_order(order_id, for_update=True), current_user, body["reason"])
+    return operations.cancel(current_user, _order(order_id, for_update=True), body)
 
 
 @bp.post("/<int:order_id>/lines/<int:line_id>/approval")
@@ -172,9 +150,7 @@ def cancel(order_id: int, body):
 @api_operation(summary="Approve a line, at a changed quantity with a reason", tags=["orders"],
                body=OrderLineApprovalSchema, response=OrderLineSchema)
 def approve_line(order_id: int, line_id: int, body):
-    order = _order(order_id, for_update=True)
-    return services.set_approved_qty(order, services.get_line(order, line_id), qty_packs=body["qty_packs"],
-                                     reason=body["reason"], user=current_user)
+    return operations.approve_line(current_user, _order(order_id, for_update=True), line_id, body)
 
 
 @bp.post("/<int:order_id>/lines/<int:line_id>/reject")
@@ -182,8 +158,7 @@ def approve_line(order_id: int, line_id: int, body):
 @api_operation(summary="Reject a line (reason required)", tags=["orders"], body=OrderReasonSchema,
                response=OrderLineSchema)
 def reject_line(order_id: int, line_id: int, body):
-    order = _order(order_id, for_update=True)
-    return services.reject_line(order, services.get_line(order, line_id), reason=body["reason"], user=current_user)
+    return operations.reject_line(current_user, _order(order_id, for_update=True), line_id, body)
 
 
 @bp.post("/<int:order_id>/approve")
@@ -191,14 +166,14 @@ def reject_line(order_id: int, line_id: int, body):
 @api_operation(summary="Approve the order: every undecided line at the quantity asked", tags=["orders"],
                response=OrderSchema)
 def approve(order_id: int):
-    return services.approve_order(_order(order_id, for_update=True), current_user)
+    return operations.approve(current_user, _order(order_id, for_update=True))
 
 
 @bp.post("/<int:order_id>/reject")
 @permission_required("order.approve")
 @api_operation(summary="Reject a whole submitted order", tags=["orders"], body=OrderReasonSchema, response=OrderSchema)
 def reject(order_id: int, body):
-    return services.reject_order(_order(order_id, for_update=True), reason=body["reason"], user=current_user)
+    return operations.reject(current_user, _order(order_id, for_update=True), body)
 
 
 @bp.post("/<int:order_id>/ship")
@@ -206,7 +181,7 @@ def reject(order_id: int, body):
 @api_operation(summary="Ship the allocated lots as one in-transit transfer", tags=["orders"], body=OrderShipSchema,
                response=OrderShipmentSchema, status=201)
 def ship(order_id: int, body):
-    return fulfilment.ship_order(_order(order_id, for_update=True), current_user, key=body.get("key"))
+    return operations.ship(current_user, _order(order_id, for_update=True), body)
 
 
 @bp.post("/<int:order_id>/shipments/<int:shipment_id>/receive")
@@ -214,7 +189,4 @@ def ship(order_id: int, body):
 @api_operation(summary="Receive a shipment line by line; differences need a reason", tags=["orders"],
                body=ShipmentReceiptSchema, response=OrderShipmentSchema)
 def receive(order_id: int, shipment_id: int, body):
-    order = _order(order_id, for_update=True)
-    shipment = fulfilment.get_shipment(order, shipment_id)
-    received = {line["transfer_line_id"]: (line["qty_base"], line["reason"], line["note"]) for line in body["lines"]}
-    return fulfilment.receive_shipment(order, shipment, received, current_user)
+    return operations.receive(current_user, _order(order_id, for_update=True), shipment_id, body)

@@ -1,11 +1,13 @@
 """Orders follow their shipments: when the township signs for a consignment that carries an order, the order's
 lines book what arrived and the order closes once everything sent has arrived. Orders also tell supply which
-consignments are their shipments (`supply.links`) and stock status what allocations set aside (`inventory.holds`)."""
+consignments are their shipments (`supply.links`), stock status what allocations set aside (`inventory.holds`) and
+purchasing what waits for stock (`purchasing.demand`); a goods receipt at the central pharmacy releases back-orders."""
 
 from sqlalchemy import func, select
 
 from .. import events
 from ..inventory import holds
+from ..purchasing import demand
 from ..supply import links
 from ..extensions import db
 from . import fulfilment
@@ -39,3 +41,14 @@ def allocated_stock(facility_ids: list[int], product_ids: list[int]) -> dict[tup
 
 
 holds.register(holds.ALLOCATED, allocated_stock)
+
+
+@events.goods_received.connect
+def on_goods_received(receipt, *, facility, product_ids, user, **_extra):
+    """New central stock goes to the back-orders of those products first, by the allocation rule."""
+    fulfilment.release_backorders(facility, product_ids, user)
+
+
+@demand.register
+def backordered_packs(central) -> list[tuple[object, int]]:
+    return [(line.product, line.qty_packs_backordered) for line in fulfilment.backordered_lines(central)]

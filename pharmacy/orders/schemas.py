@@ -1,8 +1,14 @@
 """API shapes for unified orders; input and output kept apart."""
 
-from marshmallow import Schema, fields, validate
+import base64
+import binascii
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, validate
 
 from ..api import UtcDateTime
+from ..operations import RowForm
 from ..shortages.models import Urgency
 from ..supply.schemas import REASON_CHOICES
 from .models import OrderStatus
@@ -165,3 +171,125 @@ class OrderBackorderSchema(Schema):
     qty_packs_approved = fields.Int(allow_none=True)
     qty_packs_allocated = fields.Int()
     qty_packs_backordered = fields.Int()
+
+
+# ---------------------------------------------------------------------------------------------- page forms
+# The order pages name a line's inputs <field>_<line id> (qty_12, urgency_12, reason_12) and an import row's pick
+# pick_<row>; these forms read them into the commands the operations take, with the same validation as the API.
+
+QTY_IS_WHOLE = {"invalid": _l("数量必须是整数")}
+
+
+class LineChangeSchema(Schema):
+    line_id = fields.Int(required=True)
+    qty_packs = fields.Int(validate=validate.Range(min=0, max=MAX_QTY_PACKS), error_messages=QTY_IS_WHOLE)
+    urgency = fields.Str(validate=validate.OneOf(URGENCIES))
+
+
+class PickSchema(Schema):
+    row = fields.Int(required=True)
+    product_id = fields.Int(required=True, error_messages={"invalid": _l("应为整数")})
+
+
+class Upload(fields.Field):
+    """An uploaded file (multipart field) as its bytes; no file chosen is none."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is None or not getattr(value, "filename", ""):
+            return None
+        if not hasattr(value, "read"):
+            raise ValidationError(_("无法读取文件：请上传 Excel（.xlsx）文件"))
+        return value.read()
+
+
+class CarriedFile(fields.Str):
+    """The spreadsheet a refused import carried back to the page (base64), so a pick needs no new upload."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationError(_("无法读取文件：请上传 Excel（.xlsx）文件")) from None
+
+
+class DraftEditSchema(Schema):
+    """The builder's unsaved edits: save, submit, add and import carry them."""
+
+    lines = fields.List(fields.Nested(LineChangeSchema), load_default=list)
+
+
+class DraftLineAddSchema(DraftEditSchema):
+    """The builder's add-a-line form (with the table's unsaved edits)."""
+
+    product_id = fields.Int(load_default=None)
+    qty_packs = fields.Int(load_default=0, validate=validate.Range(min=0, max=MAX_QTY_PACKS),
+                           error_messages=QTY_IS_WHOLE)
+    is_for_villages = fields.Bool(load_default=False)
+    urgency = fields.Str(load_default="routine", validate=validate.OneOf(URGENCIES))
+    note = fields.Str(load_default="", validate=validate.Length(max=500))
+
+
+class OrderImportSchema(DraftEditSchema):
+    """An XLSX import, new draft or into a draft: the file (or the one carried back), the picks that settle rows
+    fitting several products ({row, product_id}), and for a draft the table's unsaved edits."""
+
+    facility_id = fields.Int(load_default=None)
+    file = Upload(load_default=None)
+    carried_file = CarriedFile(load_default=None)
+    picks = fields.List(fields.Nested(PickSchema), load_default=list)
+
+
+class ReviewDecisionSchema(Schema):
+    line_id = fields.Int(required=True)
+    qty_packs = fields.Int(validate=validate.Range(min=0, max=MAX_QTY_PACKS), error_messages=QTY_IS_WHOLE)
+    reason = fields.Str(load_default="", validate=validate.Length(max=500))
+    reject = fields.Bool(load_default=False)
+
+
+class OrderReviewSchema(Schema):
+    decisions = fields.List(fields.Nested(ReviewDecisionSchema), load_default=list)
+
+
+class OrderReasonFormSchema(Schema):
+    """A page's reason field: an empty reason is refused by the rule, with its own message."""
+
+    reason = fields.Str(load_default="", validate=validate.Length(max=500))
+
+
+class OrderAllocateFormSchema(Schema):
+    order_ids = fields.List(fields.Int(), required=True, data_key="order_id",
+                            validate=validate.Length(min=1, max=500))
+
+
+class DraftEditForm(RowForm):
+    families = {"lines": ("line_id", {"qty": "qty_packs", "urgency": "urgency"})}
+    schema = DraftEditSchema
+
+
+class DraftLineAddForm(DraftEditForm):
+    scalars = ("product_id", "qty_packs", "is_for_villages", "urgency", "note")
+    schema = DraftLineAddSchema
+
+
+class OrderImportForm(DraftEditForm):
+    """Page and API alike: multipart with `file` (or `carried_file`), `pick_<row>`, and qty_/urgency_<line id>."""
+
+    families = {**DraftEditForm.families, "picks": ("row", {"pick": "product_id"})}
+    scalars = ("facility_id", "carried_file")
+    schema = OrderImportSchema
+
+
+class OrderReviewForm(RowForm):
+    families = {"decisions": ("line_id", {"qty": "qty_packs", "reason": "reason", "reject": "reject"})}
+    schema = OrderReviewSchema
+
+
+class ShipmentReceiptForm(RowForm):
+    """The township's receipt page: qty_<transfer line id>, reason_<id>, note_<id>."""
+
+    families = {"lines": ("transfer_line_id", {"qty": "qty_base", "reason": "reason", "note": "note"})}
+    schema = ShipmentReceiptSchema
+
+    def keep_row(self, family, row):
+        return "qty_base" in row

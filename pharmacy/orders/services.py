@@ -9,7 +9,6 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import clock, events
-from ..auth.policy import load_in_scope
 from ..catalog.models import Drug, Product, ProductStatus
 from ..catalog.rules import may_stock, packs_for
 from ..deliveries.queries import shortages_on_pending_runs
@@ -29,12 +28,7 @@ ORDERABLE_SHORTAGE_STATUSES = (ShortageStatus.REGISTERED, ShortageStatus.ACKNOWL
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Loading with scope
-
-
-def get_order(user, order_id: int, *, for_update: bool = False) -> Order:
-    """An order the user may see (404 otherwise); `for_update` locks it for a state change."""
-    return load_in_scope(user, Order, order_id, for_update=for_update, options=[joinedload(Order.facility)])
+# Lines of a loaded order
 
 
 def get_line(order: Order, line_id: int) -> OrderLine:

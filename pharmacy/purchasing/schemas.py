@@ -1,8 +1,13 @@
 """API shapes for purchasing; input and output kept apart."""
 
-from marshmallow import Schema, fields, validate
+from collections.abc import Mapping
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from ..api import UtcDateTime
+from ..operations import RowForm
 from .services import MAX_QTY_PACKS
 
 
@@ -127,15 +132,90 @@ class PurchaseReasonSchema(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
 
 
+class ExpiryDate(fields.Date):
+    """An expiry date as the county writes it, YYYY-MM-DD; anything else is refused with that format named (the
+    same field as the inventory receipt's)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError:
+            raise ValidationError(_("有效期格式应为 YYYY-MM-DD")) from None
+
+
 class GoodsReceiptLineInputSchema(Schema):
     purchase_order_line_id = fields.Int(required=True)
     lot_number = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-    expiry_date = fields.Date(required=True)
+    expiry_date = ExpiryDate(required=True, metadata={"description": "YYYY-MM-DD"})
     qty_packs = fields.Int(required=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
     manufacturer = fields.Str(load_default="", validate=validate.Length(max=120))
+
+    @pre_load
+    def blank_is_missing(self, data, **kwargs):
+        """An empty or blank lot number or expiry is a missing one (必填), never a malformed one; both stripped."""
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        for name in ("lot_number", "expiry_date"):
+            value = data.get(name)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                data.pop(name, None)
+            elif isinstance(value, str):
+                data[name] = value.strip()
+        return data
 
 
 class GoodsReceiptInputSchema(Schema):
     key = fields.Str(required=True, validate=validate.Length(min=1, max=80))
     note = fields.Str(load_default="", validate=validate.Length(max=500))
-    lines = fields.List(fields.Nested(GoodsReceiptLineInputSchema), required=True, validate=validate.Length(min=1))
+    lines = fields.List(fields.Nested(GoodsReceiptLineInputSchema), required=True,
+                        validate=validate.Length(min=1, error=_l("到货单没有明细")))
+
+
+# ---------------------------------------------------------------------------------------------- page forms
+# The purchase-order page names a line's fields <field>_<line id>; these schemas read them into the API's command
+# (the same validation) and name a refusal by the form's fields, so the page marks the very input.
+
+class GoodsReceiptForm(RowForm):
+    """The receipt form: qty_<id>, lot_<id>, expiry_<id>, manufacturer_<id> per open line, with key and note; a
+    line with no quantity or 0 is not received this time."""
+
+    families = {"lines": ("purchase_order_line_id", {"qty": "qty_packs", "lot": "lot_number",
+                                                     "expiry": "expiry_date", "manufacturer": "manufacturer"})}
+    scalars = ("key", "note")
+    schema = GoodsReceiptInputSchema
+
+    def keep_row(self, family, row):
+        return str(row.get("qty_packs", "")).strip() not in ("", "0")
+
+
+class PurchaseLineEditSchema(Schema):
+    line_id = fields.Int(required=True)
+    qty_packs = fields.Int(validate=validate.Range(min=1, max=MAX_QTY_PACKS))
+    unit_price = fields.Decimal(places=2, validate=validate.Range(min=0))
+
+
+class PurchaseLinesEditSchema(Schema):
+    lines = fields.List(fields.Nested(PurchaseLineEditSchema), load_default=list)
+
+
+class PurchaseLinesForm(RowForm):
+    """The proposal's save button: qty_<id> and price_<id> of every line."""
+
+    families = {"lines": ("line_id", {"qty": "qty_packs", "price": "unit_price"})}
+    schema = PurchaseLinesEditSchema
+
+
+class PurchaseLineByCodeSchema(Schema):
+    """The page's add-a-line form: the product by its code."""
+
+    product_code = fields.Str(required=True, validate=validate.Length(min=1, max=24))
+    qty_packs = fields.Int(required=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
+    unit_price = fields.Decimal(load_default=None, places=2, validate=validate.Range(min=0))
+
+
+class SupplierPriceByCodeSchema(Schema):
+    """The suppliers page's price form: the product by its code."""
+
+    product_code = fields.Str(required=True, validate=validate.Length(min=1, max=24))
+    unit_price = fields.Decimal(required=True, places=2, validate=validate.Range(min=0))

@@ -1,5 +1,6 @@
 """Suppliers, purchase-order proposals for back-orders, confirmation, and goods receipts that create lots at the
-central pharmacy and release back-orders. Services flush; the caller commits."""
+central pharmacy and announce them (`events.goods_received`: orders release their back-orders). Services flush;
+the caller commits."""
 
 import logging
 from dataclasses import dataclass
@@ -11,14 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import clock
-from ..auth.policy import load_in_scope
+from .. import clock, events
 from ..catalog.models import Product
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, FacilityKind
 from ..inventory import services as stock
-from ..orders.fulfilment import backordered_lines, release_backorders
+from . import demand
 from .models import (OPEN_PURCHASE_STATUSES, GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderLine,
                      PurchaseStatus, Supplier, SupplierProduct)
 
@@ -157,9 +157,9 @@ def purchase_needs(central: Facility) -> list[PurchaseNeed]:
     """What central stock cannot cover: back-orders of the townships less what is already bought."""
     backordered: dict[int, int] = {}
     products: dict[int, Product] = {}
-    for line in backordered_lines(central):
-        backordered[line.product_id] = backordered.get(line.product_id, 0) + line.qty_packs_backordered
-        products[line.product_id] = line.product
+    for product, packs in demand.backordered_packs(central):
+        backordered[product.id] = backordered.get(product.id, 0) + packs
+        products[product.id] = product
     on_purchase = open_purchase_packs(central)
     needs = [PurchaseNeed(products[pid], packs, on_purchase.get(pid, 0)) for pid, packs in backordered.items()]
     return sorted(needs, key=lambda n: (not n.product.is_vbp, n.product.code))
@@ -199,10 +199,6 @@ def propose_purchase_orders(central: Facility, user) -> tuple[list[PurchaseOrder
 
 # ---------------------------------------------------------------------------------------------------------------
 # Editing and confirming
-
-
-def get_purchase_order(user, po_id: int, *, for_update: bool = False) -> PurchaseOrder:
-    return load_in_scope(user, PurchaseOrder, po_id, for_update=for_update)
 
 
 def list_purchase_orders(central: Facility, *, status: str | None = None) -> list[PurchaseOrder]:
@@ -319,8 +315,9 @@ class ReceiptLineInput:
 
 def receive_goods(po: PurchaseOrder, lines: list[ReceiptLineInput], *, user, key: str,
                   note: str = "") -> GoodsReceipt:
-    """Book a delivery against a confirmed purchase order: one lot per line at the central pharmacy, then the
-    back-orders of those products are allocated. A replay with the same key returns the first receipt."""
+    """Book a delivery against a confirmed purchase order: one lot per line at the central pharmacy, announced as
+    `goods_received` (the orders domain allocates it to back-orders). A replay with the same key returns the first
+    receipt."""
     key = (key or "").strip()
     if not key or len(key) > 80:
         raise InvalidInput(_("缺少幂等键（idempotency key）"), fields={"key": [_("必填")]})
@@ -373,7 +370,9 @@ def receive_goods(po: PurchaseOrder, lines: list[ReceiptLineInput], *, user, key
     po.status = (PurchaseStatus.RECEIVED if all(line.qty_packs_open == 0 for line in po.lines)
                  else PurchaseStatus.PARTIALLY_RECEIVED)
     db.session.flush()
-    released = release_backorders(central, {po_lines[i.purchase_order_line_id].product_id for i in lines}, user)
-    log.info("goods receipt %s for %s by %s: %s lines, %s back-ordered lines released", receipt.id, po.number,
-             getattr(user, "username", "-"), len(lines), len(released))
+    log.info("goods receipt %s for %s by %s: %s lines", receipt.id, po.number, getattr(user, "username", "-"),
+             len(lines))
+    # Orders listen and allocate the new stock to their back-orders (same transaction).
+    events.goods_received.send(receipt, facility=central, user=user,
+                               product_ids=sorted({po_lines[i.purchase_order_line_id].product_id for i in lines}))
     return receipt

@@ -3,10 +3,10 @@
 from flask_login import current_user
 
 from ..api import api_blueprint, api_operation
-from ..auth.policy import get_facility_in_scope, permission_required, scope_root
-from ..facilities.services import facilities_under
-from . import services
-from .schemas import SettlementQuerySchema, SettlementMonthSchema, StatementSchema, StatementSummarySchema
+from ..auth.policy import permission_required
+from . import operations
+from .schemas import (SettlementClosePreviewSchema, SettlementCloseSchema, SettlementMonthSchema,
+                      SettlementQuerySchema, StatementSchema, StatementSummarySchema)
 
 bp = api_blueprint("settlement_api", __name__, "/settlements")
 
@@ -16,8 +16,7 @@ bp = api_blueprint("settlement_api", __name__, "/settlements")
 @api_operation(summary="Every facility's statement totals for a month, side by side", tags=["settlements"],
                query=SettlementQuerySchema, response=StatementSummarySchema, many=True)
 def overview(query):
-    facilities = facilities_under(scope_root(current_user), tier=query.get("tier"))
-    return services.overview(facilities, query.get("month") or services.current_month())
+    return operations.facilities_overview(current_user, query)
 
 
 @bp.get("/<int:facility_id>/<month>")
@@ -25,13 +24,27 @@ def overview(query):
 @api_operation(summary="One facility's statement: every receipt at the unified price of its date, with totals",
                tags=["settlements"], response=StatementSchema)
 def statement(facility_id: int, month: str):
-    return services.get_statement(get_facility_in_scope(current_user, facility_id), month)
+    return operations.statement(current_user, facility_id, month)
+
+
+@bp.get("/<month>/close")
+@permission_required("settlement.close")
+@api_operation(summary="What closing a month would freeze: every facility's statement totals and receipt count",
+               tags=["settlements"], response=SettlementClosePreviewSchema,
+               description="The first of the two steps of closing (nothing is written). Send its `totals.lines` "
+                           "and `totals.total` as `expected_lines` / `expected_total` with the close.")
+def close_preview(month: str):
+    return operations.close_preview(current_user, month)
 
 
 @bp.post("/<month>/close")
 @permission_required("settlement.close")
 @api_operation(summary="Close an ended month: every facility's statement is stored and never changes",
-               tags=["settlements"], response=SettlementMonthSchema, status=201)
-def close(month: str):
-    root = scope_root(current_user)
-    return services.close_month(root, facilities_under(root), month, current_user)
+               tags=["settlements"], body=SettlementCloseSchema, response=SettlementMonthSchema, status=201,
+               description="Closing cannot be undone, so the body must say `{\"confirm\": true}` (without it: 422, "
+                           "code `confirmation_required`). With `expected_lines` / `expected_total` from "
+                           "GET /api/v1/settlements/<month>/close the month is closed only if the ledger still "
+                           "gives those figures (else 409, code `statements_changed`). A month not over yet or "
+                           "already closed: 409.")
+def close(month: str, body):
+    return operations.close_month(current_user, month, body)

@@ -32,7 +32,7 @@ def statement_pdf(view, *, printed_at: datetime, local) -> bytes:
                        _("月份：%(month)s", month=view.month), st["meta"]),
              Paragraph(_("状态：%(state)s", state=state) + "　　" +
                        _("打印时间：%(time)s", time=printed_at.strftime("%Y-%m-%d %H:%M")), st["meta"]),
-             Paragraph(_("计价：按收货当时有效的统一价格") + "；" + _("单价为每盒价格，金额单位：元"), st["meta"]),
+             Paragraph(_("计价：按收货当时有效的统一价格") + "；" + _("单价为每包装价格，金额单位：元"), st["meta"]),
              Spacer(1, 4 * mm)]
     summary = [[_("项目"), _("金额（元）")]]
     for category, amount in sorted(totals.by_category.items()):

@@ -58,3 +58,23 @@ class SettlementMonthSchema(Schema):
     month = fields.Str()
     root_facility_id = fields.Int()
     closed_at = UtcDateTime()
+
+
+class SettlementCloseSchema(Schema):
+    """Closing a month: `confirm` must be true (closing cannot be undone). `expected_lines`/`expected_total`, the
+    figures of the preview the user confirmed, are optional; when sent and the ledger no longer agrees, 409."""
+
+    confirm = fields.Bool(required=True, metadata={"description": "true: the caller has seen what will be frozen "
+                                                                  "(GET /api/v1/settlements/<month>/close)"})
+    expected_lines = fields.Int(load_default=None, validate=validate.Range(min=0))
+    expected_total = fields.Decimal(load_default=None, places=2, as_string=True)
+
+
+class SettlementClosePreviewSchema(Schema):
+    month = fields.Str()
+    root_facility_id = fields.Int()
+    is_month_over = fields.Bool()
+    is_closed = fields.Function(lambda preview: preview.closed is not None)
+    may_close = fields.Bool()
+    totals = fields.Nested(StatementTotalsSchema)
+    facilities = fields.List(fields.Nested(StatementSummarySchema), attribute="statements")

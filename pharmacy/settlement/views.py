@@ -7,83 +7,67 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import clock
-from ..auth.policy import get_facility_in_scope, has_permission, permission_required, scope_root
-from ..exports import xlsx_bytes
-from ..facilities.services import facilities_under
-from . import services
+from ..auth.policy import permission_required
+from ..operations import load_form, refusal
+from . import operations
+from .exports import statement_workbook
 from .pdf import statement_pdf
-from .rules import previous_month
+from .schemas import SettlementCloseSchema
 
 bp = Blueprint("settlement", __name__, url_prefix="/settlement")
-
-TIER_CHOICES = ("township", "village", "county")
-
-
-def _month_arg() -> str:
-    month = request.args.get("month") or services.current_month()
-    return services.check_month(month)
 
 
 @bp.get("")
 @permission_required("settlement.read")
 def index():
-    month = _month_arg()
-    root = scope_root(current_user)
-    default_tier = "township" if root.tier == "county" else ""
-    tier = request.args.get("tier", default_tier)
-    facilities = sorted(facilities_under(root, tier=tier if tier in TIER_CHOICES else None), key=lambda f: f.code)
-    views = services.overview(facilities, month)
-    categories = sorted({c for v in views for c in v.totals.by_category})
-    return render_template("settlement/index.html", month=month, tier=tier, views=views, categories=categories,
-                           previous=previous_month(month), current=services.current_month(),
-                           can_close=has_permission(current_user, "settlement.close") and root.tier == "county",
-                           closed=services.closed_month(root.id, month))
+    return render_template("settlement/index.html", **vars(operations.overview(current_user, request.args)))
+
+
+def _render_close(month: str, refused=None):
+    error = refused.error if refused else None
+    page = render_template("settlement/close.html", preview=operations.close_preview(current_user, month),
+                           error=error.message if error else None)
+    return page, error.status if error else 200
+
+
+@bp.get("/close")
+@permission_required("settlement.close")
+def close_preview():
+    """The first step of closing: what will be frozen, and the button that confirms it."""
+    return _render_close(request.args.get("month", ""))
 
 
 @bp.post("/close")
 @permission_required("settlement.close")
 def close():
-    month = services.check_month(request.form.get("month", ""))
-    root = scope_root(current_user)
-    services.close_month(root, facilities_under(root), month, current_user)
+    month = request.form.get("month", "")
+    with refusal() as refused:
+        operations.close_month(current_user, month, load_form(SettlementCloseSchema, request.form))
+    if refused:
+        return _render_close(month, refused)
     flash(_("%(month)s 已结账，结算单已保存，不再变化", month=month), "ok")
     return redirect(url_for("settlement.index", month=month))
-
-
-def _statement(facility_id: int, month: str):
-    return services.get_statement(get_facility_in_scope(current_user, facility_id), services.check_month(month))
 
 
 @bp.get("/<int:facility_id>/<month>")
 @permission_required("settlement.read")
 def statement(facility_id: int, month: str):
-    view = _statement(facility_id, month)
+    view = operations.statement(current_user, facility_id, month)
     return render_template("settlement/statement.html", view=view, totals=view.totals)
 
 
 @bp.get("/<int:facility_id>/<month>.xlsx")
 @permission_required("settlement.read")
 def statement_xlsx(facility_id: int, month: str):
-    view = _statement(facility_id, month)
-    totals = view.totals
-    summary = [[_(c), a] for c, a in sorted(totals.by_category.items())]
-    summary += [[_("其中集采"), totals.vbp], [_("其中非集采"), totals.non_vbp], [_("合计"), totals.total]]
-    detail = [[clock.to_local(r.received_at).strftime("%Y-%m-%d %H:%M"), r.product_code, r.product_name, _(r.category),
-               _("是") if r.is_vbp else _("否"), r.lot_number, r.qty_base, r.base_unit, r.pack_size, r.unit_price,
-               r.amount] for r in view.rows]
-    data = xlsx_bytes({
-        _("汇总"): ([_("项目"), _("金额（元）")], summary),
-        _("收货明细"): ([_("收货时间"), _("编码"), _("品名规格"), _("分类"), _("集采"), _("批号"), _("数量"), _("单位"),
-                   _("包装数量"), _("单价（元/盒）"), _("金额（元）")], detail),
-    })
-    return _download(data, f"statement-{view.facility.code}-{month}.xlsx",
+    view = operations.statement(current_user, facility_id, month)
+    return _download(statement_workbook(view), f"statement-{view.facility.code}-{month}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @bp.get("/<int:facility_id>/<month>.pdf")
 @permission_required("settlement.read")
 def statement_pdf_download(facility_id: int, month: str):
-    view = _statement(facility_id, month)
+    view = operations.statement(current_user, facility_id, month)
     data = statement_pdf(view, printed_at=clock.now_local(), local=clock.to_local)
     return _download(data, f"statement-{view.facility.code}-{month}.pdf", "application/pdf")
 

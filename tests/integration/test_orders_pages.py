@@ -6,7 +6,9 @@ from datetime import timedelta
 import pytest
 
 from pharmacy import clock
+from pharmacy.auth.policy import load_in_scope
 from pharmacy.orders import fulfilment, services
+from pharmacy.orders.models import Order
 from pharmacy.purchasing import services as purchasing
 from pharmacy.settlement.services import current_month
 from tests.factories import make_product, make_shortage, stock_up
@@ -95,26 +97,26 @@ def test_builder_forms_save_add_remove_and_submit(county, login, db_session):
     response = client.post("/orders/draft", data={})
     assert response.status_code == 302
     order_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    order = services.get_order(county.users["township"], order_id)
+    order = load_in_scope(county.users["township"], Order, order_id)
     line = order.lines[0]
     assert client.post(f"/orders/{order_id}/lines", data={"product_id": extra.id, "qty_packs": "5"}).status_code == 302
     bad = client.post(f"/orders/{order_id}/save", data={f"qty_{line.id}": "abc"})
     assert bad.status_code == 422 and "数量必须是整数" in bad.get_data(as_text=True)
     assert client.post(f"/orders/{order_id}/save", data={f"qty_{line.id}": "6", f"urgency_{line.id}": "urgent"}
                        ).status_code == 302
-    lines = services.get_order(county.users["township"], order_id).lines
+    lines = load_in_scope(county.users["township"], Order, order_id).lines
     extra_line = next(x for x in lines if x.product_id == extra.id)
     assert client.post(f"/orders/{order_id}/lines/{extra_line.id}/delete").status_code == 302
     assert client.post(f"/orders/{order_id}/submit", data={f"qty_{line.id}": "7"}).status_code == 302
-    order = services.get_order(county.users["township"], order_id)
+    order = load_in_scope(county.users["township"], Order, order_id)
     assert order.status == "submitted" and [(x.qty_packs, x.urgency) for x in order.lines] == [(7, "urgent")]
     county_client = login(county.users["county"])
     refused = county_client.post(f"/orders/{order_id}/review", data={f"qty_{line.id}": "3", f"reason_{line.id}": ""})
     assert refused.status_code == 422 and "原因" in refused.get_data(as_text=True)
-    assert services.get_order(county.users["county"], order_id).status == "submitted"
+    assert load_in_scope(county.users["county"], Order, order_id).status == "submitted"
     ok = county_client.post(f"/orders/{order_id}/review", data={f"qty_{line.id}": "3", f"reason_{line.id}": "库存紧张"})
     assert ok.status_code == 302
-    order = services.get_order(county.users["county"], order_id)
+    order = load_in_scope(county.users["county"], Order, order_id)
     assert order.status == "approved" and order.lines[0].qty_packs_approved == 3
 
 
@@ -179,4 +181,4 @@ def test_refused_review_keeps_what_was_typed_and_marks_the_line_once(county, log
     assert row and "has-error" in row.group(0)
     assert f'name="qty_{line.id}" value="2"' in row.group(1)
     assert 'class="field-error">必填' in row.group(1)
-    assert services.get_order(county.users["county"], submitted.id).lines[0].qty_packs_approved is None
+    assert load_in_scope(county.users["county"], Order, submitted.id).lines[0].qty_packs_approved is None

@@ -7,6 +7,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from pharmacy.auth.models import Role
+from pharmacy.auth.policy import load_in_scope
 from pharmacy.orders import fulfilment, services
 from pharmacy.orders.models import Allocation, Order
 from tests.factories import consume, make_county, make_product, make_shortage, make_user, stock_up
@@ -164,7 +165,7 @@ def test_rejecting_lines_and_cancelling_free_the_shortages(county, login, db_ses
     draft = services.build_draft_order(county.townships[0], county.users["township"])
     assert [line.product_id for line in draft.lines] == [product.id]
     services.cancel_order(draft, county.users["township"], "重复")
-    cancelled = services.get_order(county.users["township"], order.id)
+    cancelled = load_in_scope(county.users["township"], Order, order.id)
     services.cancel_order(cancelled, county.users["township"], "改为下月订购")
     assert (s1.status, s2.status) == ("acknowledged", "acknowledged")
 
@@ -361,8 +362,8 @@ def test_adding_a_line_keeps_the_quantities_typed_in_the_table(county, login, db
     response = client.post(f"/orders/{order.id}/lines", data={f"qty_{line.id}": "9", f"urgency_{line.id}": "urgent",
                                                              "product_id": extra.id, "qty_packs": "4"})
     assert response.status_code == 302
-    lines = {x.product_id: (x.qty_packs, x.urgency) for x in services.get_order(county.users["township"],
-                                                                                order.id).lines}
+    lines = {x.product_id: (x.qty_packs, x.urgency)
+             for x in load_in_scope(county.users["township"], Order, order.id).lines}
     assert lines == {line.product_id: (9, "urgent"), extra.id: (4, "routine")}
 
 
@@ -378,12 +379,12 @@ def test_importing_into_a_draft_keeps_typed_quantities_and_a_refusal_stays_on_th
     assert refused.status_code == 422
     assert f"订单 {order.number}" in html or order.number in html
     assert 'id="lines"' in html and "NOPE-1" in html and f'name="qty_{line.id}" value="7"' in html
-    assert services.get_order(county.users["township"], order.id).lines[0].qty_packs == 2
+    assert load_in_scope(county.users["township"], Order, order.id).lines[0].qty_packs == 2
     ok = client.post(f"/orders/{order.id}/import", content_type="multipart/form-data",
                      data={f"qty_{line.id}": "7", "file": (io.BytesIO(_xlsx([(imported.code, "", "", 3, "")])),
                                                            "ok.xlsx")})
     assert ok.status_code == 302 and f"/orders/{order.id}" in ok.headers["Location"]
-    lines = {x.product_id: x.qty_packs for x in services.get_order(county.users["township"], order.id).lines}
+    lines = {x.product_id: x.qty_packs for x in load_in_scope(county.users["township"], Order, order.id).lines}
     assert lines == {line.product_id: 7, imported.id: 3}
 
 
@@ -413,7 +414,7 @@ def test_import_uses_the_form_column_and_lets_the_pharmacist_pick_when_still_amb
     ok = client.post(f"/orders/{order.id}/import", content_type="multipart/form-data",
                      data={"file": (io.BytesIO(with_form), "a.xlsx")})
     assert ok.status_code == 302
-    assert ibuprofen["胶囊"].id in {x.product_id for x in services.get_order(county.users["township"], order.id).lines}
+    assert ibuprofen["胶囊"].id in {x.product_id for x in load_in_scope(county.users["township"], Order, order.id).lines}
 
     no_form = _xlsx([("布洛芬", "", "0.2g", 4)], header=header)
     refused = client.post(f"/orders/{order.id}/import", content_type="multipart/form-data",
@@ -426,7 +427,7 @@ def test_import_uses_the_form_column_and_lets_the_pharmacist_pick_when_still_amb
     picked = client.post(f"/orders/{order.id}/import", data={f"qty_{line.id}": "6", "carried_file": carried,
                                                             "pick_3": str(ibuprofen["片剂"].id)})
     assert picked.status_code == 302
-    lines = {x.product_id: x.qty_packs for x in services.get_order(county.users["township"], order.id).lines}
+    lines = {x.product_id: x.qty_packs for x in load_in_scope(county.users["township"], Order, order.id).lines}
     assert lines[ibuprofen["片剂"].id] == 4 and lines[line.product_id] == 6
 
     api = client.post("/api/v1/orders/import", data={"file": (io.BytesIO(no_form), "c.xlsx")},
@@ -458,7 +459,7 @@ def test_the_draft_import_has_its_api_twin_with_picks(county, login, db_session)
     [problem] = refused.get_json()["error"]["details"]
     assert problem["row"] == 3 and tablet.code in {c["code"] for c in problem["candidates"]}
     assert send(pick_3="片剂").status_code == 422
-    assert len(services.get_order(county.users["township"], order.id).lines) == 1
+    assert len(load_in_scope(county.users["township"], Order, order.id).lines) == 1
     result = _ok(send(pick_3=str(tablet.id)), 201)
     assert result["order"]["id"] == order.id and result["imported_rows"] == 1
     assert {x["product_id"]: x["qty_packs"] for x in result["order"]["lines"]} == {line.product_id: line.qty_packs,

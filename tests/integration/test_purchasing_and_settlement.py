@@ -126,9 +126,10 @@ def test_a_closed_month_never_changes(county, login, db_session):
     client = login(county.users["county"])
     live = _ok(client.get(f"/api/v1/settlements/{town.id}/{last_month}"))
     assert live["is_closed"] is False and live["totals"]["total"] == "60.00" and live["totals"]["vbp"] == "60.00"
-    assert client.post(f"/api/v1/settlements/{settlement.current_month()}/close", json={}).status_code == 409
-    _ok(client.post(f"/api/v1/settlements/{last_month}/close", json={}), 201)
-    assert client.post(f"/api/v1/settlements/{last_month}/close", json={}).status_code == 409
+    confirmed = {"confirm": True}
+    assert client.post(f"/api/v1/settlements/{settlement.current_month()}/close", json=confirmed).status_code == 409
+    _ok(client.post(f"/api/v1/settlements/{last_month}/close", json={"confirm": True}), 201)
+    assert client.post(f"/api/v1/settlements/{last_month}/close", json={"confirm": True}).status_code == 409
     # Later: the price changes and a late receipt appears in the ledger dated inside the closed month.
     update_product(product, {"unified_price": "99.00"}, reason="调价", user=county.users["formulary"])
     product.drug.generic_name = "改名后的药"
@@ -144,7 +145,7 @@ def test_a_closed_month_never_changes(county, login, db_session):
     township_client = login(county.users["township"])
     assert _ok(township_client.get(f"/api/v1/settlements/{town.id}/{last_month}"))["totals"]["total"] == "60.00"
     assert township_client.get(f"/api/v1/settlements/{county.townships[1].id}/{last_month}").status_code == 403
-    assert township_client.post(f"/api/v1/settlements/{last_month}/close", json={}).status_code == 403
+    assert township_client.post(f"/api/v1/settlements/{last_month}/close", json={"confirm": True}).status_code == 403
     assert township_client.get(f"/api/v1/settlements/{town.id}/2024-13").status_code == 422
 
 
