@@ -6,11 +6,14 @@ English catalogue in `<domain>/translations/en/LC_MESSAGES/messages.po`, compile
 
 import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Blueprint, current_app, has_request_context, redirect, request, session, url_for
 from flask_login import current_user
+
+from .redirects import local_target
 
 log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -65,7 +68,10 @@ def public(view):
 def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    target = request.args.get("next") or request.referrer or url_for("home.index")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("home.index")
-    return redirect(target)
+    home = url_for("home.index")
+    target = request.args.get("next")
+    if not target and request.referrer:
+        referrer = urlsplit(request.referrer)
+        if referrer.netloc == request.host:
+            target = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return redirect(local_target(target, home))

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from ..errors import DomainError
 from ..i18n import public
 from ..operations import load_form, refusal
+from ..redirects import local_target
 from ..vocabulary import Role, TokenScope
 from . import operations, queries, services, tokens
 from .policy import has_permission, permission_required
@@ -34,9 +35,7 @@ class UserForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("home.index")
+    return local_target(target, url_for("home.index"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

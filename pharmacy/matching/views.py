@@ -7,6 +7,7 @@ from flask_login import current_user
 from ..auth.policy import has_permission, load_in_scope, permission_required
 from ..exports import xlsx_stream_response
 from ..operations import load_form, refusal
+from ..redirects import local_target
 from . import operations, services
 from .models import DictionaryImport, LocalDrug, MatchStatus
 from .queries import LOCAL_DRUGS, REVIEW_QUEUE
@@ -23,8 +24,7 @@ def _wants_json() -> bool:
 
 
 def _back_to(default: str) -> str:
-    target = request.form.get("next") or request.args.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return local_target(request.form.get("next") or request.args.get("next"), default)
 
 
 def _index_page(*, error: str | None = None, status: int = 200):

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from ..auth.policy import load_in_scope, permission_required
 from ..operations import load_form, refusal
+from ..redirects import local_target
 from . import operations
 from .models import Order
 from .schemas import (DraftEditForm, DraftLineAddForm, OrderAllocateFormSchema, OrderDraftInputSchema,
@@ -216,7 +217,7 @@ def ship(order_id: int):
     order = _order(order_id, for_update=True)
     operations.ship(current_user, order, load_form(OrderShipSchema, request.form))
     flash(_("订单 %(number)s 已发货", number=order.number), "ok")
-    return redirect(request.form.get("next") or url_for("orders.fulfilment_page"))
+    return redirect(local_target(request.form.get("next"), url_for("orders.fulfilment_page")))
 
 
 # ------------------------------------------------------------------------------------------- receipt
