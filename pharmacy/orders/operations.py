@@ -118,7 +118,8 @@ def save_lines(user, order: Order, command: dict) -> Order:
 def add_line(user, order: Order, command: dict):
     """A product onto a draft by hand (after the builder's unsaved edits, if any)."""
     if command.get("product_id") is None:
-        raise InvalidInput(_("请先搜索并选择药品"), fields={"product_id": [_("必填")]})
+        message = _("请先搜索并选择药品")
+        raise InvalidInput(message, fields={"product_id": [message]})
     return services.add_line(order, get_product(command["product_id"]), qty_packs=command["qty_packs"], user=user,
                              is_for_villages=command.get("is_for_villages", False),
                              urgency=command.get("urgency", "routine"), note=command.get("note", ""),

@@ -466,3 +466,14 @@ def test_the_draft_import_has_its_api_twin_with_picks(county, login, db_session)
                                                                                   tablet.id: 4}
     assert client.post(url, data={}, headers=csrf_header(client),
                        content_type="multipart/form-data").get_json()["error"]["fields"] == {"file": ["必填"]}
+
+
+def test_adding_without_a_product_says_so_once_and_keeps_the_typed_quantities(county, login, db_session):
+    order, line = _draft_with_line(county)
+    db_session.commit()
+    client = login(county.users["township"])
+    response = client.post(f"/orders/{order.id}/lines", data={f"qty_{line.id}": "9", "qty_packs": "4"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert html.count("请先搜索并选择药品") == 1 and ">必填<" not in html
+    assert f'name="qty_{line.id}" value="9"' in html
