@@ -130,3 +130,13 @@ def test_a_constant_code_in_a_template_follows_the_language_of_each_request():
             assert template.render() == "特急"
         with force_locale("en"):
             assert template.render() == "Emergency"
+
+
+def test_no_page_prices_per_box():
+    """A pack is a box, a bottle or a tube: prices are per pack (单价（元/包装）), never 元/盒 (issue 12)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = [str(p.relative_to(root)) for p in [*root.glob("templates/**/*.html"), *root.glob("pharmacy/**/*.py")]
+                 if "元/盒" in p.read_text(encoding="utf-8")]
+    assert offenders == []
