@@ -12,6 +12,7 @@ from ..catalog.services import class_tree
 from ..errors import DomainError
 from ..exports import csv_response, xlsx_stream_response
 from . import formatting, services
+from .definitions import definitions
 from .reports import REPORTS, page, stream
 from .schemas import DashboardQuerySchema, ReportQuerySchema, TracerAddSchema
 
@@ -20,7 +21,7 @@ bp = Blueprint("reports", __name__)
 
 @bp.context_processor
 def figure_helpers():
-    return {"fmt": formatting, "reports": REPORTS,
+    return {"fmt": formatting, "reports": REPORTS, "figures": definitions(),
             "timedelta_year": timedelta(days=365)}
 
 

@@ -85,6 +85,25 @@ def test_dashboard_in_english(client, login, county):
     client.get("/lang/en")
     text = client.get("/dashboard").get_data(as_text=True)
     assert "Medicine supply dashboard" in text and "Tracer availability" in text and "药品供应驾驶舱" not in text
+    assert 'title="Of every pair of an active village point' in text  # the definition on hover, in English
+
+
+def test_each_figure_explains_itself_on_hover_and_in_the_api(client, login, county):
+    from pharmacy.reports.definitions import FIGURES
+
+    login(county.users["county"])
+    text = client.get("/dashboard").get_data(as_text=True)
+    for figure in FIGURES.values():
+        assert f'title="{figure.definition}"' in text, figure.key
+    assert text.count('class="info"') >= len(FIGURES)
+    body = client.get("/api/v1/reports/dashboard").get_json()
+    assert set(body["definitions"]) == set(FIGURES)
+    assert body["definitions"]["stockouts"]["name"] == "村级断货"
+    assert body["tracer_pairs"] == body["village_count"] * body["tracer_count"]
+    client.get("/lang/en")
+    english = client.get("/api/v1/reports/dashboard").get_json()["definitions"]
+    assert english["availability"]["name"] == "Tracer availability"
+    assert english["stockouts"]["definition"].startswith("The same population as availability")
 
 
 @pytest.fixture
