@@ -359,13 +359,6 @@ REPORTS: dict[str, Report] = {r.key: r for r in (STOCK, CONSUMPTION, SHORTAGES, 
                                                  NEAR_EXPIRY)}
 
 
-def page(report: Report, filters: Filters, *, page_no: int = 1, per_page: int = 50) -> tuple[list, bool]:
-    """One page of rows and whether another follows (no count: it would cost a full pass)."""
-    stmt = report.build(filters).limit(per_page + 1).offset((page_no - 1) * per_page)
-    rows = db.session.execute(stmt).all()
-    return rows[:per_page], len(rows) > per_page
-
-
 def stream(report: Report, filters: Filters, batch: int = 2000) -> Iterator:
     """Every row, fetched in batches through a server-side cursor while the download is sent.
 

@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from ..api import UtcDateTime
+from ..listing import PagingSchema
 from .definitions import definitions
 
 
@@ -10,15 +11,13 @@ class DashboardQuerySchema(Schema):
     unit = fields.Int(load_default=None, validate=validate.Range(min=1))
 
 
-class ReportQuerySchema(Schema):
+class ReportQuerySchema(PagingSchema):
     township = fields.Int(load_default=None, validate=validate.Range(min=1))
     village = fields.Int(load_default=None, validate=validate.Range(min=1))
     q = fields.Str(load_default="", validate=validate.Length(max=100))
     class_path = fields.Str(load_default="", validate=validate.Length(max=255))
     date_from = fields.Date(load_default=None)
     date_to = fields.Date(load_default=None)
-    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class TracerAddSchema(Schema):

@@ -330,6 +330,10 @@ def test_report_api_pages_rows_with_labels_in_the_readers_language(client, login
     assert body["report"] == "stock" and body["columns"][2] == {"key": "code", "label": "产品编码", "kind": "text"}
     assert body["rows"] == [{**body["rows"][0], "code": amlodipine.code, "qty": 40, "usable": 40}]
     assert body["has_next"] is False and body["scope"]["id"] == county.villages[0].id
+    first, second = (client.get(f"/api/v1/reports/stock?per_page=2&page={n}").get_json() for n in (1, 2))
+    assert (len(first["rows"]), first["has_next"], first["page"], first["per_page"]) == (2, True, 1, 2)
+    assert (len(second["rows"]), second["has_next"], second["page"]) == (2, False, 2)  # four rows in all
+    assert client.get("/api/v1/reports/stock?per_page=501").status_code == 422
     bad = client.get("/api/v1/reports/consumption?date_from=2026-05-02&date_to=2026-05-01")
     assert bad.status_code == 422 and bad.get_json()["error"]["fields"]["date_from"]
     assert client.get("/api/v1/reports/nothing").status_code == 404
