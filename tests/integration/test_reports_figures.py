@@ -1,25 +1,24 @@
 """Each dashboard figure against a small county whose answer is worked out by hand in the comments."""
 
 import itertools
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
 
-from pharmacy.deliveries.models import DeliveryLine, DeliveryRun, DeliveryStop, Route
 from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
-from pharmacy.inventory.models import Lot, StockBalance, StockMovement, Transfer, TransferLine
+from pharmacy.inventory.models import Lot, StockBalance, StockMovement, Transfer
 from pharmacy.orders.models import Order, OrderLine, Shipment
 from pharmacy.purchasing.models import PurchaseOrder, PurchaseOrderLine, Supplier
 from pharmacy.reports import dashboard
 from pharmacy.reports.models import FigureSnapshot, TracerProduct
 from pharmacy.shortages.progress import Stage
 from pharmacy.shortages.services import record_stage, register_shortage, transition
-from pharmacy.supply.models import Consignment, ConsignmentLine, ProofOfDelivery
-from tests.factories import make_product
+from pharmacy.supply.models import Consignment, ProofOfDelivery
+from tests.factories import make_delivery_run, make_product
 
 # A Wednesday noon in the county (UTC+8). Trend points are week starts, Monday 00:00 local, which lie
 # 2.5, 9.5, 16.5, 23.5, 30.5 … days before NOW; the 4- and 12-week windows are the last 28 and 84 days.
@@ -361,40 +360,6 @@ def test_order_fill_rate_is_received_over_approved_for_closed_orders(county):
     assert orders.by_unit[t1.id].share == pytest.approx(12 / 14) and orders.by_unit[t2.id].share == 1.0
     expected = [None, 12 / 14, None, None, None, None, 1.0] + [None] * 5
     assert orders.trend.values == pytest.approx(list(reversed(expected)))
-
-
-def make_delivery_run(township, user, *, departed, stops, status="delivered"):
-    """A run from `township` that departed at `departed`; stops: [(village, received_at or None,
-    [(product, planned, sent, received or None, reason)])]."""
-    route = Route(township_id=township.id, name=f"线路{next(_keys)}", weekdays="2", departure_time=time(8))
-    run = DeliveryRun(route=route, township_id=township.id, sequence=1, departure_date=departed.date(),
-                      departure_time=time(8), status=status, usable_after=departed.date(), dispatched_at=departed)
-    db.session.add(run)
-    db.session.flush()
-    for position, (village, received_at, lines) in enumerate(stops, start=1):
-        transfer = Transfer(from_facility_id=township.id, to_facility_id=village.id, sent_at=departed,
-                            status="received" if received_at else "in_transit", received_at=received_at)
-        consignment = Consignment(kind="delivery", source_id=township.id, destination_id=village.id,
-                                  status="received" if received_at else "dispatched", transfer=transfer,
-                                  dispatched_at=departed)
-        if received_at:
-            consignment.proof = ProofOfDelivery(signer_name="李医生", signed_at=received_at)
-        stop = DeliveryStop(run=run, village_id=village.id, position=position, consignment=consignment,
-                            status="received" if received_at else "dispatched")
-        db.session.add(stop)
-        db.session.flush()
-        for product, planned, sent, received, reason in lines:
-            lot = stock.get_or_create_lot(product, f"D{next(_keys)}", NOW.date() + timedelta(days=300))
-            transfer_line = TransferLine(transfer=transfer, product_id=product.id, lot_id=lot.id, qty_base_sent=sent,
-                                         qty_base_received=received, discrepancy_reason=reason)
-            line = ConsignmentLine(consignment=consignment, product_id=product.id, lot_id=lot.id, qty_base=sent,
-                                   qty_base_received=received, difference_reason=reason, transfer_line=transfer_line)
-            db.session.add_all([transfer_line, line])
-            db.session.flush()
-            db.session.add(DeliveryLine(stop=stop, product_id=product.id, lot_id=lot.id, qty_base=sent,
-                                        planned_qty_base=planned, source="replenish", consignment_line_id=line.id))
-    db.session.flush()
-    return run
 
 
 def test_village_delivery_fill_rate_is_received_over_planned(county):
