@@ -150,6 +150,25 @@ def test_availability_and_stockouts_agree_on_one_population(county):
     assert two_out.stockout_product_count == 2
 
 
+def test_a_lot_is_out_on_the_countys_day_it_expires_at_every_point(county):
+    """"In stock" is judged on the county's day of each point: at the week start of Monday 15 March 00:00 (Sunday
+    16:00 UTC) a lot expiring on 15 March no longer counts, for availability and stock-outs alike."""
+    user = county.users["county"]
+    a = make_product("氨氯地平", chronic_tags="hypertension")
+    for village in county.villages:
+        receive(village, a, 30, ago(20), user)
+    lot = _lot_of(county.villages[0], a)
+    board = build_dashboard(county.county, keep=False)
+    board_point = board.availability.points[-2]
+    monday = board_point.astimezone(TZ).date()
+    assert monday.isoformat() == "2027-03-15" and board_point.date().isoformat() == "2027-03-14"
+    db.session.get(Lot, lot).expiry_date = monday
+    db.session.flush()
+    board = build_dashboard(county.county, keep=False, use_kept=False)
+    assert board.availability.values[-2] == pytest.approx(3 / 4) and board.stockouts.values[-2] == 1
+    assert board.availability.values[-3] == 1.0 and board.stockouts.values[-3] == 0  # a week earlier: usable
+
+
 def _lot_of(facility, product) -> int:
     return db.session.scalar(select(StockBalance.lot_id).where(StockBalance.facility_id == facility.id,
                                                                StockBalance.product_id == product.id))
