@@ -34,16 +34,21 @@ class PagingSchema(Schema):
 @dataclass
 class Page:
     items: list
-    total: int
+    total: int | None  # None: not counted (`page_of(..., count=False)`), `is_more` says whether a page follows
     page: int
     per_page: int
+    is_more: bool = False
 
     @property
     def pages(self) -> int:
+        if self.total is None:
+            return self.page + self.is_more
         return max(1, math.ceil(self.total / self.per_page))
 
     @property
     def has_next(self) -> bool:
+        if self.total is None:
+            return self.is_more
         return self.page * self.per_page < self.total
 
     @property
@@ -60,14 +65,17 @@ class Page:
         return (self.page - 1) * self.per_page + len(self.items)
 
 
-def page_of(stmt: Select, *, page: int = 1, per_page: int = 50, scalars: bool = True) -> Page:
-    """One page of a statement's rows, with the total of the whole list."""
+def page_of(stmt: Select, *, page: int = 1, per_page: int = 50, scalars: bool = True, count: bool = True) -> Page:
+    """One page of a statement's rows, with the total of the whole list; without `count` (a list whose count would
+    cost a pass over all of it) one row more is read to tell whether another page follows, and the total stays None."""
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    window = stmt.limit(per_page).offset((page - 1) * per_page)
+    total = None
+    if count:
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    window = stmt.limit(per_page if count else per_page + 1).offset((page - 1) * per_page)
     rows = list(db.session.scalars(window)) if scalars else list(db.session.execute(window))
-    return Page(rows, total, page, per_page)
+    return Page(rows[:per_page], total, page, per_page, is_more=len(rows) > per_page)
 
 
 @dataclass(frozen=True)

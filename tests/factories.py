@@ -2,7 +2,7 @@
 
 import itertools
 import secrets
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -112,3 +112,42 @@ def next_weekday(weekday: int, after: date | None = None) -> date:
     while day.isoweekday() != weekday:
         day += timedelta(days=1)
     return day
+
+
+def make_delivery_run(township, user, *, departed, stops, status="delivered", signer="李医生"):
+    """A run from `township` that departed at `departed`, built straight from the tables; stops: [(village,
+    received_at or None, [(product, planned, sent, received or None, reason[, note])])]."""
+    from pharmacy.deliveries.models import DeliveryLine, DeliveryRun, DeliveryStop, Route
+    from pharmacy.inventory.models import Transfer, TransferLine
+    from pharmacy.supply.models import Consignment, ConsignmentLine, ProofOfDelivery
+
+    route = Route(township_id=township.id, name=f"线路{next(_seq)}", weekdays="2", departure_time=time(8))
+    run = DeliveryRun(route=route, township_id=township.id, sequence=1, departure_date=departed.date(),
+                      departure_time=time(8), status=status, usable_after=departed.date(), dispatched_at=departed)
+    db.session.add(run)
+    db.session.flush()
+    for position, (village, received_at, lines) in enumerate(stops, start=1):
+        transfer = Transfer(from_facility_id=township.id, to_facility_id=village.id, sent_at=departed,
+                            status="received" if received_at else "in_transit", received_at=received_at)
+        consignment = Consignment(kind="delivery", source_id=township.id, destination_id=village.id,
+                                  status="received" if received_at else "dispatched", transfer=transfer,
+                                  dispatched_at=departed)
+        if received_at:
+            consignment.proof = ProofOfDelivery(signer_name=signer, signed_at=received_at)
+        stop = DeliveryStop(run=run, village_id=village.id, position=position, consignment=consignment,
+                            status="received" if received_at else "dispatched")
+        db.session.add(stop)
+        db.session.flush()
+        for product, planned, sent, received, reason, *note in lines:
+            lot = stock.get_or_create_lot(product, f"D{next(_seq)}", clock.today() + timedelta(days=300))
+            transfer_line = TransferLine(transfer=transfer, product_id=product.id, lot_id=lot.id, qty_base_sent=sent,
+                                         qty_base_received=received, discrepancy_reason=reason)
+            line = ConsignmentLine(consignment=consignment, product_id=product.id, lot_id=lot.id, qty_base=sent,
+                                   qty_base_received=received, difference_reason=reason,
+                                   difference_note=note[0] if note else "", transfer_line=transfer_line)
+            db.session.add_all([transfer_line, line])
+            db.session.flush()
+            db.session.add(DeliveryLine(stop=stop, product_id=product.id, lot_id=lot.id, qty_base=sent,
+                                        planned_qty_base=planned, source="replenish", consignment_line_id=line.id))
+    db.session.flush()
+    return run

@@ -11,7 +11,7 @@ from .. import clock
 from ..api import api_blueprint, api_operation
 from ..auth.policy import permission_required
 from . import formatting, services
-from .reports import REPORTS, page
+from .reports import REPORTS
 from .schemas import (DashboardQuerySchema, DashboardSchema, ReportPageSchema, ReportQuerySchema, TracerAddSchema,
                       TracerSchema)
 
@@ -46,14 +46,13 @@ def report_page(key: str, query):
     report = REPORTS.get(key)
     if report is None:
         abort(404)
-    filters = services.report_filters(current_user, report, query)
-    rows, has_next = page(report, filters, page_no=query["page"], per_page=query["per_page"])
+    filters, rows = services.report_page(current_user, report, query)
     return {"report": key, "title": _(report.title), "scope": filters.root, "date_from": filters.date_from,
             "date_to": filters.date_to,
             "columns": [{"key": c.key, "label": _(c.label), "kind": c.kind} for c in report.columns],
             "rows": [{c.key: _json_value(v, c.kind, c.labels) for c, v in zip(report.columns, row, strict=True)}
-                     for row in rows],
-            "page": query["page"], "per_page": query["per_page"], "has_next": has_next}
+                     for row in rows.items],
+            "page": rows.page, "per_page": rows.per_page, "has_next": rows.has_next}
 
 
 @bp.get("/tracers")

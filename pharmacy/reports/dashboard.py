@@ -144,12 +144,13 @@ class Dashboard:
     unit_is_village: bool
     village_count: int
     near_expiry_days: int
-    # availability of tracer products at village points
+    # availability of tracer products at village points (population: active villages × tracer products, now)
     tracer_count: int = 0
+    tracer_pairs: int = 0
     availability: Trend | None = None
     tracer_rows: list[TracerRow] = field(default_factory=list)
     unit_availability: dict[int, float | None] = field(default_factory=dict)
-    # stock-outs: carried village × product pairs without usable stock
+    # stock-outs: the same village × tracer pairs without usable stock
     stockouts: Trend | None = None
     stockout_products: list[dict] = field(default_factory=list)
     stockout_product_count: int = 0
@@ -195,6 +196,17 @@ class Dashboard:
             items.append({"kind": "expired", "n": self.near_expiry_totals["expired_lots"],
                           "value": self.near_expiry_totals["expired_value"]})
         return items
+
+
+def tracer_availability(pairs_in_stock: int, pairs: int) -> float | None:
+    """Tracer availability: village × tracer pairs holding usable stock ÷ all village × tracer pairs (None when
+    there is no pair). Its population and `village_stockouts`' are one (`definitions`)."""
+    return ratio(pairs_in_stock, pairs)
+
+
+def village_stockouts(pairs_in_stock: int, pairs: int) -> int:
+    """Village stock-outs: the village × tracer pairs without usable stock, those availability misses."""
+    return pairs - pairs_in_stock
 
 
 def build_dashboard(root: Facility, *, now: datetime, near_expiry_days: int, tz: tzinfo = UTC,
@@ -298,15 +310,17 @@ def _stock_figures(board: Dashboard, scope: queries.Scope, weeks: Weeks, history
                                       for p in weeks.points[1:]]
     villages = len(scope.village_ids)
     board.tracer_count = len(tracers)
-    board.availability = _trend(weeks, [
-        ratio(sum(t.get(p, [0, 0])[1] for p in tracers), len(tracers) * villages) for t in series_totals])
-    board.stockouts = _trend(weeks, [sum(c - s for c, s in t.values()) for t in series_totals])
+    board.tracer_pairs = len(tracers) * villages
+    held = [sum(t.get(p, [0, 0])[1] for p in tracers) for t in series_totals]
+    board.availability = _trend(weeks, [tracer_availability(n, board.tracer_pairs) for n in held])
+    board.stockouts = _trend(weeks, [village_stockouts(n, board.tracer_pairs) for n in held])
 
-    out_now = {p: (c - s, c) for p, (c, s) in totals.items() if c - s > 0}
-    worst = sorted(out_now.items(), key=lambda pv: (-pv[1][0], pv[0]))[:10]
-    labels = queries.product_labels({p for p, _ in worst} | tracers)
-    board.stockout_products = [{"product_id": p, "label": labels[p], "out": out, "carried": carried,
-                                "share": ratio(out, carried)} for p, (out, carried) in worst]
+    out_now = {p: villages - totals.get(p, [0, 0])[1] for p in tracers}
+    out_now = {p: out for p, out in out_now.items() if out > 0}
+    worst = sorted(out_now.items(), key=lambda pv: (-pv[1], pv[0]))[:10]
+    labels = queries.product_labels(tracers)
+    board.stockout_products = [{"product_id": p, "label": labels[p], "out": out, "villages": villages,
+                                "share": ratio(out, villages)} for p, out in worst]
     board.stockout_product_count = len(out_now)
 
     tracer_rows = []

@@ -115,8 +115,8 @@ def _after_sums(points: list[datetime], group: list, where: list):
 
 
 def _village_pairs(scope: Scope, points: list[datetime], now: datetime):
-    """Per village × product with a balance row (ever stocked): usable stock (unexpired at that moment) at each
-    point, q0, q1 … — today's balances less what was posted since."""
+    """Per village × product with a balance row (ever stocked): usable stock (of lots unexpired on the county's day
+    of that moment) at each point, q0, q1 … — today's balances less what was posted since."""
     b, lot, m = StockBalance, Lot, StockMovement
     past = [p for p in points if p < now]
     after = (_after_sums(past, [m.facility_id, m.lot_id], [m.facility_id.in_(scope.village_ids)]).subquery()
@@ -126,7 +126,7 @@ def _village_pairs(scope: Scope, points: list[datetime], now: datetime):
         on_hand = b.qty_base
         if point < now:
             on_hand = b.qty_base - func.coalesce(after.c[f"a{past.index(point)}"], 0)
-        usable = lot.expiry_date > point.date()
+        usable = lot.expiry_date > clock.to_local(point).date()  # the county's day, as for now
         qty_cols.append(func.sum(case((usable, on_hand), else_=0)).label(f"q{i}"))
     stmt = select(b.facility_id, b.product_id, *qty_cols).join(lot, lot.id == b.lot_id)
     if after is not None:

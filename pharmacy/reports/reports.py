@@ -27,6 +27,14 @@ class Column:
     label: str  # Chinese message id
     kind: str = "text"  # text | int | num | money | date | datetime | days | enum
     labels: type[Term] | None = None  # the vocabulary an enum column's codes come from
+    on_screen: bool = True  # False: only in the downloads and the API (the page must fit 1280 px)
+    wraps: bool = False  # long text (names, notes) may wrap on the page
+
+    @property
+    def css(self) -> str:
+        """The cell's classes on the page."""
+        return " ".join(c for c in ("num" if self.kind in ("int", "num", "money", "days") else "",
+                                    "wrap" if self.wraps else "") if c)
 
 
 @dataclass
@@ -68,6 +76,15 @@ class Report:
     # (days back, days ahead) from today when no range is given; ahead None: the dispatch policy's near-expiry window
     default_days: tuple[int, int | None] | None = None
     facility_tiers: tuple[str, ...] = field(default=(Tier.COUNTY, Tier.TOWNSHIP, Tier.VILLAGE))
+
+    @property
+    def screen_columns(self) -> list[tuple[int, Column]]:
+        """(position in the row, column) of the columns the page shows."""
+        return [(i, c) for i, c in enumerate(self.columns) if c.on_screen]
+
+    @property
+    def export_only(self) -> list[Column]:
+        return [c for c in self.columns if not c.on_screen]
 
     def default_range(self, today: date) -> tuple[date | None, date | None]:
         if not self.default_days:
@@ -211,15 +228,18 @@ def build_shortages(f: Filters) -> Select:
 
 SHORTAGES = Report(
     key="shortages", title="缺药登记簿", description="每条缺药登记及其每个状态首次到达的时间",
-    columns=[Column("id", "编号", "int"), Column("township", "乡镇"), Column("facility", "机构"),
-             Column("code", "产品编码"), Column("product", "药品"), Column("qty_packs", "数量（包装）", "int"),
+    columns=[Column("id", "编号", "int"), Column("township", "乡镇", wraps=True),
+             Column("facility", "机构", wraps=True), Column("code", "产品编码", on_screen=False),
+             Column("product", "药品", wraps=True), Column("qty_packs", "数量（包装）", "int"),
              Column("urgency", "紧急程度", "enum", Urgency),
-             Column("reason", "原因", "enum", ShortageReason),
+             Column("reason", "原因", "enum", ShortageReason, wraps=True),
              Column("status", "当前状态", "enum", ShortageStatus),
              Column("registered_at", "登记时间", "datetime"),
-             Column("acknowledged_at", "确认时间", "datetime"), Column("ordered_at", "订购时间", "datetime"),
-             Column("dispatched_at", "发出时间", "datetime"), Column("delivered_at", "送达时间", "datetime"),
-             Column("cancelled_at", "取消时间", "datetime")],
+             Column("acknowledged_at", "确认时间", "datetime", on_screen=False),
+             Column("ordered_at", "订购时间", "datetime", on_screen=False),
+             Column("dispatched_at", "发出时间", "datetime", on_screen=False),
+             Column("delivered_at", "送达时间", "datetime"),
+             Column("cancelled_at", "取消时间", "datetime", on_screen=False)],
     build=build_shortages, date_label="登记日期", default_days=(90, 0))
 
 
@@ -346,24 +366,22 @@ def build_delivery_differences(f: Filters) -> Select:
 
 DELIVERY_DIFFERENCES = Report(
     key="delivery_differences", title="配送差异明细", description="村卫生室实收与发出不符的每条配送明细及原因",
-    columns=[Column("number", "配送单号"), Column("departure_date", "出发日期", "date"), Column("township", "乡镇"),
-             Column("village", "村卫生室"), Column("code", "产品编码"), Column("name", "通用名"),
-             Column("strength", "规格"), Column("lot", "批号"), Column("planned", "计划量", "int"),
-             Column("sent", "发出量", "int"), Column("received", "实收量", "int"), Column("missing", "短少量", "int"),
-             Column("unit", "单位"), Column("reason", "原因", "enum", DifferenceReason), Column("note", "说明"),
-             Column("receiver", "签收人"), Column("received_at", "签收时间", "datetime")],
+    # On the page the run number stands for its departure date (PS<date>-<id>) and the village's name for its
+    # township; both, the product code, the plan and the signing time are in the downloads.
+    columns=[Column("number", "配送单号"), Column("departure_date", "出发日期", "date", on_screen=False),
+             Column("township", "乡镇", on_screen=False), Column("village", "村卫生室", wraps=True),
+             Column("code", "产品编码", on_screen=False), Column("name", "通用名", wraps=True),
+             Column("strength", "规格", wraps=True), Column("lot", "批号"),
+             Column("planned", "计划量", "int", on_screen=False), Column("sent", "发出量", "int"),
+             Column("received", "实收量", "int"), Column("missing", "短少量", "int"), Column("unit", "单位"),
+             Column("reason", "原因", "enum", DifferenceReason), Column("note", "说明", wraps=True),
+             Column("receiver", "签收人", wraps=True),
+             Column("received_at", "签收时间", "datetime", on_screen=False)],
     build=build_delivery_differences, date_label="出发日期", default_days=(89, 0))
 
 
 REPORTS: dict[str, Report] = {r.key: r for r in (STOCK, CONSUMPTION, SHORTAGES, DELIVERY_RUNS, DELIVERY_DIFFERENCES,
                                                  NEAR_EXPIRY)}
-
-
-def page(report: Report, filters: Filters, *, page_no: int = 1, per_page: int = 50) -> tuple[list, bool]:
-    """One page of rows and whether another follows (no count: it would cost a full pass)."""
-    stmt = report.build(filters).limit(per_page + 1).offset((page_no - 1) * per_page)
-    rows = db.session.execute(stmt).all()
-    return rows[:per_page], len(rows) > per_page
 
 
 def stream(report: Report, filters: Filters, batch: int = 2000) -> Iterator:

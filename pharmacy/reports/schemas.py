@@ -3,21 +3,21 @@
 from marshmallow import Schema, fields, validate
 
 from ..api import UtcDateTime
+from ..listing import PagingSchema
+from .definitions import definitions
 
 
 class DashboardQuerySchema(Schema):
     unit = fields.Int(load_default=None, validate=validate.Range(min=1))
 
 
-class ReportQuerySchema(Schema):
+class ReportQuerySchema(PagingSchema):
     township = fields.Int(load_default=None, validate=validate.Range(min=1))
     village = fields.Int(load_default=None, validate=validate.Range(min=1))
     q = fields.Str(load_default="", validate=validate.Length(max=100))
     class_path = fields.Str(load_default="", validate=validate.Length(max=255))
     date_from = fields.Date(load_default=None)
     date_to = fields.Date(load_default=None)
-    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class TracerAddSchema(Schema):
@@ -90,14 +90,18 @@ class DashboardSchema(Schema):
     as_of = UtcDateTime(attribute="now")
     scope = fields.Nested(ReportScopeSchema, attribute="root")
     units = fields.List(fields.Nested(ReportScopeSchema))
-    village_count = fields.Int()
-    tracer_count = fields.Int()
+    village_count = fields.Int(metadata={"description": "Active village points in the scope."})
+    tracer_count = fields.Int(metadata={"description": "The county's tracer products."})
+    tracer_pairs = fields.Int(metadata={"description": "village_count × tracer_count: the one population of "
+                                                       "availability and stockouts."})
+    definitions = fields.Function(lambda _board: definitions(), metadata={
+        "description": "Per figure key, its name and definition in the reader's language (what the page's ⓘ shows)."})
     availability = fields.Nested(DashboardTrendSchema,
-                                 metadata={"description": "Share of village × tracer pairs in stock."})
+                                 metadata={"description": "Share of village × tracer pairs holding unexpired stock."})
     unit_availability = fields.Dict(keys=fields.Str(), values=fields.Float(allow_none=True))
     tracers = fields.List(fields.Nested(DashboardTracerSchema), attribute="tracer_rows")
-    stockouts = fields.Nested(DashboardTrendSchema, metadata={"description": "Carried village × product pairs without "
-                                                                     "usable stock."})
+    stockouts = fields.Nested(DashboardTrendSchema, metadata={
+        "description": "Village × tracer pairs without unexpired stock (tracer_pairs × (1 − availability))."})
     open_shortages = fields.Nested(DashboardTrendSchema)
     open_by_urgency_age = fields.Dict(keys=fields.Str(), values=fields.List(fields.Int()), metadata={
         "description": "Per urgency, open registrations aged < 3, 3–7, 7–14 and ≥ 14 days."})

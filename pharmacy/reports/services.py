@@ -11,6 +11,7 @@ from ..auth.policy import get_facility_in_scope, scope_root
 from ..catalog.models import Product, ProductStatus
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
+from ..listing import page_of
 from ..supply import policy as dispatch_policy
 from ..facilities.models import Facility, Tier
 from .dashboard import Dashboard, build_dashboard, keep_history
@@ -136,6 +137,14 @@ def report_filters(user, report, query: dict, *, today=None, tz=None):
     return Filters(root=root, q=(query.get("q") or "").strip(), class_path=(query.get("class_path") or "").strip(),
                    date_from=date_from if report.uses_dates else None, date_to=date_to if report.uses_dates else None,
                    tz=tz or clock.local_zone())
+
+
+def report_page(user, report, query: dict):
+    """The report's filters in the user's scope and the page of rows the query asks for: (filters, Page), the rows
+    not counted (a count would cost a pass over the whole report)."""
+    filters = report_filters(user, report, query)
+    return filters, page_of(report.build(filters), page=query["page"], per_page=query["per_page"], scalars=False,
+                            count=False)
 
 
 def report_facility_choices(user) -> tuple[list[Facility], list[Facility]]:

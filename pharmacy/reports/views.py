@@ -12,7 +12,8 @@ from ..catalog.services import class_tree
 from ..errors import DomainError
 from ..exports import csv_response, xlsx_stream_response
 from . import formatting, services
-from .reports import REPORTS, page, stream
+from .definitions import definitions
+from .reports import REPORTS, stream
 from .schemas import DashboardQuerySchema, ReportQuerySchema, TracerAddSchema
 
 bp = Blueprint("reports", __name__)
@@ -20,7 +21,7 @@ bp = Blueprint("reports", __name__)
 
 @bp.context_processor
 def figure_helpers():
-    return {"fmt": formatting, "reports": REPORTS,
+    return {"fmt": formatting, "reports": REPORTS, "figures": definitions(),
             "timedelta_year": timedelta(days=365)}
 
 
@@ -56,10 +57,9 @@ def _report_or_404(key: str):
 def report(key: str):
     report = _report_or_404(key)
     query = ReportQuerySchema().load(_filled(request.args))
-    filters = services.report_filters(current_user, report, query)
-    rows, has_next = page(report, filters, page_no=query["page"], per_page=query["per_page"])
+    filters, rows = services.report_page(current_user, report, query)
     townships, villages = services.report_facility_choices(current_user)
-    return render_template("reports/report.html", report=report, rows=rows, has_next=has_next, query=query,
+    return render_template("reports/report.html", report=report, rows=rows, query=query,
                            filters=filters, townships=townships, villages=villages,
                            classes=[c for c in class_tree() if c["depth"] <= 1])
 

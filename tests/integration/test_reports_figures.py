@@ -1,25 +1,24 @@
 """Each dashboard figure against a small county whose answer is worked out by hand in the comments."""
 
 import itertools
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from pharmacy.deliveries.models import DeliveryLine, DeliveryRun, DeliveryStop, Route
 from pharmacy.extensions import db
 from pharmacy.inventory import services as stock
-from pharmacy.inventory.models import Lot, StockMovement, Transfer, TransferLine
+from pharmacy.inventory.models import Lot, StockBalance, StockMovement, Transfer
 from pharmacy.orders.models import Order, OrderLine, Shipment
 from pharmacy.purchasing.models import PurchaseOrder, PurchaseOrderLine, Supplier
 from pharmacy.reports import dashboard
 from pharmacy.reports.models import FigureSnapshot, TracerProduct
 from pharmacy.shortages.progress import Stage
 from pharmacy.shortages.services import record_stage, register_shortage, transition
-from pharmacy.supply.models import Consignment, ConsignmentLine, ProofOfDelivery
-from tests.factories import make_product
+from pharmacy.supply.models import Consignment, ProofOfDelivery
+from tests.factories import make_delivery_run, make_product
 
 # A Wednesday noon in the county (UTC+8). Trend points are week starts, Monday 00:00 local, which lie
 # 2.5, 9.5, 16.5, 23.5, 30.5 … days before NOW; the 4- and 12-week windows are the last 28 and 84 days.
@@ -103,18 +102,76 @@ def test_tracer_availability_now_and_at_each_week_start(county, stock_scenario):
     assert board.unit_availability == {t1.id: 1 / 4, t2.id: 0.0}
 
 
-def test_stockouts_count_carried_pairs_without_usable_stock(county, stock_scenario):
-    a, _b, c = stock_scenario
+def test_stockouts_count_village_tracer_pairs_without_usable_stock(county, stock_scenario):
+    a, b, c = stock_scenario
     board = build_dashboard(county.county, near_expiry_days=90)
-    # Village × product pairs carried from their first receipt: V11-A and V11-C from 20 days ago, V12-A from 30,
-    # V21-A from 15. Carried without usable stock at each point: 0 and 2.5 days: V11-A (emptied), V21-A
-    # (expired) → 2;  9.5: V11-A → 1;  16.5: none (V21-A not yet carried);  from 23.5 only V12-A, in stock.
-    expected = [2, 2, 1, 0, 0] + [0] * 8
+    # The population of tracer availability: four villages × two tracers = 8 pairs. In stock at each point
+    # (see the test above): A 1, 1, 2, 2, 1, 0 …, B never; every other pair is a stock-out, B included although
+    # no village ever had it, and C (not a tracer) is not counted although V11 holds it.
+    assert board.tracer_pairs == 8
+    expected = [7, 7, 6, 6, 7] + [8] * 8
     assert board.stockouts.values == list(reversed(expected))
-    assert board.stockout_product_count == 1
-    [worst] = board.stockout_products
-    assert (worst["product_id"], worst["out"], worst["carried"]) == (a.id, 2, 3)
+    assert board.stockout_product_count == 2
+    assert [(p["product_id"], p["out"], p["villages"]) for p in board.stockout_products] == [(b.id, 4, 4),
+                                                                                             (a.id, 3, 4)]
     assert c.id not in {p["product_id"] for p in board.stockout_products}
+
+
+def test_availability_and_stockouts_agree_on_one_population(county):
+    """A village out of a tracer lowers availability and is one more village stock-out; a non-tracer counts in
+    neither."""
+    user = county.users["county"]
+    v11, v12, v21, v22 = county.villages
+    a = make_product("氨氯地平", chronic_tags="hypertension")
+    b = make_product("对乙酰氨基酚")
+    c = make_product("维生素C")
+    db.session.add(TracerProduct(county_id=county.county.id, product_id=b.id))
+    for village in county.villages:
+        receive(village, a, 30, ago(20), user)
+        receive(village, b, 30, ago(20), user)
+    receive(v11, c, 10, ago(20), user)
+    dispense(v11, c, 10, ago(5), user)  # a non-tracer out: neither figure moves
+    db.session.flush()
+    full = build_dashboard(county.county, keep=False)
+    assert (full.tracer_count, full.village_count, full.tracer_pairs) == (2, 4, 8)
+    assert full.availability.current == 1.0 and full.stockouts.current == 0
+
+    dispense(v12, a, 30, ago(2), user)  # V12 runs out of tracer A
+    one_out = build_dashboard(county.county, keep=False)
+    assert one_out.availability.current == pytest.approx(7 / 8) and one_out.stockouts.current == 1
+    [out] = one_out.stockout_products
+    assert (out["product_id"], out["out"], out["villages"]) == (a.id, 1, 4)
+
+    expire(db.session.get(Lot, _lot_of(v21, b)), 1)  # V21's only lot of B expired yesterday: out as well
+    two_out = build_dashboard(county.county, keep=False)
+    assert two_out.availability.current == pytest.approx(6 / 8) and two_out.stockouts.current == 2
+    for board in (full, one_out, two_out):  # one population: stock-outs are the pairs availability misses
+        assert board.stockouts.current == round(board.tracer_pairs * (1 - board.availability.current))
+    assert two_out.stockout_product_count == 2
+
+
+def test_a_lot_is_out_on_the_countys_day_it_expires_at_every_point(county):
+    """"In stock" is judged on the county's day of each point: at the week start of Monday 15 March 00:00 (Sunday
+    16:00 UTC) a lot expiring on 15 March no longer counts, for availability and stock-outs alike."""
+    user = county.users["county"]
+    a = make_product("氨氯地平", chronic_tags="hypertension")
+    for village in county.villages:
+        receive(village, a, 30, ago(20), user)
+    lot = _lot_of(county.villages[0], a)
+    board = build_dashboard(county.county, keep=False)
+    board_point = board.availability.points[-2]
+    monday = board_point.astimezone(TZ).date()
+    assert monday.isoformat() == "2027-03-15" and board_point.date().isoformat() == "2027-03-14"
+    db.session.get(Lot, lot).expiry_date = monday
+    db.session.flush()
+    board = build_dashboard(county.county, keep=False, use_kept=False)
+    assert board.availability.values[-2] == pytest.approx(3 / 4) and board.stockouts.values[-2] == 1
+    assert board.availability.values[-3] == 1.0 and board.stockouts.values[-3] == 0  # a week earlier: usable
+
+
+def _lot_of(facility, product) -> int:
+    return db.session.scalar(select(StockBalance.lot_id).where(StockBalance.facility_id == facility.id,
+                                                               StockBalance.product_id == product.id))
 
 
 def test_past_points_are_kept_and_read_back_unchanged(county, stock_scenario):
@@ -324,40 +381,6 @@ def test_order_fill_rate_is_received_over_approved_for_closed_orders(county):
     assert orders.trend.values == pytest.approx(list(reversed(expected)))
 
 
-def make_delivery_run(township, user, *, departed, stops, status="delivered"):
-    """A run from `township` that departed at `departed`; stops: [(village, received_at or None,
-    [(product, planned, sent, received or None, reason)])]."""
-    route = Route(township_id=township.id, name=f"线路{next(_keys)}", weekdays="2", departure_time=time(8))
-    run = DeliveryRun(route=route, township_id=township.id, sequence=1, departure_date=departed.date(),
-                      departure_time=time(8), status=status, usable_after=departed.date(), dispatched_at=departed)
-    db.session.add(run)
-    db.session.flush()
-    for position, (village, received_at, lines) in enumerate(stops, start=1):
-        transfer = Transfer(from_facility_id=township.id, to_facility_id=village.id, sent_at=departed,
-                            status="received" if received_at else "in_transit", received_at=received_at)
-        consignment = Consignment(kind="delivery", source_id=township.id, destination_id=village.id,
-                                  status="received" if received_at else "dispatched", transfer=transfer,
-                                  dispatched_at=departed)
-        if received_at:
-            consignment.proof = ProofOfDelivery(signer_name="李医生", signed_at=received_at)
-        stop = DeliveryStop(run=run, village_id=village.id, position=position, consignment=consignment,
-                            status="received" if received_at else "dispatched")
-        db.session.add(stop)
-        db.session.flush()
-        for product, planned, sent, received, reason in lines:
-            lot = stock.get_or_create_lot(product, f"D{next(_keys)}", NOW.date() + timedelta(days=300))
-            transfer_line = TransferLine(transfer=transfer, product_id=product.id, lot_id=lot.id, qty_base_sent=sent,
-                                         qty_base_received=received, discrepancy_reason=reason)
-            line = ConsignmentLine(consignment=consignment, product_id=product.id, lot_id=lot.id, qty_base=sent,
-                                   qty_base_received=received, difference_reason=reason, transfer_line=transfer_line)
-            db.session.add_all([transfer_line, line])
-            db.session.flush()
-            db.session.add(DeliveryLine(stop=stop, product_id=product.id, lot_id=lot.id, qty_base=sent,
-                                        planned_qty_base=planned, source="replenish", consignment_line_id=line.id))
-    db.session.flush()
-    return run
-
-
 def test_village_delivery_fill_rate_is_received_over_planned(county):
     t1, t2 = county.townships
     v11, v12, v21, _ = county.villages
@@ -379,7 +402,7 @@ def test_village_delivery_fill_rate_is_received_over_planned(county):
 
 def test_an_empty_county_shows_no_figures_rather_than_failing(county):
     board = build_dashboard(county.county, near_expiry_days=90)
-    assert board.availability.current is None and board.stockouts.current == 0
+    assert board.availability.current is None and board.stockouts.current == 0 and board.tracer_pairs == 0
     assert board.response["4w"].median_days is None and board.vbp["4w"]["share"] is None
     assert board.near_expiry_value.current == 0 and board.open_shortages.current == 0
 

@@ -85,6 +85,25 @@ def test_dashboard_in_english(client, login, county):
     client.get("/lang/en")
     text = client.get("/dashboard").get_data(as_text=True)
     assert "Medicine supply dashboard" in text and "Tracer availability" in text and "药品供应驾驶舱" not in text
+    assert 'title="Of every pair of an active village point' in text  # the definition on hover, in English
+
+
+def test_each_figure_explains_itself_on_hover_and_in_the_api(client, login, county):
+    from pharmacy.reports.definitions import FIGURES
+
+    login(county.users["county"])
+    text = client.get("/dashboard").get_data(as_text=True)
+    for figure in FIGURES.values():
+        assert f'title="{figure.definition}"' in text, figure.key
+    assert text.count('class="info"') >= len(FIGURES)
+    body = client.get("/api/v1/reports/dashboard").get_json()
+    assert set(body["definitions"]) == set(FIGURES)
+    assert body["definitions"]["stockouts"]["name"] == "村级断货"
+    assert body["tracer_pairs"] == body["village_count"] * body["tracer_count"]
+    client.get("/lang/en")
+    english = client.get("/api/v1/reports/dashboard").get_json()["definitions"]
+    assert english["availability"]["name"] == "Tracer availability"
+    assert english["stockouts"]["definition"].startswith("The same population as availability")
 
 
 @pytest.fixture
@@ -174,6 +193,10 @@ def test_shortage_register_lists_the_time_of_every_status(client, login, county)
     assert row[9:14] == ["2026-03-02 09:00:00", "2026-03-02 14:00:00", "2026-03-02 19:00:00",
                          "2026-03-03 00:00:00", "2026-03-03 05:00:00"]
     assert row[14] == ""
+    page = client.get("/reports/shortages?date_from=2026-03-01&date_to=2026-03-05").get_data(as_text=True)
+    # The page leaves the code and the intermediate times out (it must fit 1280 px) and names them for the download.
+    assert "<th>确认时间</th>" not in page and "2026-03-02 14:00" not in page and "2026-03-03 05:00" in page
+    assert "导出文件另含：产品编码、确认时间、订购时间、发出时间、取消时间" in page
     recent = _csv(client.get("/reports/shortages.csv"))
     assert [r[4] for r in recent[1:]] == ["某药水"]  # the default range is the last 90 days
     client.get("/lang/en")
@@ -257,7 +280,7 @@ def test_county_staff_keep_the_tracer_list(client, login, county):
 
 
 def test_delivery_run_report_and_differences(client, login, county):
-    from tests.integration.test_reports_figures import make_delivery_run
+    from tests.factories import make_delivery_run
 
     t1, t2 = county.townships
     v11, v12, v21, _ = county.villages
@@ -311,6 +334,10 @@ def test_report_api_pages_rows_with_labels_in_the_readers_language(client, login
     assert body["report"] == "stock" and body["columns"][2] == {"key": "code", "label": "产品编码", "kind": "text"}
     assert body["rows"] == [{**body["rows"][0], "code": amlodipine.code, "qty": 40, "usable": 40}]
     assert body["has_next"] is False and body["scope"]["id"] == county.villages[0].id
+    first, second = (client.get(f"/api/v1/reports/stock?per_page=2&page={n}").get_json() for n in (1, 2))
+    assert (len(first["rows"]), first["has_next"], first["page"], first["per_page"]) == (2, True, 1, 2)
+    assert (len(second["rows"]), second["has_next"], second["page"]) == (2, False, 2)  # four rows in all
+    assert client.get("/api/v1/reports/stock?per_page=501").status_code == 422
     bad = client.get("/api/v1/reports/consumption?date_from=2026-05-02&date_to=2026-05-01")
     assert bad.status_code == 422 and bad.get_json()["error"]["fields"]["date_from"]
     assert client.get("/api/v1/reports/nothing").status_code == 404

@@ -21,7 +21,10 @@ def test_demo_county_gets_stock_history_and_open_shortages(db_session):
     assert held[demo.central_pharmacy.id] >= 2 * 5  # most village-tier products, 2–3 lots each
     assert all(v.id in held for vs in demo.villages.values() for v in vs)
     dispensing = set(db.session.scalars(select(StockMovement.facility_id).where(StockMovement.kind == "dispense")))
-    assert 1 <= len(dispensing) <= 6
+    assert dispensing == {v.id for vs in demo.villages.values() for v in vs}  # every village dispenses
+    daily = set(db.session.scalars(select(StockMovement.facility_id).where(StockMovement.kind == "dispense")
+                                   .group_by(StockMovement.facility_id).having(func.count() > 400)))
+    assert 1 <= len(daily) <= 6  # day by day at a few villages, in fortnightly totals elsewhere
     rows = queries.stock_status(list(dispensing))
     assert rows and all(r.amc > 0 for r in rows) and sum(r.amc_basis == "full" for r in rows) > len(rows) / 2
     supplied = queries.stock_status([demo.townships[0].id, demo.central_pharmacy.id])
