@@ -164,3 +164,33 @@ def test_policy_form(stocked, login):
     response = client.post(f"/stock/f/{village.id}/p/{product.id}/policy", data={"min_months": "1", "max_months": "3"})
     assert response.status_code == 302
     assert "本机构设定" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def _field_errors(page: str, name: str) -> list[str]:
+    """The field-error text shown inside the label of input `name`."""
+    import re
+
+    label = re.search(r'<label>[^<]*<input[^>]*name="%s"[^>]*>(.*?)</label>' % name, page, re.S)
+    return re.findall(r'<span class="field-error">([^<]*)</span>', label.group(1)) if label else []
+
+
+@pytest.mark.parametrize("lot_number, expiry_date, lot_says, expiry_says", [
+    ("", "", "必填", "必填"),
+    ("   ", "  ", "必填", "必填"),
+    ("T9", "2026-13-45", None, "有效期格式应为 YYYY-MM-DD"),
+    ("T9", "明年", None, "有效期格式应为 YYYY-MM-DD"),
+])
+def test_receive_form_says_what_is_missing_and_what_is_malformed(stocked, login, lot_number, expiry_date, lot_says,
+                                                                  expiry_says):
+    county, product = stocked
+    township = county.townships[0]
+    client = login(county.users["township"])
+    before = counts()
+    response = client.post(f"/stock/f/{township.id}/receive", data={
+        "product_id": product.id, "lot_number": lot_number, "expiry_date": expiry_date, "qty": 2, "unit": "pack",
+        "idempotency_key": "rcv-bad"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert _field_errors(page, "lot_number") == ([lot_says] if lot_says else [])
+    assert _field_errors(page, "expiry_date") == [expiry_says]
+    assert counts() == before
