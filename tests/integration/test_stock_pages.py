@@ -194,3 +194,24 @@ def test_receive_form_says_what_is_missing_and_what_is_malformed(stocked, login,
     assert _field_errors(page, "lot_number") == ([lot_says] if lot_says else [])
     assert _field_errors(page, "expiry_date") == [expiry_says]
     assert counts() == before
+
+
+def test_transfer_form_marks_the_row_that_is_wrong_and_loads_with_the_api_schema(stocked, login):
+    county, product = stocked
+    township, village = county.townships[0], county.villages[0]
+    client = login(county.users["township"])
+    before = counts()
+    response = client.post(f"/stock/f/{township.id}/transfer", data={
+        "to_facility_id": village.id, "product_id_0": product.id, "qty_0": 1, "unit_0": "pack",
+        "product_id_3": product.id, "qty_3": "x", "unit_3": "pack", "in_transit": "1", "idempotency_key": "tf-row"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    row = page[page.index('name="qty_3"'):]
+    assert row[:row.index("</td>")].count("应为整数") == 1
+    nothing = client.post(f"/stock/f/{township.id}/transfer", data={
+        "to_facility_id": village.id, "in_transit": "1", "idempotency_key": "tf-empty"})
+    assert nothing.status_code == 422 and "调拨单没有明细" in nothing.get_data(as_text=True)
+    no_destination = client.post(f"/stock/f/{township.id}/transfer", data={
+        "product_id_0": product.id, "qty_0": 1, "unit_0": "pack", "idempotency_key": "tf-nowhere"})
+    assert no_destination.status_code == 422
+    assert counts() == before
