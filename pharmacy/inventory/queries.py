@@ -238,6 +238,16 @@ def products_by_id(product_ids: Iterable[int]) -> dict[int, Product]:
     return {p.id: p for p in db.session.scalars(stmt)}
 
 
+def facility_ids_under(top: Facility, *, tier: str | None = None, active_only: bool = False) -> Select:
+    """A select of the ids of `top`'s subtree (`top` included), of one tier, active ones only if asked."""
+    stmt = select(Facility.id).where(Facility.path.startswith(top.path))
+    if tier:
+        stmt = stmt.where(Facility.tier == tier)
+    if active_only:
+        stmt = stmt.where(Facility.is_active.is_(True))
+    return stmt
+
+
 def facilities_by_id(facility_ids: Iterable[int]) -> dict[int, Facility]:
     ids = list(set(facility_ids))
     if not ids:
@@ -281,13 +291,6 @@ def stock_card(facility_id: int, product_id: int, *, limit: int = 500) -> tuple[
         balance += movement.qty_base
         lines.append(CardLine(movement, balance))
     return opening, lines, has_more
-
-
-def get_transfer_in_scope(user, transfer_id: int) -> Transfer:
-    """A transfer from or to a facility the user may see; 404 otherwise."""
-    from ..auth.policy import load_in_scope
-
-    return load_in_scope(user, Transfer, transfer_id)
 
 
 def transfers_for(facility_id: int, *, status: str | None = None, limit: int = 100) -> list[Transfer]:

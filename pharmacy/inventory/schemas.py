@@ -7,6 +7,8 @@ from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..api import UtcDateTime
+from ..listing import PagingSchema
+from ..vocabulary import Tier
 from .consumption import QtyUnit, StockStatus
 from .models import AdjustReason, TransferStatus
 
@@ -35,6 +37,15 @@ class StatusQuerySchema(Schema):
             if key in data and not isinstance(data[key], list):
                 data[key] = [data[key]]
         return super().load(data, **kwargs)
+
+
+class StockListQuerySchema(StatusQuerySchema, PagingSchema):
+    """The stock pages' filters: the API's, a search, a tier and a branch of the tree, and the page."""
+
+    q = fields.Str(load_default="", validate=validate.Length(max=50),
+                   metadata={"description": "generic name, pinyin initials or product code"})
+    tier = fields.Str(load_default=None, validate=validate.OneOf([t.value for t in Tier]))
+    under = fields.Int(load_default=None, metadata={"description": "only facilities within this one"})
 
 
 class LotQuerySchema(Schema):

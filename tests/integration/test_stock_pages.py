@@ -215,3 +215,31 @@ def test_transfer_form_marks_the_row_that_is_wrong_and_loads_with_the_api_schema
         "product_id_0": product.id, "qty_0": 1, "unit_0": "pack", "idempotency_key": "tf-nowhere"})
     assert no_destination.status_code == 422
     assert counts() == before
+
+
+def test_facility_stock_page_filters_and_pages_in_the_database(stocked, login):
+    county, amoxicillin = stocked
+    village = county.villages[0]
+    user = county.users["village"]
+    out = make_product("氨氯地平")
+    stock.receive(village, out, lot_number="O", expiry_date=days_from_now(300), qty_base=1, user=user, key="o")
+    stock.dispense(village, out, qty_base=1, user=user, key="o-d")
+    far = make_product("布洛芬")
+    stock.receive(village, far, lot_number="B", expiry_date=days_from_now(400), qty_base=5, user=user, key="b")
+    db.session.commit()
+    client = login(user)
+    url = f"/stock/f/{village.id}"
+
+    def products_on(page: str) -> set[str]:
+        return {name for name in ("阿莫西林", "氨氯地平", "布洛芬") if f"{name} <span" in page}
+
+    assert products_on(client.get(url).get_data(as_text=True)) == {"阿莫西林", "氨氯地平", "布洛芬"}
+    only_out = client.get(f"{url}?status=stock_out").get_data(as_text=True)
+    assert products_on(only_out) == {"氨氯地平"}
+    assert "（1）" in only_out and "（2）" in only_out  # the counts of every status, not only the one shown
+    assert products_on(client.get(f"{url}?near_expiry_only=1").get_data(as_text=True)) == {"阿莫西林"}
+    assert products_on(client.get(f"{url}?q=洛芬").get_data(as_text=True)) == {"布洛芬"}
+    first, second = (client.get(f"{url}?per_page=2&page={n}").get_data(as_text=True) for n in (1, 2))
+    assert products_on(first) == {"氨氯地平", "布洛芬"}  # worst first, then by name
+    assert products_on(second) == {"阿莫西林"} and "第 2 / 2 页" in second and "上一页" in second
+    assert client.get(f"{url}?page=9").status_code == 200
