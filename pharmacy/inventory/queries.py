@@ -344,6 +344,12 @@ def _ceiling_postgresql(element, compiler, **kw):
 STOCK_LIST_ORDERS = ("key", "facility", "subtree")
 
 
+def _default_months(index: int):
+    """The tier default min (0) or max (1) months of the facility joined as `Facility`."""
+    return case(*[(Facility.tier == tier, months[index]) for tier, months in rules.TIER_DEFAULT_MONTHS.items()],
+                else_=rules.TIER_DEFAULT_MONTHS["village"][index])
+
+
 def stock_list(facility_ids: Iterable[int] | Select, *, product_ids: Iterable[int] | None = None,
                statuses: Iterable[str] | None = None, near_expiry_only: bool = False, q: str = "",
                order: str = "key", as_of: datetime | None = None, near_days: int | None = None) -> Select:
@@ -401,39 +407,46 @@ def stock_list(facility_ids: Iterable[int] | Select, *, product_ids: Iterable[in
     def pair(sub):
         return and_(sub.c.facility_id == keys.c.facility_id, sub.c.product_id == keys.c.product_id)
 
-    # AMC as consumption.average_monthly_consumption: history counted in whole days since the first movement.
-    first_at, consumed = first.c.at, cast(func.coalesce(used.c.qty, 0) * rules.DAYS_PER_MONTH, Float)
-    history_days = case(*[(first_at <= as_of - timedelta(days=d), d)
-                          for d in range(rules.WINDOW_DAYS - 1, rules.MIN_HISTORY_DAYS - 1, -1)], else_=None)
-    amc = case((first_at.is_(None), None),
-               (first_at <= as_of - timedelta(days=rules.WINDOW_DAYS), consumed / rules.WINDOW_DAYS),
-               (first_at <= as_of - timedelta(days=rules.MIN_HISTORY_DAYS), consumed / history_days),
-               else_=None)
-
-    def default_months(index: int):
-        return case(*[(Facility.tier == tier, months[index]) for tier, months in rules.TIER_DEFAULT_MONTHS.items()],
-                    else_=rules.TIER_DEFAULT_MONTHS["village"][index])
-
-    def level(months_column, absolute_column, index: int):
-        months = func.coalesce(cast(months_column, Float), default_months(index))
-        return func.coalesce(absolute_column, _ceiling(months * amc - 1e-9))
-
-    usable = func.coalesce(held.c.usable, 0)
-    min_base, max_base = (level(StockPolicy.min_months, StockPolicy.min_qty_base, 0),
-                          level(StockPolicy.max_months, StockPolicy.max_qty_base, 1))
-    status = case((usable <= 0, StockStatus.STOCK_OUT.value),
-                  (and_(min_base.is_not(None), usable < min_base), StockStatus.BELOW_MIN.value),
-                  (and_(max_base.is_not(None), usable > max_base), StockStatus.ABOVE_MAX.value),
-                  else_=StockStatus.OK.value)
-    inner = (select(keys.c.facility_id, keys.c.product_id, status.label("status"),
-                    func.coalesce(held.c.near, 0).label("near"), Facility.path.label("path"),
-                    Drug.generic_name.label("generic_name"), Product.code.label("code"),
+    # One row per pair with the facts the status needs, computed once (materialized: each expression below then
+    # reads columns instead of repeating its sub-expressions).
+    facts = (select(keys.c.facility_id, keys.c.product_id, func.coalesce(held.c.usable, 0).label("usable"),
+                    func.coalesce(held.c.near, 0).label("near"), first.c.at.label("first_at"),
+                    cast(func.coalesce(used.c.qty, 0) * rules.DAYS_PER_MONTH, Float).label("consumed"),
+                    func.coalesce(cast(StockPolicy.min_months, Float), _default_months(0)).label("min_months"),
+                    func.coalesce(cast(StockPolicy.max_months, Float), _default_months(1)).label("max_months"),
+                    StockPolicy.min_qty_base.label("min_qty"), StockPolicy.max_qty_base.label("max_qty"),
+                    Facility.path.label("path"), Drug.generic_name.label("generic_name"), Product.code.label("code"),
                     Drug.pinyin_initials.label("initials"))
              .join(Facility, Facility.id == keys.c.facility_id)
              .join(Product, Product.id == keys.c.product_id).join(Drug, Drug.id == Product.drug_id)
              .outerjoin(held, pair(held)).outerjoin(first, pair(first)).outerjoin(used, pair(used))
              .outerjoin(StockPolicy, and_(StockPolicy.facility_id == keys.c.facility_id,
-                                          StockPolicy.product_id == keys.c.product_id))).subquery("stock_row")
+                                          StockPolicy.product_id == keys.c.product_id))
+             ).cte("stock_facts").prefix_with("MATERIALIZED")
+
+    # AMC as consumption.average_monthly_consumption: history counted in whole days since the first movement.
+    first_at = facts.c.first_at
+    history_days = case(*[(first_at <= as_of - timedelta(days=d), d)
+                          for d in range(rules.WINDOW_DAYS - 1, rules.MIN_HISTORY_DAYS - 1, -1)], else_=None)
+    amc = case((first_at.is_(None), None),
+               (first_at <= as_of - timedelta(days=rules.WINDOW_DAYS), facts.c.consumed / rules.WINDOW_DAYS),
+               (first_at <= as_of - timedelta(days=rules.MIN_HISTORY_DAYS), facts.c.consumed / history_days),
+               else_=None)
+    levels = select(facts, amc.label("amc")).cte("stock_amc").prefix_with("MATERIALIZED")
+
+    def level(months, absolute):
+        return func.coalesce(absolute, _ceiling(months * levels.c.amc - 1e-9))
+
+    bounds = select(levels, level(levels.c.min_months, levels.c.min_qty).label("min_base"),
+                    level(levels.c.max_months, levels.c.max_qty).label("max_base")
+                    ).cte("stock_levels").prefix_with("MATERIALIZED")
+    usable, min_base, max_base = bounds.c.usable, bounds.c.min_base, bounds.c.max_base
+    status = case((usable <= 0, StockStatus.STOCK_OUT.value),
+                  (and_(min_base.is_not(None), usable < min_base), StockStatus.BELOW_MIN.value),
+                  (and_(max_base.is_not(None), usable > max_base), StockStatus.ABOVE_MAX.value),
+                  else_=StockStatus.OK.value)
+    inner = select(bounds.c.facility_id, bounds.c.product_id, status.label("status"), bounds.c.near, bounds.c.path,
+                   bounds.c.generic_name, bounds.c.code, bounds.c.initials).subquery("stock_row")
     stmt = select(inner.c.facility_id, inner.c.product_id, inner.c.status)
     if statuses:
         stmt = stmt.where(inner.c.status.in_(list(statuses)))
