@@ -65,7 +65,7 @@ class ExpiryDate(fields.Date):
 class ReceiptInputSchema(Schema):
     facility_id = fields.Int(required=True)
     product_id = fields.Int(required=True)
-    lot_number = fields.Str(required=True, validate=validate.Length(max=64))
+    lot_number = fields.Str(required=True, validate=validate.Length(min=1, max=64))
     expiry_date = ExpiryDate(required=True, metadata={"description": "YYYY-MM-DD"})
     manufacturer = fields.Str(load_default="", validate=validate.Length(max=120))
     qty = QTY
