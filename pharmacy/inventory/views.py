@@ -1,7 +1,8 @@
 """Stock pages: stock on hand, stock card, the write forms, stocktake count sheet, the subtree view, export.
 
 Every form carries an idempotency key made when the form was drawn, so a double tap or a resubmitted form
-records once. Quantities are entered in packs or base units and converted here.
+records once. Each page loads its form with the API's input schema and calls one operation (`operations.py`),
+which converts packs to base units and applies the rules; the lists are `operations.STOCK`, paged in SQL.
 """
 
 import uuid
