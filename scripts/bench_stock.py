@@ -315,7 +315,20 @@ def bench_stock_status(app, villages: int, products: int) -> tuple[int, float]:
                 timings.append(time.perf_counter() - started)
             return len(rows), statistics.median(timings)
 
-        return timed(facility_ids), timed(facility_ids[:20])
+        def timed_page(ids):
+            """One page (200 rows, worst first) of the stock pages' list, its total and its status counts."""
+            from pharmacy.listing import page_of
+
+            timings = []
+            for _ in range(3):
+                started = time.perf_counter()
+                page = page_of(queries.stock_list(ids, order="subtree"), per_page=200, scalars=False)
+                queries.stock_rows(page.items)
+                queries.stock_counts(queries.stock_list(ids))
+                timings.append(time.perf_counter() - started)
+            return page.total, statistics.median(timings)
+
+        return timed(facility_ids), timed(facility_ids[:20]), timed_page(facility_ids)
 
 
 def ledger_is_consistent(app) -> bool:
@@ -374,11 +387,13 @@ def main() -> int:
               f"({statuses.get(201, 0)} registered, {statuses.get(201, 0) / seconds:.0f}/s; statuses {statuses})")
 
         if args.status_villages and args.status_products:
-            (rows, seconds), (township_rows, township_seconds) = bench_stock_status(
+            (rows, seconds), (township_rows, township_seconds), (listed, page_seconds) = bench_stock_status(
                 app, args.status_villages, args.status_products)
             print(f"stock_status over {args.status_villages} villages × {args.status_products} products: "
                   f"{seconds * 1000:.0f} ms for {rows} rows; one township's "
                   f"{min(20, args.status_villages)} villages: {township_seconds * 1000:.0f} ms for {township_rows} rows")
+            print(f"stock list page (200 of {listed} rows, worst first, with total and status counts): "
+                  f"{page_seconds * 1000:.0f} ms")
         for client in doctors + pharmacists:
             client.conn.close()  # idle keep-alive connections would hold up gunicorn's graceful stop
         consistent = ledger_is_consistent(app)

@@ -8,8 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Float, Integer, Select, and_, case, cast, func, or_, select, union
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.functions import FunctionElement
 
 from .. import clock
 from ..catalog.models import Drug, Product
@@ -236,6 +238,16 @@ def products_by_id(product_ids: Iterable[int]) -> dict[int, Product]:
     return {p.id: p for p in db.session.scalars(stmt)}
 
 
+def facility_ids_under(top: Facility, *, tier: str | None = None, active_only: bool = False) -> Select:
+    """A select of the ids of `top`'s subtree (`top` included), of one tier, active ones only if asked."""
+    stmt = select(Facility.id).where(Facility.path.startswith(top.path))
+    if tier:
+        stmt = stmt.where(Facility.tier == tier)
+    if active_only:
+        stmt = stmt.where(Facility.is_active.is_(True))
+    return stmt
+
+
 def facilities_by_id(facility_ids: Iterable[int]) -> dict[int, Facility]:
     ids = list(set(facility_ids))
     if not ids:
@@ -281,13 +293,6 @@ def stock_card(facility_id: int, product_id: int, *, limit: int = 500) -> tuple[
     return opening, lines, has_more
 
 
-def get_transfer_in_scope(user, transfer_id: int) -> Transfer:
-    """A transfer from or to a facility the user may see; 404 otherwise."""
-    from ..auth.policy import load_in_scope
-
-    return load_in_scope(user, Transfer, transfer_id)
-
-
 def transfers_for(facility_id: int, *, status: str | None = None, limit: int = 100) -> list[Transfer]:
     """Transfers into or out of a facility, newest first."""
     stmt = (select(Transfer).where((Transfer.to_facility_id == facility_id) | (Transfer.from_facility_id == facility_id))
@@ -312,3 +317,172 @@ def products_in_stock(facility_id: int) -> list[Product]:
     ids = db.session.scalars(select(StockBalance.product_id).where(
         StockBalance.facility_id == facility_id, StockBalance.qty_base > 0).distinct()).all()
     return sorted(products_by_id(ids).values(), key=lambda p: (p.drug.generic_name, p.code))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The stock list: `stock_status`'s rows filtered, ordered and paged in SQL
+
+
+class _ceiling(FunctionElement):
+    """ceil(x) on every database: SQLite may lack it, and its CAST truncates toward zero (PostgreSQL's rounds)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_ceiling)
+def _ceiling_sqlite(element, compiler, **kw):
+    x = compiler.process(element.clauses.clauses[0], **kw)
+    return f"(CAST({x} AS INTEGER) + (({x}) > CAST({x} AS INTEGER)))"
+
+
+@compiles(_ceiling, "postgresql")
+def _ceiling_postgresql(element, compiler, **kw):
+    return f"CAST(ceil({compiler.process(element.clauses.clauses[0], **kw)}) AS INTEGER)"
+
+
+STOCK_LIST_ORDERS = ("key", "facility", "subtree")
+
+
+def _default_months(index: int):
+    """The tier default min (0) or max (1) months of the facility joined as `Facility`."""
+    return case(*[(Facility.tier == tier, months[index]) for tier, months in rules.TIER_DEFAULT_MONTHS.items()],
+                else_=rules.TIER_DEFAULT_MONTHS["village"][index])
+
+
+def stock_list(facility_ids: Iterable[int] | Select, *, product_ids: Iterable[int] | None = None,
+               statuses: Iterable[str] | None = None, near_expiry_only: bool = False, q: str = "",
+               order: str = "key", as_of: datetime | None = None, near_days: int | None = None) -> Select:
+    """The facility × product pairs `stock_status` lists, as one statement to filter, order and page in SQL.
+
+    Its rows are (facility_id, product_id, status). The status is computed in SQL by the same arithmetic as
+    `consumption` (AMC over the window with the short-history rule, min/max from the policy or the tier default,
+    rounded up), so a filter on it selects exactly the rows `stock_status` would give that status; `stock_rows`
+    turns a page of them into full rows. Orders: `key` (facility id, product id — the API's), `facility` (worst
+    status first, then name and code) and `subtree` (worst first, then facility, then product code).
+    """
+    as_of = as_of or clock.now_utc()
+    today = clock.to_local(as_of).date()
+    days = dispatch_policy.near_expiry_days() if near_days is None else near_days
+    cutoff = today + timedelta(days=days)
+    product_ids = None if product_ids is None else list(product_ids)
+
+    def scoped(stmt, facility_col, product_col):
+        stmt = stmt.where(in_ids(facility_col, facility_ids))
+        return stmt.where(product_col.in_(product_ids)) if product_ids is not None else stmt
+
+    keys = union(
+        scoped(select(StockBalance.facility_id.label("facility_id"), StockBalance.product_id.label("product_id")),
+               StockBalance.facility_id, StockBalance.product_id),
+        scoped(select(StockPolicy.facility_id, StockPolicy.product_id), StockPolicy.facility_id,
+               StockPolicy.product_id),
+        scoped(select(Transfer.to_facility_id, TransferLine.product_id)
+               .join(Transfer, Transfer.id == TransferLine.transfer_id)
+               .where(Transfer.status == TransferStatus.IN_TRANSIT), Transfer.to_facility_id, TransferLine.product_id),
+    ).subquery("stock_key")
+    unexpired = Lot.expiry_date > today
+    held = scoped(
+        select(StockBalance.facility_id, StockBalance.product_id,
+               func.sum(case((unexpired, StockBalance.qty_base), else_=0)).label("usable"),
+               func.sum(case((and_(unexpired, Lot.expiry_date <= cutoff), StockBalance.qty_base), else_=0))
+               .label("near"))
+        .join(Lot, Lot.id == StockBalance.lot_id)
+        .group_by(StockBalance.facility_id, StockBalance.product_id),
+        StockBalance.facility_id, StockBalance.product_id).subquery("held")
+    first = scoped(
+        select(StockMovement.facility_id, StockMovement.product_id, func.min(StockMovement.created_at).label("at"))
+        .group_by(StockMovement.facility_id, StockMovement.product_id),
+        StockMovement.facility_id, StockMovement.product_id).subquery("first_movement")
+    counted = or_(*[and_(Facility.tier == tier, StockMovement.kind.in_(kinds))
+                    for tier, kinds in CONSUMPTION_KINDS_BY_TIER.items()],
+                  and_(Facility.tier.not_in(list(CONSUMPTION_KINDS_BY_TIER)),
+                       StockMovement.kind == MovementKind.DISPENSE))
+    used = scoped(
+        select(StockMovement.facility_id, StockMovement.product_id, func.sum(-StockMovement.qty_base).label("qty"))
+        .join(Facility, Facility.id == StockMovement.facility_id)
+        .where(counted, StockMovement.created_at >= rules.window_start(as_of), StockMovement.created_at <= as_of)
+        .group_by(StockMovement.facility_id, StockMovement.product_id),
+        StockMovement.facility_id, StockMovement.product_id).subquery("used")
+
+    def pair(sub):
+        return and_(sub.c.facility_id == keys.c.facility_id, sub.c.product_id == keys.c.product_id)
+
+    # One row per pair with the facts the status needs, computed once (materialized: each expression below then
+    # reads columns instead of repeating its sub-expressions).
+    facts = (select(keys.c.facility_id, keys.c.product_id, func.coalesce(held.c.usable, 0).label("usable"),
+                    func.coalesce(held.c.near, 0).label("near"), first.c.at.label("first_at"),
+                    cast(func.coalesce(used.c.qty, 0) * rules.DAYS_PER_MONTH, Float).label("consumed"),
+                    func.coalesce(cast(StockPolicy.min_months, Float), _default_months(0)).label("min_months"),
+                    func.coalesce(cast(StockPolicy.max_months, Float), _default_months(1)).label("max_months"),
+                    StockPolicy.min_qty_base.label("min_qty"), StockPolicy.max_qty_base.label("max_qty"),
+                    Facility.path.label("path"), Drug.generic_name.label("generic_name"), Product.code.label("code"),
+                    Drug.pinyin_initials.label("initials"))
+             .join(Facility, Facility.id == keys.c.facility_id)
+             .join(Product, Product.id == keys.c.product_id).join(Drug, Drug.id == Product.drug_id)
+             .outerjoin(held, pair(held)).outerjoin(first, pair(first)).outerjoin(used, pair(used))
+             .outerjoin(StockPolicy, and_(StockPolicy.facility_id == keys.c.facility_id,
+                                          StockPolicy.product_id == keys.c.product_id))
+             ).cte("stock_facts").prefix_with("MATERIALIZED")
+
+    # AMC as consumption.average_monthly_consumption: history counted in whole days since the first movement.
+    first_at = facts.c.first_at
+    history_days = case(*[(first_at <= as_of - timedelta(days=d), d)
+                          for d in range(rules.WINDOW_DAYS - 1, rules.MIN_HISTORY_DAYS - 1, -1)], else_=None)
+    amc = case((first_at.is_(None), None),
+               (first_at <= as_of - timedelta(days=rules.WINDOW_DAYS), facts.c.consumed / rules.WINDOW_DAYS),
+               (first_at <= as_of - timedelta(days=rules.MIN_HISTORY_DAYS), facts.c.consumed / history_days),
+               else_=None)
+    levels = select(facts, amc.label("amc")).cte("stock_amc").prefix_with("MATERIALIZED")
+
+    def level(months, absolute):
+        return func.coalesce(absolute, _ceiling(months * levels.c.amc - 1e-9))
+
+    bounds = select(levels, level(levels.c.min_months, levels.c.min_qty).label("min_base"),
+                    level(levels.c.max_months, levels.c.max_qty).label("max_base")
+                    ).cte("stock_levels").prefix_with("MATERIALIZED")
+    usable, min_base, max_base = bounds.c.usable, bounds.c.min_base, bounds.c.max_base
+    status = case((usable <= 0, StockStatus.STOCK_OUT.value),
+                  (and_(min_base.is_not(None), usable < min_base), StockStatus.BELOW_MIN.value),
+                  (and_(max_base.is_not(None), usable > max_base), StockStatus.ABOVE_MAX.value),
+                  else_=StockStatus.OK.value)
+    inner = select(bounds.c.facility_id, bounds.c.product_id, status.label("status"), bounds.c.near, bounds.c.path,
+                   bounds.c.generic_name, bounds.c.code, bounds.c.initials).subquery("stock_row")
+    stmt = select(inner.c.facility_id, inner.c.product_id, inner.c.status)
+    if statuses:
+        stmt = stmt.where(inner.c.status.in_(list(statuses)))
+    if near_expiry_only:
+        stmt = stmt.where(inner.c.near > 0)
+    q = (q or "").strip()
+    if q:
+        stmt = stmt.where(or_(inner.c.generic_name.contains(q, autoescape=True),
+                              func.upper(func.coalesce(inner.c.initials, "")).contains(q.upper(), autoescape=True),
+                              func.upper(inner.c.code).contains(q.upper(), autoescape=True)))
+    rank = case(*[(inner.c.status == s.value, r) for s, r in rules.STATUS_RANK.items()], else_=len(rules.STATUS_RANK))
+    if order == "facility":
+        return stmt.order_by(rank, inner.c.generic_name, inner.c.code, inner.c.facility_id)
+    if order == "subtree":
+        return stmt.order_by(rank, inner.c.path, inner.c.code)
+    return stmt.order_by(inner.c.facility_id, inner.c.product_id)
+
+
+def stock_counts(stmt: Select) -> dict[str, int]:
+    """How many rows of a stock list have each status."""
+    listed = stmt.order_by(None).subquery()
+    counted = dict(db.session.execute(select(listed.c.status, func.count()).group_by(listed.c.status)).all())
+    return {s: int(counted.get(s.value, 0)) for s in StockStatus}
+
+
+def stock_rows(keys, *, as_of: datetime | None = None, holds: bool = False) -> list[StockStatusRow]:
+    """The full `stock_status` rows of a stock list's (facility_id, product_id, …) rows, in their order."""
+    keys = [(k[0], k[1]) for k in keys]
+    if not keys:
+        return []
+    found = {(r.facility_id, r.product_id): r for r in stock_status(
+        sorted({f for f, _ in keys}), sorted({p for _, p in keys}), as_of=as_of)}
+    rows = [found[key] for key in keys if key in found]
+    return with_holds(rows) if holds else rows
+
+
+def stock_list_rows(stmt: Select, *, as_of: datetime | None = None, holds: bool = False) -> list[StockStatusRow]:
+    """Every row of a stock list (no paging: the API's /stock/status answers the whole list)."""
+    return stock_rows(db.session.execute(stmt).all(), as_of=as_of, holds=holds)

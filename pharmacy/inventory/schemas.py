@@ -1,9 +1,14 @@
 """API shapes for stock; input and output kept apart. Quantities say their unit: `qty` with `unit` (pack or base)
 on input, `*_base` (base units) on output."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from collections.abc import Mapping
+
+from flask_babel import gettext as _
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..api import UtcDateTime
+from ..listing import PagingSchema
+from ..vocabulary import Tier
 from .consumption import QtyUnit, StockStatus
 from .models import AdjustReason, TransferStatus
 
@@ -34,20 +39,54 @@ class StatusQuerySchema(Schema):
         return super().load(data, **kwargs)
 
 
+class StockListQuerySchema(StatusQuerySchema, PagingSchema):
+    """The stock pages' filters: the API's, a search, a tier and a branch of the tree, and the page."""
+
+    q = fields.Str(load_default="", validate=validate.Length(max=50),
+                   metadata={"description": "generic name, pinyin initials or product code"})
+    tier = fields.Str(load_default=None, validate=validate.OneOf([t.value for t in Tier]))
+    under = fields.Int(load_default=None, metadata={"description": "only facilities within this one"})
+
+
 class LotQuerySchema(Schema):
     product_id = fields.Int(load_default=None)
+
+
+class ExpiryDate(fields.Date):
+    """An expiry date as the county writes it, YYYY-MM-DD; anything else is refused with that format named."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError:
+            raise ValidationError(_("有效期格式应为 YYYY-MM-DD")) from None
 
 
 class ReceiptInputSchema(Schema):
     facility_id = fields.Int(required=True)
     product_id = fields.Int(required=True)
     lot_number = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-    expiry_date = fields.Date(required=True)
+    expiry_date = ExpiryDate(required=True, metadata={"description": "YYYY-MM-DD"})
     manufacturer = fields.Str(load_default="", validate=validate.Length(max=120))
     qty = QTY
     unit = UNIT
     note = NOTE
     idempotency_key = KEY
+
+    @pre_load
+    def blank_is_missing(self, data, **kwargs):
+        """An empty or blank lot number or expiry is a missing one (必填), never a malformed one; both are kept
+        stripped."""
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        for name in ("lot_number", "expiry_date"):
+            value = data.get(name)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                data.pop(name, None)
+            elif isinstance(value, str):
+                data[name] = value.strip()
+        return data
 
 
 class DispenseInputSchema(Schema):

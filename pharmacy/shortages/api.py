@@ -10,16 +10,19 @@ from flask import jsonify
 from flask_login import current_user
 
 from ..api import api_blueprint, api_operation
-from ..auth.policy import get_facility_in_scope, permission_required
-from ..catalog.services import get_product
-from ..matching.services import propose_products
-from . import queries, services
-from .models import OPEN_STATUSES
-from .schemas import (AcknowledgedSchema, AcknowledgeManySchema, CancelSchema, FreeTextItemSchema, FreeTextQuerySchema, GroupQuerySchema, GroupSchema, NoteSchema,
-                      PickItemSchema, ProposalQuerySchema, ProposalSchema, ResolveProductSchema, ShortageDetailSchema,
-                      ShortageInputSchema, ShortageQuerySchema, ShortageSchema, TransitionSchema)
+from ..auth.policy import load_in_scope, permission_required
+from . import operations
+from .models import Shortage
+from .schemas import (AcknowledgedSchema, AcknowledgeManySchema, CancelSchema, FreeTextItemSchema, FreeTextQuerySchema,
+                      GroupQuerySchema, GroupSchema, NoteSchema, PickItemSchema, ProposalQuerySchema, ProposalSchema,
+                      ResolveProductSchema, ShortageDetailSchema, ShortageInputSchema, ShortageQuerySchema,
+                      ShortageSchema, TransitionSchema)
 
 bp = api_blueprint("shortages_api", __name__, "/shortages")
+
+
+def _shortage(shortage_id: int) -> Shortage:
+    return load_in_scope(current_user, Shortage, shortage_id)
 
 
 @bp.post("")
@@ -27,13 +30,7 @@ bp = api_blueprint("shortages_api", __name__, "/shortages")
 @api_operation(summary="Register a shortage (idempotent on client_id)", tags=["shortages"], body=ShortageInputSchema,
                response=ShortageSchema, status=201)
 def register(body):
-    facility_id = body["facility_id"] or current_user.facility_id
-    facility = get_facility_in_scope(current_user, facility_id)
-    product = get_product(body["product_id"]) if body["product_id"] is not None else None
-    shortage, created = services.register_shortage(
-        facility=facility, user=current_user, client_id=body["client_id"], product=product,
-        free_text=body["free_text"], qty_packs=body["qty_packs"], urgency=body["urgency"], reason=body["reason"],
-        note=body["note"], client_created_at=body["client_created_at"])
+    shortage, created = operations.register(current_user, body)
     return jsonify(ShortageSchema().dump(shortage)), 201 if created else 200
 
 
@@ -42,9 +39,7 @@ def register(body):
 @api_operation(summary="Registrations the caller may see, newest first", tags=["shortages"],
                query=ShortageQuerySchema, response=ShortageSchema, many=True)
 def list_shortages(query):
-    statuses = query["status"] or (list(OPEN_STATUSES) if query["open"] else None)
-    return queries.shortages_in(queries.scope_ids(current_user, query["facility_id"]), statuses=statuses, limit=query["limit"],
-                                registered_by_id=current_user.id if query["mine"] else None)
+    return operations.list_shortages(current_user, query)
 
 
 @bp.get("/by-product")
@@ -52,7 +47,7 @@ def list_shortages(query):
 @api_operation(summary="Open registrations grouped by product with totals, emergencies first", tags=["shortages"],
                query=GroupQuerySchema, response=GroupSchema, many=True)
 def open_by_product(query):
-    return queries.open_by_product(queries.scope_ids(current_user, query["facility_id"]))
+    return operations.open_groups(current_user, query["facility_id"])
 
 
 @bp.get("/products")
@@ -60,7 +55,7 @@ def open_by_product(query):
 @api_operation(summary="Products the caller's facility may register (compact, for the tablet's offline search)",
                tags=["shortages"], response=PickItemSchema, many=True)
 def registrable_products():
-    return queries.registrable_products(current_user.facility)
+    return operations.registrable_products(current_user)
 
 
 @bp.get("/proposals")
@@ -71,8 +66,7 @@ def registrable_products():
                            "brand names and the local names its township has confirmed. No products: register the "
                            "text as typed.")
 def proposals(query):
-    facility = get_facility_in_scope(current_user, query["facility_id"] or current_user.facility_id)
-    return propose_products(query["text"].strip(), facility=facility)
+    return operations.propose(current_user, query)
 
 
 @bp.get("/free-text")
@@ -80,14 +74,14 @@ def proposals(query):
 @api_operation(summary="Open free-text registrations waiting for a product, with proposals", tags=["shortages"],
                query=FreeTextQuerySchema, response=FreeTextItemSchema, many=True)
 def free_text(query):
-    return queries.free_text_queue(queries.scope_ids(current_user, query["facility_id"]), limit=query["limit"])
+    return operations.free_text_items(current_user, query["facility_id"], limit=query["limit"])
 
 
 @bp.get("/<int:shortage_id>")
 @permission_required("shortage.read")
 @api_operation(summary="One registration with its history", tags=["shortages"], response=ShortageDetailSchema)
 def get_shortage(shortage_id: int):
-    return queries.get_shortage_in_scope(current_user, shortage_id)
+    return _shortage(shortage_id)
 
 
 @bp.post("/<int:shortage_id>/acknowledge")
@@ -95,8 +89,7 @@ def get_shortage(shortage_id: int):
 @api_operation(summary="Acknowledge a registration", tags=["shortages"], body=NoteSchema,
                response=ShortageDetailSchema)
 def acknowledge(shortage_id: int, body):
-    shortage = queries.get_shortage_in_scope(current_user, shortage_id)
-    return services.acknowledge(shortage, user=current_user, note=body["note"])
+    return operations.acknowledge(current_user, _shortage(shortage_id), body)
 
 
 @bp.post("/<int:shortage_id>/cancel")
@@ -104,8 +97,7 @@ def acknowledge(shortage_id: int, body):
 @api_operation(summary="Cancel a registration (reason required)", tags=["shortages"], body=CancelSchema,
                response=ShortageDetailSchema)
 def cancel(shortage_id: int, body):
-    shortage = queries.get_shortage_in_scope(current_user, shortage_id)
-    return services.cancel(shortage, user=current_user, reason=body["reason"])
+    return operations.cancel(current_user, _shortage(shortage_id), body)
 
 
 @bp.post("/<int:shortage_id>/product")
@@ -115,9 +107,7 @@ def cancel(shortage_id: int, body):
                description="From then on the registration is ordered and delivered by product. With learn_alias "
                            "(default) the text is learnt as a local name of the registration's township.")
 def resolve_product(shortage_id: int, body):
-    shortage = queries.get_shortage_in_scope(current_user, shortage_id)
-    return services.resolve_product(shortage, get_product(body["product_id"]), user=current_user,
-                                    learn_alias=body["learn_alias"], note=body["note"])
+    return operations.resolve_product(current_user, _shortage(shortage_id), body)
 
 
 @bp.post("/<int:shortage_id>/transition")
@@ -127,8 +117,7 @@ def resolve_product(shortage_id: int, body):
                description="ordered, dispatched and delivered follow the registration's goods (orders, consignments "
                            "and their receipts) and cannot be set by hand: 409 `derived_status`.")
 def move(shortage_id: int, body):
-    shortage = queries.get_shortage_in_scope(current_user, shortage_id)
-    return services.transition(shortage, body["status"], user=current_user, note=body["note"])
+    return operations.transition(current_user, _shortage(shortage_id), body)
 
 
 @bp.post("/acknowledge")
@@ -136,5 +125,4 @@ def move(shortage_id: int, body):
 @api_operation(summary="Acknowledge several registrations at once (those still only registered)", tags=["shortages"],
                body=AcknowledgeManySchema, response=AcknowledgedSchema)
 def acknowledge_many(body):
-    shortages = [queries.get_shortage_in_scope(current_user, i) for i in sorted(set(body["shortage_ids"]))]
-    return {"acknowledged": services.acknowledge_many(shortages, user=current_user, note=body["note"])}
+    return {"acknowledged": operations.acknowledge_many(current_user, body)}

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Select, case, select
 from sqlalchemy.orm import joinedload
 
-from ..auth.policy import get_facility_in_scope, load_in_scope, visible_facility_ids
+from ..auth.policy import get_facility_in_scope, visible_facility_ids
 from ..catalog.models import Drug, Product
 from ..catalog.services import tiers_at_or_below
 from ..extensions import db
@@ -23,11 +23,6 @@ def scope_ids(user, facility_id: int | None = None) -> Select:
         return visible_facility_ids(user)
     facility = get_facility_in_scope(user, facility_id)
     return select(Facility.id).where(Facility.path.startswith(facility.path))
-
-
-def get_shortage_in_scope(user, shortage_id: int) -> Shortage:
-    """Load a registration the user may see; 404 otherwise (ids of other facilities are not confirmed)."""
-    return load_in_scope(user, Shortage, shortage_id, options=[joinedload(Shortage.facility)])
 
 
 def shortages_in(facility_ids: Iterable[int] | Select, *, statuses: Iterable[str] | None = None,

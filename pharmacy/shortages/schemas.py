@@ -1,10 +1,28 @@
 """API shapes for shortage registrations; input and output kept apart."""
 
+from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..api import UtcDateTime
 from .models import ShortageReason, ShortageStatus, Urgency
 from .services import MAX_NOTE_CHARS, MAX_QTY_PACKS
+
+
+REQUIRED = "Missing data for required field."
+
+
+class SaysWhatIsMissing(Schema):
+    """A schema whose missing fields say in words what the user has to do (`missing_says`: field → message id),
+    instead of a bare 必填: a page shows the message as it is, and the API sends the same words."""
+
+    missing_says: dict[str, str] = {}
+
+    def handle_error(self, error, data, **kwargs):
+        if isinstance(error.messages, dict) and any(
+                error.messages.get(name) == [REQUIRED] for name in self.missing_says):
+            messages = {name: [_(self.missing_says[name])] if name in self.missing_says and said == [REQUIRED]
+                        else said for name, said in error.messages.items()}
+            raise ValidationError(messages, valid_data=error.valid_data) from None
 
 
 class ShortageInputSchema(Schema):
@@ -51,7 +69,8 @@ class NoteSchema(Schema):
     note = fields.Str(load_default="", validate=validate.Length(max=MAX_NOTE_CHARS))
 
 
-class CancelSchema(Schema):
+class CancelSchema(SaysWhatIsMissing):
+    missing_says = {"reason": "取消登记必须填写原因"}
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=MAX_NOTE_CHARS))
 
 
@@ -177,7 +196,8 @@ class FreeTextItemSchema(Schema):
     proposals = fields.List(fields.Nested(ProposedProductSchema))
 
 
-class ResolveProductSchema(Schema):
+class ResolveProductSchema(SaysWhatIsMissing):
+    missing_says = {"product_id": "请先选择药品"}
     product_id = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
     learn_alias = fields.Bool(load_default=True, metadata={"description": "Remember the text as a local name of the "
                                                                           "registration's township, so it matches "

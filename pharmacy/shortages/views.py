@@ -4,14 +4,14 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..auth.policy import permission_required, scope_root
-from ..catalog.services import get_product, tiers_at_or_below
-from ..errors import DomainError, InvalidInput
-from ..extensions import db
+from ..auth.policy import load_in_scope, permission_required, scope_root
+from ..catalog.services import tiers_at_or_below
 from ..facilities.models import Tier
 from ..facilities.services import facilities_under
-from . import queries, services
+from ..operations import load_form, refusal
+from . import operations
 from .models import Shortage, ShortageReason, ShortageStatus, Urgency
+from .schemas import AcknowledgeManySchema, CancelSchema, NoteSchema, ResolveProductSchema
 
 bp = Blueprint("shortages", __name__, url_prefix="/shortages")
 
@@ -34,14 +34,24 @@ def _tablet_messages() -> dict:
     }
 
 
+def _said(error) -> str:
+    """A refusal as one line for the page's alert: its message, then what it says about each field."""
+    details = [text for said in (error.fields or {}).values()
+               for text in (said if isinstance(said, list) else [said]) if isinstance(text, str)]
+    return "：".join([error.message, "；".join(details)]) if details and error.message not in details else error.message
+
+
+def _shortage(shortage_id: int) -> Shortage:
+    return load_in_scope(current_user, Shortage, shortage_id)
+
+
 @bp.get("/tablet")
 @permission_required("shortage.register")
 def tablet():
     """The village doctor's start page: register a shortage in a few taps, online or not."""
     facility = current_user.facility
-    mine = queries.shortages_in([facility.id], registered_by_id=current_user.id, limit=30)
-    return render_template("shortages/tablet.html", facility=facility, mine=mine,
-                           quick_picks=queries.quick_picks(facility), urgencies=list(Urgency),
+    return render_template("shortages/tablet.html", facility=facility, mine=operations.my_recent(current_user),
+                           quick_picks=operations.quick_picks(current_user), urgencies=list(Urgency),
                            reasons=list(ShortageReason), messages=_tablet_messages(), search=_search_api(facility))
 
 
@@ -52,15 +62,18 @@ def _search_api(facility) -> dict:
             "allowed_tiers": ",".join(tiers_at_or_below(facility.tier))}
 
 
+def _choices():
+    return [f for f in facilities_under(scope_root(current_user), active_only=True) if f.tier != Tier.COUNTY]
+
+
 @bp.get("/open")
 @permission_required("shortage.manage")
 def open_registrations(error: str | None = None, status: int = 200):
     """Open registrations of the villages below the user, grouped by product, emergencies first."""
     facility_id = request.args.get("facility_id", type=int)
-    groups = queries.open_by_product(queries.scope_ids(current_user, facility_id or None))
-    choices = [f for f in facilities_under(scope_root(current_user), active_only=True) if f.tier != Tier.COUNTY]
-    return render_template("shortages/open.html", groups=groups, choices=choices, facility_id=facility_id,
-                           error=error, done=request.args.get("done")), status
+    return render_template("shortages/open.html", groups=operations.open_groups(current_user, facility_id or None),
+                           choices=_choices(), facility_id=facility_id, error=error,
+                           done=request.args.get("done")), status
 
 
 def _back():
@@ -71,31 +84,33 @@ def _back():
 @bp.post("/<int:shortage_id>/acknowledge")
 @permission_required("shortage.manage")
 def acknowledge(shortage_id: int):
-    shortage = queries.get_shortage_in_scope(current_user, shortage_id)
-    try:
-        services.acknowledge(shortage, user=current_user, note=request.form.get("note", ""))
-    except DomainError as exc:
-        return open_registrations(error=exc.message, status=exc.status)
+    shortage = _shortage(shortage_id)
+    with refusal() as refused:
+        operations.acknowledge(current_user, shortage, load_form(NoteSchema, request.form))
+    if refused:
+        return open_registrations(error=_said(refused.error), status=refused.error.status)
     return _back()
 
 
 @bp.post("/acknowledge")
 @permission_required("shortage.manage")
 def acknowledge_group():
-    ids = [int(i) for i in request.form.getlist("shortage_id") if i.isdigit()]
-    shortages = [queries.get_shortage_in_scope(current_user, i) for i in ids]
-    services.acknowledge_many(shortages, user=current_user)
+    with refusal() as refused:
+        operations.acknowledge_many(current_user, load_form(AcknowledgeManySchema, request.form,
+                                                            shortage_ids=request.form.getlist("shortage_id")))
+    if refused:
+        return open_registrations(error=_said(refused.error), status=refused.error.status)
     return _back()
 
 
 @bp.post("/<int:shortage_id>/cancel")
 @permission_required("shortage.manage")
 def cancel(shortage_id: int):
-    shortage = queries.get_shortage_in_scope(current_user, shortage_id)
-    try:
-        services.cancel(shortage, user=current_user, reason=request.form.get("reason", ""))
-    except DomainError as exc:
-        return open_registrations(error=exc.message, status=exc.status)
+    shortage = _shortage(shortage_id)
+    with refusal() as refused:
+        operations.cancel(current_user, shortage, load_form(CancelSchema, request.form))
+    if refused:
+        return open_registrations(error=_said(refused.error), status=refused.error.status)
     return _back()
 
 
@@ -104,27 +119,23 @@ def cancel(shortage_id: int):
 def free_text_queue(error: str | None = None, status: int = 200):
     """Free-text registrations of the villages below the user, each with the products proposed for its text."""
     facility_id = request.args.get("facility_id", type=int) or request.form.get("facility_id", type=int)
-    items = queries.free_text_queue(queries.scope_ids(current_user, facility_id or None))
-    choices = [f for f in facilities_under(scope_root(current_user), active_only=True) if f.tier != Tier.COUNTY]
-    return render_template("shortages/free_text.html", items=items, choices=choices, facility_id=facility_id,
-                           error=error, done=request.args.get("done")), status
+    return render_template("shortages/free_text.html", items=operations.free_text_items(current_user, facility_id or None),
+                           choices=_choices(), facility_id=facility_id, error=error,
+                           done=request.args.get("done")), status
 
 
 @bp.post("/<int:shortage_id>/product")
 @permission_required("shortage.manage")
 def resolve_product(shortage_id: int):
-    shortage = queries.get_shortage_in_scope(current_user, shortage_id)
-    try:
-        # A proposal's button sends product_id; the search field fills searched_product_id.
-        product_id = request.form.get("product_id", type=int) or request.form.get("searched_product_id", type=int)
-        if not product_id:
-            raise InvalidInput(_("请先选择药品"), fields={"product_id": [_("必填")]})
-        services.resolve_product(shortage, get_product(product_id), user=current_user,
-                                 learn_alias=request.form.get("learn_alias") == "1",
-                                 note=request.form.get("note", ""))
-    except DomainError as exc:
-        db.session.rollback()
-        return free_text_queue(error=exc.message, status=exc.status)
+    shortage = _shortage(shortage_id)
+    # A proposal's button sends product_id; the search field fills searched_product_id.
+    chosen = request.form.get("product_id", type=int) or request.form.get("searched_product_id", type=int)
+    with refusal() as refused:
+        command = load_form(ResolveProductSchema, request.form, **({"product_id": chosen} if chosen else {}),
+                            learn_alias=request.form.get("learn_alias") == "1")
+        operations.resolve_product(current_user, shortage, command)
+    if refused:
+        return free_text_queue(error=_said(refused.error), status=refused.error.status)
     return redirect(url_for("shortages.free_text_queue", facility_id=request.form.get("facility_id") or None,
                             done=1))
 
@@ -132,6 +143,4 @@ def resolve_product(shortage_id: int):
 @bp.get("/<int:shortage_id>")
 @permission_required("shortage.read")
 def detail(shortage_id: int):
-    shortage: Shortage = queries.get_shortage_in_scope(current_user, shortage_id)
-    return render_template("shortages/detail.html", shortage=shortage, events=queries.events_of(shortage),
-                           is_open=shortage.status not in (ShortageStatus.DELIVERED, ShortageStatus.CANCELLED))
+    return render_template("shortages/detail.html", **operations.detail(_shortage(shortage_id)))

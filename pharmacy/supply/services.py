@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import events
-from ..auth.policy import has_permission, load_in_scope
+from ..auth.policy import has_permission
 from ..catalog.models import Product
 from ..errors import Conflict, Forbidden, InsufficientStock, InvalidInput, NotFound
 from ..extensions import db
@@ -60,11 +60,6 @@ class ReceivedLine:
 def new_key() -> str:
     """An idempotency key for a form drawn now: a double tap or a resubmitted form books once."""
     return uuid.uuid4().hex
-
-
-def get_consignment(user, consignment_id: int) -> Consignment:
-    """A consignment the user may see (its source or destination in the user's scope); 404 otherwise."""
-    return load_in_scope(user, Consignment, consignment_id)
 
 
 def consignment_of_transfer(transfer: Transfer) -> Consignment:

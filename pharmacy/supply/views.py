@@ -6,74 +6,67 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from ..auth.policy import get_facility_in_scope, permission_required, scope_root
-from ..catalog.services import get_product
-from ..errors import DomainError, translate_validation_messages
-from ..facilities.services import facilities_under
-from ..extensions import db
-from ..inventory import queries as stock_queries
-from ..inventory import services as stock
-from ..inventory.consumption import QtyUnit, to_base_units
+from ..auth.policy import get_facility_in_scope, load_in_scope, permission_required
 from ..deliveries.labels import discrepancy_reason_label
-from . import services
-from .schemas import TransferLineInputSchema
+from ..inventory.consumption import QtyUnit
+from ..inventory.models import Transfer
+from ..operations import refusal
+from . import operations, services
+from .schemas import TransferInputSchema, TransferReceiveInputSchema
 
 bp = Blueprint("supply", __name__, url_prefix="/stock")
 
 TRANSFER_FORM_LINES = 6
 
 
-def _destinations(facility):
-    choices = [f for f in facilities_under(scope_root(current_user), active_only=True) if f.id != facility.id]
-    if facility.parent is not None and facility.parent not in choices:
-        choices.insert(0, facility.parent)
-    return choices
-
-
-def _form(*names: str) -> dict:
-    return {n: request.form[n].strip() for n in names if request.form.get(n, "").strip()}
-
-
-def _transfer_lines() -> list[services.GoodsRequest]:
-    lines = []
+def _transfer_rows() -> tuple[list[dict], list[int]]:
+    """The filled rows of the transfer form as the API's `lines`, and the form row each came from."""
+    lines, rows = [], []
     for i in range(TRANSFER_FORM_LINES):
-        raw = _form(f"product_id_{i}", f"lot_id_{i}", f"qty_{i}", f"unit_{i}")
-        if f"product_id_{i}" not in raw and f"qty_{i}" not in raw:
+        row = {name: request.form.get(f"{name}_{i}", "").strip() for name in ("product_id", "lot_id", "qty", "unit")}
+        if not row["product_id"] and not row["qty"]:
             continue
-        try:
-            line = TransferLineInputSchema().load({k.rsplit("_", 1)[0]: v for k, v in raw.items()})
-        except ValidationError as exc:
-            raise ValidationError({f"{k}_{i}": v for k, v in exc.messages.items()}) from None
-        product = get_product(line["product_id"])
-        lot = stock.get_lot(line["lot_id"], product) if line["lot_id"] is not None else None
-        lines.append(services.GoodsRequest(product, to_base_units(line["qty"], line["unit"], product.pack_size), lot))
-    return lines
+        lines.append({name: value for name, value in row.items() if value})
+        rows.append(i)
+    return lines, rows
+
+
+def _transfer_command(source) -> dict:
+    """The transfer form loaded with the API's schema; a refused row names its own form fields (qty_3 …)."""
+    lines, rows = _transfer_rows()
+    form = {"from_facility_id": source.id, "lines": lines,
+            "in_transit": request.form.get("in_transit", "1") != "0", "note": request.form.get("note", ""),
+            "idempotency_key": request.form.get("idempotency_key", "")}
+    if request.form.get("to_facility_id", "").strip():
+        form["to_facility_id"] = request.form["to_facility_id"].strip()
+    try:
+        return TransferInputSchema().load(form)
+    except ValidationError as exc:
+        messages = dict(exc.messages)
+        per_line = messages.pop("lines", {})
+        if isinstance(per_line, dict):
+            for n, said in per_line.items():
+                messages.update({f"{name}_{rows[n]}": value for name, value in said.items()})
+        elif not lines:
+            messages["product_id_0"] = [_("调拨单没有明细")]
+        raise ValidationError(messages) from None
 
 
 @bp.route("/f/<int:facility_id>/transfer", methods=["GET", "POST"])
 @permission_required("stock.write")
 def transfer(facility_id: int):
     facility = get_facility_in_scope(current_user, facility_id)
-    context = {"products": stock_queries.products_in_stock(facility.id),
-               "lots": stock_queries.lots_on_hand([facility.id]), "destinations": _destinations(facility),
-               "line_count": TRANSFER_FORM_LINES}
     error, fields, status = None, {}, 200
     if request.method == "POST":
-        try:
-            destination = stock.transfer_destination(current_user, facility,
-                                                     request.form.get("to_facility_id", type=int) or 0)
-            services.send_by_hand(facility, destination, _transfer_lines(), user=current_user,
-                                  key=request.form.get("idempotency_key", ""), note=request.form.get("note", ""),
-                                  handed_over=request.form.get("in_transit", "1") == "0")
+        with refusal() as refused:
+            operations.send_by_hand(current_user, facility, _transfer_command(facility))
+        if not refused:
             return redirect(url_for("supply.transfers", facility_id=facility.id, done=1))
-        except ValidationError as exc:
-            error, fields, status = _("输入有误，请检查标出的字段"), translate_validation_messages(exc.messages), 422
-        except DomainError as exc:
-            error, fields, status = exc.message, exc.fields, exc.status
+        error, fields, status = refused.error.message, refused.error.fields, refused.error.status
     return render_template("inventory/transfer.html", facility=facility, error=error, field_errors=fields,
                            form=request.form if request.method == "POST" else request.args,
                            key=request.form.get("idempotency_key") or services.new_key(), units=list(QtyUnit),
-                           **context), status
+                           line_count=TRANSFER_FORM_LINES, **operations.transfer_form(current_user, facility)), status
 
 
 @bp.get("/f/<int:facility_id>/transfers")
@@ -84,33 +77,45 @@ def transfers(facility_id: int):
 
 
 def _transfers_page(facility, **context):
-    items = stock_queries.transfers_for(facility.id)
-    sign_rights = {t.id: services.may_sign(current_user, services.consignment_of_transfer(t)) for t in items
-                   if t.status == "in_transit"}
-    return render_template("inventory/transfers.html", facility=facility, transfers=items, sign_rights=sign_rights,
-                           products=stock_queries.products_by_id(line.product_id for t in items for line in t.lines),
+    return render_template("inventory/transfers.html", facility=facility,
                            receipt_reasons=services.RECEIPT_REASONS, discrepancy_reason_label=discrepancy_reason_label,
-                           key=services.new_key(), **context)
+                           key=services.new_key(), **operations.transfers_of(current_user, facility), **context)
+
+
+def _whole_number(raw: str):
+    """A typed quantity as a number when it is one (the rules then say what is wrong with it), else as typed."""
+    return int(raw) if raw.isascii() and raw.lstrip("-").isdigit() else raw
+
+
+def _receipt_command(transfer_: Transfer) -> dict:
+    """The receipt form loaded with the API's schema: the lines whose received quantity differs from the sent.
+    A refused line's messages are shown under that line (by transfer line id)."""
+    lines = []
+    for line in transfer_.lines:
+        raw = request.form.get(f"received_{line.id}", "").strip()
+        if raw == "" or raw == str(line.qty_base_sent):
+            continue
+        lines.append({"line_id": line.id, "qty_base_received": _whole_number(raw),
+                      "reason": request.form.get(f"reason_{line.id}", ""),
+                      "note": request.form.get(f"note_{line.id}", "")})
+    try:
+        return TransferReceiveInputSchema().load({"lines": lines, "proxy_reason": request.form.get("proxy_reason", ""),
+                                                  "idempotency_key": request.form.get("idempotency_key", "")})
+    except ValidationError as exc:
+        messages = dict(exc.messages)
+        for n, said in (messages.pop("lines", {}) or {}).items():
+            messages[str(lines[n]["line_id"])] = [text for value in said.values() for text in value]
+        raise ValidationError(messages) from None
 
 
 @bp.post("/transfers/<int:transfer_id>/receive")
 @permission_required("stock.write")
 def receive_transfer(transfer_id: int):
-    transfer_ = stock_queries.get_transfer_in_scope(current_user, transfer_id)
+    transfer_ = load_in_scope(current_user, Transfer, transfer_id)
     facility = get_facility_in_scope(current_user, transfer_.to_facility_id)
-    received = {}
-    for line in transfer_.lines:
-        raw = request.form.get(f"received_{line.id}", "").strip()
-        if raw == "" or raw == str(line.qty_base_sent):
-            continue
-        qty = int(raw) if raw.isascii() and raw.lstrip("-").isdigit() else -1
-        received[line.id] = services.ReceivedLine(qty, request.form.get(f"reason_{line.id}", ""),
-                                                  request.form.get(f"note_{line.id}", ""))
-    try:
-        services.receive_transfer(transfer_, received, user=current_user,
-                                  key=request.form.get("idempotency_key", ""),
-                                  proxy_reason=request.form.get("proxy_reason", ""))
-    except DomainError as exc:
-        db.session.rollback()
-        return _transfers_page(facility, error=exc.message, field_errors=exc.fields, form=request.form), exc.status
+    with refusal() as refused:
+        operations.receive_transfer(current_user, transfer_, _receipt_command(transfer_))
+    if refused:
+        return _transfers_page(facility, error=refused.error.message, field_errors=refused.error.fields,
+                               form=request.form), refused.error.status
     return redirect(url_for("supply.transfers", facility_id=facility.id, done=1))

@@ -183,3 +183,30 @@ def test_openapi_documents_stock_and_shortages(client, county, login):
     for path in ("/api/v1/stock/status", "/api/v1/stock/dispenses", "/api/v1/stock/transfers/{transfer_id}/receive",
                  "/api/v1/shortages", "/api/v1/shortages/by-product", "/api/v1/shortages/{shortage_id}/cancel"):
         assert path in doc["paths"], path
+
+
+@pytest.mark.parametrize("change, fields", [
+    ({"lot_number": "", "expiry_date": ""}, {"lot_number": ["必填"], "expiry_date": ["必填"]}),
+    ({"lot_number": "  ", "expiry_date": " "}, {"lot_number": ["必填"], "expiry_date": ["必填"]}),
+    ({"lot_number": None, "expiry_date": None}, {"lot_number": ["必填"], "expiry_date": ["必填"]}),
+    ({"lot_number": "L9", "expiry_date": "2026-13-45"}, {"expiry_date": ["有效期格式应为 YYYY-MM-DD"]}),
+    ({"lot_number": "L9", "expiry_date": "2099/01/01"}, {"expiry_date": ["有效期格式应为 YYYY-MM-DD"]}),
+])
+def test_receipt_says_what_is_missing_and_what_is_malformed(api, change, fields):
+    client, _county, village, product = api
+    body = {"facility_id": village.id, "product_id": product.id, "lot_number": "L9", "expiry_date": "2099-01-01",
+            "qty": 1, "idempotency_key": "r-bad"}
+    body.update(change)
+    before = counts()
+    response = client.post("/api/v1/stock/receipts", json={k: v for k, v in body.items()})
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == fields
+    assert counts() == before
+
+
+def test_receipt_without_lot_or_expiry_says_required(api):
+    client, _county, village, product = api
+    response = client.post("/api/v1/stock/receipts", json={
+        "facility_id": village.id, "product_id": product.id, "qty": 1, "idempotency_key": "r-none"})
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {"lot_number": ["必填"], "expiry_date": ["必填"]}

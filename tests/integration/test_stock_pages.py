@@ -164,3 +164,82 @@ def test_policy_form(stocked, login):
     response = client.post(f"/stock/f/{village.id}/p/{product.id}/policy", data={"min_months": "1", "max_months": "3"})
     assert response.status_code == 302
     assert "本机构设定" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def _field_errors(page: str, name: str) -> list[str]:
+    """The field-error text shown inside the label of input `name`."""
+    import re
+
+    label = re.search(r'<label>[^<]*<input[^>]*name="%s"[^>]*>(.*?)</label>' % name, page, re.S)
+    return re.findall(r'<span class="field-error">([^<]*)</span>', label.group(1)) if label else []
+
+
+@pytest.mark.parametrize("lot_number, expiry_date, lot_says, expiry_says", [
+    ("", "", "必填", "必填"),
+    ("   ", "  ", "必填", "必填"),
+    ("T9", "2026-13-45", None, "有效期格式应为 YYYY-MM-DD"),
+    ("T9", "明年", None, "有效期格式应为 YYYY-MM-DD"),
+])
+def test_receive_form_says_what_is_missing_and_what_is_malformed(stocked, login, lot_number, expiry_date, lot_says,
+                                                                  expiry_says):
+    county, product = stocked
+    township = county.townships[0]
+    client = login(county.users["township"])
+    before = counts()
+    response = client.post(f"/stock/f/{township.id}/receive", data={
+        "product_id": product.id, "lot_number": lot_number, "expiry_date": expiry_date, "qty": 2, "unit": "pack",
+        "idempotency_key": "rcv-bad"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert _field_errors(page, "lot_number") == ([lot_says] if lot_says else [])
+    assert _field_errors(page, "expiry_date") == [expiry_says]
+    assert counts() == before
+
+
+def test_transfer_form_marks_the_row_that_is_wrong_and_loads_with_the_api_schema(stocked, login):
+    county, product = stocked
+    township, village = county.townships[0], county.villages[0]
+    client = login(county.users["township"])
+    before = counts()
+    response = client.post(f"/stock/f/{township.id}/transfer", data={
+        "to_facility_id": village.id, "product_id_0": product.id, "qty_0": 1, "unit_0": "pack",
+        "product_id_3": product.id, "qty_3": "x", "unit_3": "pack", "in_transit": "1", "idempotency_key": "tf-row"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    row = page[page.index('name="qty_3"'):]
+    assert row[:row.index("</td>")].count("应为整数") == 1
+    nothing = client.post(f"/stock/f/{township.id}/transfer", data={
+        "to_facility_id": village.id, "in_transit": "1", "idempotency_key": "tf-empty"})
+    assert nothing.status_code == 422 and "调拨单没有明细" in nothing.get_data(as_text=True)
+    no_destination = client.post(f"/stock/f/{township.id}/transfer", data={
+        "product_id_0": product.id, "qty_0": 1, "unit_0": "pack", "idempotency_key": "tf-nowhere"})
+    assert no_destination.status_code == 422
+    assert counts() == before
+
+
+def test_facility_stock_page_filters_and_pages_in_the_database(stocked, login):
+    county, amoxicillin = stocked
+    village = county.villages[0]
+    user = county.users["village"]
+    out = make_product("氨氯地平")
+    stock.receive(village, out, lot_number="O", expiry_date=days_from_now(300), qty_base=1, user=user, key="o")
+    stock.dispense(village, out, qty_base=1, user=user, key="o-d")
+    far = make_product("布洛芬")
+    stock.receive(village, far, lot_number="B", expiry_date=days_from_now(400), qty_base=5, user=user, key="b")
+    db.session.commit()
+    client = login(user)
+    url = f"/stock/f/{village.id}"
+
+    def products_on(page: str) -> set[str]:
+        return {name for name in ("阿莫西林", "氨氯地平", "布洛芬") if f"{name} <span" in page}
+
+    assert products_on(client.get(url).get_data(as_text=True)) == {"阿莫西林", "氨氯地平", "布洛芬"}
+    only_out = client.get(f"{url}?status=stock_out").get_data(as_text=True)
+    assert products_on(only_out) == {"氨氯地平"}
+    assert "（1）" in only_out and "（2）" in only_out  # the counts of every status, not only the one shown
+    assert products_on(client.get(f"{url}?near_expiry_only=1").get_data(as_text=True)) == {"阿莫西林"}
+    assert products_on(client.get(f"{url}?q=洛芬").get_data(as_text=True)) == {"布洛芬"}
+    first, second = (client.get(f"{url}?per_page=2&page={n}").get_data(as_text=True) for n in (1, 2))
+    assert products_on(first) == {"氨氯地平", "布洛芬"}  # worst first, then by name
+    assert products_on(second) == {"阿莫西林"} and "第 2 / 2 页" in second and "上一页" in second
+    assert client.get(f"{url}?page=9").status_code == 200

@@ -159,3 +159,67 @@ def test_a_township_consumes_what_it_issues_and_a_village_only_what_it_dispenses
     assert town.dispensed_in_window == 300 and town.amc == pytest.approx(100)
     assert queries.stock_status([township.id], consumption_kinds=("dispense",))[0].amc == 0
     assert queries.stock_status_one(village.id, product.id).dispensed_in_window == 0
+
+
+@pytest.fixture
+def varied_stock(county):
+    """Every kind of row: full and short histories of many lengths, no history, policies (months and absolute),
+    zero consumption, expired and near-expiry lots, goods in transit, a township that issues."""
+    user = county.users["county"]
+    village, other, township = county.villages[0], county.villages[1], county.townships[0]
+    products = [make_product(f"品种{n}", pack_size=10) for n in range(14)]
+    for n, (product, days) in enumerate(zip(products, (120, 90, 89, 61, 45, 30, 29, 15, 14, 13, 3, 95, 100, 60))):
+        for facility, qty in ((village, 100 + 17 * n), (township, 1000 + 31 * n)):
+            backdate(stock.receive(facility, product, lot_number=f"L{n}", expiry_date=days_from_now(20 + 40 * n),
+                                   qty_base=qty, user=user, key=f"r{facility.id}-{n}"), days)
+            for k, ago in enumerate((1, days // 2, days - 1)):
+                if 0 < ago < days and n % 4 != 3:
+                    backdate(stock.dispense(facility, product, qty_base=3 + n + k, user=user,
+                                            key=f"d{facility.id}-{n}-{k}"), ago)
+    stock.set_policy(village, products[0], min_months=5, max_months=6, user=user)
+    stock.set_policy(village, products[5], min_months=0.5, max_months=1.5, user=user)
+    stock.set_policy(village, products[9], min_months=1, max_months=2, min_qty_base=500, max_qty_base=900, user=user)
+    stock.set_policy(other, products[2], min_months=1, max_months=2, user=user)
+    stock.receive(village, products[1], lot_number="OLD", expiry_date=days_from_now(2), qty_base=4, user=user,
+                  key="old")
+    stock.send_transfer(township, other, [stock.LineRequest(products[3], 30)], user=user, key="t")
+    backdate(stock.dispense(township, products[7], qty_base=products[7].id % 5 + 1, user=user, key="x"), 200)
+    db.session.flush()
+    return county, products
+
+
+@pytest.mark.parametrize("later_days", [0, 3, 25])
+def test_the_stock_list_filters_orders_and_judges_status_as_stock_status_does(varied_stock, later_days):
+    county, products = varied_stock
+    ids = [f.id for f in [county.central, *county.townships, *county.villages]]
+    as_of = clock.now_utc() + timedelta(days=later_days)
+    rows = queries.stock_status(ids, as_of=as_of)
+    listed = db.session.execute(queries.stock_list(ids, as_of=as_of)).all()
+    assert [(f, p, s) for f, p, s in listed] == [(r.facility_id, r.product_id, r.status) for r in rows]
+    assert later_days or len({r.status for r in rows}) == 4  # the data reaches every status
+    for status in ("stock_out", "below_min", "above_max", "ok"):
+        got = db.session.execute(queries.stock_list(ids, statuses=[status], as_of=as_of)).all()
+        assert [(f, p) for f, p, _s in got] == [(r.facility_id, r.product_id) for r in rows if r.status == status]
+    near = db.session.execute(queries.stock_list(ids, near_expiry_only=True, as_of=as_of)).all()
+    assert [(f, p) for f, p, _s in near] == [(r.facility_id, r.product_id) for r in rows if r.near_expiry > 0]
+    named = db.session.execute(queries.stock_list(ids, q="品种1", as_of=as_of)).all()
+    assert {p for _f, p, _s in named} == {p.id for p in products if p.drug.generic_name.startswith("品种1")}
+    assert queries.stock_rows(listed, as_of=as_of) == rows
+
+
+def test_the_stock_list_rounds_levels_up_and_counts_history_in_whole_days(county):
+    """Rows on the edge of a level: a list that rounded min/max differently, or counted history one day off,
+    would judge them otherwise than stock_status."""
+    village, user = county.villages[0], county.users["village"]
+    full, short = make_product(pack_size=1), make_product(pack_size=1)
+    backdate(stock.receive(village, full, lot_number="F", expiry_date=days_from_now(300), qty_base=12, user=user,
+                           key="f"), 120)
+    dispense_days_ago(village, full, user, 7, 10, "f1")      # AMC 7/3 = 2.33: max = ceil(4.67) = 5 = on hand
+    backdate(stock.receive(village, short, lot_number="S", expiry_date=days_from_now(300), qty_base=60, user=user,
+                           key="s"), 30)
+    dispense_days_ago(village, short, user, 20, 5, "s1")     # 30 days: AMC 20, max 40 = on hand
+    rows = queries.stock_status([village.id])
+    assert [(r.product_id, r.usable, r.max_base, r.status) for r in rows] == [(full.id, 5, 5, "ok"),
+                                                                              (short.id, 40, 40, "ok")]
+    listed = db.session.execute(queries.stock_list([village.id])).all()
+    assert [tuple(row) for row in listed] == [(village.id, full.id, "ok"), (village.id, short.id, "ok")]

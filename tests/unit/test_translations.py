@@ -63,7 +63,7 @@ def _extracted() -> set[str]:
 
 def _dynamic() -> set[str]:
     """Message ids kept in tables and shown through a variable."""
-    from pharmacy.inventory.views import EXPORT_HEADER as STOCK_HEADER
+    from pharmacy.inventory.operations import EXPORT_HEADER as STOCK_HEADER
     from pharmacy.matching.views import EXPORT_HEADER as MATCHING_HEADER
     from pharmacy.reports.reports import REPORTS
     from pharmacy.scheduler.jobs import job_definitions
