@@ -441,10 +441,52 @@ def _kind_of(table: str, column: str) -> str | None:
     return _KINDS.get((table, column))
 
 
-def value_text(table: str, column: str, value) -> str:
-    """A stored value as people read it: codes by their vocabulary label, booleans as 是/否, times local."""
+# Rows that other rows point at, and the columns that name them for people (a user by login name, a facility by
+# code and name...). A foreign key to one of these tables shows the row's name beside its id.
+NAMED_BY = {
+    "app_user": ("username",),
+    "facility": ("code", "name"),
+    "product": ("code",),
+    "drug": ("generic_name",),
+    "supplier": ("name",),
+    "delivery_route": ("name",),
+}
+
+
+def referenced_table(table: str, column: str) -> str | None:
+    """The named table (`NAMED_BY`) a column points at, from the model's foreign key."""
+    found = db.metadata.tables.get(table)
+    if found is None or column not in found.columns:
+        return None
+    targets = {key.column.table.name for key in found.columns[column].foreign_keys}
+    target = targets.pop() if len(targets) == 1 else None
+    return target if target in NAMED_BY else None
+
+
+def references(events) -> dict[str, set[int]]:
+    """The ids of named rows the events' changes point at, per table (to look their names up at once)."""
+    wanted: dict[str, set[int]] = {}
+    for event in events:
+        if event.action == "bulk":
+            continue
+        for column, values in json.loads(event.changes or "{}").items():
+            target = referenced_table(event.table_name, column)
+            if target is None:
+                continue
+            for value in values if isinstance(values, list) else [values]:
+                if isinstance(value, int) and not isinstance(value, bool):
+                    wanted.setdefault(target, set()).add(value)
+    return wanted
+
+
+def value_text(table: str, column: str, value, names: dict | None = None) -> str:
+    """A stored value as people read it: codes by their vocabulary label, booleans as 是/否, times local, a
+    pointer to a named row by that row's name (`names`: {(table, id): name})."""
     if value is None or value == "":
         return "—"
+    target = referenced_table(table, column) if names else None
+    if target is not None and (target, value) in names:
+        return f"{names[(target, value)]}（{value}）"
     kind = _kind_of(table, column)
     if kind == "bool":
         return _("是") if value in (True, 1, "1", "true", "True") else _("否")
@@ -500,8 +542,8 @@ def _column_rank(table: str, column: str) -> tuple[int, int]:
     return (column in _BOOKKEEPING, position)
 
 
-def present(event, facility) -> Entry:
-    """An audit event with its table, columns and values in the reader's language."""
+def present(event, facility, names: dict | None = None) -> Entry:
+    """An audit event with its table, columns and values in the reader's language (`names`: see `value_text`)."""
     data = json.loads(event.changes or "{}")
     table = event.table_name
     entry = Entry(event, facility, table_label(table))
@@ -518,9 +560,10 @@ def present(event, facility) -> Entry:
         if event.action == "insert":
             if new is None:
                 continue  # an empty column of a new row says nothing
-            entry.changes.append(Change(column, label, None, value_text(table, column, new)))
+            entry.changes.append(Change(column, label, None, value_text(table, column, new, names)))
         elif event.action == "delete":
-            entry.changes.append(Change(column, label, value_text(table, column, old), None))
+            entry.changes.append(Change(column, label, value_text(table, column, old, names), None))
         else:
-            entry.changes.append(Change(column, label, value_text(table, column, old), value_text(table, column, new)))
+            entry.changes.append(Change(column, label, value_text(table, column, old, names),
+                                        value_text(table, column, new, names)))
     return entry

@@ -90,10 +90,30 @@ def event_list(reader, filters: dict) -> list[AuditEvent]:
     return events
 
 
+# Named rows that belong to a facility: their names show only inside the reader's scope.
+_SCOPED_BY = {"app_user": "facility_id", "facility": "id"}
+
+
+def row_names(reader, wanted: dict[str, set[int]]) -> dict[tuple[str, int], str]:
+    """{(table, id): the row's name} of the named rows asked for (`labels.NAMED_BY`), one query per table. Rows
+    deleted since, or people and facilities outside the reader's scope, are not named (the value shows its id)."""
+    names = {}
+    for table_name, ids in wanted.items():
+        table = db.metadata.tables[table_name]
+        columns = [table.columns[name] for name in labels.NAMED_BY[table_name]]
+        stmt = select(table.c.id, *columns).where(table.c.id.in_(sorted(ids)))
+        if table_name in _SCOPED_BY:
+            stmt = stmt.where(table.columns[_SCOPED_BY[table_name]].in_(visible_facility_ids(reader)))
+        for row in db.session.execute(stmt):
+            names[(table_name, row[0])] = " ".join(str(part) for part in row[1:] if part)
+    return names
+
+
 def entries_page(reader, filters: dict) -> Page:
     """One page of the trail as people read it: tables, columns and values by their names (`labels.Entry`)."""
     page = search_events(reader, filters)
-    page.items = [labels.present(event, facility) for event, facility in page.items]
+    names = row_names(reader, labels.references(event for event, _facility in page.items))
+    page.items = [labels.present(event, facility, names) for event, facility in page.items]
     return page
 
 

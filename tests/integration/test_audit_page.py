@@ -78,3 +78,17 @@ def test_a_bad_filter_is_ignored_and_said(county, login, db_session):
     response = login(county.users["county"]).get("/admin/audit?username=auditor&date_from=not-a-date&page=x")
     text = _visible(response.get_data(as_text=True))
     assert response.status_code == 200 and "部分查询条件有误" in text and "机构" in text
+
+
+def test_pointers_to_people_and_facilities_show_their_names_within_the_scope(county, login, db_session):
+    from tests.factories import make_county
+
+    other = make_county(townships=1, villages=1)
+    village, doctor = county.villages[0], county.users["village"]
+    _event(county, "shortage", "insert", {"facility_id": [None, village.id], "registered_by_id": [None, doctor.id]})
+    _event(county, "stock_transfer", "update", {"to_facility_id": [village.id, other.villages[0].id]})
+    db.session.commit()
+    text = _visible(login(county.users["county"]).get("/admin/audit?username=auditor").get_data(as_text=True))
+    assert f"{village.code} {village.name}（{village.id}）" in text
+    assert f"{doctor.username}（{doctor.id}）" in text
+    assert other.villages[0].code not in text and f"→ {other.villages[0].id} " in text  # not ours: its id only
