@@ -8,6 +8,7 @@ columns name their vocabulary set in `CODED`; their labels come only from `pharm
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -431,14 +432,13 @@ def column_kinds() -> dict[tuple[str, str], str]:
     return kinds
 
 
-_KINDS: dict[tuple[str, str], str] | None = None
+@functools.cache
+def _kinds() -> dict[tuple[str, str], str]:
+    return column_kinds()  # the models do not change while the process runs
 
 
 def _kind_of(table: str, column: str) -> str | None:
-    global _KINDS
-    if _KINDS is None:
-        _KINDS = column_kinds()
-    return _KINDS.get((table, column))
+    return _kinds().get((table, column))
 
 
 # Rows that other rows point at, and the columns that name them for people (a user by login name, a facility by
@@ -453,6 +453,7 @@ NAMED_BY = {
 }
 
 
+@functools.cache
 def referenced_table(table: str, column: str) -> str | None:
     """The named table (`NAMED_BY`) a column points at, from the model's foreign key."""
     found = db.metadata.tables.get(table)
