@@ -70,8 +70,8 @@ def test_english_menu(county, login):
     client = login(county.users["county"])
     client.get("/lang/en")
     menu = _menu(client.get("/catalog").get_data(as_text=True))
-    assert [unescape(name) for name in menu] == ["", "Formulary", "Stock & delivery", "Shortages & orders", "Settlement & reports",
-                          "Admin"]
+    assert [unescape(name) for name in menu] == ["", "Formulary", "Stock & delivery", "Shortages & orders",
+                                                 "Settlement & reports", "Admin"]
 
 
 def test_grouping_rules():
