@@ -1,27 +1,29 @@
-"""Landing page after sign-in, and the health check."""
+"""The start page after sign-in (each role's to-dos), and the health check."""
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, send_from_directory, url_for
 from flask_login import current_user
 
-from . import health
+from . import health, todos
 from .i18n import public
 
 bp = Blueprint("home", __name__)
 
-# Where each role starts; a domain that owns a better start page for a role registers it here.
+# Where a role starts when its start page has nothing it must see first (`todos.start_page`): the village
+# doctor's registration tablet (unless a delivery waits), the viewer's dashboard. Every other role starts on its
+# to-do page. A domain that owns a better start page for a role registers it here.
 ROLE_HOME: dict[str, str] = {
     "village_doctor": "shortages.tablet",
-    "county_pharmacist": "reports.dashboard",
     "viewer": "reports.dashboard",
 }
 
 
 @bp.get("/")
 def index():
+    start = todos.start_page(current_user)
     endpoint = ROLE_HOME.get(current_user.role)
-    if endpoint and endpoint in current_app.view_functions:
+    if endpoint and endpoint in current_app.view_functions and not start.must_show:
         return redirect(url_for(endpoint))
-    return render_template("home.html")
+    return render_template("home.html", start=start)
 
 
 @bp.get("/favicon.ico")

@@ -2,7 +2,7 @@
 
 from flask_login import current_user
 
-from ..api import api_blueprint, api_operation
+from ..api import api_operation, api_blueprint
 from ..auth.policy import permission_required
 from . import queries
 from .schemas import AuditEventSchema, AuditQuerySchema
@@ -12,11 +12,7 @@ bp = api_blueprint("audit_api", __name__, "/audit")
 
 @bp.get("/events")
 @permission_required("audit.read")
-@api_operation(summary="Search the audit trail (newest first; page with before_id)", tags=["audit"],
-               query=AuditQuerySchema, response=AuditEventSchema, many=True)
+@api_operation(summary="Search the audit trail (newest first; page with page/per_page, or before_id)",
+               tags=["audit"], query=AuditQuerySchema, response=AuditEventSchema, many=True)
 def list_events(query):
-    limit = query.pop("limit")
-    rows = queries.search_events(current_user, queries.AuditFilters(**query), limit=limit)
-    for event, facility in rows:
-        event.facility = facility
-    return [event for event, _facility in rows]
+    return queries.event_list(current_user, query)

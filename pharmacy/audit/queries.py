@@ -3,15 +3,19 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from marshmallow import ValidationError
 from sqlalchemy import Select, or_, select
 
 from .. import clock
 from ..auth.policy import visible_facility_ids
 from ..extensions import db
 from ..facilities.models import Facility
+from ..listing import ListQuery, Page
+from . import labels
 from .models import AuditEvent
+from .schemas import AuditQuerySchema
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50
 
 
 @dataclass
@@ -56,9 +60,64 @@ def events_query(reader, filters: AuditFilters) -> Select:
     return stmt.order_by(AuditEvent.id.desc())
 
 
-def search_events(reader, filters: AuditFilters, limit: int = PAGE_SIZE) -> list[tuple[AuditEvent, Facility | None]]:
-    return [(row[0], row[1]) for row in db.session.execute(events_query(reader, filters).limit(limit))]
+# The trail as one list, newest first, paged in SQL: the page and `GET /api/v1/audit/events` share it.
+EVENTS = ListQuery(AuditQuerySchema, lambda reader, filters: events_query(reader, AuditFilters(**filters)),
+                   per_page=PAGE_SIZE, scalars=False)
 
 
-def audited_tables() -> list[str]:
-    return sorted(table.name for table in db.metadata.sorted_tables if table.name != "audit_event")
+def invalid_filters(args) -> list[str]:
+    """The page's filters that do not load (the page ignores them and says so)."""
+    try:
+        AuditQuerySchema().load({k: v for k, v in args.items() if v not in ("", None)}, unknown="exclude")
+    except ValidationError as err:
+        return sorted(err.messages) if isinstance(err.messages, dict) else ["?"]
+    return []
+
+
+def search_events(reader, filters: dict) -> Page:
+    """One page of the events the reader may see, each with its facility: `(event, facility)` rows."""
+    page = EVENTS.page(reader, filters)
+    page.items = [(row[0], row[1]) for row in page.items]
+    return page
+
+
+def event_list(reader, filters: dict) -> list[AuditEvent]:
+    """The API's page: the events alone, each carrying its facility (for its code)."""
+    events = []
+    for event, facility in search_events(reader, filters).items:
+        event.facility = facility
+        events.append(event)
+    return events
+
+
+# Named rows that belong to a facility: their names show only inside the reader's scope.
+_SCOPED_BY = {"app_user": "facility_id", "facility": "id"}
+
+
+def row_names(reader, wanted: dict[str, set[int]]) -> dict[tuple[str, int], str]:
+    """{(table, id): the row's name} of the named rows asked for (`labels.NAMED_BY`), one query per table. Rows
+    deleted since, or people and facilities outside the reader's scope, are not named (the value shows its id)."""
+    names = {}
+    for table_name, ids in wanted.items():
+        table = db.metadata.tables[table_name]
+        columns = [table.columns[name] for name in labels.NAMED_BY[table_name]]
+        stmt = select(table.c.id, *columns).where(table.c.id.in_(sorted(ids)))
+        if table_name in _SCOPED_BY:
+            stmt = stmt.where(table.columns[_SCOPED_BY[table_name]].in_(visible_facility_ids(reader)))
+        for row in db.session.execute(stmt):
+            names[(table_name, row[0])] = " ".join(str(part) for part in row[1:] if part)
+    return names
+
+
+def entries_page(reader, filters: dict) -> Page:
+    """One page of the trail as people read it: tables, columns and values by their names (`labels.Entry`)."""
+    page = search_events(reader, filters)
+    names = row_names(reader, labels.references(event for event, _facility in page.items))
+    page.items = [labels.present(event, facility, names) for event, facility in page.items]
+    return page
+
+
+def audited_tables() -> list[tuple[str, str]]:
+    """(table, its name for people) of every audited table, by that name."""
+    names = [table.name for table in db.metadata.sorted_tables if table.name != "audit_event"]
+    return sorted(((name, labels.table_label(name)) for name in names), key=lambda pair: pair[1])

@@ -2,13 +2,17 @@
 
 import json
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_load, validate
 
 from ..api import UtcDateTime
+from ..listing import MAX_PER_PAGE, PagingSchema
 from .models import AuditAction
 
 
-class AuditQuerySchema(Schema):
+class AuditQuerySchema(PagingSchema):
+    """The trail's filters and its page (the page and the API share them). `limit` is the API's older name for
+    `per_page`; `before_id` keeps only events older than that one."""
+
     username = fields.Str(load_default="", validate=validate.Length(max=64))
     facility_code = fields.Str(load_default="", validate=validate.Length(max=32))
     table_name = fields.Str(load_default="", validate=validate.Length(max=64))
@@ -17,7 +21,16 @@ class AuditQuerySchema(Schema):
     date_to = fields.Date(load_default=None)
     text = fields.Str(load_default="", validate=validate.Length(max=100))
     before_id = fields.Int(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
-    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=500))
+    per_page = fields.Int(load_default=100, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    limit = fields.Int(load_default=None, validate=validate.Range(min=1, max=MAX_PER_PAGE),
+                       metadata={"description": "the older name of per_page"})
+
+    @post_load
+    def _limit_is_per_page(self, data, **_kwargs):
+        limit = data.pop("limit", None)
+        if limit is not None:
+            data["per_page"] = limit
+        return data
 
 
 class AuditEventSchema(Schema):

@@ -1,15 +1,11 @@
 """The county's audit page: search who changed what."""
 
-import json
-
 from flask import Blueprint, render_template, request
 from flask_login import current_user
-from marshmallow import ValidationError
 
 from ..auth.policy import permission_required
 from . import queries
 from .models import AuditAction
-from .schemas import AuditQuerySchema
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
@@ -17,17 +13,8 @@ bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 @bp.get("")
 @permission_required("audit.read")
 def index():
-    raw = {k: v for k, v in request.args.items() if v != ""}
-    try:
-        args = AuditQuerySchema().load(raw)
-        error = None
-    except ValidationError:
-        args = AuditQuerySchema().load({})
-        error = True
-    limit = args.pop("limit")
-    filters = queries.AuditFilters(**args)
-    rows = queries.search_events(current_user, filters, limit=limit)
-    events = [(event, facility, json.loads(event.changes or "{}")) for event, facility in rows]
-    older = rows[-1][0].id if len(rows) == limit else None
-    return render_template("audit/index.html", events=events, filters=raw, older=older, bad_filter=error,
+    filters = queries.EVENTS.read(request.args)
+    shown = {key: value for key, value in request.args.items() if value != "" and key != "page"}
+    return render_template("audit/index.html", page=queries.entries_page(current_user, filters), filters=shown,
+                           bad_filter=bool(queries.invalid_filters(request.args)),
                            tables=queries.audited_tables(), actions=list(AuditAction))

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, case, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import joinedload
 
 from ..auth.policy import get_facility_in_scope, visible_facility_ids
@@ -37,6 +37,12 @@ def shortages_in(facility_ids: Iterable[int] | Select, *, statuses: Iterable[str
     if registered_by_id is not None:
         stmt = stmt.where(Shortage.registered_by_id == registered_by_id)
     return list(db.session.scalars(stmt))
+
+
+def count_shortages(facility_ids: Iterable[int] | Select, statuses: Iterable[str]) -> int:
+    """How many registrations of the given facilities are in one of `statuses` (for start pages)."""
+    return db.session.scalar(select(func.count(Shortage.id)).where(
+        in_ids(Shortage.facility_id, facility_ids), Shortage.status.in_(list(statuses)))) or 0
 
 
 def events_of(shortage: Shortage) -> list[ShortageEvent]:

@@ -11,7 +11,10 @@ SIZES = {"desktop": (1280, 800), "tablet": (800, 1280)}
 def test_county_pharmacist_opens_the_dashboard_each_morning(live_server, new_page, size):
     page = new_page(*SIZES[size])
     sign_in(page, live_server, "county")
-    assert page.url.endswith("/dashboard")  # the start page
+    assert page.locator("li.todo").count() == 3  # the start page: the county's to-dos, and the dashboard a tap away
+    with page.expect_navigation():
+        page.locator("main .tiles a.tile", has_text="驾驶舱").click()
+    assert page.url.endswith("/dashboard")
     assert "药品供应驾驶舱" in page.inner_text("h1")
     assert page.locator(".kpi").count() == 8 and page.locator(".kpi svg.spark").count() >= 6
     assert page.locator("table.tracer-grid").first.is_visible()
@@ -44,6 +47,7 @@ def test_a_township_pharmacist_sees_the_villages_of_the_township(live_server, ne
 def test_county_narrows_to_a_township_and_opens_a_report(live_server, new_page):
     page = new_page()
     sign_in(page, live_server, "county")
+    page.goto(f"{live_server}/dashboard")
     page.select_option("select[name=unit]", index=1)
     page.click(".unit-form button")
     page.wait_for_load_state("networkidle")
