@@ -155,3 +155,21 @@ def test_stored_control_characters_never_break_the_dictionary_export(stored_bad_
     response = login(county.users["township"]).get(f"/matching/imports/{record.id}/export.xlsx")
     cells = _cells(response, "xlsx")
     assert {"L\ufffd", "阿莫\ufffd西林", "0.25g\ufffd", "厂\ufffd家"} <= set(cells)
+
+
+def test_stored_control_characters_never_break_the_settlement_statement(county, login):
+    from pharmacy.inventory import services as stock
+    from pharmacy.settlement import services as settlement
+
+    product = make_product(generic_name="结\x01算药")
+    stock_up(county.central, product, 50, lot="SET\x02LOT")
+    transfer = stock.send_transfer(county.central, county.townships[0], [stock.LineRequest(product, 50)],
+                                   user=county.users["county"], key="cc-settle-out")
+    stock.receive_transfer(transfer, {}, user=county.users["township"], key="cc-settle-in")
+    db.session.commit()
+    response = login(county.users["township"]).get(
+        f"/settlement/{county.townships[0].id}/{settlement.current_month()}.xlsx")
+    assert response.status_code == 200
+    detail = load_workbook(io.BytesIO(response.data)).worksheets[1]
+    cells = [c for row in detail.iter_rows(values_only=True) for c in row if isinstance(c, str)]
+    assert "SET\ufffdLOT" in cells and any("结\ufffd算药" in c for c in cells)
