@@ -66,8 +66,8 @@ def refuse_control_characters() -> None:
             continue
         position, char = found
         code = f"U+{ord(char):04X}"
-        name = FORBIDDEN.sub("\ufffd", name)  # a field's name may be what holds the character
+        name = FORBIDDEN.sub("\ufffd", name) or "_body"  # the name may hold the character; a bare JSON string has none
         message = _("“%(field)s”的第 %(position)s 个字符（%(code)s）是不可见的控制字符，请删除后重新提交",
                     field=name, position=position, code=code)
         raise InvalidInput(message, code="control_character",
-                           fields={name or "_body": [_("含有不可见的控制字符（%(code)s）", code=code)]})
+                           fields={name: [_("含有不可见的控制字符（%(code)s）", code=code)]})
