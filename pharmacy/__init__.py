@@ -95,6 +95,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from .db_setup import configure_engine_events
     from .extensions import Session
     from .errors import register_error_handlers
+    from .input_guard import refuse_control_characters
     from .logging_setup import configure_logging
     from .i18n import compile_catalogs, select_locale, translation_directories
 
@@ -113,6 +114,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     configure_logging(app)
     _configure_proxy(app)
     _configure_login(app)
+    app.before_request(refuse_control_characters)  # every text field of every request, before any view
     _configure_unit_of_work(app)
     _configure_templates(app)
     _configure_security_headers(app)

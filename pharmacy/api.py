@@ -167,7 +167,9 @@ def build_openapi(app: Flask) -> dict:
     marshmallow = MarshmallowPlugin(schema_name_resolver=schema_component_name)
     times = ("Every date-time is ISO 8601 in UTC with a `Z` (2026-12-04T01:31:00Z); one sent without an offset is "
              "taken as UTC. A date (YYYY-MM-DD: an expiry, a departure, a report's range) is a day in the county's "
-             f"time zone, {app.config['BABEL_DEFAULT_TIMEZONE']}.")
+             f"time zone, {app.config['BABEL_DEFAULT_TIMEZONE']}. Any query value, JSON string or JSON key holding an "
+             "invisible control character (C0 but tab/LF/CR, DEL, C1, a lone surrogate, U+FFFE/FFFF, U+2028/2029) is "
+             "refused with 422 `control_character`, the field named by its path (`lines.0.note`).")
     spec = APISpec(title="pharmacy API", version="1", openapi_version="3.0.3", plugins=[marshmallow],
                    info={"description": times})
     marshmallow.converter.add_attribute_function(_utc_moment_property)

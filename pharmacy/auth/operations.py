@@ -19,6 +19,11 @@ def me(user) -> dict:
             "facility": user.facility, "permissions": sorted(PERMISSIONS.get(user.role, set()))}
 
 
+def sign_out(user) -> None:
+    """End the signed-in user's sessions on the server, so a copied session cookie stops working too."""
+    services.end_sessions(user)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # People
 

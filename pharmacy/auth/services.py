@@ -35,8 +35,15 @@ class LoginRefused(Forbidden):
 
 
 def authenticate(username: str, password: str) -> User:
-    """Return the user for these credentials, counting failures and locking after repeated ones."""
-    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    """Return the user for these credentials, counting failures and locking after repeated ones.
+
+    The user's row is locked (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's write lock at BEGIN already makes
+    requests serial) before the lock and the password are checked, and stays locked until the request commits the
+    count: parallel guesses for one account take turns, each sees the failures before it, and at most
+    `MAX_FAILED_LOGINS` guesses are ever checked before the lock engages.
+    """
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip())
+                             .with_for_update().execution_options(populate_existing=True))
     now = clock.now_utc()
     if user is not None and user.locked_until is not None and clock.as_utc(user.locked_until) > now:
         raise LoginRefused(_("登录失败次数过多，账户已锁定 %(minutes)s 分钟", minutes=LOCK_MINUTES), code="locked")
@@ -57,6 +64,18 @@ def authenticate(username: str, password: str) -> User:
         user.session_token = secrets.token_hex(16)
     db.session.flush()
     return user
+
+
+def end_sessions(user: User) -> None:
+    """Sign the user out everywhere: every session cookie issued so far, copied or not, stops working.
+
+    A cookie names the user's `session_token`, which changes here, so the server refuses the old cookies. There is
+    one token per user, not one per browser: signing out of one browser ends the user's sessions in the others too
+    (as deactivating does); they sign in again there. API tokens are not sessions and keep working.
+    """
+    user.session_token = secrets.token_hex(16)
+    db.session.flush()
+    log.info("user %s signed out: every session ended", user.username)
 
 
 def load_user_by_session_id(session_id: str) -> User | None:

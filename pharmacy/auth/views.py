@@ -62,6 +62,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    operations.sign_out(current_user)
     logout_user()
     from flask import session
 
