@@ -17,6 +17,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from xml.etree.ElementTree import ParseError
+from xml.parsers import expat
 
 from defusedxml import DefusedXmlException
 from flask_babel import gettext as _
@@ -38,6 +39,12 @@ KOREAN = ["cp949", "euc_kr", "johab", "iso2022_kr"]
 CHAOS_TOLERANCE = 0.1
 CHINESE_SHARE = 0.9
 SAMPLE_BYTES = 256 * 1024
+# openpyxl builds a tree of each XML part it reads, releasing only sheet rows and shared strings once read. So that
+# memory is bounded whatever the file, the parts are first scanned as a stream: at most this many elements held at
+# once outside a row or shared string, and in one row (16 384 cells, the format's maximum, and their values) or string.
+RELEASED = {"row", "si"}
+MAX_HELD_ELEMENTS = 250_000
+MAX_ELEMENTS_PER_ROW = 100_000
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,54 @@ class _Budget:
             raise UploadRefused("读取表格超时（内容过多或结构异常），已拒绝", code="sheet_too_slow")
 
 
+def _scan_xml(archive: zipfile.ZipFile, budget: "_Budget") -> None:
+    """Stream every XML part of the workbook through expat: refuse a DTD or an entity declaration, and a part that
+    would make openpyxl hold too many elements at once."""
+    for entry in archive.infolist():
+        if not entry.filename.endswith((".xml", ".rels")):
+            continue
+        held = inside = seen = 0
+        depth_in_released = 0
+
+        def start(name, _attrs):
+            nonlocal held, inside, seen, depth_in_released
+            seen += 1
+            if seen % 4096 == 0:
+                budget.check_time()
+            if depth_in_released:
+                depth_in_released += 1
+                inside += 1
+                if inside > MAX_ELEMENTS_PER_ROW:
+                    raise UploadRefused("表格内容过多（超过 %(n)s 个单元格或字数过多），请分批导入",
+                                        code="sheet_too_large", n=budget.limits.cells)
+            elif name.rpartition("}")[2] in RELEASED:
+                depth_in_released, inside = 1, 1
+            else:
+                held += 1
+                if held > MAX_HELD_ELEMENTS:
+                    raise UploadRefused("表格内容过多（超过 %(n)s 个单元格或字数过多），请分批导入",
+                                        code="sheet_too_large", n=budget.limits.cells)
+
+        def end(_name):
+            nonlocal depth_in_released
+            if depth_in_released:
+                depth_in_released -= 1
+
+        def declaration(*_args):
+            _refuse_unsafe()
+
+        parser = expat.ParserCreate(namespace_separator="}")
+        parser.StartElementHandler, parser.EndElementHandler = start, end
+        parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = declaration
+        try:
+            with archive.open(entry) as part:
+                while chunk := part.read(64 * 1024):
+                    parser.Parse(chunk, False)
+                parser.Parse(b"", True)
+        except (expat.ExpatError, zipfile.BadZipFile, OSError, EOFError):
+            raise InvalidInput(_("无法读取该 Excel 文件"), code="bad_file", fields={"file": [_("文件已损坏")]}) from None
+
+
 def read_sheet(data: bytes, limits: SheetLimits) -> list[list]:
     """The values of the first sheet's rows (row i is row i + 1 of the sheet; trailing blank rows and cells cut),
     within `limits`. Raises UploadRefused past a limit or on unsafe XML, and InvalidInput on an unreadable file."""
@@ -144,6 +199,11 @@ def read_sheet(data: bytes, limits: SheetLimits) -> list[list]:
 
     check_xlsx(data)
     budget = _Budget(limits)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise InvalidInput(_("无法读取该 Excel 文件"), code="bad_file", fields={"file": [_("文件已损坏")]}) from None
+    _scan_xml(archive, budget)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a broken file

@@ -1,6 +1,7 @@
 """Hostile spreadsheets, zipped by hand: small on the wire, ruinous to a reader that trusts them."""
 
 import io
+import os
 import zipfile
 
 from openpyxl import Workbook
@@ -74,3 +75,20 @@ def external_entity(headings: list[str]) -> bytes:
     """A DTD that asks the reader to include /etc/passwd (XXE)."""
     prolog = '<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
     return _with_parts({SHEET: _sheet(heading_rows(headings, [["&xxe;"]]), prolog=prolog)})
+
+
+def _padded(parts: dict[str, str]) -> bytes:
+    """The parts, with an incompressible picture beside them, so the archive's overall ratio looks ordinary."""
+    return _with_parts({**parts, "xl/media/image1.png": os.urandom(128 * 1024)})
+
+
+def wide_row(headings: list[str], cells: int = 200_000) -> bytes:
+    """One row of `cells` cells without references (openpyxl numbers them on): a tree of them all in memory."""
+    row = heading_rows(headings, []) + '<row r="2">' + "<c/>" * cells + "</row>"
+    return _padded({SHEET: _sheet(row)})
+
+
+def many_elements(headings: list[str], count: int = 300_000) -> bytes:
+    """Elements openpyxl does not know, outside the rows: it keeps every one of them in its tree."""
+    xml = _sheet(heading_rows(headings, [])).replace("</sheetData>", "</sheetData>" + "<x/>" * count)
+    return _padded({SHEET: xml})

@@ -103,3 +103,23 @@ def test_a_sheet_is_read_within_its_limits():
         with pytest.raises(DomainError) as refused:
             read_sheet(data, limits)
         assert refused.value.status == 422 and refused.value.code == code and refused.value.message
+
+
+@pytest.mark.parametrize("build", ["wide_row", "many_elements"])
+def test_a_sheet_that_would_make_openpyxl_hold_a_huge_tree_is_refused_in_bounded_memory(build):
+    import tracemalloc
+
+    from pharmacy.uploads import SheetLimits, read_sheet
+    from tests import hostile_files
+
+    data = getattr(hostile_files, build)(["药品名称", "数量"])
+    assert len(data) < 512 * 1024
+    tracemalloc.start()
+    try:
+        with pytest.raises(DomainError) as refused:
+            read_sheet(data, SheetLimits(rows=100))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert refused.value.status == 422 and refused.value.code == "sheet_too_large"
+    assert peak < 16 * 1024 * 1024
