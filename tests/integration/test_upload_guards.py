@@ -15,7 +15,7 @@ from pharmacy.orders.models import Order
 from pharmacy.uploads import MAX_UNCOMPRESSED_BYTES
 from tests import hostile_files
 from tests.factories import make_product
-from tests.integration.orders_helpers import csrf_header
+from tests.integration.orders_helpers import csrf_header, use_language
 
 
 def _zip_bomb() -> bytes:
@@ -152,3 +152,18 @@ def test_dictionary_import_refuses_a_shift_jis_csv(county, login):
     assert page.status_code == 422
     assert "不是中文编码" in page.get_data(as_text=True) and "cp932" in page.get_data(as_text=True)
     assert _count(DictionaryImport) == before
+
+
+def test_the_order_page_says_why_a_sheet_is_refused_in_the_users_language(county, login):
+    client = use_language(login(county.users["township"]), "en")
+    before = _count(Order)
+    page = client.post("/orders/import", data={"file": (io.BytesIO(hostile_files.far_row(ORDER_HEADINGS, [])),
+                                                         "order.xlsx")},
+                       content_type="multipart/form-data")
+    assert page.status_code == 422
+    assert "The sheet has more than 2500 rows; import it in parts" in page.get_data(as_text=True)
+    page = client.post("/orders/import", data={"file": (io.BytesIO(hostile_files.external_entity(ORDER_HEADINGS)),
+                                                         "order.xlsx")},
+                       content_type="multipart/form-data")
+    assert page.status_code == 422 and "(DTD/entities)" in page.get_data(as_text=True)
+    assert _count(Order) == before
