@@ -45,6 +45,8 @@ SAMPLE_BYTES = 256 * 1024
 RELEASED = {"row", "si"}
 MAX_HELD_ELEMENTS = 250_000
 MAX_ELEMENTS_PER_ROW = 100_000
+# A CSV line longer than this is no dictionary or order line (five columns of names are a few hundred characters).
+MAX_LINE_CHARS = 65_536
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,44 @@ class _Budget:
             raise UploadRefused("读取表格超时（内容过多或结构异常），已拒绝", code="sheet_too_slow")
 
 
+def _bounded(rows, budget: "_Budget") -> list[list]:
+    """The rows (tuples or lists of at most `limits.columns` values), trailing blanks cut, within the budget: blank
+    rows may run `blank_tail` past the last row allowed, a row with a value there is refused."""
+    limits = budget.limits
+    kept: list[list] = []
+    blank_run = 0
+    for number, values in enumerate(rows, start=1):
+        if number % 256 == 0:
+            budget.check_time()
+        row = [] if values.count(None) == len(values) else budget.keep(values)
+        if not row and number <= limits.rows + limits.blank_tail:
+            blank_run += 1
+            continue
+        if number > limits.rows:
+            raise UploadRefused("表格超过 %(n)s 行，请分批导入", code="sheet_too_large", n=limits.rows)
+        kept.extend([] for _blank in range(blank_run))
+        blank_run = 0
+        kept.append(row)
+    return kept
+
+
+def _csv_lines(text: str):
+    # One line at a time, so that csv never builds a row of millions of fields from one endless line.
+    for line in io.StringIO(text, newline=""):
+        if len(line) > MAX_LINE_CHARS:
+            raise UploadRefused("CSV 文件有一行超过 %(n)s 个字符，已拒绝", code="sheet_too_large", n=MAX_LINE_CHARS)
+        yield line
+
+
+def read_csv(text: str, limits: SheetLimits, delimiter: str = ",") -> list[list[str]]:
+    """The rows of CSV text within `limits`, as `read_sheet` reads a sheet."""
+    reader = csv.reader(_csv_lines(text), delimiter=delimiter)
+    try:
+        return _bounded((row[:limits.columns] for row in reader), _Budget(limits))
+    except csv.Error:
+        raise UploadRefused("CSV 格式有误（第 %(line)s 行）", code="bad_file", line=reader.line_num) from None
+
+
 def _scan_xml(archive: zipfile.ZipFile, budget: "_Budget") -> None:
     """Stream every XML part of the workbook through expat: refuse a DTD or an entity declaration, and a part that
     would make openpyxl hold too many elements at once."""
@@ -215,22 +255,7 @@ def read_sheet(data: bytes, limits: SheetLimits) -> list[list]:
         sheet = workbook.worksheets[0]
         # The declared size is the file's word, not a fact: openpyxl pads each row to it.
         sheet.reset_dimensions()
-        rows: list[list] = []
-        blank_run = 0
-        cells = sheet.iter_rows(min_row=1, min_col=1, max_col=limits.columns, values_only=True)
-        for number, values in enumerate(cells, start=1):
-            if number % 256 == 0:
-                budget.check_time()
-            row = [] if values.count(None) == len(values) else budget.keep(values)
-            if not row and number <= limits.rows + limits.blank_tail:
-                blank_run += 1
-                continue
-            if number > limits.rows:
-                raise UploadRefused("表格超过 %(n)s 行，请分批导入", code="sheet_too_large", n=limits.rows)
-            rows.extend([] for _blank in range(blank_run))
-            blank_run = 0
-            rows.append(row)
-        return rows
+        return _bounded(sheet.iter_rows(min_row=1, min_col=1, max_col=limits.columns, values_only=True), budget)
     except DomainError:
         raise
     except Exception as exc:
@@ -317,7 +342,4 @@ def read_table(upload: FileStorage) -> list[list[str]]:
     if not name.endswith(".csv") or b"\x00" in data[:4096] or data.startswith(BINARY_SIGNATURES):
         _refuse_type()
     text = data.decode(detect_chinese_encoding(data))
-    rows = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))]
-    if len(rows) > MAX_ROWS:
-        raise InvalidInput(_("文件行数超过 %(n)s 行", n=MAX_ROWS), fields={"file": [_("行数过多")]})
-    return rows
+    return [[cell.strip() for cell in row] for row in read_csv(text.lstrip("\ufeff"), SheetLimits(rows=MAX_ROWS))]

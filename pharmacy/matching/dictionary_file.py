@@ -5,18 +5,17 @@ are empty stay in the result, marked, so the caller can report them instead of d
 """
 
 import csv
-import io
 import re
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
 
 from ..errors import InvalidInput
-from ..uploads import SheetLimits, UploadRefused, detect_chinese_encoding, read_sheet
+from ..uploads import SheetLimits, UploadRefused, detect_chinese_encoding, read_csv, read_sheet
 
 MAX_ROWS = 20000
 # The rows, plus a title, a heading and trailing blank rows; the columns a HIS export may carry before the name.
-SHEET_LIMITS = SheetLimits(rows=MAX_ROWS + 50, columns=64, cells=(MAX_ROWS + 50) * 16, chars=4_000_000,
+SHEET_LIMITS = SheetLimits(rows=MAX_ROWS + 50, columns=64, cells=(MAX_ROWS + 50) * 32, chars=8_000_000,
                            cpu_seconds=10.0)
 MAX_CELL = {"local_code": 64, "name": 200, "spec": 120, "manufacturer": 120, "unit": 16}
 
@@ -115,11 +114,12 @@ def _csv_rows(data: bytes) -> tuple[str, list[list[str]]]:
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        rows = [[_cell_text(c) for c in row] for row in reader]
-    except csv.Error:
-        raise DictionaryFileError("CSV 格式有误（第 %(line)s 行）", line=reader.line_num) from None
+        rows = [[_cell_text(c) for c in row] for row in read_csv(text, SHEET_LIMITS, delimiter)]
+    except UploadRefused as exc:
+        if exc.code != "bad_file":
+            raise  # past the limits: refused in the reader's words
+        raise DictionaryFileError(exc.message_id, **exc.params) from None
     return ("gbk" if encoding in ("gbk", "gb18030") else encoding.replace("-sig", "")), rows
 
 

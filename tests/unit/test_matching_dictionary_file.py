@@ -146,3 +146,25 @@ def test_csv_that_is_not_chinese_text_is_refused_and_named(text, encoding, detec
 def test_short_gbk_files_that_look_like_other_encodings_are_still_read(text, name):
     dictionary = read_dictionary("dict.csv", text.encode("gbk"))
     assert dictionary.encoding == "gbk" and dictionary.rows[0].name == name
+
+
+@pytest.mark.parametrize("data, reason", [
+    ("药品名称\n".encode() + b"\n" * 3_000_000, "表格超过 20050 行"),  # 3 MB of empty lines
+    ("药品名称\n阿莫西林".encode() + b"," * 3_000_000, "超过 65536 个字符"),  # one line of 3 million fields
+])
+def test_csv_that_inflates_in_the_reader_is_refused_fast_and_in_bounded_memory(data, reason):
+    import time
+    import tracemalloc
+
+    from pharmacy.errors import DomainError
+
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(DomainError) as refused:
+            read_dictionary("dict.csv", data)
+        seconds, peak = time.perf_counter() - started, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert refused.value.status == 422 and reason in refused.value.message
+    assert seconds < 5 and peak < 64 * 1024 * 1024
