@@ -3,12 +3,14 @@ as a zip before openpyxl opens it, so a zip bomb (a few KB that inflate to gigab
 The request size itself is capped by MAX_CONTENT_LENGTH (413).
 
 A sheet is then read in openpyxl's streaming (read-only) mode under `SheetLimits`: its declared size is ignored
-(a 2 KB file may declare A1:XFD1048576, and openpyxl pads every row to what the sheet declares), only the first
+(a 5 KB file may declare A1:XFD1048576, and openpyxl pads every row to what the sheet declares), only the first
 columns are read, and reading stops with a refusal past a number of rows, of cells with a value, of characters of
-text, or of CPU seconds. What is kept is therefore bounded by the limits, whatever the file says. XML with a DTD
-(entity expansion, external entities) is refused: defusedxml, which openpyxl uses when it is installed, forbids it.
+text, or of CPU seconds. What is kept is therefore bounded by the limits, whatever the file says. Before that, every
+XML part is streamed through expat, so that openpyxl is never handed a part that would make it hold a huge tree.
+XML with a DTD (entity expansion, external entities) is refused, by that scan and by defusedxml, which openpyxl uses
+when it is installed.
 
-CSV text must be Chinese: UTF-8 (with or without BOM), UTF-16 with BOM, or GBK/GB18030. The legacy encoding is
+CSV is read line by line under the same limits. Its text must be Chinese: UTF-8 (with or without BOM), UTF-16 with BOM, or GBK/GB18030. The legacy encoding is
 told by charset-normalizer, so a Shift-JIS or Big5 file is refused instead of being read as GBK nonsense."""
 
 import csv
