@@ -35,7 +35,9 @@ def match_names(body):
 @permission_required("matching.import")
 @api_operation(summary="Upload a local drug dictionary (multipart: file, facility)", tags=["matching"],
                response=ImportSchema, status=201,
-               description="CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or XLSX; a file that cannot be read is "
+               description="CSV (UTF-8, UTF-8 with BOM, UTF-16 with BOM, GBK/GB18030; another encoding such as "
+                           "Shift-JIS or Big5 is refused) or XLSX (first sheet, read within limits: 20 050 rows, 64 "
+                           "columns, cells, text, CPU time; XML with a DTD refused); a file that cannot be read is "
                            "refused whole (422) and nothing is written. The facility is `facility` (id or code) "
                            "or `facility_id`, in the caller's scope; by default the caller's own. A deactivated "
                            "facility is refused (422).")

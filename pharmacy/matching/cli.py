@@ -90,7 +90,7 @@ def match_file(in_path, out_path, facility_code):
     facility = _facility(facility_code)
     try:
         dictionary = read_dictionary(in_path.name, in_path.read_bytes(), require_header=False)
-    except DictionaryFileError as exc:
+    except (DictionaryFileError, DomainError) as exc:  # DomainError: a sheet past the upload limits, unsafe XML
         raise click.ClickException(f"文件无法读取 (cannot read file): {exc.message}") from None
     index = current_index()
     chain = services.facility_chain(facility)

@@ -5,14 +5,18 @@ are empty stay in the result, marked, so the caller can report them instead of d
 """
 
 import csv
-import io
 import re
 import unicodedata
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 
+from ..errors import InvalidInput
+from ..uploads import SheetLimits, UploadRefused, detect_chinese_encoding, read_csv, read_sheet
+
 MAX_ROWS = 20000
+# The rows, plus a title, a heading and trailing blank rows; the columns a HIS export may carry before the name.
+SHEET_LIMITS = SheetLimits(rows=MAX_ROWS + 50, columns=64, cells=(MAX_ROWS + 50) * 32, chars=8_000_000,
+                           cpu_seconds=10.0)
 MAX_CELL = {"local_code": 64, "name": 200, "spec": 120, "manufacturer": 120, "unit": 16}
 
 # Header spellings (compared after NFKC, lower case, without spaces and brackets) → field.
@@ -70,25 +74,14 @@ def _header_key(cell) -> str:
 
 
 def detect_encoding(data: bytes) -> str:
-    """The encoding a CSV is written in: UTF-8 (with or without BOM), UTF-16 with BOM, or GBK/GB18030."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    if b"\x00" in data[:4096]:
+    """The encoding a CSV is written in: UTF-8 (with or without BOM), UTF-16 with BOM, or GBK/GB18030; any other
+    (Shift-JIS, Big5, Latin-1…) is refused, as charset-normalizer tells it."""
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DictionaryFileError("文件不是文本格式的 CSV，也不是 .xlsx 表格")
     try:
-        data.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    for encoding in ("gbk", "gb18030"):
-        try:
-            data.decode(encoding)
-            return encoding
-        except UnicodeDecodeError:
-            continue
-    raise DictionaryFileError("无法识别文件编码：请保存为 UTF-8 或 GBK 编码的 CSV，或 .xlsx 表格")
+        return detect_chinese_encoding(data)
+    except UploadRefused as exc:
+        raise DictionaryFileError(exc.message_id, **exc.params) from None
 
 
 def repair_mojibake(text: str) -> str:
@@ -121,38 +114,26 @@ def _csv_rows(data: bytes) -> tuple[str, list[list[str]]]:
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        rows = [[_cell_text(c) for c in row] for row in reader]
-    except csv.Error:
-        raise DictionaryFileError("CSV 格式有误（第 %(line)s 行）", line=reader.line_num) from None
+        rows = [[_cell_text(c) for c in row] for row in read_csv(text, SHEET_LIMITS, delimiter)]
+    except UploadRefused as exc:
+        if exc.code != "bad_file":
+            raise  # past the limits: refused in the reader's words
+        raise DictionaryFileError(exc.message_id, **exc.params) from None
     return ("gbk" if encoding in ("gbk", "gb18030") else encoding.replace("-sig", "")), rows
 
 
 def _xlsx_rows(data: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    from ..uploads import check_xlsx
-
-    check_xlsx(data)
     try:
         with warnings.catch_warnings():
             # openpyxl warns about styles and data validation it does not read; they do not matter here.
             warnings.simplefilter("ignore")
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            try:
-                sheet = workbook.worksheets[0]
-                rows = []
-                for values in sheet.iter_rows(values_only=True):
-                    rows.append([_cell_text(v) for v in values])
-                    if len(rows) > MAX_ROWS + 50:
-                        break
-            finally:
-                workbook.close()
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, IndexError):
+            rows = read_sheet(data, SHEET_LIMITS)
+    except InvalidInput as exc:
+        if exc.code != "bad_file":
+            raise  # a zip bomb, unsafe XML, a sheet past the limits: refused in the reader's words
         raise DictionaryFileError("Excel 文件已损坏或不是有效的 .xlsx 表格") from None
-    return rows
+    return [[_cell_text(v) for v in values] for values in rows]
 
 
 def _find_header(rows: list[list[str]]) -> tuple[int, dict[str, int]] | None:

@@ -46,7 +46,10 @@ def build_draft(body):
                tags=["orders"], response=OrderImportResultSchema, status=201,
                description="Rows are matched by product code, then generic name + strength. A file with any bad "
                            "row is refused whole: 422 with `details` listing every bad row (with `candidates` "
-                           "where a name fits several products; settle those with `pick_<row>` = product id).")
+                           "where a name fits several products; settle those with `pick_<row>` = product id). The "
+                           "first sheet is read within limits (2 500 rows, 32 columns, cells, text, CPU time): a "
+                           "sheet past them is refused (422 `sheet_too_large` / `sheet_too_slow`), and so is XML "
+                           "with a DTD or entities (422 `unsafe_xml`).")
 def import_xlsx():
     return operations.import_order(current_user, _import_command())
 
@@ -101,7 +104,8 @@ def get_order(order_id: int):
                            "row, with `candidates` where a name fits several products). Settle those rows by "
                            "sending the file again with a form field `pick_<row>` = the chosen product id (not a "
                            "number: 422 at `pick_<row>`). Optional `qty_<line id>` / `urgency_<line id>` change "
-                           "draft lines in the same step, as the page's unsaved edits do.")
+                           "draft lines in the same step, as the page's unsaved edits do. The sheet limits and "
+                           "refusals of `POST /orders/import` apply.")
 def import_into_draft(order_id: int):
     return operations.import_into_draft(current_user, _order(order_id, for_update=True), _import_command())
 

@@ -1,16 +1,12 @@
 """Import an order from the township's own spreadsheet (XLSX): read the rows, match the local names, and add them
 to the draft; a file with any bad row is refused whole, with every bad row reported."""
 
-import io
 import logging
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -19,6 +15,7 @@ from ..errors import InvalidInput
 from ..extensions import db
 from ..facilities.models import Facility
 from ..matching.matcher import NEEDS_REVIEW
+from ..uploads import SheetLimits, read_sheet
 from .models import LineSource, Order, OrderLine, OrderStatus
 from .services import MAX_QTY_PACKS, _check_orderable, _require_status, create_order, update_lines
 
@@ -29,6 +26,9 @@ MAX_ROWS = 2000
 CLOSE_SCORE = 10
 MAX_CANDIDATES = 6
 HEADER_SCAN_ROWS = 10
+# What an order sheet may hold (a title, the heading, MAX_ROWS lines and some blank rows; a few columns of text).
+SHEET_LIMITS = SheetLimits(rows=MAX_ROWS + 500, columns=32, cells=(MAX_ROWS + 500) * 12, chars=1_000_000,
+                           cpu_seconds=10.0)
 # Column headings pharmacists use, by field (compared after normalisation: no spaces, half-width brackets).
 HEADINGS = {
     "code": {"编码", "药品编码", "产品编码", "目录编码", "code", "productcode"},
@@ -102,45 +102,37 @@ def _pick(columns: dict[str, int], values: list) -> dict:
 
 def read_order_rows(data: bytes) -> tuple[list[ImportRow], list[ImportProblem]]:
     """Rows of the first sheet below its heading row; problems for a missing heading or too many rows."""
-    from ..uploads import check_xlsx
-
-    check_xlsx(data)
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
+        sheet_rows = read_sheet(data, SHEET_LIMITS)
+    except InvalidInput as exc:
+        if exc.code != "bad_file":
+            raise
         raise InvalidInput(_("无法读取文件：请上传 Excel（.xlsx）文件"), code="bad_file") from None
-    try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        columns, heading_row = None, 0
-        for index, values in enumerate(rows, start=1):
-            found = {}
-            for position, value in enumerate(values or ()):
-                text = _norm(value)
-                for field, names in HEADINGS.items():
-                    if text in names and field not in found:
-                        found[field] = position
-            if "qty" in found and ("code" in found or "name" in found):
-                columns, heading_row = found, index
-                break
-            if index >= HEADER_SCAN_ROWS:
-                break
-        if columns is None:
-            return [], [ImportProblem(0, "", _("找不到表头：需要“数量”列，以及“药品编码”或“药品名称”列"))]
-        result, problems = [], []
-        for index, values in enumerate(rows, start=heading_row + 1):
-            cells = _pick(columns, list(values or ()))
-            local = LocalName(_cell_text(cells["code"]), _cell_text(cells["name"]), _cell_text(cells["spec"]),
-                              _cell_text(cells["form"]))
-            if not (local.code or local.name) and cells["qty"] in (None, ""):
-                continue
-            if len(result) >= MAX_ROWS:
-                problems.append(ImportProblem(index, "", _("文件超过 %(max)s 行，请分批导入", max=MAX_ROWS)))
-                break
-            result.append(ImportRow(index, local, cells["qty"], _cell_text(cells["note"])))
-        return result, problems
-    finally:
-        workbook.close()
+    columns, heading_row = None, 0
+    for index, values in enumerate(sheet_rows[:HEADER_SCAN_ROWS], start=1):
+        found = {}
+        for position, value in enumerate(values):
+            text = _norm(value)
+            for field, names in HEADINGS.items():
+                if text in names and field not in found:
+                    found[field] = position
+        if "qty" in found and ("code" in found or "name" in found):
+            columns, heading_row = found, index
+            break
+    if columns is None:
+        return [], [ImportProblem(0, "", _("找不到表头：需要“数量”列，以及“药品编码”或“药品名称”列"))]
+    result, problems = [], []
+    for index, values in enumerate(sheet_rows[heading_row:], start=heading_row + 1):
+        cells = _pick(columns, values)
+        local = LocalName(_cell_text(cells["code"]), _cell_text(cells["name"]), _cell_text(cells["spec"]),
+                          _cell_text(cells["form"]))
+        if not (local.code or local.name) and cells["qty"] in (None, ""):
+            continue
+        if len(result) >= MAX_ROWS:
+            problems.append(ImportProblem(index, "", _("文件超过 %(max)s 行，请分批导入", max=MAX_ROWS)))
+            break
+        result.append(ImportRow(index, local, cells["qty"], _cell_text(cells["note"])))
+    return result, problems
 
 
 def parse_qty(value) -> int | None:

@@ -123,3 +123,48 @@ def test_too_many_rows_are_refused():
     with pytest.raises(DictionaryFileError) as refused:
         read_dictionary("big.csv", data)
     assert "20000" in refused.value.message
+
+
+@pytest.mark.parametrize("text, encoding, detected", [
+    ("コード,薬品名,規格\n1001,アモキシシリンカプセル,250mg\n1002,ロキソニン錠,60mg\n", "shift_jis", "cp932"),
+    ("薬品名,規格\nロキソニン錠,60mg\n", "shift_jis", "cp932"),
+    ("藥品名稱,規格\n1001,阿莫西林膠囊,250mg\n", "big5", "big5"),
+    ("name,spec\nCafé crème,250mg\n", "latin-1", "cp1250"),
+])
+def test_csv_that_is_not_chinese_text_is_refused_and_named(text, encoding, detected):
+    """Shift-JIS, Big5 and Latin-1 bytes often decode as GBK without an error: nonsense names, no warning."""
+    with pytest.raises(DictionaryFileError) as refused:
+        read_dictionary("dict.csv", text.encode(encoding))
+    assert "不是中文编码" in refused.value.message and detected in refused.value.message
+
+
+@pytest.mark.parametrize("text, name", [
+    ("药品名称\n布洛芬缓释胶囊\n", "布洛芬缓释胶囊"),  # these bytes are valid Shift-JIS and Korean too
+    ("编码,名称\nA1,阿莫西林\n", "阿莫西林"),
+    ("药品名称,规格\n硝苯地平缓释片（Ⅱ）,20mg*30片\n络活喜,5mg\n", "硝苯地平缓释片（Ⅱ）"),
+])
+def test_short_gbk_files_that_look_like_other_encodings_are_still_read(text, name):
+    dictionary = read_dictionary("dict.csv", text.encode("gbk"))
+    assert dictionary.encoding == "gbk" and dictionary.rows[0].name == name
+
+
+@pytest.mark.parametrize("data, reason", [
+    ("药品名称\n".encode() + b"\n" * 3_000_000, "表格超过 20050 行"),  # 3 MB of empty lines
+    ("药品名称\n阿莫西林".encode() + b"," * 3_000_000, "超过 65536 个字符"),  # one line of 3 million fields
+])
+def test_csv_that_inflates_in_the_reader_is_refused_fast_and_in_bounded_memory(data, reason):
+    import time
+    import tracemalloc
+
+    from pharmacy.errors import DomainError
+
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(DomainError) as refused:
+            read_dictionary("dict.csv", data)
+        seconds, peak = time.perf_counter() - started, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert refused.value.status == 422 and reason in refused.value.message
+    assert seconds < 5 and peak < 64 * 1024 * 1024

@@ -74,3 +74,52 @@ def test_a_zip_that_is_not_a_workbook_is_refused():
     with pytest.raises(DomainError) as refused:
         read_table(_upload(out.getvalue(), "x.xlsx"))
     assert refused.value.status == 415
+
+
+def test_a_shift_jis_csv_is_refused_not_read_as_gbk():
+    data = "コード,薬品名\nA1,アモキシシリンカプセル\nA2,ロキソニン錠\n".encode("shift_jis")
+    assert data.decode("gb18030")  # decodes without an error: the old reader took it for Chinese
+    with pytest.raises(DomainError) as refused:
+        read_table(_upload(data, "d.csv"))
+    assert refused.value.status == 422 and refused.value.code == "bad_encoding"
+    assert "cp932" in refused.value.message and "不是中文编码" in refused.value.message
+
+
+def test_openpyxl_parses_with_defusedxml():
+    """openpyxl forbids DTDs and entities only when defusedxml is installed (a dependency in pyproject.toml)."""
+    import openpyxl
+
+    assert openpyxl.DEFUSEDXML is True
+
+
+def test_a_sheet_is_read_within_its_limits():
+    from pharmacy.uploads import SheetLimits, read_sheet
+
+    data = _xlsx([["名称", None, None], [], ["阿莫西林", "0.25g", None]])
+    assert read_sheet(data, SheetLimits(rows=3, columns=2)) == [["名称"], [], ["阿莫西林", "0.25g"]]
+    for limits, code in ((SheetLimits(rows=2), "sheet_too_large"), (SheetLimits(rows=9, cells=2), "sheet_too_large"),
+                         (SheetLimits(rows=9, chars=5), "sheet_too_large"),
+                         (SheetLimits(rows=9, cpu_seconds=-1), "sheet_too_slow")):
+        with pytest.raises(DomainError) as refused:
+            read_sheet(data, limits)
+        assert refused.value.status == 422 and refused.value.code == code and refused.value.message
+
+
+@pytest.mark.parametrize("build", ["wide_row", "many_elements"])
+def test_a_sheet_that_would_make_openpyxl_hold_a_huge_tree_is_refused_in_bounded_memory(build):
+    import tracemalloc
+
+    from pharmacy.uploads import SheetLimits, read_sheet
+    from tests import hostile_files
+
+    data = getattr(hostile_files, build)(["药品名称", "数量"])
+    assert len(data) < 512 * 1024
+    tracemalloc.start()
+    try:
+        with pytest.raises(DomainError) as refused:
+            read_sheet(data, SheetLimits(rows=100))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert refused.value.status == 422 and refused.value.code == "sheet_too_large"
+    assert peak < 16 * 1024 * 1024
