@@ -16,6 +16,7 @@ from marshmallow import Schema, fields
 from . import clock, vocabulary
 from .errors import DomainError
 from .extensions import csrf
+from .fields import Integer
 from .i18n import public
 
 API_PREFIX = "/api/v1"
@@ -41,8 +42,54 @@ class UtcDateTime(fields.AwareDateTime):
         return clock.as_utc(super()._deserialize(value, attr, data, **kwargs))
 
 
+MAX_JSON_DEPTH = 32
+
+
+class RefusedJSON(ValueError):
+    """A JSON text that parses but cannot be taken: nested too deep, or a string with a lone surrogate (which no
+    database, log or page can encode). A ValueError, so `request.get_json` treats it as a bad body (400)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _check_parsed(value) -> None:
+    """Walk a parsed JSON value without recursion: depth at most MAX_JSON_DEPTH, every text valid Unicode."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise RefusedJSON(_("JSON 嵌套过深（最多 %(n)s 层）", n=MAX_JSON_DEPTH))
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    _check_text(key)
+                    stack.append((child, depth + 1))
+            else:
+                stack.extend((child, depth + 1) for child in item)
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RefusedJSON(_("JSON 文本含有无效字符（孤立的代理码位）")) from None
+
+
 class JSONProvider(DefaultJSONProvider):
-    """Flask's JSON with moments as the schemas write them (Flask's own default is an RFC 822 date)."""
+    """Flask's JSON with moments as the schemas write them (Flask's own default is an RFC 822 date); a request
+    body nested too deep or holding a lone surrogate is refused as bad JSON (`RefusedJSON`), never a 500."""
+
+    def loads(self, s, **kwargs):
+        try:
+            value = super().loads(s, **kwargs)
+        except RecursionError:
+            raise RefusedJSON(_("JSON 嵌套过深（最多 %(n)s 层）", n=MAX_JSON_DEPTH)) from None
+        _check_parsed(value)
+        return value
 
     @staticmethod
     def default(o):
@@ -134,7 +181,12 @@ def _flat_args() -> dict:
 def _json_body():
     if not request.is_json:
         raise DomainError(_("请求体必须是 JSON（Content-Type: application/json）"), code="unsupported_media_type")
-    data = request.get_json(silent=True)
+    try:
+        data = current_app.json.loads(request.get_data(cache=True))
+    except RefusedJSON as refused:
+        raise DomainError(refused.message, code="bad_json") from None
+    except ValueError:
+        data = None
     if data is None:
         raise DomainError(_("请求体不是有效的 JSON"), code="bad_json")
     return data
@@ -275,7 +327,7 @@ class VocabularyTermSchema(Schema):
     zh = fields.String(metadata={"description": "Chinese label"})
     en = fields.String(metadata={"description": "English label"})
     label = fields.String(metadata={"description": "label in the caller's language"})
-    rank = fields.Integer(allow_none=True, metadata={"description": "order where it matters (0 first), else null"})
+    rank = Integer(allow_none=True, metadata={"description": "order where it matters (0 first), else null"})
     contexts = fields.List(fields.String(), metadata={"description": "where the term may be chosen, e.g. receipt"})
 
 

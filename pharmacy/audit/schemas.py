@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from ..api import UtcDateTime
 from .models import AuditAction
+from ..fields import Integer
 
 
 class AuditQuerySchema(Schema):
@@ -16,16 +17,16 @@ class AuditQuerySchema(Schema):
     date_from = fields.Date(load_default=None)
     date_to = fields.Date(load_default=None)
     text = fields.Str(load_default="", validate=validate.Length(max=100))
-    before_id = fields.Int(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
-    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=500))
+    before_id = Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    limit = Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
 class AuditEventSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     occurred_at = UtcDateTime()
-    user_id = fields.Int(allow_none=True)
+    user_id = Integer(allow_none=True)
     username = fields.Str()
-    facility_id = fields.Int(allow_none=True)
+    facility_id = Integer(allow_none=True)
     facility_code = fields.Method("_facility_code")
     source = fields.Str()
     actor = fields.Str()
