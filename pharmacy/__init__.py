@@ -151,6 +151,7 @@ def _configure_proxy(app: Flask) -> None:
 def _configure_login(app: Flask) -> None:
     from .auth import tokens
     from .auth.services import load_user_by_session_id
+    from .logging_setup import remember_identity
 
     login.login_view = "auth.login"
     login.login_message = None
@@ -159,11 +160,15 @@ def _configure_login(app: Flask) -> None:
     def load_user(session_id: str):
         if tokens.bearer_token_sent() is not None and request.path.startswith("/api/"):
             return None  # a bearer request is its token's user, whatever cookie the client also sends
-        return load_user_by_session_id(session_id)
+        user = load_user_by_session_id(session_id)
+        remember_identity(user)
+        return user
 
     @login.request_loader
     def load_user_from_token(_request):
-        return tokens.user_for_request()
+        user = tokens.user_for_request()
+        remember_identity(user)
+        return user
 
     @login.unauthorized_handler
     def unauthorized():
@@ -193,11 +198,14 @@ def _configure_login(app: Flask) -> None:
 
 def _configure_unit_of_work(app: Flask) -> None:
     """One transaction per request: services flush, the request commits when it succeeded."""
+    from .errors import forget_failed_transaction
 
     @app.after_request
     def commit_unit_of_work(response):
         if response.status_code < 400 or g.pop("commit_on_error", False):
             db.session.commit()
+        elif response.status_code == 503:
+            forget_failed_transaction()  # the database is out of reach: rolling back must not fail the answer
         else:
             db.session.rollback()
         return response
