@@ -16,7 +16,7 @@ from marshmallow import Schema, fields
 from . import clock, vocabulary
 from .errors import DomainError
 from .extensions import csrf
-from .fields import Integer
+from .fields import DECIMAL_PATTERN, Integer, Money
 from .i18n import public
 
 API_PREFIX = "/api/v1"
@@ -223,6 +223,7 @@ def build_openapi(app: Flask) -> dict:
     spec = APISpec(title="pharmacy API", version="1", openapi_version="3.0.3", plugins=[marshmallow],
                    info={"description": times})
     marshmallow.converter.add_attribute_function(_utc_moment_property)
+    marshmallow.converter.add_attribute_function(_money_property)
     spec.components.schema("Error", {
         "type": "object",
         "properties": {"error": {"type": "object", "properties": {
@@ -256,6 +257,9 @@ def build_openapi(app: Flask) -> dict:
                                      "content": {"application/json": {"schema": ref(doc["body"])}}}
             if method in WRITE_METHODS:
                 op["parameters"].append(CSRF_HEADER)
+                if doc["body"] is None or not _needs_body(doc["body"]):
+                    # Sent without a JSON body, a cookie session's write needs the CSRF header; a bearer token not.
+                    op["security"] = [{"bearerToken": []}, {"cookieSession": [], "csrfHeader": []}]
             ok = {"description": "OK"}
             if doc["response"] is not None:
                 item = ref(doc["response"])
@@ -275,6 +279,11 @@ def build_openapi(app: Flask) -> dict:
         "type": "apiKey", "in": "cookie", "name": app.config.get("SESSION_COOKIE_NAME", "session"),
         "description": "The browser's session after signing in on /login. Writes need a JSON body "
                        "(Content-Type: application/json) or the X-CSRFToken header (GET /api/v1/auth/csrf)."})
+    spec.components.security_scheme("csrfHeader", {
+        "type": "apiKey", "in": "header", "name": "X-CSRFToken",
+        "description": "With a cookie session, a write sent without a JSON body (a bodyless action, an upload) "
+                       "carries the session's CSRF token from GET /api/v1/auth/csrf; without it the answer is 400 "
+                       "`csrf`. A JSON body (Content-Type: application/json) or a bearer token needs none."})
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path])
     document = spec.to_dict()
@@ -301,10 +310,21 @@ def _utc_moment_property(_converter, field, ret, **_kwargs) -> dict:
     return {"example": MOMENT_EXAMPLE, "description": described}
 
 
+def _money_property(_converter, field, ret, **_kwargs) -> dict:
+    """Money is a decimal string in JSON ("12.50"), not a number: say so (a JSON number is also read)."""
+    if not isinstance(field, Money):
+        return {}
+    note = "a decimal string such as \"12.50\" (a JSON number is also accepted in requests)"
+    return {"type": "string", "pattern": DECIMAL_PATTERN,
+            "description": f"{ret['description']}: {note}" if ret.get("description") else note}
+
+
 def _plain_numbers(value):
     """Decimal bounds (validate.Range(min=Decimal(...))) as JSON numbers: jsonify would make them strings,
     which is not valid OpenAPI."""
     if isinstance(value, dict):
+        if value.get("pattern") == DECIMAL_PATTERN:  # a money string: its Range bounds are not JSON Schema's
+            value = {key: item for key, item in value.items() if key not in ("minimum", "maximum")}
         return {key: _plain_numbers(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_plain_numbers(item) for item in value]
