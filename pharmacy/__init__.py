@@ -67,10 +67,16 @@ CLI_GROUPS = [
 
 
 class DatabaseIntConverter(IntegerConverter):
-    """`<int:…>` ids that fit an INTEGER column: a larger number is simply not found (404), never a 500."""
+    """`<int:…>` ids in ASCII digits (werkzeug's `\\d` would read `٣` as 3) that fit an INTEGER column: a larger
+    number is an id no row has, so it is not found (404) whatever the method. Refusing it in the converter instead
+    would make werkzeug answer 405 for a PUT whose path also has a GET rule."""
 
-    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
-        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+    regex = r"[0-9]+"
+    NO_ROW = 0
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= 2**31 - 1 else self.NO_ROW
 
 
 def _load(spec: str):

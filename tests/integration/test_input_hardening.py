@@ -146,3 +146,22 @@ def test_hostile_json_message_is_in_the_users_language(county, login):
     assert deep.status_code == 400 and "嵌套" in deep.json["error"]["message"]
     lone = client.post("/api/v1/matching/match", data='{"names": ["\\ud800"]}', content_type="application/json")
     assert lone.status_code == 400 and "字符" in lone.json["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/shortages/{digits}", "/shortages/{digits}"])
+def test_ids_in_urls_are_ascii_digits(county, login, path):
+    product = make_product()
+    shortage = make_shortage(county.villages[0], product, 1, county.users["village"])
+    db.session.commit()
+    arabic = "".join(chr(0x660 + int(c)) for c in str(shortage.id))
+    client = login(county.users["township"])
+    assert client.get(path.format(digits=shortage.id)).status_code == 200
+    assert client.get(path.format(digits=arabic)).status_code == 404
+
+
+def test_an_id_beyond_integer_is_not_found_for_every_method(county, login):
+    client = login(county.users["county"])
+    huge = 676857275920537616384
+    assert client.get(f"/api/v1/routes/{huge}").status_code == 404
+    assert client.put(f"/api/v1/routes/{huge}", json={"name": "x"}).status_code == 422  # the body is checked first
+    assert client.post(f"/api/v1/routes/{huge}/plan").status_code in (400, 404)  # not 405: the path exists
