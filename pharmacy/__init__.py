@@ -204,12 +204,15 @@ def _configure_login(app: Flask) -> None:
 
 def _configure_unit_of_work(app: Flask) -> None:
     """One transaction per request: services flush, the request commits when it succeeded."""
-    from .errors import forget_failed_transaction
+    from .errors import DATABASE_UNAVAILABLE, database_unavailable, forget_failed_transaction
 
     @app.after_request
     def commit_unit_of_work(response):
         if response.status_code < 400 or g.pop("commit_on_error", False):
-            db.session.commit()
+            try:
+                db.session.commit()
+            except DATABASE_UNAVAILABLE as err:  # gone at the commit: 503, and the client resends with its key
+                return database_unavailable(err)
         elif response.status_code == 503:
             forget_failed_transaction()  # the database is out of reach: rolling back must not fail the answer
         else:

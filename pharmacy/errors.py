@@ -3,7 +3,7 @@
 import logging
 import re
 
-from flask import Flask, g, jsonify, render_template, request, session
+from flask import Flask, current_app, g, jsonify, render_template, request, session
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
@@ -76,6 +76,7 @@ HTTP_MESSAGES = {
     413: lambda: _("上传的文件太大"),
     415: lambda: _("不支持的内容类型"),
     429: lambda: _("请求过于频繁，请稍后再试"),
+    500: lambda: _("服务器内部错误，已记录，请稍后重试"),
 }
 
 
@@ -150,25 +151,9 @@ def register_error_handlers(app: Flask) -> None:
                 response.headers[name] = value  # e.g. 405's Allow
         return response, status
 
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(InterfaceError)
-    @app.errorhandler(PoolTimeout)
-    def handle_database_unavailable(err: Exception):
-        """The database is out of reach (down, restarting, every connection busy): 503 in the user's language,
-        answered without touching the database again (no user reload, no query while logging or rendering)."""
-        identity = _identity_without_database()
-        forget_failed_transaction()
-        log.warning("database unavailable on %s %s: %s", request.method, request.path,
-                    str(err).splitlines()[0][:200] if str(err) else type(err).__name__)
-        locale = session.get("lang") or identity.get("locale")
-        if locale in app.config["LANGUAGES"]:
-            with force_locale(locale):
-                response, status = _database_unavailable()
-        else:
-            response, status = _database_unavailable()
-        response = app.make_response(response)
-        response.headers["Retry-After"] = "30"
-        return response, status
+    app.register_error_handler(DATABASE_UNAVAILABLE[0], database_unavailable)
+    app.register_error_handler(DATABASE_UNAVAILABLE[1], database_unavailable)
+    app.register_error_handler(DATABASE_UNAVAILABLE[2], database_unavailable)
 
     @app.errorhandler(OverflowError)
     @app.errorhandler(DataError)
@@ -188,6 +173,27 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal", _("服务器内部错误，已记录，请稍后重试"))
+
+
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def database_unavailable(err: Exception):
+    """The database is out of reach (down, restarting, every connection busy): 503 in the user's language,
+    answered without touching the database again (no user reload, no query while logging or rendering)."""
+    identity = _identity_without_database()
+    forget_failed_transaction()
+    log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                str(err).splitlines()[0][:200] if str(err) else type(err).__name__)
+    locale = session.get("lang") or identity.get("locale")
+    if locale in current_app.config["LANGUAGES"]:
+        with force_locale(locale):
+            response, status = _database_unavailable()
+    else:
+        response, status = _database_unavailable()
+    response = current_app.make_response((response, status))
+    response.headers["Retry-After"] = "30"
+    return response
 
 
 def _database_unavailable():

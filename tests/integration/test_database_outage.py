@@ -7,6 +7,7 @@ import sqlite3
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 from pharmacy import create_app
 from pharmacy.extensions import db
@@ -109,9 +110,14 @@ def failing_app(tmp_path):
             if outage["on"]:
                 raise sqlite3.OperationalError("disk I/O error")
 
+        @event.listens_for(db.engine, "commit")
+        def refuse_commit(_connection):
+            if outage.get("at_commit"):
+                raise OperationalError("COMMIT", {}, sqlite3.OperationalError("server closed the connection"))
+
     @app.before_request
     def database_dies_after_the_user_is_loaded():
-        outage["on"] = True
+        outage["on"] = not outage.get("at_commit")
 
     yield app, users, outage
     outage["on"] = False
@@ -139,3 +145,20 @@ def test_outage_after_the_user_is_loaded_logs_from_what_was_loaded(failing_app, 
     lines = [r for r in logged.records if r.name == "pharmacy.access"]
     assert len(lines) == 2 * len(REQUESTS) + 1
     assert all(r.status == 503 and r.user == username and r.facility_id == facility_id for r in lines)
+
+
+def test_outage_at_commit_is_a_503_too(failing_app, logged):
+    app, users, outage = failing_app
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = users["village"][0]
+        session["_fresh"] = True
+    outage["at_commit"] = True
+    try:
+        response = client.get("/api/v1/shortages")
+    finally:
+        outage["at_commit"] = False
+    assert response.status_code == 503, response.get_data(as_text=True)[:300]
+    assert response.json["error"] == {"code": "database_unavailable", "message": "数据库暂时无法访问，请稍后重试",
+                                      "fields": {}}
+    assert [r.status for r in logged.records if r.name == "pharmacy.access"] == [503]
