@@ -119,7 +119,8 @@ def cancel(shortage_id: int):
 @permission_required("shortage.manage")
 def free_text_queue(error: str | None = None, status: int = 200):
     """Free-text registrations of the villages below the user, each with the products proposed for its text."""
-    facility_id = request.args.get("facility_id", type=ascii_int) or request.form.get("facility_id", type=ascii_int)
+    facility_id = (request.args.get("facility_id", type=ascii_int)
+                   or request.form.get("facility_id", type=ascii_int))
     return render_template("shortages/free_text.html", items=operations.free_text_items(current_user, facility_id or None),
                            choices=_choices(), facility_id=facility_id, error=error,
                            done=request.args.get("done")), status
