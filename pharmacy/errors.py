@@ -151,9 +151,8 @@ def register_error_handlers(app: Flask) -> None:
                 response.headers[name] = value  # e.g. 405's Allow
         return response, status
 
-    app.register_error_handler(DATABASE_UNAVAILABLE[0], database_unavailable)
-    app.register_error_handler(DATABASE_UNAVAILABLE[1], database_unavailable)
-    app.register_error_handler(DATABASE_UNAVAILABLE[2], database_unavailable)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.register_error_handler(unavailable, database_unavailable)
 
     @app.errorhandler(OverflowError)
     @app.errorhandler(DataError)

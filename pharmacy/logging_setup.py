@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request, session
+from sqlalchemy import inspect as sa_inspect
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
@@ -33,6 +34,11 @@ def signed_in() -> dict:
     identity = g.get("signed_in")
     if identity is not None:
         return identity
+    user = g.get("_login_user")  # signed in during this request (the login form): its values as loaded, no query
+    state = sa_inspect(user, raiseerr=False) if user is not None else None
+    if state is not None and state.dict.get("username"):
+        return {"user_id": state.dict.get("id"), "username": state.dict["username"],
+                "facility_id": state.dict.get("facility_id"), "locale": state.dict.get("locale")}
     session_id = str(session.get("_user_id") or "") if has_request_context() else ""
     user_id = session_id.partition(":")[0]
     return {"user_id": int(user_id)} if user_id.isascii() and user_id.isdigit() else {}

@@ -162,3 +162,11 @@ def test_outage_at_commit_is_a_503_too(failing_app, logged):
     assert response.json["error"] == {"code": "database_unavailable", "message": "数据库暂时无法访问，请稍后重试",
                                       "fields": {}}
     assert [r.status for r in logged.records if r.name == "pharmacy.access"] == [503]
+
+
+def test_a_normal_request_logs_its_user_and_facility(county, login, logged):
+    user = county.users["township"]
+    response = login(user).get("/api/v1/auth/me")
+    assert response.status_code == 200
+    line = next(r for r in logged.records if r.name == "pharmacy.access")
+    assert (line.user, line.facility_id, line.status) == (user.username, user.facility_id, 200)
