@@ -67,10 +67,16 @@ CLI_GROUPS = [
 
 
 class DatabaseIntConverter(IntegerConverter):
-    """`<int:…>` ids that fit an INTEGER column: a larger number is simply not found (404), never a 500."""
+    """`<int:…>` ids in ASCII digits (werkzeug's `\\d` would read `٣` as 3) that fit an INTEGER column: a larger
+    number is an id no row has, so it is not found (404) whatever the method. Refusing it in the converter instead
+    would make werkzeug answer 405 for a PUT whose path also has a GET rule."""
 
-    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
-        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+    regex = r"[0-9]+"
+    NO_ROW = 0
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= 2**31 - 1 else self.NO_ROW
 
 
 def _load(spec: str):
@@ -153,6 +159,7 @@ def _configure_proxy(app: Flask) -> None:
 def _configure_login(app: Flask) -> None:
     from .auth import tokens
     from .auth.services import load_user_by_session_id
+    from .logging_setup import remember_identity
 
     login.login_view = "auth.login"
     login.login_message = None
@@ -161,11 +168,15 @@ def _configure_login(app: Flask) -> None:
     def load_user(session_id: str):
         if tokens.bearer_token_sent() is not None and request.path.startswith("/api/"):
             return None  # a bearer request is its token's user, whatever cookie the client also sends
-        return load_user_by_session_id(session_id)
+        user = load_user_by_session_id(session_id)
+        remember_identity(user)
+        return user
 
     @login.request_loader
     def load_user_from_token(_request):
-        return tokens.user_for_request()
+        user = tokens.user_for_request()
+        remember_identity(user)
+        return user
 
     @login.unauthorized_handler
     def unauthorized():
@@ -195,11 +206,17 @@ def _configure_login(app: Flask) -> None:
 
 def _configure_unit_of_work(app: Flask) -> None:
     """One transaction per request: services flush, the request commits when it succeeded."""
+    from .errors import DATABASE_UNAVAILABLE, database_unavailable, forget_failed_transaction
 
     @app.after_request
     def commit_unit_of_work(response):
         if response.status_code < 400 or g.pop("commit_on_error", False):
-            db.session.commit()
+            try:
+                db.session.commit()
+            except DATABASE_UNAVAILABLE as err:  # gone at the commit: 503, and the client resends with its key
+                return database_unavailable(err)
+        elif response.status_code == 503:
+            forget_failed_transaction()  # the database is out of reach: rolling back must not fail the answer
         else:
             db.session.rollback()
         return response

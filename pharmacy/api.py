@@ -16,6 +16,7 @@ from marshmallow import Schema, fields
 from . import clock, vocabulary
 from .errors import DomainError
 from .extensions import csrf
+from .fields import DECIMAL_PATTERN, Integer, Money
 from .i18n import public
 
 API_PREFIX = "/api/v1"
@@ -41,8 +42,54 @@ class UtcDateTime(fields.AwareDateTime):
         return clock.as_utc(super()._deserialize(value, attr, data, **kwargs))
 
 
+MAX_JSON_DEPTH = 32
+
+
+class RefusedJSON(ValueError):
+    """A JSON text that parses but cannot be taken: nested too deep, or a string with a lone surrogate (which no
+    database, log or page can encode). A ValueError, so `request.get_json` treats it as a bad body (400)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _check_parsed(value) -> None:
+    """Walk a parsed JSON value without recursion: depth at most MAX_JSON_DEPTH, every text valid Unicode."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise RefusedJSON(_("JSON 嵌套过深（最多 %(n)s 层）", n=MAX_JSON_DEPTH))
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    _check_text(key)
+                    stack.append((child, depth + 1))
+            else:
+                stack.extend((child, depth + 1) for child in item)
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RefusedJSON(_("JSON 文本含有无效字符（孤立的代理码位）")) from None
+
+
 class JSONProvider(DefaultJSONProvider):
-    """Flask's JSON with moments as the schemas write them (Flask's own default is an RFC 822 date)."""
+    """Flask's JSON with moments as the schemas write them (Flask's own default is an RFC 822 date); a request
+    body nested too deep or holding a lone surrogate is refused as bad JSON (`RefusedJSON`), never a 500."""
+
+    def loads(self, s, **kwargs):
+        try:
+            value = super().loads(s, **kwargs)
+        except RecursionError:
+            raise RefusedJSON(_("JSON 嵌套过深（最多 %(n)s 层）", n=MAX_JSON_DEPTH)) from None
+        _check_parsed(value)
+        return value
 
     @staticmethod
     def default(o):
@@ -134,7 +181,12 @@ def _flat_args() -> dict:
 def _json_body():
     if not request.is_json:
         raise DomainError(_("请求体必须是 JSON（Content-Type: application/json）"), code="unsupported_media_type")
-    data = request.get_json(silent=True)
+    try:
+        data = current_app.json.loads(request.get_data(cache=True))
+    except RefusedJSON as refused:
+        raise DomainError(refused.message, code="bad_json") from None
+    except ValueError:
+        data = None
     if data is None:
         raise DomainError(_("请求体不是有效的 JSON"), code="bad_json")
     return data
@@ -173,6 +225,7 @@ def build_openapi(app: Flask) -> dict:
     spec = APISpec(title="pharmacy API", version="1", openapi_version="3.0.3", plugins=[marshmallow],
                    info={"description": times})
     marshmallow.converter.add_attribute_function(_utc_moment_property)
+    marshmallow.converter.add_attribute_function(_money_property)
     spec.components.schema("Error", {
         "type": "object",
         "properties": {"error": {"type": "object", "properties": {
@@ -206,6 +259,9 @@ def build_openapi(app: Flask) -> dict:
                                      "content": {"application/json": {"schema": ref(doc["body"])}}}
             if method in WRITE_METHODS:
                 op["parameters"].append(CSRF_HEADER)
+                if doc["body"] is None or not _needs_body(doc["body"]):
+                    # Sent without a JSON body, a cookie session's write needs the CSRF header; a bearer token not.
+                    op["security"] = [{"bearerToken": []}, {"cookieSession": [], "csrfHeader": []}]
             ok = {"description": "OK"}
             if doc["response"] is not None:
                 item = ref(doc["response"])
@@ -225,6 +281,11 @@ def build_openapi(app: Flask) -> dict:
         "type": "apiKey", "in": "cookie", "name": app.config.get("SESSION_COOKIE_NAME", "session"),
         "description": "The browser's session after signing in on /login. Writes need a JSON body "
                        "(Content-Type: application/json) or the X-CSRFToken header (GET /api/v1/auth/csrf)."})
+    spec.components.security_scheme("csrfHeader", {
+        "type": "apiKey", "in": "header", "name": "X-CSRFToken",
+        "description": "With a cookie session, a write sent without a JSON body (a bodyless action, an upload) "
+                       "carries the session's CSRF token from GET /api/v1/auth/csrf; without it the answer is 400 "
+                       "`csrf`. A JSON body (Content-Type: application/json) or a bearer token needs none."})
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path])
     document = spec.to_dict()
@@ -251,10 +312,21 @@ def _utc_moment_property(_converter, field, ret, **_kwargs) -> dict:
     return {"example": MOMENT_EXAMPLE, "description": described}
 
 
+def _money_property(_converter, field, ret, **_kwargs) -> dict:
+    """Money is a decimal string in JSON ("12.50"), not a number: say so (a JSON number is also read)."""
+    if not isinstance(field, Money):
+        return {}
+    note = "a decimal string such as \"12.50\" (a JSON number is also accepted in requests)"
+    return {"type": "string", "pattern": DECIMAL_PATTERN,
+            "description": f"{ret['description']}: {note}" if ret.get("description") else note}
+
+
 def _plain_numbers(value):
     """Decimal bounds (validate.Range(min=Decimal(...))) as JSON numbers: jsonify would make them strings,
     which is not valid OpenAPI."""
     if isinstance(value, dict):
+        if value.get("pattern") == DECIMAL_PATTERN:  # a money string: its Range bounds are not JSON Schema's
+            value = {key: item for key, item in value.items() if key not in ("minimum", "maximum")}
         return {key: _plain_numbers(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_plain_numbers(item) for item in value]
@@ -277,7 +349,7 @@ class VocabularyTermSchema(Schema):
     zh = fields.String(metadata={"description": "Chinese label"})
     en = fields.String(metadata={"description": "English label"})
     label = fields.String(metadata={"description": "label in the caller's language"})
-    rank = fields.Integer(allow_none=True, metadata={"description": "order where it matters (0 first), else null"})
+    rank = Integer(allow_none=True, metadata={"description": "order where it matters (0 first), else null"})
     contexts = fields.List(fields.String(), metadata={"description": "where the term may be chosen, e.g. receipt"})
 
 

@@ -3,10 +3,12 @@
 import logging
 import re
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request, session
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ HTTP_MESSAGES = {
     413: lambda: _("上传的文件太大"),
     415: lambda: _("不支持的内容类型"),
     429: lambda: _("请求过于频繁，请稍后再试"),
+    500: lambda: _("服务器内部错误，已记录，请稍后重试"),
 }
 
 
@@ -141,7 +144,15 @@ def register_error_handlers(app: Flask) -> None:
         if status == 400 and "CSRF" in (err.description or ""):
             message = _("表单已过期或缺少安全令牌，请刷新页面后重试")
             return error_response(400, "csrf", message)
-        return error_response(status, err.name.lower().replace(" ", "_"), message)
+        response, status = error_response(status, err.name.lower().replace(" ", "_"), message)
+        response = app.make_response(response)
+        for name, value in err.get_headers():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value  # e.g. 405's Allow
+        return response, status
+
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.register_error_handler(unavailable, database_unavailable)
 
     @app.errorhandler(OverflowError)
     @app.errorhandler(DataError)
@@ -161,3 +172,50 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal", _("服务器内部错误，已记录，请稍后重试"))
+
+
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def database_unavailable(err: Exception):
+    """The database is out of reach (down, restarting, every connection busy): 503 in the user's language,
+    answered without touching the database again (no user reload, no query while logging or rendering)."""
+    identity = _identity_without_database()
+    forget_failed_transaction()
+    log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                str(err).splitlines()[0][:200] if str(err) else type(err).__name__)
+    locale = session.get("lang") or identity.get("locale")
+    if locale in current_app.config["LANGUAGES"]:
+        with force_locale(locale):
+            response, status = _database_unavailable()
+    else:
+        response, status = _database_unavailable()
+    response = current_app.make_response((response, status))
+    response.headers["Retry-After"] = "30"
+    return response
+
+
+def _database_unavailable():
+    return error_response(503, "database_unavailable", _("数据库暂时无法访问，请稍后重试"))
+
+
+def _identity_without_database() -> dict:
+    """Who is signed in, as already loaded; from here on the request is answered as by a visitor, because asking
+    the user object anything could reload it from the database that just failed."""
+    from .extensions import login
+    from .logging_setup import signed_in
+
+    identity = signed_in()
+    g._login_user = login.anonymous_user()
+    return identity
+
+
+def forget_failed_transaction() -> None:
+    """Roll back a transaction whose connection may be dead: a failure to roll back is logged, not raised (the
+    pool discards the connection; the database rolls back what it had)."""
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except SQLAlchemyError as exc:
+        log.warning("rollback failed on %s %s: %s", request.method, request.path, type(exc).__name__)

@@ -20,6 +20,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import Select, func, select
 
 from .extensions import db
+from .fields import Integer
 
 MAX_PER_PAGE = 500
 
@@ -27,8 +28,8 @@ MAX_PER_PAGE = 500
 class PagingSchema(Schema):
     """The paging arguments every list takes; a list's filter schema inherits them."""
 
-    page = fields.Int(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Int(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    page = Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 @dataclass
@@ -110,8 +111,8 @@ def page_schema(item_schema: type[Schema], name: str | None = None) -> type[Sche
     """The API's shape of one page of `item_schema` rows."""
     return Schema.from_dict({
         "items": fields.List(fields.Nested(item_schema)),
-        "total": fields.Int(),
-        "page": fields.Int(),
-        "per_page": fields.Int(),
+        "total": Integer(),
+        "page": Integer(),
+        "per_page": Integer(),
         "has_next": fields.Bool(),
     }, name=name or f"{item_schema.__name__.removesuffix('Schema')}PageSchema")

@@ -11,22 +11,51 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, has_request_context, request, session
+from sqlalchemy import inspect as sa_inspect
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 
+def remember_identity(user) -> None:
+    """Keep who is signed in (as loaded, once per request) for the log lines and error pages of this request.
+
+    Logging must never touch the database: after a rollback the user's attributes are expired, and reading them
+    would query a database that may be the very thing that failed.
+    """
+    if user is not None and has_request_context():
+        g.signed_in = {"user_id": user.id, "username": user.username, "facility_id": user.facility_id,
+                       "locale": user.locale}
+
+
+def signed_in() -> dict:
+    """Who this request's user is, from what was already loaded: the loader's record, else the session's user id."""
+    identity = g.get("signed_in")
+    if identity is not None:
+        return identity
+    user = g.get("_login_user")  # signed in during this request (the login form): its values as loaded, no query
+    state = sa_inspect(user, raiseerr=False) if user is not None else None
+    if state is not None and state.dict.get("username"):
+        return {"user_id": state.dict.get("id"), "username": state.dict["username"],
+                "facility_id": state.dict.get("facility_id"), "locale": state.dict.get("locale")}
+    session_id = str(session.get("_user_id") or "") if has_request_context() else ""
+    user_id = session_id.partition(":")[0]
+    return {"user_id": int(user_id)} if user_id.isascii() and user_id.isdigit() else {}
+
+
 class RequestContextFilter(logging.Filter):
-    """Add request_id, user and facility to records logged while a request is handled."""
+    """Add request_id, user and facility to records logged while a request is handled (never from the database)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if has_request_context():
             record.request_id = getattr(g, "request_id", "")
-            user = g.get("_login_user")
-            if user is not None and getattr(user, "is_authenticated", False):
-                record.user = user.username
-                record.facility_id = user.facility_id
+            identity = signed_in()
+            if identity.get("username"):
+                record.user = identity["username"]
+                record.facility_id = identity["facility_id"]
+            elif identity.get("user_id") is not None:
+                record.user_id = identity["user_id"]
         return True
 
 

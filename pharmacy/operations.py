@@ -124,7 +124,7 @@ class RowForm:
     def _command(self, form: Mapping) -> tuple[dict, dict[str, list]]:
         import re
 
-        pattern = re.compile(r"^([a-z]+)_(\d+)$")
+        pattern = re.compile(r"^([a-z]+)_([0-9]+)$")
         rows: dict[str, dict[int, dict]] = {family: {} for family in self.families}
         for key in form:
             match = pattern.match(key)

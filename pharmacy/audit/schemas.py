@@ -5,6 +5,7 @@ import json
 from marshmallow import Schema, fields, post_load, validate
 
 from ..api import UtcDateTime
+from ..fields import Integer
 from ..listing import MAX_PER_PAGE, PagingSchema
 from .models import AuditAction
 
@@ -20,9 +21,9 @@ class AuditQuerySchema(PagingSchema):
     date_from = fields.Date(load_default=None)
     date_to = fields.Date(load_default=None)
     text = fields.Str(load_default="", validate=validate.Length(max=100))
-    before_id = fields.Int(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
-    per_page = fields.Int(load_default=100, validate=validate.Range(min=1, max=MAX_PER_PAGE))
-    limit = fields.Int(load_default=None, validate=validate.Range(min=1, max=MAX_PER_PAGE),
+    before_id = Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    per_page = Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    limit = Integer(load_default=None, validate=validate.Range(min=1, max=MAX_PER_PAGE),
                        metadata={"description": "the older name of per_page"})
 
     @post_load
@@ -34,11 +35,11 @@ class AuditQuerySchema(PagingSchema):
 
 
 class AuditEventSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     occurred_at = UtcDateTime()
-    user_id = fields.Int(allow_none=True)
+    user_id = Integer(allow_none=True)
     username = fields.Str()
-    facility_id = fields.Int(allow_none=True)
+    facility_id = Integer(allow_none=True)
     facility_code = fields.Method("_facility_code")
     source = fields.Str()
     actor = fields.Str()

@@ -4,17 +4,18 @@ from marshmallow import Schema, fields, validate
 
 from ..api import UtcDateTime
 from ..vocabulary import Role, TokenScope
+from ..fields import Integer
 
 
 class FacilityRefSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     code = fields.Str()
     name = fields.Str()
     tier = fields.Str()
 
 
 class MeSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     username = fields.Str()
     display_name = fields.Str()
     role = fields.Str()
@@ -23,7 +24,7 @@ class MeSchema(Schema):
 
 
 class UserSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     username = fields.Str()
     display_name = fields.Str()
     role = fields.Str(metadata={"description": "a code of the `role` vocabulary"})
@@ -33,7 +34,7 @@ class UserSchema(Schema):
 
 
 class UserQuerySchema(Schema):
-    facility_id = fields.Int(load_default=None, metadata={"description": "only users of this facility's subtree"})
+    facility_id = Integer(load_default=None, metadata={"description": "only users of this facility's subtree"})
     role = fields.Str(load_default=None, validate=validate.OneOf([r.value for r in Role]))
     active = fields.Bool(load_default=None)
 
@@ -43,7 +44,7 @@ class UserInputSchema(Schema):
     display_name = fields.Str(required=True, validate=validate.Length(min=1, max=80))
     password = fields.Str(required=True, load_only=True, validate=validate.Length(min=8, max=128))
     role = fields.Str(required=True, validate=validate.OneOf([r.value for r in Role]))
-    facility_id = fields.Int(required=True)
+    facility_id = Integer(required=True)
 
 
 class UserActiveInputSchema(Schema):
@@ -51,14 +52,14 @@ class UserActiveInputSchema(Schema):
 
 
 class UserRefSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     username = fields.Str()
     display_name = fields.Str()
     facility = fields.Nested(FacilityRefSchema)
 
 
 class TokenSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     name = fields.Str()
     token_prefix = fields.Str(metadata={"description": "the token's first characters, to recognise it"})
     scopes = fields.List(fields.Str(), attribute="scope_list",
@@ -80,9 +81,9 @@ class TokenInputSchema(Schema):
                       metadata={"description": "what uses it, e.g. 'HIS 接口' or 'tablet 3'"})
     scopes = fields.List(fields.Str(validate=validate.OneOf([s.value for s in TokenScope])), required=True,
                          validate=validate.Length(min=1))
-    days = fields.Int(load_default=None, validate=validate.Range(min=1, max=365),
+    days = Integer(load_default=None, validate=validate.Range(min=1, max=365),
                       metadata={"description": "valid for this many days (default 90)"})
-    user_id = fields.Int(load_default=None, metadata={"description": "admins: a user in their scope (default: me)"})
+    user_id = Integer(load_default=None, metadata={"description": "admins: a user in their scope (default: me)"})
 
 
 class TokenQuerySchema(Schema):

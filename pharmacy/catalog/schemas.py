@@ -6,13 +6,14 @@ from ..api import UtcDateTime
 from ..facilities.models import Tier
 from ..listing import PagingSchema, page_schema
 from .models import BASE_UNITS, CHRONIC_TAGS, INSURANCE_CLASSES, PACK_UNITS, ProductStatus
+from ..fields import Integer, Money
 
 
 class DrugSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     edition = fields.Str()
     code = fields.Str()
-    eml_no = fields.Int(allow_none=True)
+    eml_no = Integer(allow_none=True)
     category = fields.Str()
     class_path = fields.Str()
     generic_name = fields.Str()
@@ -23,10 +24,10 @@ class DrugSchema(Schema):
 
 
 class ProductSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     edition = fields.Str()
     code = fields.Str()
-    drug_id = fields.Int()
+    drug_id = Integer()
     generic_name = fields.Str(attribute="drug.generic_name")
     drug_code = fields.Str(attribute="drug.code")
     category = fields.Str(attribute="drug.category")
@@ -36,13 +37,13 @@ class ProductSchema(Schema):
     dosage_form = fields.Str()
     strength = fields.Str()
     base_unit = fields.Str()
-    pack_size = fields.Int()
+    pack_size = Integer()
     pack_unit = fields.Str()
     lowest_tier = fields.Str()
     vbp_batch = fields.Str()
     is_vbp = fields.Bool()
     insurance_class = fields.Str()
-    unified_price = fields.Decimal(as_string=True)
+    unified_price = Money(as_string=True)
     status = fields.Str()
     remarks = fields.Str()
 
@@ -77,11 +78,11 @@ class ProductQuerySchema(PagingSchema):
 
 class ProductUpdateSchema(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
-    unified_price = fields.Decimal(validate=validate.Range(min=0), places=2)
+    unified_price = Money(validate=validate.Range(min=0), places=2)
     vbp_batch = fields.Str(validate=validate.Length(max=16))
     insurance_class = fields.Str(validate=validate.OneOf(INSURANCE_CLASSES))
     lowest_tier = fields.Str(validate=validate.OneOf([t.value for t in Tier]))
-    pack_size = fields.Int(validate=validate.Range(min=1, max=100000))
+    pack_size = Integer(validate=validate.Range(min=1, max=100000))
     pack_unit = fields.Str(validate=validate.OneOf(PACK_UNITS))
     remarks = fields.Str(validate=validate.Length(max=2000))
 
@@ -101,9 +102,9 @@ class ProductCreateSchema(Schema):
     dosage_form = fields.Str(required=True, validate=validate.Length(min=1, max=40))
     strength = fields.Str(required=True, validate=validate.Length(min=1, max=120))
     base_unit = fields.Str(required=True, validate=validate.OneOf(BASE_UNITS))
-    pack_size = fields.Int(required=True, validate=validate.Range(min=1, max=100000))
+    pack_size = Integer(required=True, validate=validate.Range(min=1, max=100000))
     pack_unit = fields.Str(required=True, validate=validate.OneOf(PACK_UNITS))
-    unified_price = fields.Decimal(required=True, validate=validate.Range(min=0), places=2)
+    unified_price = Money(required=True, validate=validate.Range(min=0), places=2)
     lowest_tier = fields.Str(load_default=Tier.VILLAGE.value, validate=validate.OneOf([t.value for t in Tier]))
     vbp_batch = fields.Str(load_default="", validate=validate.Length(max=16))
     insurance_class = fields.Str(load_default="", validate=validate.OneOf(INSURANCE_CLASSES))
@@ -111,7 +112,7 @@ class ProductCreateSchema(Schema):
 
 
 class ChangeSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     entity = fields.Str()
     entity_code = fields.Str()
     action = fields.Str()
@@ -128,8 +129,8 @@ class ClassSchema(Schema):
     category = fields.Str()
     path = fields.Str()
     name = fields.Str()
-    depth = fields.Int()
-    count = fields.Int()
+    depth = Integer()
+    count = Integer()
 
 
 class ChronicTagsSchema(Schema):

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from ..auth.policy import load_in_scope, permission_required
 from ..exports import csv_response, xlsx_stream_response
+from ..fields import ascii_int
 from ..operations import load_form, refusal
 from . import operations, services
 from .models import BASE_UNITS, CATEGORIES, INSURANCE_CLASSES, PACK_UNITS, Drug, Product
@@ -73,7 +74,7 @@ def set_status(product_id: int):
 @permission_required("catalog.edit")
 def set_chronic_tags(drug_id: int):
     drug = load_in_scope(current_user, Drug, drug_id)
-    shown = request.form.get("product_id", type=int)
+    shown = request.form.get("product_id", type=ascii_int)
     item = next((p for p in drug.products if p.id == shown), None) or drug.products[0]
     with refusal() as refused:
         # No box ticked clears the tags: the list is sent even when empty.

@@ -9,6 +9,7 @@ from ..vocabulary import StopStatus
 from .schedule import MAX_EVERY_N_RUNS
 from ..supply.schemas import REASON_CHOICES
 from .services import MAX_QTY_BASE
+from ..fields import Integer
 
 
 class TimeText(fields.Field):
@@ -24,21 +25,21 @@ class TimeText(fields.Field):
 # ---------------------------------------------------------------- routes
 
 class RouteStopSchema(Schema):
-    village_id = fields.Int()
+    village_id = Integer()
     village_code = fields.Str(attribute="village.code")
     village_name = fields.Str(attribute="village.name")
-    population = fields.Int(attribute="village.population", allow_none=True)
-    position = fields.Int()
-    every_n_runs = fields.Int()
-    phase = fields.Int()
+    population = Integer(attribute="village.population", allow_none=True)
+    position = Integer()
+    every_n_runs = Integer()
+    phase = Integer()
 
 
 class RouteSchema(Schema):
-    id = fields.Int()
-    township_id = fields.Int()
+    id = Integer()
+    township_id = Integer()
     township_name = fields.Str(attribute="township.name")
     name = fields.Str()
-    weekdays = fields.List(fields.Int(), attribute="weekday_numbers")
+    weekdays = fields.List(Integer(), attribute="weekday_numbers")
     departure_time = TimeText()
     vehicle = fields.Str()
     driver = fields.Str()
@@ -48,18 +49,18 @@ class RouteSchema(Schema):
 
 
 class RouteStopInputSchema(Schema):
-    village_id = fields.Int(required=True)
-    position = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=1, max=10_000),
+    village_id = Integer(required=True)
+    position = Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=10_000),
                           metadata={"description": "driving order (1 first); by default the order of the list"})
-    every_n_runs = fields.Int(load_default=1, validate=validate.Range(min=1, max=MAX_EVERY_N_RUNS))
-    phase = fields.Int(load_default=0, validate=validate.Range(min=0, max=MAX_EVERY_N_RUNS - 1))
+    every_n_runs = Integer(load_default=1, validate=validate.Range(min=1, max=MAX_EVERY_N_RUNS))
+    phase = Integer(load_default=0, validate=validate.Range(min=0, max=MAX_EVERY_N_RUNS - 1))
 
 
 class RouteInputSchema(Schema):
-    township_id = fields.Int(load_default=None, allow_none=True)
+    township_id = Integer(load_default=None, allow_none=True)
     name = fields.Str(required=True, validate=validate.Length(min=1, max=60))
     # At least one weekday and one stop: the route service says so in the words the page shows.
-    weekdays = fields.List(fields.Int(validate=validate.Range(min=1, max=7)), required=True,
+    weekdays = fields.List(Integer(validate=validate.Range(min=1, max=7)), required=True,
                            validate=validate.Length(max=7))
     departure_time = TimeText(required=True)
     vehicle = fields.Str(load_default="", validate=validate.Length(max=40))
@@ -72,10 +73,10 @@ class RouteInputSchema(Schema):
 # ---------------------------------------------------------------- runs
 
 class ShortfallSchema(Schema):
-    product_id = fields.Int(allow_none=True)
+    product_id = Integer(allow_none=True)
     product_name = fields.Method("_name")
-    shortage_id = fields.Int(allow_none=True)
-    qty_base = fields.Int()
+    shortage_id = Integer(allow_none=True)
+    qty_base = Integer()
     source = fields.Str()
     reason = fields.Str()
 
@@ -84,31 +85,31 @@ class ShortfallSchema(Schema):
 
 
 class LineSchema(Schema):
-    id = fields.Int()
-    product_id = fields.Int()
+    id = Integer()
+    product_id = Integer()
     product_code = fields.Str(attribute="product.code")
     product_name = fields.Str(attribute="product.drug.generic_name")
     dosage_form = fields.Str(attribute="product.dosage_form")
     strength = fields.Str(attribute="product.strength")
     base_unit = fields.Str(attribute="product.base_unit")
-    pack_size = fields.Int(attribute="product.pack_size")
-    lot_id = fields.Int()
+    pack_size = Integer(attribute="product.pack_size")
+    lot_id = Integer()
     lot_number = fields.Str(attribute="lot.lot_number")
     expiry_date = fields.Date(attribute="lot.expiry_date")
-    qty_base = fields.Int()
+    qty_base = Integer()
     qty_packs = fields.Method("_packs")
-    planned_qty_base = fields.Int()
+    planned_qty_base = Integer()
     source = fields.Str()
     shortage_ids = fields.Method("_shortages")
     reason = fields.Method("_reason")
-    on_hand_base = fields.Int(allow_none=True)
+    on_hand_base = Integer(allow_none=True)
     amc_base = fields.Float(allow_none=True)
-    min_base = fields.Int(allow_none=True)
-    max_base = fields.Int(allow_none=True)
-    qty_received_base = fields.Int(allow_none=True)
+    min_base = Integer(allow_none=True)
+    max_base = Integer(allow_none=True)
+    qty_received_base = Integer(allow_none=True)
     discrepancy_reason = fields.Str(attribute="difference_reason")
     discrepancy_note = fields.Str(attribute="difference_note")
-    consignment_line_id = fields.Int(allow_none=True)
+    consignment_line_id = Integer(allow_none=True)
 
     def _packs(self, line):
         return qty_label(line.qty_base, line.product)
@@ -122,20 +123,20 @@ class LineSchema(Schema):
 
 
 class StopSchema(Schema):
-    id = fields.Int()
-    run_id = fields.Int()
+    id = Integer()
+    run_id = Integer()
     run_number = fields.Str(attribute="run.number")
-    village_id = fields.Int()
+    village_id = Integer()
     village_name = fields.Str(attribute="village.name")
-    position = fields.Int()
+    position = Integer()
     status = fields.Str()
     is_off_turn = fields.Bool()
     has_differences = fields.Bool()
     receiver_name = fields.Str()
     receipt_note = fields.Str()
     received_at = UtcDateTime(allow_none=True)
-    consignment_id = fields.Int(allow_none=True, metadata={"description": "/api/v1/consignments/{id}"})
-    transfer_id = fields.Int(attribute="consignment.transfer_id", allow_none=True, dump_default=None,
+    consignment_id = Integer(allow_none=True, metadata={"description": "/api/v1/consignments/{id}"})
+    transfer_id = Integer(attribute="consignment.transfer_id", allow_none=True, dump_default=None,
                              metadata={"description": "the ledger's transfer, /api/v1/stock/transfers/{id}"})
     departure_date = fields.Date(attribute="run.departure_date")
     run_status = fields.Str(attribute="run.status")
@@ -147,17 +148,17 @@ class StopSchema(Schema):
 
 class StopQuerySchema(Schema):
     status = fields.Str(load_default=None, validate=validate.OneOf([s.value for s in StopStatus]))
-    village_id = fields.Int(load_default=None)
+    village_id = Integer(load_default=None)
 
 
 class RunSummarySchema(Schema):
-    id = fields.Int()
+    id = Integer()
     number = fields.Str()
-    route_id = fields.Int()
+    route_id = Integer()
     route_name = fields.Str(attribute="route.name")
-    township_id = fields.Int()
+    township_id = Integer()
     township_name = fields.Str(attribute="township.name")
-    sequence = fields.Int()
+    sequence = Integer()
     departure_date = fields.Date()
     departure_time = TimeText()
     status = fields.Str()
@@ -185,11 +186,11 @@ class RunSchema(RunSummarySchema):
 
 class RunQuerySchema(Schema):
     status = fields.Str(load_default=None, validate=validate.OneOf([s.value for s in RunStatus]))
-    route_id = fields.Int(load_default=None)
+    route_id = Integer(load_default=None)
 
 
 class PlanRunInputSchema(Schema):
-    route_id = fields.Int(required=True)
+    route_id = Integer(required=True)
     departure_date = fields.Date(load_default=None, allow_none=True)
 
 
@@ -211,38 +212,38 @@ QTY_PARTS_HELP = "instead of qty_base: whole packs and loose base units, added u
 
 
 class LineUpdateInputSchema(Schema):
-    qty_base = fields.Int(load_default=None, strict=True, validate=validate.Range(min=0, max=MAX_QTY_BASE),
+    qty_base = Integer(load_default=None, strict=True, validate=validate.Range(min=0, max=MAX_QTY_BASE),
                           metadata={"description": "new quantity in base units; 0 removes the line"})
-    qty_packs = fields.Int(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
+    qty_packs = Integer(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
                            metadata={"description": QTY_PARTS_HELP})
-    qty_units = fields.Int(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
+    qty_units = Integer(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
                            metadata={"description": QTY_PARTS_HELP})
     note = fields.Str(load_default="", validate=validate.Length(max=500))
 
 
 class LineCreateInputSchema(Schema):
-    product_id = fields.Int(load_default=None, allow_none=True)
+    product_id = Integer(load_default=None, allow_none=True)
     product_query = fields.Str(load_default="", validate=validate.Length(max=100),
                                metadata={"description": "instead of product_id: a name, pinyin initials or code; "
                                                         "taken when it matches one product the village may stock "
                                                         "and the township holds (422 when none or several)"})
-    qty_base = fields.Int(load_default=None, strict=True, validate=validate.Range(min=1, max=MAX_QTY_BASE))
-    qty_packs = fields.Int(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
+    qty_base = Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=MAX_QTY_BASE))
+    qty_packs = Integer(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
                            metadata={"description": QTY_PARTS_HELP})
-    qty_units = fields.Int(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
+    qty_units = Integer(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
                            metadata={"description": QTY_PARTS_HELP})
-    lot_id = fields.Int(load_default=None, allow_none=True)
+    lot_id = Integer(load_default=None, allow_none=True)
     note = fields.Str(load_default="", validate=validate.Length(max=500))
 
 
 class ReceiptLineInputSchema(Schema):
-    line_id = fields.Int(required=True)
-    qty_received_base = fields.Int(load_default=None, allow_none=True, strict=True,
+    line_id = Integer(required=True)
+    qty_received_base = Integer(load_default=None, allow_none=True, strict=True,
                                    validate=validate.Range(min=0, max=MAX_QTY_BASE),
                                    metadata={"description": "what arrived, in base units; omitted: as sent"})
-    qty_received_packs = fields.Int(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
+    qty_received_packs = Integer(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
                                     metadata={"description": "instead of qty_received_base: " + QTY_PARTS_HELP})
-    qty_received_units = fields.Int(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
+    qty_received_units = Integer(load_default=None, validate=validate.Range(min=0, max=MAX_QTY_BASE),
                                     metadata={"description": "instead of qty_received_base: " + QTY_PARTS_HELP})
     # The receipt operation refuses a code outside the list (a rule of the receipt, not of the shape).
     reason = fields.Str(load_default="", validate=validate.Length(max=40),
@@ -265,18 +266,18 @@ class ReceiptInputSchema(Schema):
 
 
 class AlertSchema(Schema):
-    id = fields.Int()
-    facility_id = fields.Int()
+    id = Integer()
+    facility_id = Integer()
     facility_name = fields.Str(attribute="facility.name")
-    product_id = fields.Int()
+    product_id = Integer()
     product_name = fields.Str(attribute="product.display_name")
-    lot_id = fields.Int(allow_none=True)
+    lot_id = Integer(allow_none=True)
     lot_number = fields.Method("_lot")
     kind = fields.Str()
-    on_hand_base = fields.Int()
+    on_hand_base = Integer()
     amc_base = fields.Float(allow_none=True)
     months_of_stock = fields.Float(allow_none=True)
-    min_base = fields.Int(allow_none=True)
+    min_base = Integer(allow_none=True)
     expiry_date = fields.Date(allow_none=True)
     first_seen_at = UtcDateTime()
     last_seen_at = UtcDateTime()
@@ -287,4 +288,4 @@ class AlertSchema(Schema):
 
 class AlertQuerySchema(Schema):
     kind = fields.Str(load_default=None, validate=validate.OneOf(["stockout", "below_min", "near_expiry", "expired"]))
-    facility_id = fields.Int(load_default=None)
+    facility_id = Integer(load_default=None)

@@ -6,6 +6,7 @@ from marshmallow import ValidationError
 
 from ..auth.policy import get_facility_in_scope, load_in_scope, permission_required
 from ..errors import translate_validation_messages
+from ..fields import ascii_int
 from ..operations import load_form, refusal
 from ..supply import services as supply
 from . import operations, queries
@@ -184,7 +185,8 @@ def _route_page(township, route, *, refused=None, form=None):
 @permission_required("route.edit")
 def new_route():
     townships = queries.townships_in_scope(current_user)
-    township_id = request.values.get("township_id", type=int) or (townships[0].id if len(townships) == 1 else None)
+    township_id = (request.values.get("township_id", type=ascii_int)
+                   or (townships[0].id if len(townships) == 1 else None))
     if township_id is None:
         return render_template("deliveries/routes.html", routes=queries.routes_in_scope(current_user),
                                townships=townships, choose_township=True)

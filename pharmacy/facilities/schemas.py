@@ -3,16 +3,17 @@
 from marshmallow import Schema, fields, validate
 
 from .models import FacilityKind, Tier
+from ..fields import Integer
 
 
 class FacilitySchema(Schema):
-    id = fields.Int()
+    id = Integer()
     code = fields.Str()
     name = fields.Str()
     tier = fields.Str()
     kind = fields.Str()
-    parent_id = fields.Int(allow_none=True)
-    population = fields.Int(allow_none=True)
+    parent_id = Integer(allow_none=True)
+    population = Integer(allow_none=True)
     is_active = fields.Bool()
 
 
@@ -25,8 +26,8 @@ class FacilityInputSchema(Schema):
     code = fields.Str(required=True, validate=validate.Length(min=1, max=32))
     name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
     kind = fields.Str(required=True, validate=validate.OneOf([k.value for k in FacilityKind]))
-    parent_id = fields.Int(allow_none=True, load_default=None)
-    population = fields.Int(allow_none=True, load_default=None, validate=validate.Range(min=0))
+    parent_id = Integer(allow_none=True, load_default=None)
+    population = Integer(allow_none=True, load_default=None, validate=validate.Range(min=0))
 
 
 class FacilityActiveInputSchema(Schema):

@@ -11,10 +11,11 @@ from ..listing import PagingSchema
 from ..vocabulary import Tier
 from .consumption import QtyUnit, StockStatus
 from .models import AdjustReason, TransferStatus
+from ..fields import Integer
 
 KEY = fields.Str(required=True, validate=validate.Length(min=1, max=80),
                  metadata={"description": "Idempotency key chosen by the client; the same key twice records once."})
-QTY = fields.Int(required=True, validate=validate.Range(min=1, max=10_000_000))
+QTY = Integer(required=True, validate=validate.Range(min=1, max=10_000_000))
 UNIT = fields.Str(load_default=QtyUnit.PACK.value, validate=validate.OneOf([u.value for u in QtyUnit]))
 NOTE = fields.Str(load_default="", validate=validate.Length(max=500))
 
@@ -22,11 +23,11 @@ NOTE = fields.Str(load_default="", validate=validate.Length(max=500))
 # ---- input ---------------------------------------------------------------------------------------------------
 
 class StatusQuerySchema(Schema):
-    facility_id = fields.List(fields.Int(), load_default=None,
+    facility_id = fields.List(Integer(), load_default=None,
                               metadata={"description": "Facilities (repeat the parameter); default: the caller's "
                                                        "facility, or its whole subtree with subtree=true"})
     subtree = fields.Bool(load_default=False)
-    product_id = fields.List(fields.Int(), load_default=None)
+    product_id = fields.List(Integer(), load_default=None)
     status = fields.List(fields.Str(validate=validate.OneOf([s.value for s in StockStatus])), load_default=None)
     near_expiry_only = fields.Bool(load_default=False)
 
@@ -45,11 +46,11 @@ class StockListQuerySchema(StatusQuerySchema, PagingSchema):
     q = fields.Str(load_default="", validate=validate.Length(max=50),
                    metadata={"description": "generic name, pinyin initials or product code"})
     tier = fields.Str(load_default=None, validate=validate.OneOf([t.value for t in Tier]))
-    under = fields.Int(load_default=None, metadata={"description": "only facilities within this one"})
+    under = Integer(load_default=None, metadata={"description": "only facilities within this one"})
 
 
 class LotQuerySchema(Schema):
-    product_id = fields.Int(load_default=None)
+    product_id = Integer(load_default=None)
 
 
 class ExpiryDate(fields.Date):
@@ -63,8 +64,8 @@ class ExpiryDate(fields.Date):
 
 
 class ReceiptInputSchema(Schema):
-    facility_id = fields.Int(required=True)
-    product_id = fields.Int(required=True)
+    facility_id = Integer(required=True)
+    product_id = Integer(required=True)
     lot_number = fields.Str(required=True, validate=validate.Length(min=1, max=64))
     expiry_date = ExpiryDate(required=True, metadata={"description": "YYYY-MM-DD"})
     manufacturer = fields.Str(load_default="", validate=validate.Length(max=120))
@@ -90,9 +91,9 @@ class ReceiptInputSchema(Schema):
 
 
 class DispenseInputSchema(Schema):
-    facility_id = fields.Int(required=True)
-    product_id = fields.Int(required=True)
-    lot_id = fields.Int(load_default=None, metadata={"description": "Pin a lot; otherwise lots are taken FEFO."})
+    facility_id = Integer(required=True)
+    product_id = Integer(required=True)
+    lot_id = Integer(load_default=None, metadata={"description": "Pin a lot; otherwise lots are taken FEFO."})
     qty = QTY
     unit = UNIT
     note = NOTE
@@ -100,21 +101,21 @@ class DispenseInputSchema(Schema):
 
 
 class AdjustInputSchema(Schema):
-    facility_id = fields.Int(required=True)
-    lot_id = fields.Int(required=True)
-    qty_delta_base = fields.Int(required=True, validate=validate.Range(min=-10_000_000, max=10_000_000))
+    facility_id = Integer(required=True)
+    lot_id = Integer(required=True)
+    qty_delta_base = Integer(required=True, validate=validate.Range(min=-10_000_000, max=10_000_000))
     reason = fields.Str(required=True, validate=validate.OneOf([r.value for r in AdjustReason]))
     note = NOTE
     idempotency_key = KEY
 
 
 class CountSchema(Schema):
-    lot_id = fields.Int(required=True)
-    counted_base = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
+    lot_id = Integer(required=True)
+    counted_base = Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
 
 
 class StocktakeInputSchema(Schema):
-    facility_id = fields.Int(required=True)
+    facility_id = Integer(required=True)
     counts = fields.List(fields.Nested(CountSchema), required=True, validate=validate.Length(min=1, max=5000))
     note = NOTE
     idempotency_key = KEY
@@ -127,92 +128,92 @@ class StocktakeInputSchema(Schema):
 
 
 class WriteOffInputSchema(Schema):
-    facility_id = fields.Int(required=True)
+    facility_id = Integer(required=True)
     idempotency_key = KEY
 
 
 class PolicyInputSchema(Schema):
-    facility_id = fields.Int(required=True)
-    product_id = fields.Int(required=True)
+    facility_id = Integer(required=True)
+    product_id = Integer(required=True)
     min_months = fields.Float(required=True, validate=validate.Range(min=0, max=36))
     max_months = fields.Float(required=True, validate=validate.Range(min=0, max=36))
-    min_qty_base = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=0, max=10_000_000))
-    max_qty_base = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=0, max=10_000_000))
+    min_qty_base = Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=10_000_000))
+    max_qty_base = Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=10_000_000))
 
 
 class TransferQuerySchema(Schema):
-    facility_id = fields.Int(required=True)
+    facility_id = Integer(required=True)
     status = fields.Str(load_default=None, validate=validate.OneOf([s.value for s in TransferStatus]))
 
 
 class CardQuerySchema(Schema):
-    limit = fields.Int(load_default=200, validate=validate.Range(min=1, max=2000))
+    limit = Integer(load_default=200, validate=validate.Range(min=1, max=2000))
 
 
 # ---- output --------------------------------------------------------------------------------------------------
 
 class StockStatusSchema(Schema):
-    facility_id = fields.Int()
-    product_id = fields.Int()
-    on_hand = fields.Int(metadata={"description": "base units, expired lots included"})
-    usable = fields.Int(metadata={"description": "base units in unexpired lots; the status is judged on this"})
-    expired = fields.Int()
-    near_expiry = fields.Int(metadata={"description": "base units expiring within the dispatch policy's "
+    facility_id = Integer()
+    product_id = Integer()
+    on_hand = Integer(metadata={"description": "base units, expired lots included"})
+    usable = Integer(metadata={"description": "base units in unexpired lots; the status is judged on this"})
+    expired = Integer()
+    near_expiry = Integer(metadata={"description": "base units expiring within the dispatch policy's "
                                                       "near-expiry window (GET /api/v1/settings/policy)"})
-    allocated = fields.Int(metadata={"description": "base units set aside for unified-order lines, not shipped yet"})
-    reserved = fields.Int(metadata={"description": "base units planned on delivery runs that have not left"})
-    available = fields.Int(metadata={"description": "usable − allocated − reserved: what is left to promise"})
+    allocated = Integer(metadata={"description": "base units set aside for unified-order lines, not shipped yet"})
+    reserved = Integer(metadata={"description": "base units planned on delivery runs that have not left"})
+    available = Integer(metadata={"description": "usable − allocated − reserved: what is left to promise"})
     earliest_expiry = fields.Date(allow_none=True)
-    in_transit = fields.Int()
-    dispensed_in_window = fields.Int()
+    in_transit = Integer()
+    dispensed_in_window = Integer()
     amc = fields.Float(allow_none=True, metadata={"description": "average monthly consumption, base units"})
     amc_basis = fields.Str(metadata={"description": "full | short | unknown (see inventory/consumption.py)"})
-    history_days = fields.Int()
+    history_days = Integer()
     months_of_stock = fields.Float(allow_none=True)
     min_months = fields.Float()
     max_months = fields.Float()
-    min_base = fields.Int(allow_none=True)
-    max_base = fields.Int(allow_none=True)
+    min_base = Integer(allow_none=True)
+    max_base = Integer(allow_none=True)
     policy_source = fields.Str()
     status = fields.Str()
 
 
 class LotStockSchema(Schema):
-    facility_id = fields.Int()
-    product_id = fields.Int()
-    lot_id = fields.Int()
+    facility_id = Integer()
+    product_id = Integer()
+    lot_id = Integer()
     lot_number = fields.Str()
     expiry_date = fields.Date()
     manufacturer = fields.Str()
-    qty_base = fields.Int()
+    qty_base = Integer()
     is_expired = fields.Bool()
     is_near_expiry = fields.Bool()
 
 
 class MovementSchema(Schema):
-    id = fields.Int()
-    facility_id = fields.Int()
-    product_id = fields.Int()
-    lot_id = fields.Int()
+    id = Integer()
+    facility_id = Integer()
+    product_id = Integer()
+    lot_id = Integer()
     lot_number = fields.Str(attribute="lot.lot_number")
     expiry_date = fields.Date(attribute="lot.expiry_date")
-    qty_base = fields.Int()
-    balance_after = fields.Int(metadata={"description": "the lot's balance after this movement"})
+    qty_base = Integer()
+    balance_after = Integer(metadata={"description": "the lot's balance after this movement"})
     kind = fields.Str()
     reason = fields.Str()
     note = fields.Str()
     ref_type = fields.Str()
-    ref_id = fields.Int(allow_none=True)
-    user_id = fields.Int(allow_none=True)
+    ref_id = Integer(allow_none=True)
+    user_id = Integer(allow_none=True)
     created_at = UtcDateTime()
 
 
 class OperationSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     idempotency_key = fields.Str()
     kind = fields.Str()
-    facility_id = fields.Int()
-    user_id = fields.Int(allow_none=True)
+    facility_id = Integer()
+    user_id = Integer(allow_none=True)
     note = fields.Str()
     created_at = UtcDateTime()
     movements = fields.List(fields.Nested(MovementSchema))
@@ -220,32 +221,32 @@ class OperationSchema(Schema):
 
 class CardLineSchema(Schema):
     movement = fields.Nested(MovementSchema)
-    balance = fields.Int(metadata={"description": "the product's balance (all lots) after this movement"})
+    balance = Integer(metadata={"description": "the product's balance (all lots) after this movement"})
 
 
 class StockCardSchema(Schema):
-    facility_id = fields.Int()
-    product_id = fields.Int()
-    opening_balance = fields.Int()
+    facility_id = Integer()
+    product_id = Integer()
+    opening_balance = Integer()
     has_more = fields.Bool()
     lines = fields.List(fields.Nested(CardLineSchema))
 
 
 class TransferLineSchema(Schema):
-    id = fields.Int()
-    product_id = fields.Int()
-    lot_id = fields.Int()
+    id = Integer()
+    product_id = Integer()
+    lot_id = Integer()
     lot_number = fields.Str(attribute="lot.lot_number")
-    qty_base_sent = fields.Int()
-    qty_base_received = fields.Int(allow_none=True)
+    qty_base_sent = Integer()
+    qty_base_received = Integer(allow_none=True)
     discrepancy_reason = fields.Str()
     discrepancy_note = fields.Str()
 
 
 class TransferSchema(Schema):
-    id = fields.Int()
-    from_facility_id = fields.Int()
-    to_facility_id = fields.Int()
+    id = Integer()
+    from_facility_id = Integer()
+    to_facility_id = Integer()
     status = fields.Str()
     note = fields.Str()
     sent_at = UtcDateTime()
@@ -262,9 +263,9 @@ class TransferSchema(Schema):
 
 
 class PolicySchema(Schema):
-    facility_id = fields.Int()
-    product_id = fields.Int()
+    facility_id = Integer()
+    product_id = Integer()
     min_months = fields.Float()
     max_months = fields.Float()
-    min_qty_base = fields.Int(allow_none=True)
-    max_qty_base = fields.Int(allow_none=True)
+    min_qty_base = Integer(allow_none=True)
+    max_qty_base = Integer(allow_none=True)

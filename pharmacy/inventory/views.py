@@ -16,6 +16,7 @@ from ..auth.policy import get_facility_in_scope, permission_required, require_pe
 from ..catalog.services import get_product
 from ..exports import csv_response, xlsx_response
 from ..facilities.models import Tier
+from ..fields import whole_number_or_text
 from ..operations import load_form, refusal
 from . import operations
 from .schemas import (AdjustInputSchema, DispenseInputSchema, PolicyInputSchema, ReceiptInputSchema,
@@ -151,7 +152,7 @@ def adjust(facility_id: int):
 
 def _count(raw: str):
     """A typed count as a number when it is a whole number (the schema then checks its range), else as typed."""
-    return int(raw) if raw.isascii() and raw.lstrip("-").isdigit() else raw
+    return whole_number_or_text(raw)
 
 
 def _stocktake_command(facility, lots) -> dict:

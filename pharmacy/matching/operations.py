@@ -16,6 +16,7 @@ from ..catalog.models import Product
 from ..errors import InvalidInput
 from ..facilities.models import Facility
 from ..facilities.services import facilities_under
+from ..fields import ascii_int
 from ..listing import Page
 from . import queries, services
 from .models import DictionaryImport, LocalDrug, MatchStatus
@@ -28,8 +29,8 @@ def resolve_facility(user, ref=None, *, facility_id: int | None = None) -> Facil
     if not ref:
         return user.facility
     ref = str(ref).strip()
-    if ref.isdigit():
-        return get_facility_in_scope(user, int(ref))
+    if ascii_int(ref) is not None:
+        return get_facility_in_scope(user, ascii_int(ref))
     return get_facility_in_scope(user, code=ref.upper())
 
 

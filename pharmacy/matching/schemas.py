@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 from ..api import UtcDateTime
 from ..listing import PagingSchema, page_schema
 from .models import MatchStatus
+from ..fields import Integer, Money
 
 
 class FacilityRefField(fields.Str):
@@ -14,11 +15,11 @@ class FacilityRefField(fields.Str):
 class SearchQuerySchema(Schema):
     q = fields.Str(required=True, validate=validate.Length(min=1, max=60))
     facility = FacilityRefField(load_default=None, allow_none=True, validate=validate.Length(max=32))
-    limit = fields.Int(load_default=10, validate=validate.Range(min=1, max=50))
+    limit = Integer(load_default=10, validate=validate.Range(min=1, max=50))
 
 
 class ProductBriefSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     code = fields.Str()
     generic_name = fields.Str(attribute="drug.generic_name")
     dosage_form = fields.Str()
@@ -27,18 +28,18 @@ class ProductBriefSchema(Schema):
     pack_label = fields.Str()
     lowest_tier = fields.Str()
     vbp_batch = fields.Str()
-    unified_price = fields.Decimal(as_string=True)
+    unified_price = Money(as_string=True)
 
 
 class SearchResultSchema(Schema):
-    product_id = fields.Int()
-    id = fields.Int(metadata={"description": "the same as product_id"})
+    product_id = Integer()
+    id = Integer(metadata={"description": "the same as product_id"})
     code = fields.Str()
     generic_name = fields.Str()
     dosage_form = fields.Str()
     strength = fields.Str()
     pack_label = fields.Str()
-    pack_size = fields.Int()
+    pack_size = Integer()
     pack_unit = fields.Str()
     base_unit = fields.Str()
     lowest_tier = fields.Str()
@@ -49,24 +50,24 @@ class SearchResultSchema(Schema):
 
 
 class ImportSchema(Schema):
-    id = fields.Int()
-    facility_id = fields.Int()
+    id = Integer()
+    facility_id = Integer()
     facility_code = fields.Str(attribute="facility.code")
     facility_name = fields.Str(attribute="facility.name")
     filename = fields.Str()
     file_format = fields.Str()
     encoding = fields.Str()
-    row_count = fields.Int()
+    row_count = Integer()
     problems = fields.List(fields.Dict())
     created_by = fields.Str(attribute="created_by.username", allow_none=True)
     created_at = UtcDateTime()
-    counts = fields.Dict(keys=fields.Str(), values=fields.Int())
+    counts = fields.Dict(keys=fields.Str(), values=Integer())
 
 
 class ImportUploadSchema(Schema):
     facility = FacilityRefField(load_default=None, allow_none=True, validate=validate.Length(max=32),
                                 metadata={"description": "id or code of the facility (default: the caller's)"})
-    facility_id = fields.Int(load_default=None, allow_none=True,
+    facility_id = Integer(load_default=None, allow_none=True,
                              metadata={"description": "the facility's id (the page's form sends this one)"})
 
 
@@ -77,9 +78,9 @@ class CandidateSchema(Schema):
 
 
 class LocalDrugSchema(Schema):
-    id = fields.Int(attribute="local.id")
-    import_id = fields.Int(attribute="local.import_id")
-    row_no = fields.Int(attribute="local.row_no")
+    id = Integer(attribute="local.id")
+    import_id = Integer(attribute="local.import_id")
+    row_no = Integer(attribute="local.row_no")
     local_code = fields.Str(attribute="local.local_code")
     local_name = fields.Str(attribute="local.local_name")
     spec = fields.Str(attribute="local.spec")
@@ -119,7 +120,7 @@ class ReviewQuerySchema(PagingSchema):
 
 
 class ConfirmSchema(Schema):
-    product_id = fields.Int(required=True)
+    product_id = Integer(required=True)
     county_wide = fields.Bool(load_default=False)
     note = fields.Str(load_default="", validate=validate.Length(max=255))
 
@@ -133,7 +134,7 @@ class BulkConfirmSchema(Schema):
 
 
 class BulkConfirmResultSchema(Schema):
-    confirmed = fields.Int()
+    confirmed = Integer()
 
 
 class MatchRequestSchema(Schema):

@@ -13,6 +13,7 @@ from ..shortages.models import Urgency
 from ..supply.schemas import REASON_CHOICES
 from .models import OrderStatus
 from .services import MAX_QTY_PACKS
+from ..fields import Integer
 
 URGENCIES = [u.value for u in Urgency]
 
@@ -21,33 +22,33 @@ URGENCIES = [u.value for u in Urgency]
 
 
 class OrderLineSchema(Schema):
-    id = fields.Int()
-    product_id = fields.Int()
+    id = Integer()
+    product_id = Integer()
     product_code = fields.Str(attribute="product.code")
     product_name = fields.Str(attribute="product.display_name")
     pack_label = fields.Str(attribute="product.pack_label")
-    pack_size = fields.Int(attribute="product.pack_size")
+    pack_size = Integer(attribute="product.pack_size")
     base_unit = fields.Str(attribute="product.base_unit")
     lowest_tier = fields.Str(attribute="product.lowest_tier")
     is_vbp = fields.Bool(attribute="product.is_vbp")
     source = fields.Str()
     is_for_villages = fields.Bool()
     urgency = fields.Str()
-    qty_packs = fields.Int()
-    suggested_packs = fields.Int()
-    shortage_packs = fields.Int()
-    township_need_packs = fields.Int()
-    village_need_packs = fields.Int()
-    on_order_packs = fields.Int()
+    qty_packs = Integer()
+    suggested_packs = Integer()
+    shortage_packs = Integer()
+    township_need_packs = Integer()
+    village_need_packs = Integer()
+    on_order_packs = Integer()
     note = fields.Str()
     status = fields.Str()
-    qty_packs_approved = fields.Int(allow_none=True)
+    qty_packs_approved = Integer(allow_none=True)
     approval_reason = fields.Str()
-    qty_packs_allocated = fields.Int()
-    qty_packs_backordered = fields.Int()
+    qty_packs_allocated = Integer()
+    qty_packs_backordered = Integer()
     allocation_rule = fields.Str()
-    qty_base_shipped = fields.Int()
-    qty_base_received = fields.Int()
+    qty_base_shipped = Integer()
+    qty_base_received = Integer()
     shortage_ids = fields.Method("get_shortage_ids")
 
     def get_shortage_ids(self, line):
@@ -55,23 +56,23 @@ class OrderLineSchema(Schema):
 
 
 class ShipmentLineSchema(Schema):
-    id = fields.Int()
-    order_line_id = fields.Int(attribute="ref_id", allow_none=True)
-    product_id = fields.Int()
+    id = Integer()
+    order_line_id = Integer(attribute="ref_id", allow_none=True)
+    product_id = Integer()
     product_code = fields.Str(attribute="product.code")
     lot_number = fields.Str(attribute="lot.lot_number")
     expiry_date = fields.Date(attribute="lot.expiry_date")
-    qty_base_sent = fields.Int()
-    qty_base_received = fields.Int(allow_none=True)
+    qty_base_sent = Integer()
+    qty_base_received = Integer(allow_none=True)
     discrepancy_reason = fields.Str()
     discrepancy_note = fields.Str()
 
 
 class OrderShipmentSchema(Schema):
-    id = fields.Int()
-    order_id = fields.Int()
-    transfer_id = fields.Int()
-    consignment_id = fields.Int()
+    id = Integer()
+    order_id = Integer()
+    transfer_id = Integer()
+    consignment_id = Integer()
     status = fields.Str()
     shipped_at = UtcDateTime()
     received_at = UtcDateTime(allow_none=True)
@@ -79,14 +80,14 @@ class OrderShipmentSchema(Schema):
 
 
 class OrderSummarySchema(Schema):
-    id = fields.Int()
+    id = Integer()
     number = fields.Str()
-    facility_id = fields.Int()
+    facility_id = Integer()
     facility_name = fields.Str(attribute="facility.name")
     status = fields.Str()
     note = fields.Str()
     has_emergency = fields.Bool()
-    backordered_packs = fields.Int()
+    backordered_packs = Integer()
     line_count = fields.Function(lambda order: len(order.lines))
     submitted_at = UtcDateTime(allow_none=True)
     approved_at = UtcDateTime(allow_none=True)
@@ -101,7 +102,7 @@ class OrderSchema(OrderSummarySchema):
 
 class OrderImportResultSchema(Schema):
     order = fields.Nested(OrderSchema)
-    imported_rows = fields.Int()
+    imported_rows = Integer()
 
 
 # ---------------------------------------------------------------------------------------------- input
@@ -109,30 +110,30 @@ class OrderImportResultSchema(Schema):
 
 class OrderQuerySchema(Schema):
     status = fields.Str(load_default=None, validate=validate.OneOf([s.value for s in OrderStatus]))
-    facility_id = fields.Int(load_default=None)
+    facility_id = Integer(load_default=None)
 
 
 class OrderDraftInputSchema(Schema):
-    facility_id = fields.Int(load_default=None)
+    facility_id = Integer(load_default=None)
 
 
 class OrderLineCreateSchema(Schema):
-    product_id = fields.Int(required=True)
-    qty_packs = fields.Int(required=True, validate=validate.Range(min=0, max=MAX_QTY_PACKS))
+    product_id = Integer(required=True)
+    qty_packs = Integer(required=True, validate=validate.Range(min=0, max=MAX_QTY_PACKS))
     is_for_villages = fields.Bool(load_default=False)
     urgency = fields.Str(load_default="routine", validate=validate.OneOf(URGENCIES))
     note = fields.Str(load_default="", validate=validate.Length(max=500))
 
 
 class OrderLineUpdateSchema(Schema):
-    qty_packs = fields.Int(validate=validate.Range(min=0, max=MAX_QTY_PACKS))
+    qty_packs = Integer(validate=validate.Range(min=0, max=MAX_QTY_PACKS))
     is_for_villages = fields.Bool()
     urgency = fields.Str(validate=validate.OneOf(URGENCIES))
     note = fields.Str(validate=validate.Length(max=500))
 
 
 class OrderLineApprovalSchema(Schema):
-    qty_packs = fields.Int(required=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
+    qty_packs = Integer(required=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
     reason = fields.Str(load_default="", validate=validate.Length(max=500))
 
 
@@ -141,7 +142,7 @@ class OrderReasonSchema(Schema):
 
 
 class OrderAllocateSchema(Schema):
-    order_ids = fields.List(fields.Int(), required=True, validate=validate.Length(min=1, max=500))
+    order_ids = fields.List(Integer(), required=True, validate=validate.Length(min=1, max=500))
 
 
 class OrderShipSchema(Schema):
@@ -149,8 +150,8 @@ class OrderShipSchema(Schema):
 
 
 class ShipmentReceiptLineSchema(Schema):
-    transfer_line_id = fields.Int(required=True)
-    qty_base = fields.Int(required=True, validate=validate.Range(min=0))
+    transfer_line_id = Integer(required=True)
+    qty_base = Integer(required=True, validate=validate.Range(min=0))
     reason = fields.Str(load_default="", validate=validate.OneOf(REASON_CHOICES))
     note = fields.Str(load_default="", validate=validate.Length(max=500))
 
@@ -160,17 +161,17 @@ class ShipmentReceiptSchema(Schema):
 
 
 class OrderBackorderSchema(Schema):
-    order_id = fields.Int()
+    order_id = Integer()
     order_number = fields.Str(attribute="order.number")
     facility_name = fields.Str(attribute="order.facility.name")
-    line_id = fields.Int(attribute="id")
-    product_id = fields.Int()
+    line_id = Integer(attribute="id")
+    product_id = Integer()
     product_code = fields.Str(attribute="product.code")
     product_name = fields.Str(attribute="product.display_name")
     urgency = fields.Str()
-    qty_packs_approved = fields.Int(allow_none=True)
-    qty_packs_allocated = fields.Int()
-    qty_packs_backordered = fields.Int()
+    qty_packs_approved = Integer(allow_none=True)
+    qty_packs_allocated = Integer()
+    qty_packs_backordered = Integer()
 
 
 # ---------------------------------------------------------------------------------------------- page forms
@@ -181,14 +182,14 @@ QTY_IS_WHOLE = {"invalid": _l("数量必须是整数")}
 
 
 class LineChangeSchema(Schema):
-    line_id = fields.Int(required=True)
-    qty_packs = fields.Int(validate=validate.Range(min=0, max=MAX_QTY_PACKS), error_messages=QTY_IS_WHOLE)
+    line_id = Integer(required=True)
+    qty_packs = Integer(validate=validate.Range(min=0, max=MAX_QTY_PACKS), error_messages=QTY_IS_WHOLE)
     urgency = fields.Str(validate=validate.OneOf(URGENCIES))
 
 
 class PickSchema(Schema):
-    row = fields.Int(required=True)
-    product_id = fields.Int(required=True, error_messages={"invalid": _l("应为整数")})
+    row = Integer(required=True)
+    product_id = Integer(required=True, error_messages={"invalid": _l("应为整数")})
 
 
 class Upload(fields.Field):
@@ -222,8 +223,8 @@ class DraftEditSchema(Schema):
 class DraftLineAddSchema(DraftEditSchema):
     """The builder's add-a-line form (with the table's unsaved edits)."""
 
-    product_id = fields.Int(load_default=None)
-    qty_packs = fields.Int(load_default=0, validate=validate.Range(min=0, max=MAX_QTY_PACKS),
+    product_id = Integer(load_default=None)
+    qty_packs = Integer(load_default=0, validate=validate.Range(min=0, max=MAX_QTY_PACKS),
                            error_messages=QTY_IS_WHOLE)
     is_for_villages = fields.Bool(load_default=False)
     urgency = fields.Str(load_default="routine", validate=validate.OneOf(URGENCIES))
@@ -234,15 +235,15 @@ class OrderImportSchema(DraftEditSchema):
     """An XLSX import, new draft or into a draft: the file (or the one carried back), the picks that settle rows
     fitting several products ({row, product_id}), and for a draft the table's unsaved edits."""
 
-    facility_id = fields.Int(load_default=None)
+    facility_id = Integer(load_default=None)
     file = Upload(load_default=None)
     carried_file = CarriedFile(load_default=None)
     picks = fields.List(fields.Nested(PickSchema), load_default=list)
 
 
 class ReviewDecisionSchema(Schema):
-    line_id = fields.Int(required=True)
-    qty_packs = fields.Int(validate=validate.Range(min=0, max=MAX_QTY_PACKS), error_messages=QTY_IS_WHOLE)
+    line_id = Integer(required=True)
+    qty_packs = Integer(validate=validate.Range(min=0, max=MAX_QTY_PACKS), error_messages=QTY_IS_WHOLE)
     reason = fields.Str(load_default="", validate=validate.Length(max=500))
     reject = fields.Bool(load_default=False)
 
@@ -258,7 +259,7 @@ class OrderReasonFormSchema(Schema):
 
 
 class OrderAllocateFormSchema(Schema):
-    order_ids = fields.List(fields.Int(), required=True, data_key="order_id",
+    order_ids = fields.List(Integer(), required=True, data_key="order_id",
                             validate=validate.Length(min=1, max=500))
 
 

@@ -9,18 +9,19 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate
 from ..api import UtcDateTime
 from ..operations import RowForm
 from .services import MAX_QTY_PACKS
+from ..fields import Integer, Money
 
 
 class SupplierProductSchema(Schema):
-    product_id = fields.Int()
+    product_id = Integer()
     product_code = fields.Str(attribute="product.code")
     product_name = fields.Str(attribute="product.display_name")
     is_vbp = fields.Bool(attribute="product.is_vbp")
-    unit_price = fields.Decimal(as_string=True)
+    unit_price = Money(as_string=True)
 
 
 class SupplierSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     code = fields.Str()
     name = fields.Str()
     contact = fields.Str()
@@ -47,36 +48,36 @@ class SupplierUpdateSchema(Schema):
 
 
 class SupplierPriceSchema(Schema):
-    unit_price = fields.Decimal(required=True, places=2, validate=validate.Range(min=0))
+    unit_price = Money(required=True, places=2, validate=validate.Range(min=0))
 
 
 class PurchaseLineSchema(Schema):
-    id = fields.Int()
-    product_id = fields.Int()
+    id = Integer()
+    product_id = Integer()
     product_code = fields.Str(attribute="product.code")
     product_name = fields.Str(attribute="product.display_name")
     pack_label = fields.Str(attribute="product.pack_label")
     is_vbp = fields.Bool()
-    qty_packs = fields.Int()
-    unit_price = fields.Decimal(as_string=True)
-    amount = fields.Decimal(as_string=True)
-    backordered_packs = fields.Int()
-    qty_packs_received = fields.Int()
+    qty_packs = Integer()
+    unit_price = Money(as_string=True)
+    amount = Money(as_string=True)
+    backordered_packs = Integer()
+    qty_packs_received = Integer()
 
 
 class GoodsReceiptLineSchema(Schema):
-    id = fields.Int()
-    purchase_order_line_id = fields.Int()
-    lot_id = fields.Int()
+    id = Integer()
+    purchase_order_line_id = Integer()
+    lot_id = Integer()
     lot_number = fields.Str(attribute="lot.lot_number")
     expiry_date = fields.Date(attribute="lot.expiry_date")
-    qty_packs = fields.Int()
-    qty_base = fields.Int()
+    qty_packs = Integer()
+    qty_base = Integer()
 
 
 class GoodsReceiptSchema(Schema):
-    id = fields.Int()
-    purchase_order_id = fields.Int()
+    id = Integer()
+    purchase_order_id = Integer()
     idempotency_key = fields.Str()
     note = fields.Str()
     received_at = UtcDateTime()
@@ -84,14 +85,14 @@ class GoodsReceiptSchema(Schema):
 
 
 class PurchaseOrderSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     number = fields.Str()
-    supplier_id = fields.Int()
+    supplier_id = Integer()
     supplier_name = fields.Str(attribute="supplier.name")
-    facility_id = fields.Int()
+    facility_id = Integer()
     status = fields.Str()
     note = fields.Str()
-    total_amount = fields.Decimal(as_string=True)
+    total_amount = Money(as_string=True)
     confirmed_at = UtcDateTime(allow_none=True)
     created_at = UtcDateTime()
     lines = fields.List(fields.Nested(PurchaseLineSchema))
@@ -99,13 +100,13 @@ class PurchaseOrderSchema(Schema):
 
 
 class PurchaseNeedSchema(Schema):
-    product_id = fields.Int(attribute="product.id")
+    product_id = Integer(attribute="product.id")
     product_code = fields.Str(attribute="product.code")
     product_name = fields.Str(attribute="product.display_name")
     is_vbp = fields.Bool(attribute="product.is_vbp")
-    backordered_packs = fields.Int()
-    on_purchase_packs = fields.Int()
-    to_buy_packs = fields.Int()
+    backordered_packs = Integer()
+    on_purchase_packs = Integer()
+    to_buy_packs = Integer()
 
 
 class PurchaseProposalResultSchema(Schema):
@@ -118,14 +119,14 @@ class PurchaseQuerySchema(Schema):
 
 
 class PurchaseLineAddSchema(Schema):
-    product_id = fields.Int(required=True)
-    qty_packs = fields.Int(required=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
-    unit_price = fields.Decimal(load_default=None, places=2, validate=validate.Range(min=0))
+    product_id = Integer(required=True)
+    qty_packs = Integer(required=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
+    unit_price = Money(load_default=None, places=2, validate=validate.Range(min=0))
 
 
 class PurchaseLineChangeSchema(Schema):
-    qty_packs = fields.Int(validate=validate.Range(min=1, max=MAX_QTY_PACKS))
-    unit_price = fields.Decimal(places=2, validate=validate.Range(min=0))
+    qty_packs = Integer(validate=validate.Range(min=1, max=MAX_QTY_PACKS))
+    unit_price = Money(places=2, validate=validate.Range(min=0))
 
 
 class PurchaseReasonSchema(Schema):
@@ -144,10 +145,10 @@ class ExpiryDate(fields.Date):
 
 
 class GoodsReceiptLineInputSchema(Schema):
-    purchase_order_line_id = fields.Int(required=True)
+    purchase_order_line_id = Integer(required=True)
     lot_number = fields.Str(required=True, validate=validate.Length(min=1, max=64))
     expiry_date = ExpiryDate(required=True, metadata={"description": "YYYY-MM-DD"})
-    qty_packs = fields.Int(required=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
+    qty_packs = Integer(required=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
     manufacturer = fields.Str(load_default="", validate=validate.Length(max=120))
 
     @pre_load
@@ -190,9 +191,9 @@ class GoodsReceiptForm(RowForm):
 
 
 class PurchaseLineEditSchema(Schema):
-    line_id = fields.Int(required=True)
-    qty_packs = fields.Int(validate=validate.Range(min=1, max=MAX_QTY_PACKS))
-    unit_price = fields.Decimal(places=2, validate=validate.Range(min=0))
+    line_id = Integer(required=True)
+    qty_packs = Integer(validate=validate.Range(min=1, max=MAX_QTY_PACKS))
+    unit_price = Money(places=2, validate=validate.Range(min=0))
 
 
 class PurchaseLinesEditSchema(Schema):
@@ -210,12 +211,12 @@ class PurchaseLineByCodeSchema(Schema):
     """The page's add-a-line form: the product by its code."""
 
     product_code = fields.Str(required=True, validate=validate.Length(min=1, max=24))
-    qty_packs = fields.Int(required=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
-    unit_price = fields.Decimal(load_default=None, places=2, validate=validate.Range(min=0))
+    qty_packs = Integer(required=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
+    unit_price = Money(load_default=None, places=2, validate=validate.Range(min=0))
 
 
 class SupplierPriceByCodeSchema(Schema):
     """The suppliers page's price form: the product by its code."""
 
     product_code = fields.Str(required=True, validate=validate.Length(min=1, max=24))
-    unit_price = fields.Decimal(required=True, places=2, validate=validate.Range(min=0))
+    unit_price = Money(required=True, places=2, validate=validate.Range(min=0))

@@ -5,15 +5,16 @@ from marshmallow import Schema, fields, validate
 from ..api import UtcDateTime
 from ..listing import PagingSchema
 from .definitions import definitions
+from ..fields import Integer
 
 
 class DashboardQuerySchema(Schema):
-    unit = fields.Int(load_default=None, validate=validate.Range(min=1))
+    unit = Integer(load_default=None, validate=validate.Range(min=1))
 
 
 class ReportQuerySchema(PagingSchema):
-    township = fields.Int(load_default=None, validate=validate.Range(min=1))
-    village = fields.Int(load_default=None, validate=validate.Range(min=1))
+    township = Integer(load_default=None, validate=validate.Range(min=1))
+    village = Integer(load_default=None, validate=validate.Range(min=1))
     q = fields.Str(load_default="", validate=validate.Length(max=100))
     class_path = fields.Str(load_default="", validate=validate.Length(max=255))
     date_from = fields.Date(load_default=None)
@@ -28,7 +29,7 @@ class TracerAddSchema(Schema):
 # --- output --------------------------------------------------------------------------------------------------------
 
 class ReportScopeSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     code = fields.Str()
     name = fields.Str()
     tier = fields.Str()
@@ -43,7 +44,7 @@ class DashboardTrendSchema(Schema):
 
 
 class DashboardResponseTimesSchema(Schema):
-    count = fields.Int()
+    count = Integer()
     median_days = fields.Float(allow_none=True)
     p90_days = fields.Float(allow_none=True)
 
@@ -68,20 +69,20 @@ class DashboardVbpSchema(Schema):
 
 
 class DashboardCellSchema(Schema):
-    in_stock = fields.Int()
-    villages = fields.Int()
+    in_stock = Integer()
+    villages = Integer()
     share = fields.Float(allow_none=True)
     status = fields.Str()
 
 
 class DashboardTracerSchema(Schema):
-    product_id = fields.Int()
+    product_id = Integer()
     code = fields.Str(attribute="label.code")
     name = fields.Str(attribute="label.name")
     dosage_form = fields.Str(attribute="label.form")
     strength = fields.Str(attribute="label.strength")
-    in_stock = fields.Int()
-    villages = fields.Int()
+    in_stock = Integer()
+    villages = Integer()
     share = fields.Float(allow_none=True)
     cells = fields.Dict(keys=fields.Str(), values=fields.Nested(DashboardCellSchema))
 
@@ -90,9 +91,9 @@ class DashboardSchema(Schema):
     as_of = UtcDateTime(attribute="now")
     scope = fields.Nested(ReportScopeSchema, attribute="root")
     units = fields.List(fields.Nested(ReportScopeSchema))
-    village_count = fields.Int(metadata={"description": "Active village points in the scope."})
-    tracer_count = fields.Int(metadata={"description": "The county's tracer products."})
-    tracer_pairs = fields.Int(metadata={"description": "village_count × tracer_count: the one population of "
+    village_count = Integer(metadata={"description": "Active village points in the scope."})
+    tracer_count = Integer(metadata={"description": "The county's tracer products."})
+    tracer_pairs = Integer(metadata={"description": "village_count × tracer_count: the one population of "
                                                        "availability and stockouts."})
     definitions = fields.Function(lambda _board: definitions(), metadata={
         "description": "Per figure key, its name and definition in the reader's language (what the page's ⓘ shows)."})
@@ -103,9 +104,9 @@ class DashboardSchema(Schema):
     stockouts = fields.Nested(DashboardTrendSchema, metadata={
         "description": "Village × tracer pairs without unexpired stock (tracer_pairs × (1 − availability))."})
     open_shortages = fields.Nested(DashboardTrendSchema)
-    open_by_urgency_age = fields.Dict(keys=fields.Str(), values=fields.List(fields.Int()), metadata={
+    open_by_urgency_age = fields.Dict(keys=fields.Str(), values=fields.List(Integer()), metadata={
         "description": "Per urgency, open registrations aged < 3, 3–7, 7–14 and ≥ 14 days."})
-    open_by_unit = fields.Dict(keys=fields.Str(), values=fields.Int())
+    open_by_unit = fields.Dict(keys=fields.Str(), values=Integer())
     registrations = fields.Nested(DashboardTrendSchema)
     response = fields.Dict(keys=fields.Str(), values=fields.Nested(DashboardResponseTimesSchema),
                            metadata={"description": "Registration to delivery over the last 4w and 12w."})
@@ -115,7 +116,7 @@ class DashboardSchema(Schema):
     fill_rates = fields.Dict(keys=fields.Str(), values=fields.Nested(DashboardFillRateSchema), metadata={
         "description": "orders: township orders received over approved; deliveries: village stops received over "
                        "planned."})
-    near_expiry_days = fields.Int()
+    near_expiry_days = Integer()
     near_expiry_value = fields.Nested(DashboardTrendSchema)
     vbp = fields.Dict(keys=fields.Str(), values=fields.Nested(DashboardVbpSchema))
     vbp_share = fields.Nested(DashboardTrendSchema)
@@ -135,14 +136,14 @@ class ReportPageSchema(Schema):
     date_to = fields.Date(allow_none=True)
     columns = fields.List(fields.Nested(ReportColumnSchema))
     rows = fields.List(fields.Dict())
-    page = fields.Int()
-    per_page = fields.Int()
+    page = Integer()
+    per_page = Integer()
     has_next = fields.Bool()
 
 
 class TracerSchema(Schema):
-    id = fields.Int()
-    product_id = fields.Int()
+    id = Integer()
+    product_id = Integer()
     product_code = fields.Str(attribute="product.code")
     note = fields.Str()
     created_at = UtcDateTime()

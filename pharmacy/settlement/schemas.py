@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from ..api import UtcDateTime
+from ..fields import Integer, Money
 
 
 def _money(value) -> str:
@@ -10,19 +11,19 @@ def _money(value) -> str:
 
 
 class StatementRowSchema(Schema):
-    movement_id = fields.Int()
+    movement_id = Integer()
     received_at = UtcDateTime()
-    product_id = fields.Int()
+    product_id = Integer()
     product_code = fields.Str()
     product_name = fields.Str()
     category = fields.Str()
     is_vbp = fields.Bool()
     lot_number = fields.Str()
-    qty_base = fields.Int()
+    qty_base = Integer()
     base_unit = fields.Str()
-    pack_size = fields.Int()
-    unit_price = fields.Decimal(as_string=True)
-    amount = fields.Decimal(as_string=True)
+    pack_size = Integer()
+    unit_price = Money(as_string=True)
+    amount = Money(as_string=True)
 
 
 class StatementTotalsSchema(Schema):
@@ -30,11 +31,11 @@ class StatementTotalsSchema(Schema):
     vbp = fields.Function(lambda t: _money(t.vbp))
     non_vbp = fields.Function(lambda t: _money(t.non_vbp))
     by_category = fields.Function(lambda t: {k: _money(v) for k, v in sorted(t.by_category.items())})
-    lines = fields.Int()
+    lines = Integer()
 
 
 class StatementSummarySchema(Schema):
-    facility_id = fields.Int(attribute="facility.id")
+    facility_id = Integer(attribute="facility.id")
     facility_code = fields.Str(attribute="facility.code")
     facility_name = fields.Str(attribute="facility.name")
     tier = fields.Str(attribute="facility.tier")
@@ -54,9 +55,9 @@ class SettlementQuerySchema(Schema):
 
 
 class SettlementMonthSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     month = fields.Str()
-    root_facility_id = fields.Int()
+    root_facility_id = Integer()
     closed_at = UtcDateTime()
 
 
@@ -66,13 +67,13 @@ class SettlementCloseSchema(Schema):
 
     confirm = fields.Bool(required=True, metadata={"description": "true: the caller has seen what will be frozen "
                                                                   "(GET /api/v1/settlements/<month>/close)"})
-    expected_lines = fields.Int(load_default=None, validate=validate.Range(min=0))
-    expected_total = fields.Decimal(load_default=None, places=2, as_string=True)
+    expected_lines = Integer(load_default=None, validate=validate.Range(min=0))
+    expected_total = Money(load_default=None, places=2, as_string=True)
 
 
 class SettlementClosePreviewSchema(Schema):
     month = fields.Str()
-    root_facility_id = fields.Int()
+    root_facility_id = Integer()
     is_month_over = fields.Bool()
     is_closed = fields.Function(lambda preview: preview.closed is not None)
     may_close = fields.Bool()

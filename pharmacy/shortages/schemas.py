@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from ..api import UtcDateTime
 from .models import ShortageReason, ShortageStatus, Urgency
 from .services import MAX_NOTE_CHARS, MAX_QTY_PACKS
+from ..fields import Integer
 
 
 REQUIRED = "Missing data for required field."
@@ -29,11 +30,11 @@ class ShortageInputSchema(Schema):
     client_id = fields.Str(required=True, validate=validate.Length(min=8, max=64),
                            metadata={"description": "Generated on the device; a resend with the same id is the "
                                                     "same registration (answered 200 instead of 201)."})
-    facility_id = fields.Int(load_default=None, metadata={"description": "Default: the caller's facility"})
-    product_id = fields.Int(load_default=None, allow_none=True)
+    facility_id = Integer(load_default=None, metadata={"description": "Default: the caller's facility"})
+    product_id = Integer(load_default=None, allow_none=True)
     free_text = fields.Str(load_default="", validate=validate.Length(max=200),
                            metadata={"description": "The name typed when no product was picked"})
-    qty_packs = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
+    qty_packs = Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_QTY_PACKS))
     urgency = fields.Str(load_default=Urgency.ROUTINE.value, validate=validate.OneOf([u.value for u in Urgency]))
     reason = fields.Str(load_default=ShortageReason.OUT_OF_STOCK.value,
                         validate=validate.OneOf([r.value for r in ShortageReason]))
@@ -47,11 +48,11 @@ class ShortageInputSchema(Schema):
 
 
 class ShortageQuerySchema(Schema):
-    facility_id = fields.Int(load_default=None)
+    facility_id = Integer(load_default=None)
     status = fields.List(fields.Str(validate=validate.OneOf([s.value for s in ShortageStatus])), load_default=None)
     open = fields.Bool(load_default=False)
     mine = fields.Bool(load_default=False, metadata={"description": "Only what the caller registered"})
-    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=500))
+    limit = Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
     def load(self, data, **kwargs):
         data = dict(data)
@@ -61,7 +62,7 @@ class ShortageQuerySchema(Schema):
 
 
 class GroupQuerySchema(Schema):
-    facility_id = fields.Int(load_default=None, metadata={"description": "A township or village; default: all the "
+    facility_id = Integer(load_default=None, metadata={"description": "A township or village; default: all the "
                                                                          "caller may see"})
 
 
@@ -80,29 +81,29 @@ class TransitionSchema(Schema):
 
 
 class EventSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     from_status = fields.Str()
     to_status = fields.Str()
     stage = fields.Str()
     note = fields.Str()
     ref_type = fields.Str()
-    ref_id = fields.Int(allow_none=True)
-    user_id = fields.Int(allow_none=True)
+    ref_id = Integer(allow_none=True)
+    user_id = Integer(allow_none=True)
     user = fields.Str(attribute="user.display_name", allow_none=True)
     created_at = UtcDateTime()
 
 
 class ShortageSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     client_id = fields.Str()
-    facility_id = fields.Int()
+    facility_id = Integer()
     facility_name = fields.Str(attribute="facility.name")
-    product_id = fields.Int(allow_none=True)
+    product_id = Integer(allow_none=True)
     product_code = fields.Str(attribute="product.code", allow_none=True)
     label = fields.Str(metadata={"description": "Product name, form and strength, or the free text"})
     pack_unit = fields.Str(attribute="product.pack_unit", allow_none=True)
     free_text = fields.Str()
-    qty_packs = fields.Int()
+    qty_packs = Integer()
     urgency = fields.Str()
     reason = fields.Str()
     note = fields.Str()
@@ -115,7 +116,7 @@ class ShortageSchema(Schema):
     difference_note = fields.Str(metadata={"description": "what arrived short, when a receipt reopened it"})
     acknowledged_at = UtcDateTime(allow_none=True)
     cancel_reason = fields.Str()
-    registered_by_id = fields.Int(allow_none=True)
+    registered_by_id = Integer(allow_none=True)
     client_created_at = UtcDateTime(allow_none=True)
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
@@ -127,17 +128,17 @@ class ShortageDetailSchema(ShortageSchema):
 
 
 class GroupSchema(Schema):
-    product_id = fields.Int(attribute="product.id", allow_none=True)
+    product_id = Integer(attribute="product.id", allow_none=True)
     label = fields.Str()
-    total_packs = fields.Int()
+    total_packs = Integer()
     urgency = fields.Str(metadata={"description": "the most urgent of the group"})
-    facility_count = fields.Int()
+    facility_count = Integer()
     earliest_at = UtcDateTime()
     shortages = fields.List(fields.Nested(ShortageSchema))
 
 
 class PickItemSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     name = fields.Str()
     form = fields.Str()
     strength = fields.Str()
@@ -150,7 +151,7 @@ class PickItemSchema(Schema):
 class ProposalQuerySchema(Schema):
     text = fields.Str(required=True, validate=validate.Length(min=1, max=200),
                       metadata={"description": "The name as typed on the tablet"})
-    facility_id = fields.Int(load_default=None, metadata={"description": "Where it is typed; default: the caller's "
+    facility_id = Integer(load_default=None, metadata={"description": "Where it is typed; default: the caller's "
                                                                          "facility"})
 
     @validates_schema
@@ -160,14 +161,14 @@ class ProposalQuerySchema(Schema):
 
 
 class ProposedProductSchema(Schema):
-    product_id = fields.Int()
-    id = fields.Int(metadata={"description": "the same as product_id"})
+    product_id = Integer()
+    id = Integer(metadata={"description": "the same as product_id"})
     code = fields.Str()
     generic_name = fields.Str()
     dosage_form = fields.Str()
     strength = fields.Str()
     pack_label = fields.Str()
-    pack_size = fields.Int()
+    pack_size = Integer()
     pack_unit = fields.Str()
     base_unit = fields.Str()
     lowest_tier = fields.Str()
@@ -185,9 +186,9 @@ class ProposalSchema(Schema):
 
 
 class FreeTextQuerySchema(Schema):
-    facility_id = fields.Int(load_default=None, metadata={"description": "A township or village; default: all the "
+    facility_id = Integer(load_default=None, metadata={"description": "A township or village; default: all the "
                                                                          "caller may see"})
-    limit = fields.Int(load_default=200, validate=validate.Range(min=1, max=500))
+    limit = Integer(load_default=200, validate=validate.Range(min=1, max=500))
 
 
 class FreeTextItemSchema(Schema):
@@ -198,7 +199,7 @@ class FreeTextItemSchema(Schema):
 
 class ResolveProductSchema(SaysWhatIsMissing):
     missing_says = {"product_id": "请先选择药品"}
-    product_id = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    product_id = Integer(required=True, strict=True, validate=validate.Range(min=1))
     learn_alias = fields.Bool(load_default=True, metadata={"description": "Remember the text as a local name of the "
                                                                           "registration's township, so it matches "
                                                                           "this product next time"})
@@ -206,9 +207,9 @@ class ResolveProductSchema(SaysWhatIsMissing):
 
 
 class AcknowledgeManySchema(Schema):
-    shortage_ids = fields.List(fields.Int(), required=True, validate=validate.Length(min=1, max=500))
+    shortage_ids = fields.List(Integer(), required=True, validate=validate.Length(min=1, max=500))
     note = fields.Str(load_default="", validate=validate.Length(max=500))
 
 
 class AcknowledgedSchema(Schema):
-    acknowledged = fields.Int(metadata={"description": "how many moved from registered to acknowledged"})
+    acknowledged = Integer(metadata={"description": "how many moved from registered to acknowledged"})

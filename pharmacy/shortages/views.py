@@ -8,6 +8,7 @@ from ..auth.policy import load_in_scope, permission_required, scope_root
 from ..catalog.services import tiers_at_or_below
 from ..facilities.models import Tier
 from ..facilities.services import facilities_under
+from ..fields import ascii_int
 from ..operations import load_form, refusal
 from . import operations
 from .models import Shortage, ShortageReason, ShortageStatus, Urgency
@@ -70,7 +71,7 @@ def _choices():
 @permission_required("shortage.manage")
 def open_registrations(error: str | None = None, status: int = 200):
     """Open registrations of the villages below the user, grouped by product, emergencies first."""
-    facility_id = request.args.get("facility_id", type=int)
+    facility_id = request.args.get("facility_id", type=ascii_int)
     return render_template("shortages/open.html", groups=operations.open_groups(current_user, facility_id or None),
                            choices=_choices(), facility_id=facility_id, error=error,
                            done=request.args.get("done")), status
@@ -118,7 +119,8 @@ def cancel(shortage_id: int):
 @permission_required("shortage.manage")
 def free_text_queue(error: str | None = None, status: int = 200):
     """Free-text registrations of the villages below the user, each with the products proposed for its text."""
-    facility_id = request.args.get("facility_id", type=int) or request.form.get("facility_id", type=int)
+    facility_id = (request.args.get("facility_id", type=ascii_int)
+                   or request.form.get("facility_id", type=ascii_int))
     return render_template("shortages/free_text.html", items=operations.free_text_items(current_user, facility_id or None),
                            choices=_choices(), facility_id=facility_id, error=error,
                            done=request.args.get("done")), status
@@ -129,7 +131,7 @@ def free_text_queue(error: str | None = None, status: int = 200):
 def resolve_product(shortage_id: int):
     shortage = _shortage(shortage_id)
     # A proposal's button sends product_id; the search field fills searched_product_id.
-    chosen = request.form.get("product_id", type=int) or request.form.get("searched_product_id", type=int)
+    chosen = request.form.get("product_id", type=ascii_int) or request.form.get("searched_product_id", type=ascii_int)
     with refusal() as refused:
         command = load_form(ResolveProductSchema, request.form, **({"product_id": chosen} if chosen else {}),
                             learn_alias=request.form.get("learn_alias") == "1")

@@ -5,18 +5,19 @@ from marshmallow import Schema, fields, validate
 
 from ..inventory.schemas import KEY, NOTE, QTY, UNIT
 from .services import RECEIPT_REASONS, LEGACY_REASONS
+from ..fields import Integer
 
 
 class TransferLineInputSchema(Schema):
-    product_id = fields.Int(required=True)
-    lot_id = fields.Int(load_default=None)
+    product_id = Integer(required=True)
+    lot_id = Integer(load_default=None)
     qty = QTY
     unit = UNIT
 
 
 class TransferInputSchema(Schema):
-    from_facility_id = fields.Int(required=True)
-    to_facility_id = fields.Int(required=True)
+    from_facility_id = Integer(required=True)
+    to_facility_id = Integer(required=True)
     lines = fields.List(fields.Nested(TransferLineInputSchema), required=True, validate=validate.Length(min=1, max=500))
     in_transit = fields.Bool(load_default=True, metadata={"description": "false: handed over in person, booked at "
                                                                          "the destination at once"})
@@ -30,14 +31,14 @@ REASON_CHOICES = ["", *RECEIPT_REASONS, *LEGACY_REASONS]
 class ReceiptLineSchema(Schema):
     """One line that arrived differing from what was sent, with a reason from the one receipt list."""
 
-    line_id = fields.Int(required=True, metadata={"description": "a consignment line id"})
-    qty_base_received = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
+    line_id = Integer(required=True, metadata={"description": "a consignment line id"})
+    qty_base_received = Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
     reason = fields.Str(load_default="", validate=validate.OneOf(REASON_CHOICES))
     note = NOTE
 
 
 class TransferReceiptLineSchema(ReceiptLineSchema):
-    line_id = fields.Int(required=True, metadata={"description": "a transfer line id"})
+    line_id = Integer(required=True, metadata={"description": "a transfer line id"})
 
 
 class TransferReceiveInputSchema(Schema):
@@ -49,18 +50,18 @@ class TransferReceiveInputSchema(Schema):
 
 
 class ConsignmentLineSchema(Schema):
-    id = fields.Int()
-    product_id = fields.Int()
+    id = Integer()
+    product_id = Integer()
     product_name = fields.Str(attribute="product.display_name")
-    lot_id = fields.Int()
+    lot_id = Integer()
     lot_number = fields.Str(attribute="lot.lot_number")
     expiry_date = fields.Date(attribute="lot.expiry_date")
-    qty_base = fields.Int()
-    final_facility_id = fields.Int(allow_none=True)
-    qty_base_received = fields.Int(allow_none=True)
+    qty_base = Integer()
+    final_facility_id = Integer(allow_none=True)
+    qty_base_received = Integer(allow_none=True)
     difference_reason = fields.Str()
     difference_note = fields.Str()
-    transfer_line_id = fields.Int(allow_none=True)
+    transfer_line_id = Integer(allow_none=True)
     shortage_ids = fields.Method("_shortage_ids")
 
     def _shortage_ids(self, line):
@@ -68,7 +69,7 @@ class ConsignmentLineSchema(Schema):
 
 
 class ProofOfDeliverySchema(Schema):
-    signed_by_id = fields.Int(allow_none=True)
+    signed_by_id = Integer(allow_none=True)
     signer_name = fields.Str()
     is_proxy = fields.Bool()
     proxy_reason = fields.Str()
@@ -77,22 +78,22 @@ class ProofOfDeliverySchema(Schema):
 
 
 class ConsignmentLinksSchema(Schema):
-    delivery_stop_id = fields.Int(allow_none=True, metadata={"description": "/api/v1/deliveries/stops/{id}"})
-    delivery_run_id = fields.Int(allow_none=True, metadata={"description": "/api/v1/deliveries/{id}"})
-    order_id = fields.Int(allow_none=True, metadata={"description": "/api/v1/orders/{id}"})
-    shipment_id = fields.Int(allow_none=True, metadata={"description": "the order's shipment"})
+    delivery_stop_id = Integer(allow_none=True, metadata={"description": "/api/v1/deliveries/stops/{id}"})
+    delivery_run_id = Integer(allow_none=True, metadata={"description": "/api/v1/deliveries/{id}"})
+    order_id = Integer(allow_none=True, metadata={"description": "/api/v1/orders/{id}"})
+    shipment_id = Integer(allow_none=True, metadata={"description": "the order's shipment"})
 
 
 class ConsignmentSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     number = fields.Str()
     kind = fields.Str()
     status = fields.Str()
-    source_id = fields.Int()
+    source_id = Integer()
     source_name = fields.Str(attribute="source.name")
-    destination_id = fields.Int()
+    destination_id = Integer()
     destination_name = fields.Str(attribute="destination.name")
-    transfer_id = fields.Int(allow_none=True)
+    transfer_id = Integer(allow_none=True)
     expected_arrival_date = fields.Date(allow_none=True)
     dispatched_at = UtcDateTime(allow_none=True)
     note = fields.Str()
@@ -108,7 +109,7 @@ class ConsignmentSchema(Schema):
 
 
 class ConsignmentQuerySchema(Schema):
-    facility_id = fields.Int(required=True)
+    facility_id = Integer(required=True)
     direction = fields.Str(load_default="in", validate=validate.OneOf(["in", "out"]))
     status = fields.Str(load_default=None, validate=validate.OneOf(["planned", "dispatched", "received", "cancelled"]))
 
@@ -123,11 +124,11 @@ class ConsignmentReceiveInputSchema(Schema):
 
 
 class DispatchPolicySchema(Schema):
-    near_expiry_days = fields.Int(metadata={"description": "a lot must stay usable this many days after it reaches "
+    near_expiry_days = Integer(metadata={"description": "a lot must stay usable this many days after it reaches "
                                                            "the facility it is meant for; stock expiring within it "
                                                            "is near expiry on stock status, alerts and reports"})
-    shipment_transit_days = fields.Int(metadata={"description": "days a county→township shipment is on the road"})
-    onward_delivery_days = fields.Int(metadata={"description": "longest wait at the township for a village's next "
+    shipment_transit_days = Integer(metadata={"description": "days a county→township shipment is on the road"})
+    onward_delivery_days = Integer(metadata={"description": "longest wait at the township for a village's next "
                                                                "run, counted when a shipment carries village goods"})
-    village_run_days = fields.Int(metadata={"description": "days a township→village run takes (arrives the day it "
+    village_run_days = Integer(metadata={"description": "days a township→village run takes (arrives the day it "
                                                            "leaves)"})

@@ -10,6 +10,7 @@ from ..auth.policy import get_facility_in_scope, load_in_scope, permission_requi
 from ..deliveries.labels import discrepancy_reason_label
 from ..inventory.consumption import QtyUnit
 from ..inventory.models import Transfer
+from ..fields import whole_number_or_text
 from ..operations import refusal
 from . import operations, services
 from .schemas import TransferInputSchema, TransferReceiveInputSchema
@@ -84,7 +85,7 @@ def _transfers_page(facility, **context):
 
 def _whole_number(raw: str):
     """A typed quantity as a number when it is one (the rules then say what is wrong with it), else as typed."""
-    return int(raw) if raw.isascii() and raw.lstrip("-").isdigit() else raw
+    return whole_number_or_text(raw)
 
 
 def _receipt_command(transfer_: Transfer) -> dict:

@@ -8,11 +8,15 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
+                                               status_code_conformance)
 
 from pharmacy import create_app
 from pharmacy.api import build_openapi
 
 MAX_EXAMPLES = 5
+# No 5xx, and every answer is one the document declares: its status, its content type and its body's schema.
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 def _document() -> dict:
@@ -44,4 +48,4 @@ def test_no_generated_input_causes_a_server_error(case, county_client):
         request["data"] = kwargs["data"]
     response = county_client.open(path, **request)
     assert response.status_code < 500, (case.as_curl_command(), response.get_data(as_text=True)[:500])
-    case.validate_response(response, checks=[not_a_server_error])
+    case.validate_response(response, checks=CHECKS)

@@ -174,7 +174,7 @@ def test_users_are_listed_within_the_callers_subtree(client, county):
 
 def test_the_openapi_document_declares_bearer_and_cookie_security(client):
     document = client.get("/api/v1/openapi.json").get_json()
-    assert set(document["components"]["securitySchemes"]) == {"bearerToken", "cookieSession"}
+    assert set(document["components"]["securitySchemes"]) == {"bearerToken", "cookieSession", "csrfHeader"}
     assert document["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
     assert document["security"] == [{"bearerToken": []}, {"cookieSession": []}]
     submit = document["paths"]["/api/v1/orders/{order_id}/submit"]["post"]
