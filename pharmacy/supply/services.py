@@ -132,9 +132,9 @@ def dispatch(consignment: Consignment, *, user, key: str | None = None) -> Consi
     return consignment
 
 
-def _consignment_for_key(key: str) -> Consignment | None:
-    """The consignment an earlier dispatch with this idempotency key sent."""
-    operation = stock.find_operation(key)
+def _consignment_for_key(key: str, source: Facility, user) -> Consignment | None:
+    """The consignment an earlier dispatch by `user` from `source` with this idempotency key sent."""
+    operation = stock.find_operation(key, source.id, user)
     if operation is None:
         return None
     transfer_id = next((m.ref_id for m in operation.movements if m.ref_type == "transfer"), None)
@@ -144,7 +144,7 @@ def _consignment_for_key(key: str) -> Consignment | None:
 def send(kind: str, source: Facility, destination: Facility, lines: list[PlannedLine], *, user, key: str,
          note: str = "") -> tuple[Consignment, bool]:
     """Plan and dispatch in one step. A retry with the same key returns the first consignment: (it, created)."""
-    earlier = _consignment_for_key(key)
+    earlier = _consignment_for_key(key, source, user)
     if earlier is not None:
         return earlier, False
     with db.session.begin_nested():
@@ -205,7 +205,7 @@ def receive(consignment: Consignment, received: dict[int, ReceivedLine], *, user
     key = retry_key or f"consignment:{consignment.id}:receive"
     _lock(consignment)
     if consignment.status == ConsignmentStatus.RECEIVED:
-        if retry_key and stock.find_operation(retry_key) is not None:
+        if retry_key and stock.find_operation(retry_key, consignment.destination_id, user) is not None:
             return consignment
         raise Conflict(_("该货单已签收，不能重复签收"), code="already_received")
     if consignment.status != ConsignmentStatus.DISPATCHED:
@@ -299,7 +299,7 @@ def send_by_hand(source: Facility, destination: Facility, requests: list[GoodsRe
     """A manual transfer: a consignment dispatched at once; `handed_over` books it at the destination too."""
     if not requests:
         raise InvalidInput(_("调拨单没有明细"))
-    earlier = _consignment_for_key(key)
+    earlier = _consignment_for_key(key, source, user)
     if earlier is not None:
         return earlier, False
     usable_after = dispatch_policy.current().usable_after(clock.today(), destination.tier)
