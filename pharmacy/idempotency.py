@@ -32,7 +32,7 @@ def fingerprint(**request) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def require_same_request(stored_hash: str, request_hash: str) -> None:
+def require_same_request(stored_hash: str, request_hash: str, message: str | None = None) -> None:
     """Refuse a key sent again with another request (rows written before fingerprints were kept pass)."""
     if stored_hash and stored_hash != request_hash:
-        raise Conflict(_("该幂等键已用于另一项操作"), code="idempotency_key_reused")
+        raise Conflict(message or _("该幂等键已用于另一项操作"), code="idempotency_key_reused")

@@ -40,7 +40,7 @@ def register_shortage(*, facility: Facility, user, client_id: str, qty_packs: in
         urgency=urgency, reason=reason, note=(note or "").strip())
     existing = _registered_under(scope, client_id)
     if existing is not None:
-        idempotency.require_same_request(existing.request_hash, request_hash)
+        _require_same_request(existing, request_hash)
         return existing, False
     if facility.tier != Tier.VILLAGE and facility.tier != Tier.TOWNSHIP:
         raise InvalidInput(_("只有村卫生室和乡镇卫生院可以登记缺药"))
@@ -60,9 +60,10 @@ def register_shortage(*, facility: Facility, user, client_id: str, qty_packs: in
     if len(note or "") > MAX_NOTE_CHARS:
         raise InvalidInput(_("备注过长"), fields={"note": [_("长度不能超过 %(a)s", a=MAX_NOTE_CHARS)]})
     shortage = Shortage(client_id=client_id, key_scope=scope, request_hash=request_hash, facility_id=facility.id,
-                        product=product, free_text=(free_text or "").strip()[:200], qty_packs=qty_packs, urgency=urgency,
-                        reason=reason, note=(note or "").strip(), registered_by_id=getattr(user, "id", None),
-                        client_created_at=client_created_at, status=ShortageStatus.REGISTERED)
+                        product=product, free_text=(free_text or "").strip()[:200], qty_packs=qty_packs,
+                        urgency=urgency, reason=reason, note=(note or "").strip(),
+                        registered_by_id=getattr(user, "id", None), client_created_at=client_created_at,
+                        status=ShortageStatus.REGISTERED)
     try:
         with db.session.begin_nested():
             db.session.add(shortage)
@@ -71,7 +72,7 @@ def register_shortage(*, facility: Facility, user, client_id: str, qty_packs: in
         existing = _registered_under(scope, client_id)
         if existing is None:
             raise
-        idempotency.require_same_request(existing.request_hash, request_hash)
+        _require_same_request(existing, request_hash)
         return existing, False
     db.session.add(ShortageEvent(shortage=shortage, from_status="", to_status=ShortageStatus.REGISTERED,
                                  user_id=getattr(user, "id", None)))
@@ -82,6 +83,10 @@ def register_shortage(*, facility: Facility, user, client_id: str, qty_packs: in
 
 def _registered_under(scope: str, client_id: str) -> Shortage | None:
     return db.session.scalar(select(Shortage).where(Shortage.key_scope == scope, Shortage.client_id == client_id))
+
+
+def _require_same_request(existing: Shortage, request_hash: str) -> None:
+    idempotency.require_same_request(existing.request_hash, request_hash, _("该登记编号已用于另一条内容不同的登记"))
 
 
 def transition(shortage: Shortage, to_status: str, *, user, note: str = "", ref_type: str = "",
