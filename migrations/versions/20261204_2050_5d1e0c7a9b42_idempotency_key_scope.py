@@ -1,6 +1,6 @@
 """Idempotency keys belong to their sender: key scope (facility and user) and the request fingerprint.
 
-A shortage's client id and a stock operation's idempotency key were unique across the whole database, so a key
+A shortage's client id and the idempotency keys of stock operations and goods receipts were unique across the whole database, so a key
 sent by two villages answered one of them with the other's record. They are now unique per `key_scope`, and the
 row keeps `request_hash` to refuse the same key sent with another request. Existing rows keep an empty scope and
 hash (still unique among themselves; replayed as before).
@@ -20,7 +20,7 @@ down_revision = 'b7a41c3e9d20'
 branch_labels = None
 depends_on = None
 
-TABLES = (('shortage', 'client_id'), ('stock_operation', 'idempotency_key'))
+TABLES = (('shortage', 'client_id'), ('stock_operation', 'idempotency_key'), ('goods_receipt', 'idempotency_key'))
 
 
 def upgrade():
