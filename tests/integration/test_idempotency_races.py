@@ -134,9 +134,9 @@ def test_a_client_id_sent_again_with_another_request_is_refused(race_app, world)
     refused = _client(race_app, world["users"]["village"][1], "en").post("/api/v1/shortages",
                                                                          json=body | {"qty_packs": 20})
     assert refused.status_code == 409 and refused.json["error"]["code"] == "idempotency_key_reused"
-    assert refused.json["error"]["message"] == "This idempotency key was used for another operation"
+    assert refused.json["error"]["message"] == "This registration id was already used for a different registration"
     zh = doctor.post("/api/v1/shortages", json=body | {"note": "改了"})
-    assert zh.status_code == 409 and zh.json["error"]["message"] == "该幂等键已用于另一项操作"
+    assert zh.status_code == 409 and zh.json["error"]["message"] == "该登记编号已用于另一条内容不同的登记"
     with _reading(race_app) as session:
         assert session.scalars(select(Shortage.qty_packs).where(Shortage.client_id == body["client_id"])).all() == [2]
 
@@ -223,3 +223,16 @@ def test_ten_clients_signing_one_stop_at_once_write_it_once(race_app, world):
                 AuditEvent.action == "update", AuditEvent.changes.contains('"status"'),
                 AuditEvent.changes.contains('"received"')))
             assert writes == 1
+
+
+def test_ten_identical_transfers_at_once_send_one_consignment(race_app, world):
+    doctor = world["users"]["village"][1]
+    for _round in range(ROUNDS):
+        body = {"idempotency_key": f"tr-{secrets.token_hex(6)}", "from_facility_id": world["villages"][0],
+                "to_facility_id": world["township"],
+                "lines": [{"product_id": world["product"], "qty": 1, "unit": "base"}]}
+        _exactly_one_created(_all_at_once(race_app, [(doctor, "/api/v1/stock/transfers", body)] * CLIENTS))
+        with _reading(race_app) as session:
+            operations = session.scalars(select(StockOperation.id)
+                                         .where(StockOperation.idempotency_key == body["idempotency_key"])).all()
+            assert len(operations) == 1
