@@ -57,3 +57,29 @@ def test_a_transfer_key_replays_and_refuses_other_goods(county, login):
     assert refused.status_code == 409 and refused.json["error"]["code"] == "idempotency_key_reused"
     assert stock.on_hand(village.id, product.id) == 95
     assert db.session.scalar(select(func.count(Consignment.id)).where(Consignment.source_id == village.id)) == 1
+
+
+def _allocated_order(county, login, product):
+    stock_up(county.central, product, 300, user=county.users["county"])
+    db.session.commit()
+    township = login(county.users["township"])
+    order = township.post("/api/v1/orders/draft", json={}).json
+    if not order.get("lines"):
+        township.post(f"/api/v1/orders/{order['id']}/lines", json={"product_id": product.id, "qty_packs": 3})
+    assert township.post(f"/api/v1/orders/{order['id']}/submit", json={}).status_code == 200
+    county_client = login(county.users["county"])
+    assert county_client.post(f"/api/v1/orders/{order['id']}/approve", json={}).status_code == 200
+    assert county_client.post("/api/v1/orders/allocate", json={"order_ids": [order["id"]]}).status_code == 200
+    return order["id"], county_client
+
+
+def test_a_shipment_key_replays_the_shipment_it_sent(county, login):
+    product = make_product(pack_size=10)
+    order_id, county_client = _allocated_order(county, login, product)
+    first = county_client.post(f"/api/v1/orders/{order_id}/ship", json={"key": "ship-key-1"})
+    assert first.status_code == 201, first.json
+    again = county_client.post(f"/api/v1/orders/{order_id}/ship", json={"key": "ship-key-1"})
+    assert again.status_code == 200 and again.json == first.json
+    assert stock.on_hand(county.central.id, product.id) == 270
+    other = county_client.post(f"/api/v1/orders/{order_id}/ship", json={"key": "ship-key-2"})
+    assert other.status_code == 409  # nothing left to ship: a new key is a new shipment, refused by the order
