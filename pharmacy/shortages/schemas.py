@@ -27,8 +27,10 @@ class SaysWhatIsMissing(Schema):
 
 class ShortageInputSchema(Schema):
     client_id = fields.Str(required=True, validate=validate.Length(min=8, max=64),
-                           metadata={"description": "Generated on the device; a resend with the same id is the "
-                                                    "same registration (answered 200 instead of 201)."})
+                           metadata={"description": "Generated on the device, the sender's own (per user and "
+                                                    "facility): a resend with the same id and request is the same "
+                                                    "registration (answered 200 instead of 201); the same id with "
+                                                    "another request is 409 `idempotency_key_reused`."})
     facility_id = fields.Int(load_default=None, metadata={"description": "Default: the caller's facility"})
     product_id = fields.Int(load_default=None, allow_none=True)
     free_text = fields.Str(load_default="", validate=validate.Length(max=200),
