@@ -1,9 +1,9 @@
 """Idempotency keys belong to their sender: key scope (facility and user) and the request fingerprint.
 
-A shortage's client id and the idempotency keys of stock operations and goods receipts were unique across the whole database, so a key
-sent by two villages answered one of them with the other's record. They are now unique per `key_scope`, and the
-row keeps `request_hash` to refuse the same key sent with another request. Existing rows keep an empty scope and
-hash (still unique among themselves; replayed as before).
+A shortage's client id and the idempotency keys of stock operations and goods receipts were unique across the
+whole database, so a key sent by two villages answered one of them with the other's record. They are now unique
+per `key_scope`, and the row keeps `request_hash` to refuse the same key sent with another request. Existing rows
+keep an empty scope and hash (still unique among themselves; replayed as before).
 
 Revision ID: 5d1e0c7a9b42
 Revises: b7a41c3e9d20
