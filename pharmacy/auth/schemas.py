@@ -3,8 +3,8 @@
 from marshmallow import Schema, fields, validate
 
 from ..api import UtcDateTime
-from ..vocabulary import Role, TokenScope
 from ..fields import Integer
+from ..vocabulary import Role, TokenScope
 
 
 class FacilityRefSchema(Schema):

@@ -4,9 +4,9 @@ from marshmallow import Schema, fields, post_load, validate
 
 from ..api import UtcDateTime
 from ..facilities.models import Tier
+from ..fields import Integer, Money
 from ..listing import PagingSchema, page_schema
 from .models import BASE_UNITS, CHRONIC_TAGS, INSURANCE_CLASSES, PACK_UNITS, ProductStatus
-from ..fields import Integer, Money
 
 
 class DrugSchema(Schema):

@@ -185,9 +185,10 @@ def receive_stop(user, stop: DeliveryStop, command: dict) -> DeliveryStop:
 
     The signer states that every line was checked (`checked` true); each difference reason comes from the receipt
     list. A stop already received answers with its receipt as recorded: a second tap, or a tablet resending after
-    it lost the answer, changes nothing."""
+    it lost the answer, changes nothing, even when it arrives while the first is being recorded."""
     if not has_permission(user, "delivery.receive"):
         raise Forbidden(_("您没有权限执行此操作"))
+    services.lock_stop(stop)  # a receipt racing this one has committed by now, or waits for this one
     if stop.status == StopStatus.RECEIVED:
         log.info("delivery stop %s: receipt sent again by %s, answered as recorded", stop.id, user.username)
         return stop

@@ -5,11 +5,11 @@ from marshmallow import Schema, fields, validate
 from ..api import UtcDateTime
 from .labels import line_reason, qty_label
 from .models import RunStatus
+from ..fields import Integer
 from ..vocabulary import StopStatus
 from .schedule import MAX_EVERY_N_RUNS
 from ..supply.schemas import REASON_CHOICES
 from .services import MAX_QTY_BASE
-from ..fields import Integer
 
 
 class TimeText(fields.Field):

@@ -512,6 +512,13 @@ def dispatch_run(run: DeliveryRun, *, user) -> DeliveryRun:
     return run
 
 
+def lock_stop(stop: DeliveryStop) -> DeliveryStop:
+    """Receipts of one stop take turns (several clients sending at once): the row is locked for the transaction and
+    read again, so the status check that follows sees what the first receipt committed."""
+    return db.session.scalars(select(DeliveryStop).where(DeliveryStop.id == stop.id)
+                              .with_for_update(of=DeliveryStop).execution_options(populate_existing=True)).one()
+
+
 def receive_stop(stop: DeliveryStop, received: dict[int, ReceivedLine], *, receiver_name: str, user,
                  note: str = "", proxy_reason: str = "") -> DeliveryStop:
     """The village signs for what arrived, line by line (lines not listed arrived as sent): the delivery page's

@@ -2,8 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
-from .models import FacilityKind, Tier
 from ..fields import Integer
+from .models import FacilityKind, Tier
 
 
 class FacilitySchema(Schema):

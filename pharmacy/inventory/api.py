@@ -1,7 +1,8 @@
 """API: stock positions, lots, stock cards and every stock write under /api/v1/stock.
 
-Writes carry an `idempotency_key`: the first request answers 201, a repeat with the same key answers 200 with
-the first result and records nothing.
+Writes carry an `idempotency_key`, the sender's own (per user and facility): the first request answers 201, a
+repeat with the same key and request answers 200 with the first result and records nothing (also when it races the
+first), the same key with another request 409 `idempotency_key_reused`.
 """
 
 from flask import jsonify

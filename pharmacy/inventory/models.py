@@ -31,9 +31,14 @@ class StockOperation(db.Model):
     """One write a user asked for (a dispense, a transfer ...), keyed for idempotency; its movements hang off it."""
 
     __tablename__ = "stock_operation"
+    __table_args__ = (UniqueConstraint("key_scope", "idempotency_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    # The key is the sender's (`key_scope`: facility and user, see pharmacy/idempotency.py); `request_hash` is what
+    # was asked under it, so the same key with another request is refused.
+    idempotency_key: Mapped[str] = mapped_column(String(80))
+    key_scope: Mapped[str] = mapped_column(String(40), default="")
+    request_hash: Mapped[str] = mapped_column(String(64), default="")
     kind: Mapped[str] = mapped_column(String(24))
     facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
@@ -41,6 +46,9 @@ class StockOperation(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
 
     movements: Mapped[list["StockMovement"]] = relationship(back_populates="operation", order_by="StockMovement.id")
+
+    # Not stored: set when this request found the operation recorded earlier under its key (a replay: 200).
+    is_replay = False
 
 
 class StockMovement(db.Model):

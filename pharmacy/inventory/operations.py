@@ -183,40 +183,38 @@ def count_sheet(facility: Facility) -> dict:
 
 # ---- writes --------------------------------------------------------------------------------------------------
 
-def _is_new(key: str) -> bool:
-    return services.find_operation((key or "").strip()) is None
+def _written(operation: StockOperation) -> tuple[StockOperation, bool]:
+    """The operation and whether this request recorded it (a replay, even one racing the first, did not)."""
+    return operation, not operation.is_replay
 
 
 def receive(user, facility: Facility, command: dict) -> tuple[StockOperation, bool]:
     """Goods received into stock (the lot is made if new)."""
     product = get_product(command["product_id"])
-    created = _is_new(command["idempotency_key"])
     operation = services.receive(
         facility, product, lot_number=command["lot_number"], expiry_date=command["expiry_date"],
         qty_base=to_base_units(command["qty"], command["unit"], product.pack_size),
         manufacturer=command.get("manufacturer", ""), note=command.get("note", ""), user=user,
         key=command["idempotency_key"])
-    return operation, created
+    return _written(operation)
 
 
 def dispense(user, facility: Facility, command: dict) -> tuple[StockOperation, bool]:
     """Dispensed to patients: FEFO over unexpired lots unless a lot is named."""
     product = get_product(command["product_id"])
     lot = services.get_lot(command["lot_id"], product) if command.get("lot_id") is not None else None
-    created = _is_new(command["idempotency_key"])
     operation = services.dispense(facility, product, qty_base=to_base_units(command["qty"], command["unit"],
                                                                             product.pack_size),
                                   lot=lot, note=command.get("note", ""), user=user, key=command["idempotency_key"])
-    return operation, created
+    return _written(operation)
 
 
 def adjust(user, facility: Facility, command: dict) -> tuple[StockOperation, bool]:
     """One lot corrected with a reason."""
     lot = services.get_lot(command["lot_id"])
-    created = _is_new(command["idempotency_key"])
     operation = services.adjust(facility, lot, qty_delta=command["qty_delta_base"], reason=command["reason"],
                                 note=command.get("note", ""), user=user, key=command["idempotency_key"])
-    return operation, created
+    return _written(operation)
 
 
 def stocktake(user, facility: Facility, command: dict) -> tuple[StockOperation, bool]:
@@ -224,16 +222,14 @@ def stocktake(user, facility: Facility, command: dict) -> tuple[StockOperation, 
     counts = {c["lot_id"]: c["counted_base"] for c in command["counts"]}
     for lot_id in counts:
         services.get_lot(lot_id)
-    created = _is_new(command["idempotency_key"])
     operation = services.stocktake(facility, counts, note=command.get("note", ""), user=user,
                                    key=command["idempotency_key"])
-    return operation, created
+    return _written(operation)
 
 
 def write_off_expired(user, facility: Facility, command: dict) -> tuple[StockOperation, bool]:
     """Every expired lot at the facility written off."""
-    created = _is_new(command["idempotency_key"])
-    return services.write_off_expired(facility, user=user, key=command["idempotency_key"]), created
+    return _written(services.write_off_expired(facility, user=user, key=command["idempotency_key"]))
 
 
 def set_policy(user, facility: Facility, command: dict):

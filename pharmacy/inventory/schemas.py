@@ -7,14 +7,17 @@ from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..api import UtcDateTime
+from ..fields import Integer
 from ..listing import PagingSchema
 from ..vocabulary import Tier
 from .consumption import QtyUnit, StockStatus
 from .models import AdjustReason, TransferStatus
-from ..fields import Integer
 
 KEY = fields.Str(required=True, validate=validate.Length(min=1, max=80),
-                 metadata={"description": "Idempotency key chosen by the client; the same key twice records once."})
+                 metadata={"description": "Idempotency key chosen by the client, the sender's own (per user and "
+                                          "facility): the same key and request again records nothing and answers "
+                                          "200 with the first result; the same key with another request is 409 "
+                                          "`idempotency_key_reused`."})
 QTY = Integer(required=True, validate=validate.Range(min=1, max=10_000_000))
 UNIT = fields.Str(load_default=QtyUnit.PACK.value, validate=validate.OneOf([u.value for u in QtyUnit]))
 NOTE = fields.Str(load_default="", validate=validate.Length(max=500))

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock
+from .. import clock, idempotency
 from ..auth.policy import can_see
 from ..catalog.models import Product
 from ..catalog.rules import may_stock
@@ -75,37 +75,41 @@ def _require_key(key: str) -> str:
     return key
 
 
-def find_operation(key: str) -> StockOperation | None:
-    return db.session.scalar(select(StockOperation).where(StockOperation.idempotency_key == key))
+def find_operation(key: str, facility_id: int, user) -> StockOperation | None:
+    """The operation `user` recorded at the facility under this key, if any (keys are the sender's)."""
+    return db.session.scalar(select(StockOperation).where(
+        StockOperation.key_scope == idempotency.scope_of(facility_id, user),
+        StockOperation.idempotency_key == (key or "").strip()))
 
 
-def _start_operation(key: str, kind: str, facility: Facility, user, note: str = "") -> tuple[StockOperation, bool]:
+def _start_operation(key: str, kind: str, facility: Facility, user, note: str = "", *,
+                     request: dict) -> tuple[StockOperation, bool]:
     """Insert the operation row first, so a replayed or racing request with the same key finds the first one.
 
-    Returns (operation, created). When not created, the caller returns the earlier result unchanged.
+    Returns (operation, created). When not created, the caller returns the earlier result unchanged; the same key
+    with another request (`request`: the write's normalised values) is refused. The operation remembers which
+    it was (`is_replay`) for the entry point's 201 or 200.
     """
     key = _require_key(key)
-    existing = find_operation(key)
-    if existing is not None:
-        _check_same_request(existing, kind, facility)
-        return existing, False
-    operation = StockOperation(idempotency_key=key, kind=kind, facility_id=facility.id,
-                               user_id=getattr(user, "id", None), note=note or "")
-    try:
-        with db.session.begin_nested():
-            db.session.add(operation)
-    except IntegrityError:
-        existing = find_operation(key)
-        if existing is None:
-            raise
-        _check_same_request(existing, kind, facility)
-        return existing, False
-    return operation, True
-
-
-def _check_same_request(operation: StockOperation, kind: str, facility: Facility) -> None:
-    if operation.kind != kind or operation.facility_id != facility.id:
+    request_hash = idempotency.fingerprint(kind=kind, note=(note or "").strip(), **request)
+    existing = find_operation(key, facility.id, user)
+    if existing is None:
+        operation = StockOperation(idempotency_key=key, key_scope=idempotency.scope_of(facility.id, user),
+                                   request_hash=request_hash, kind=kind, facility_id=facility.id,
+                                   user_id=getattr(user, "id", None), note=note or "")
+        try:
+            with db.session.begin_nested():
+                db.session.add(operation)
+            return operation, True
+        except IntegrityError:  # the same key at the same moment: the other request recorded it first
+            existing = find_operation(key, facility.id, user)
+            if existing is None:
+                raise
+    if existing.kind != kind:
         raise Conflict(_("该幂等键已用于另一项操作"), code="idempotency_key_reused")
+    idempotency.require_same_request(existing.request_hash, request_hash)
+    existing.is_replay = True
+    return existing, False
 
 
 def _insert_ignore(table, values: dict, index_elements: list[str]):
@@ -188,7 +192,9 @@ def receive(facility: Facility, product: Product, *, lot_number: str, expiry_dat
             and kind == MovementKind.RECEIPT:
         raise InvalidInput(_("不能入库已过期的批号"), fields={"expiry_date": [_("已过期")]}, code="expired_lot")
     _require_stockable(facility, product)
-    operation, created = _start_operation(key, kind, facility, user, note)
+    operation, created = _start_operation(key, kind, facility, user, note, request={
+        "product_id": product.id, "lot_number": (lot_number or "").strip(), "expiry_date": expiry_date,
+        "qty_base": qty_base, "manufacturer": (manufacturer or "").strip(), "ref": [ref_type, ref_id]})
     if not created:
         return operation
     lot = get_or_create_lot(product, lot_number, expiry_date, manufacturer)
@@ -250,7 +256,8 @@ def dispense(facility: Facility, product: Product, *, qty_base: int, user, key: 
              note: str = "") -> StockOperation:
     """Dispense to patients: FEFO over unexpired lots unless a lot is named."""
     _require_positive(qty_base)
-    operation, created = _start_operation(key, MovementKind.DISPENSE, facility, user, note)
+    operation, created = _start_operation(key, MovementKind.DISPENSE, facility, user, note, request={
+        "product_id": product.id, "qty_base": qty_base, "lot_id": getattr(lot, "id", None)})
     if not created:
         return operation
     _take(operation, facility, [LineRequest(product, qty_base, lot)], MovementKind.DISPENSE, user, note=note)
@@ -272,7 +279,8 @@ def adjust(facility: Facility, lot: Lot, *, qty_delta: int, reason: str, user, k
         raise InvalidInput(_("该原因只能减少库存"), fields={"qty_delta": [_("应为负数")]})
     if reason == AdjustReason.FOUND and qty_delta < 0:
         raise InvalidInput(_("该原因只能增加库存"), fields={"qty_delta": [_("应为正数")]})
-    operation, created = _start_operation(key, MovementKind.ADJUSTMENT, facility, user, note)
+    operation, created = _start_operation(key, MovementKind.ADJUSTMENT, facility, user, note, request={
+        "lot_id": lot.id, "qty_delta": qty_delta, "reason": reason})
     if not created:
         return operation
     _post(operation, facility.id, lot, qty_delta, MovementKind.ADJUSTMENT, user, reason=reason, note=note)
@@ -290,7 +298,8 @@ def stocktake(facility: Facility, counts: dict[int, int], *, user, key: str, not
             raise InvalidInput(_("盘点数量不能为负"), fields={str(lot_id): [_("不能为负")]})
         if counted > MAX_QTY_BASE:
             raise InvalidInput(_("数量过大"), fields={str(lot_id): [_("数量过大")]})
-    operation, created = _start_operation(key, MovementKind.STOCKTAKE, facility, user, note)
+    operation, created = _start_operation(key, MovementKind.STOCKTAKE, facility, user, note, request={
+        "counts": sorted(counts.items())})
     if not created:
         return operation
     for lot_id in sorted(counts):
@@ -307,7 +316,7 @@ def stocktake(facility: Facility, counts: dict[int, int], *, user, key: str, not
 def write_off_expired(facility: Facility, *, user, key: str, as_of: date | None = None) -> StockOperation:
     """Write off every lot at the facility that has expired by `as_of`."""
     as_of = as_of or clock.today()
-    operation, created = _start_operation(key, MovementKind.EXPIRY_WRITE_OFF, facility, user)
+    operation, created = _start_operation(key, MovementKind.EXPIRY_WRITE_OFF, facility, user, request={})
     if not created:
         return operation
     rows = db.session.execute(
@@ -339,7 +348,9 @@ def send_transfer(source: Facility, destination: Facility, lines: list[LineReque
     for line in lines:
         _require_positive(line.qty_base)
         _require_stockable(destination, line.product)
-    operation, created = _start_operation(key, MovementKind.TRANSFER_OUT, source, user, note)
+    operation, created = _start_operation(key, MovementKind.TRANSFER_OUT, source, user, note, request={
+        "to_facility_id": destination.id, "in_transit": in_transit,
+        "lines": [[line.product.id, line.qty_base, getattr(line.lot, "id", None)] for line in lines]})
     if not created:
         transfer = db.session.scalar(select(Transfer).where(Transfer.id == _transfer_id_of(operation)))
         return transfer
@@ -367,13 +378,16 @@ def receive_transfer(transfer: Transfer, received: dict[int, tuple[int, str, str
                      key: str) -> Transfer:
     """Receive a transfer line by line: `received` maps line id → (qty received, reason, note) for lines that
     differ from what was sent; other lines arrive in full. Differences stay visible on the lines."""
+    request = {"transfer_id": transfer.id, "received": sorted([line_id, *item] for line_id, item in received.items())}
     if transfer.status != TransferStatus.IN_TRANSIT:
-        existing = find_operation(_require_key(key))
+        existing = find_operation(_require_key(key), transfer.to_facility_id, user)
         if existing is not None:
+            idempotency.require_same_request(
+                existing.request_hash, idempotency.fingerprint(kind=MovementKind.TRANSFER_IN, note="", **request))
             return transfer
         raise Conflict(_("该调拨已签收，不能重复签收"), code="already_received")
     destination = db.session.get(Facility, transfer.to_facility_id)
-    operation, created = _start_operation(key, MovementKind.TRANSFER_IN, destination, user)
+    operation, created = _start_operation(key, MovementKind.TRANSFER_IN, destination, user, request=request)
     if not created:
         return transfer
     line_ids = {line.id for line in transfer.lines}

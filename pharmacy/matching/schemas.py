@@ -3,9 +3,9 @@
 from marshmallow import Schema, fields, validate
 
 from ..api import UtcDateTime
+from ..fields import Integer, Money
 from ..listing import PagingSchema, page_schema
 from .models import MatchStatus
-from ..fields import Integer, Money
 
 
 class FacilityRefField(fields.Str):

@@ -1,6 +1,6 @@
 """API: unified orders under /api/v1/orders."""
 
-from flask import request
+from flask import jsonify, request
 from flask_login import current_user
 
 from ..api import api_blueprint, api_operation
@@ -183,9 +183,12 @@ def reject(order_id: int, body):
 @bp.post("/<int:order_id>/ship")
 @permission_required("order.approve")
 @api_operation(summary="Ship the allocated lots as one in-transit transfer", tags=["orders"], body=OrderShipSchema,
-               response=OrderShipmentSchema, status=201)
+               response=OrderShipmentSchema, status=201,
+               description="`key` (optional) is the caller's: a retry with it answers 200 with the shipment it sent; "
+                           "a key that sent something else is 409 `idempotency_key_reused`.")
 def ship(order_id: int, body):
-    return operations.ship(current_user, _order(order_id, for_update=True), body)
+    shipment, created = operations.ship(current_user, _order(order_id, for_update=True), body)
+    return jsonify(OrderShipmentSchema().dump(shipment)), 201 if created else 200
 
 
 @bp.post("/<int:order_id>/shipments/<int:shipment_id>/receive")

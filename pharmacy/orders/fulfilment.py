@@ -16,6 +16,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility
 from ..facilities.services import central_pharmacy_of
+from ..inventory import services as stock
 from ..inventory.fefo import LotStock
 from ..inventory.models import Lot, StockBalance, StockPolicy
 from ..shortages.models import Shortage
@@ -235,17 +236,33 @@ def _planned_lines(order: Order, allocations: list[Allocation]) -> list[PlannedL
     return planned
 
 
+def _shipped_under(order: Order, user, key: str) -> Shipment | None:
+    """The shipment of this order that `user` sent with this key, if any."""
+    for shipment in order.shipments:
+        operation = stock.find_operation(key, shipment.consignment.source_id, user)
+        if operation is not None and shipment.consignment.transfer_id in {m.ref_id for m in operation.movements}:
+            return shipment
+    return None
+
+
 def ship_order(order: Order, user, *, key: str | None = None) -> Shipment:
-    """Send an order's allocated lots to the township as one consignment."""
+    """Send an order's allocated lots to the township as one consignment. A retry with the caller's key returns
+    the shipment it sent (`is_replay`); a key that sent something else is refused (409)."""
+    earlier = _shipped_under(order, user, key) if key else None
+    if earlier is not None:
+        earlier.is_replay = True
+        return earlier
     _require_status(order, OrderStatus.ALLOCATED)
     allocations = unshipped_allocations(order)
     if not allocations:
         raise Conflict(_("没有可发货的已分配明细"), code="nothing_to_ship")
     central = db.session.get(Facility, allocations[0].source_facility_id)
     key = key or f"order:{order.id}:shipment:{len(order.shipments) + 1}"
-    consignment, _created = supply.send(ConsignmentKind.SHIPMENT, central, order.facility,
-                                        _planned_lines(order, allocations), user=user, key=key,
-                                        note=_("统一订单 %(number)s", number=order.number))
+    consignment, created = supply.send(ConsignmentKind.SHIPMENT, central, order.facility,
+                                       _planned_lines(order, allocations), user=user, key=key,
+                                       note=_("统一订单 %(number)s", number=order.number))
+    if not created:  # the key sent another consignment (another order's, or a transfer)
+        raise Conflict(_("该幂等键已用于另一项操作"), code="idempotency_key_reused")
     shipment = Shipment(order=order, consignment=consignment, shipped_by_id=getattr(user, "id", None))
     db.session.add(shipment)
     db.session.flush()

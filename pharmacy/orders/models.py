@@ -157,6 +157,9 @@ class Shipment(db.Model):
     allocations: Mapped[list[Allocation]] = relationship(order_by="Allocation.id")
     shipped_by = relationship("User", foreign_keys=[shipped_by_id])
 
+    # Not stored: set when this request found the shipment sent earlier under its key (a replay: 200).
+    is_replay = False
+
     @property
     def status(self) -> str:
         return ShipmentStatus.RECEIVED if self.consignment.status == ConsignmentStatus.RECEIVED \

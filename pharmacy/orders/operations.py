@@ -15,7 +15,7 @@ from ..facilities.models import Tier
 from ..facilities.services import central_pharmacy_of
 from ..supply import services as supply
 from . import fulfilment, importing, queries, services
-from .models import Order, OrderStatus
+from .models import Order, OrderStatus, Shipment
 from .pdf import pick_list_pdf
 
 SEARCH_URL = "/api/v1/catalog/search"
@@ -186,8 +186,10 @@ def pick_list(user, order: Order) -> tuple[bytes, str]:
     return pdf, quote(f"pick-list-{order.number}.pdf")
 
 
-def ship(user, order: Order, command: dict):
-    return fulfilment.ship_order(order, user, key=command.get("key"))
+def ship(user, order: Order, command: dict) -> tuple[Shipment, bool]:
+    """Ship the allocated lots; returns (the shipment, whether this request sent it: a retry of its key did not)."""
+    shipment = fulfilment.ship_order(order, user, key=command.get("key"))
+    return shipment, not shipment.is_replay
 
 
 # ------------------------------------------------------------------------------------------- the township's receipt

@@ -8,12 +8,12 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..api import UtcDateTime
+from ..fields import Integer
 from ..operations import RowForm
 from ..shortages.models import Urgency
 from ..supply.schemas import REASON_CHOICES
 from .models import OrderStatus
 from .services import MAX_QTY_PACKS
-from ..fields import Integer
 
 URGENCIES = [u.value for u in Urgency]
 

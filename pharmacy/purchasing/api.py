@@ -1,5 +1,6 @@
 """API: suppliers, purchase orders and goods receipts under /api/v1/purchases."""
 
+from flask import jsonify
 from flask_login import current_user
 
 from ..api import api_blueprint, api_operation
@@ -135,6 +136,9 @@ def cancel(po_id: int, body):
                description="Every line needs its lot number and expiry (YYYY-MM-DD); an empty one is refused as "
                            "missing (422, `必填` at `lines.<n>.lot_number` / `lines.<n>.expiry_date`). The receipt "
                            "is announced (`goods_received`) and the orders domain allocates the new stock to its "
-                           "back-orders in the same transaction.")
+                           "back-orders in the same transaction. The `key` is the sender's: the first request "
+                           "answers 201, a repeat by the same user with the same lines 200 with the first receipt, "
+                           "the same key with other lines 409 `idempotency_key_reused`.")
 def receive(po_id: int, body):
-    return operations.receive(current_user, _po(po_id, for_update=True), body)
+    receipt, created = operations.receive(current_user, _po(po_id, for_update=True), body)
+    return jsonify(GoodsReceiptSchema().dump(receipt)), 201 if created else 200

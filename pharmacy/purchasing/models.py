@@ -113,10 +113,15 @@ class GoodsReceipt(db.Model):
     """Goods delivered against a purchase order; each line became a lot at the central pharmacy."""
 
     __tablename__ = "goods_receipt"
+    __table_args__ = (UniqueConstraint("key_scope", "idempotency_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_order.id"), index=True)
-    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    # The sender's key (`key_scope`: the central pharmacy and the user, see pharmacy/idempotency.py) and what was
+    # booked under it (`request_hash`): the same key with other lines is refused.
+    idempotency_key: Mapped[str] = mapped_column(String(80))
+    key_scope: Mapped[str] = mapped_column(String(40), default="")
+    request_hash: Mapped[str] = mapped_column(String(64), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     received_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
@@ -124,6 +129,9 @@ class GoodsReceipt(db.Model):
     purchase_order: Mapped[PurchaseOrder] = relationship(back_populates="receipts")
     lines: Mapped[list["GoodsReceiptLine"]] = relationship(back_populates="receipt", order_by="GoodsReceiptLine.id")
     received_by = relationship("User")
+
+    # Not stored: set when this request found the receipt booked earlier under its key (a replay: 200).
+    is_replay = False
 
 
 class GoodsReceiptLine(db.Model):

@@ -78,9 +78,10 @@ def cancel(user, po: PurchaseOrder, command: dict) -> PurchaseOrder:
 
 def receive(user, po: PurchaseOrder, command: dict):
     """Book a delivery: one lot per line at the central pharmacy; back-orders are released by the orders domain,
-    which hears of the receipt."""
+    which hears of the receipt. Returns (the receipt, whether this request booked it: a replay of its key did not)."""
     lines = [services.ReceiptLineInput(**line) for line in command["lines"]]
-    return services.receive_goods(po, lines, user=user, key=command["key"], note=command["note"])
+    receipt = services.receive_goods(po, lines, user=user, key=command["key"], note=command["note"])
+    return receipt, not receipt.is_replay
 
 
 # ------------------------------------------------------------------------------------------- suppliers

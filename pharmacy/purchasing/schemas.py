@@ -7,9 +7,9 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from ..api import UtcDateTime
+from ..fields import Integer, Money
 from ..operations import RowForm
 from .services import MAX_QTY_PACKS
-from ..fields import Integer, Money
 
 
 class SupplierProductSchema(Schema):

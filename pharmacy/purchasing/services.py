@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import clock, events
+from .. import clock, events, idempotency
 from ..catalog.models import Product
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
@@ -321,10 +321,17 @@ def receive_goods(po: PurchaseOrder, lines: list[ReceiptLineInput], *, user, key
     key = (key or "").strip()
     if not key or len(key) > 80:
         raise InvalidInput(_("缺少幂等键（idempotency key）"), fields={"key": [_("必填")]})
-    existing = db.session.scalar(select(GoodsReceipt).where(GoodsReceipt.idempotency_key == key))
+    scope = idempotency.scope_of(po.facility_id, user)
+    request_hash = idempotency.fingerprint(purchase_order_id=po.id, note=(note or "").strip(), lines=[
+        [item.purchase_order_line_id, (item.lot_number or "").strip(), item.expiry_date, item.qty_packs,
+         (item.manufacturer or "").strip()] for item in lines])
+    existing = db.session.scalar(select(GoodsReceipt).where(GoodsReceipt.key_scope == scope,
+                                                            GoodsReceipt.idempotency_key == key))
     if existing is not None:
         if existing.purchase_order_id != po.id:
             raise Conflict(_("该幂等键已用于另一项操作"), code="idempotency_key_reused")
+        idempotency.require_same_request(existing.request_hash, request_hash)
+        existing.is_replay = True
         return existing
     _require_status(po, *OPEN_PURCHASE_STATUSES)
     if not lines:
@@ -346,8 +353,8 @@ def receive_goods(po: PurchaseOrder, lines: list[ReceiptLineInput], *, user, key
     if errors:
         raise InvalidInput(_("到货明细有误"), fields=errors)
     # By id, not relationship: the savepoint below must be the first to see the row.
-    receipt = GoodsReceipt(purchase_order_id=po.id, idempotency_key=key, note=(note or "").strip(),
-                           received_by_id=getattr(user, "id", None))
+    receipt = GoodsReceipt(purchase_order_id=po.id, idempotency_key=key, key_scope=scope, request_hash=request_hash,
+                           note=(note or "").strip(), received_by_id=getattr(user, "id", None))
     try:
         with db.session.begin_nested():
             db.session.add(receipt)

@@ -3,9 +3,9 @@
 from marshmallow import Schema, fields, validate
 
 from ..api import UtcDateTime
+from ..fields import Integer
 from ..listing import PagingSchema
 from .definitions import definitions
-from ..fields import Integer
 
 
 class DashboardQuerySchema(Schema):

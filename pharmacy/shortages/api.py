@@ -1,7 +1,8 @@
 """API: shortage registrations (缺药登记) under /api/v1/shortages.
 
-A registration carries a `client_id` made on the device: the first request answers 201, a resend of the same
-registration answers 200 with the one already recorded, so a tablet that lost the answer can simply retry.
+A registration carries a `client_id` made on the device (the sender's own: per user and facility): the first
+request answers 201, a resend of the same registration answers 200 with the one already recorded, so a tablet that
+lost the answer can simply retry; the same id with another request is refused (409).
 A name typed instead of a product gets the matching engine's proposals (`/proposals`, the tablet's one-tap
 confirm); what stays free text waits in `/free-text` until the township names its product (`/<id>/product`).
 """
@@ -28,7 +29,11 @@ def _shortage(shortage_id: int) -> Shortage:
 @bp.post("")
 @permission_required("shortage.register")
 @api_operation(summary="Register a shortage (idempotent on client_id)", tags=["shortages"], body=ShortageInputSchema,
-               response=ShortageSchema, status=201)
+               response=ShortageSchema, status=201,
+               description="The `client_id` is the sender's: the same id from another user or for another facility "
+                           "is another registration. A resend with the same request answers 200 with the one "
+                           "recorded (also when it races the first); the same id with another product, quantity, "
+                           "urgency, reason or note is 409 `idempotency_key_reused` and nothing is written.")
 def register(body):
     shortage, created = operations.register(current_user, body)
     return jsonify(ShortageSchema().dump(shortage)), 201 if created else 200

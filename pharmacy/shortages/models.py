@@ -3,7 +3,7 @@
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
@@ -32,11 +32,15 @@ class Shortage(db.Model):
     __tablename__ = "shortage"
     __scope__ = ("facility_id",)  # see auth.policy.load_in_scope
     __not_found__ = _l("找不到该缺药登记")
-    __table_args__ = (Index("ix_shortage_facility_status", "facility_id", "status"),)
+    __table_args__ = (Index("ix_shortage_facility_status", "facility_id", "status"),
+                      UniqueConstraint("key_scope", "client_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # Generated on the tablet; a resend with the same id is the same registration.
-    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # Generated on the tablet; a resend with the same id, from the same user for the same facility (`key_scope`,
+    # see pharmacy/idempotency.py), is the same registration; with another request (`request_hash`) it is refused.
+    client_id: Mapped[str] = mapped_column(String(64))
+    key_scope: Mapped[str] = mapped_column(String(40), default="")
+    request_hash: Mapped[str] = mapped_column(String(64), default="")
     facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"))
     product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"), index=True)
     free_text: Mapped[str] = mapped_column(String(200), default="")

@@ -4,9 +4,9 @@ from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..api import UtcDateTime
+from ..fields import Integer
 from .models import ShortageReason, ShortageStatus, Urgency
 from .services import MAX_NOTE_CHARS, MAX_QTY_PACKS
-from ..fields import Integer
 
 
 REQUIRED = "Missing data for required field."
@@ -28,8 +28,10 @@ class SaysWhatIsMissing(Schema):
 
 class ShortageInputSchema(Schema):
     client_id = fields.Str(required=True, validate=validate.Length(min=8, max=64),
-                           metadata={"description": "Generated on the device; a resend with the same id is the "
-                                                    "same registration (answered 200 instead of 201)."})
+                           metadata={"description": "Generated on the device, the sender's own (per user and "
+                                                    "facility): a resend with the same id and request is the same "
+                                                    "registration (answered 200 instead of 201); the same id with "
+                                                    "another request is 409 `idempotency_key_reused`."})
     facility_id = Integer(load_default=None, metadata={"description": "Default: the caller's facility"})
     product_id = Integer(load_default=None, allow_none=True)
     free_text = fields.Str(load_default="", validate=validate.Length(max=200),

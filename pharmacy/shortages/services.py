@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock
+from .. import clock, idempotency
 from ..catalog.models import Product
 from ..catalog.rules import may_stock
 from ..errors import Conflict, InvalidInput
@@ -26,17 +26,21 @@ MAX_NOTE_CHARS = 500
 def register_shortage(*, facility: Facility, user, client_id: str, qty_packs: int, product: Product | None = None,
                       free_text: str = "", urgency: str = Urgency.ROUTINE, reason: str = ShortageReason.OUT_OF_STOCK,
                       note: str = "", client_created_at: datetime | None = None) -> tuple[Shortage, bool]:
-    """Record what a village lacks. A resend with the same client id returns the first registration.
+    """Record what a village lacks. A resend with the same client id, by the same user for the same facility,
+    returns the first registration; the same client id with another request is refused (409).
 
     Returns (shortage, created).
     """
     client_id = (client_id or "").strip()
     if not client_id or len(client_id) > 64:
         raise InvalidInput(_("缺少登记编号（client_id）"), fields={"client_id": [_("必填")]})
-    existing = db.session.scalar(select(Shortage).where(Shortage.client_id == client_id))
+    scope = idempotency.scope_of(facility.id, user)
+    request_hash = idempotency.fingerprint(
+        product_id=getattr(product, "id", None), free_text=(free_text or "").strip()[:200], qty_packs=qty_packs,
+        urgency=urgency, reason=reason, note=(note or "").strip())
+    existing = _registered_under(scope, client_id)
     if existing is not None:
-        if existing.facility_id != facility.id:
-            raise Conflict(_("该登记编号已被其他机构使用"), code="client_id_reused")
+        _require_same_request(existing, request_hash)
         return existing, False
     if facility.tier != Tier.VILLAGE and facility.tier != Tier.TOWNSHIP:
         raise InvalidInput(_("只有村卫生室和乡镇卫生院可以登记缺药"))
@@ -55,24 +59,34 @@ def register_shortage(*, facility: Facility, user, client_id: str, qty_packs: in
         raise InvalidInput(_("未知缺药原因"), fields={"reason": [_("未知缺药原因")]})
     if len(note or "") > MAX_NOTE_CHARS:
         raise InvalidInput(_("备注过长"), fields={"note": [_("长度不能超过 %(a)s", a=MAX_NOTE_CHARS)]})
-    shortage = Shortage(client_id=client_id, facility_id=facility.id, product=product,
-                        free_text=(free_text or "").strip()[:200], qty_packs=qty_packs, urgency=urgency,
-                        reason=reason, note=(note or "").strip(), registered_by_id=getattr(user, "id", None),
-                        client_created_at=client_created_at, status=ShortageStatus.REGISTERED)
+    shortage = Shortage(client_id=client_id, key_scope=scope, request_hash=request_hash, facility_id=facility.id,
+                        product=product, free_text=(free_text or "").strip()[:200], qty_packs=qty_packs,
+                        urgency=urgency, reason=reason, note=(note or "").strip(),
+                        registered_by_id=getattr(user, "id", None), client_created_at=client_created_at,
+                        status=ShortageStatus.REGISTERED)
     try:
         with db.session.begin_nested():
             db.session.add(shortage)
             db.session.flush()
-    except IntegrityError:
-        existing = db.session.scalar(select(Shortage).where(Shortage.client_id == client_id))
+    except IntegrityError:  # the same key sent at the same moment: the other request recorded it first
+        existing = _registered_under(scope, client_id)
         if existing is None:
             raise
+        _require_same_request(existing, request_hash)
         return existing, False
     db.session.add(ShortageEvent(shortage=shortage, from_status="", to_status=ShortageStatus.REGISTERED,
                                  user_id=getattr(user, "id", None)))
     db.session.flush()
     log.info("shortage %s registered at %s by %s", shortage.id, facility.code, getattr(user, "username", "-"))
     return shortage, True
+
+
+def _registered_under(scope: str, client_id: str) -> Shortage | None:
+    return db.session.scalar(select(Shortage).where(Shortage.key_scope == scope, Shortage.client_id == client_id))
+
+
+def _require_same_request(existing: Shortage, request_hash: str) -> None:
+    idempotency.require_same_request(existing.request_hash, request_hash, _("该登记编号已用于另一条内容不同的登记"))
 
 
 def transition(shortage: Shortage, to_status: str, *, user, note: str = "", ref_type: str = "",

@@ -28,6 +28,7 @@ def _tablet_messages() -> dict:
         "no_results": _("没有找到匹配的药品"), "register_as_text": _("按输入的名称登记：%(text)s"),
         "searching": _("正在查找…"), "offline_results": _("离线查找（本机缓存）"),
         "free_text": _("（未选目录药品）"), "free_text_unit": _("包装"), "retry": _("重试"), "remove": _("删除"),
+        "send_as_new": _("作为新登记重新发送"),
         "queue_count": _("%(n)s 条等待发送"), "empty": _("还没有登记"),
         "proposing": _("正在查找对应的目录药品…"), "proposal_title": _("“%(text)s”是不是以下药品？点一下即选定"),
         "proposal_best": _("最可能"), "proposal_keep": _("都不是，按原文登记"),

@@ -2,7 +2,8 @@
 (county→township shipment, township→village delivery stop, manual transfer) is readable and receivable under
 /api/v1/consignments with one proof-of-delivery rule.
 
-Writes carry an `idempotency_key`: a repeat with the same key answers 200 with the first result and books nothing.
+Writes carry an `idempotency_key`, the sender's own: a repeat with the same key answers 200 with the first result
+and books nothing (also when it races the first); the same key asking for other goods is 409.
 """
 
 from flask import jsonify

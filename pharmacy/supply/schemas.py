@@ -3,9 +3,9 @@
 from ..api import UtcDateTime
 from marshmallow import Schema, fields, validate
 
+from ..fields import Integer
 from ..inventory.schemas import KEY, NOTE, QTY, UNIT
 from .services import RECEIPT_REASONS, LEGACY_REASONS
-from ..fields import Integer
 
 
 class TransferLineInputSchema(Schema):

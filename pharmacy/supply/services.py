@@ -105,6 +105,17 @@ def _check_policy(consignment: Consignment, departure: date) -> None:
         raise Conflict(_("近效期批号不能发出：%(detail)s", detail="；".join(refused)), code="near_expiry")
 
 
+class SentMeanwhile(Conflict):
+    """The dispatch's key booked another consignment's transfer: a request with the same key, sent at the same
+    moment, committed first."""
+
+    code = "idempotency_key_reused"
+
+    def __init__(self, consignment_id: int | None):
+        super().__init__(_("该幂等键已用于另一项操作"))
+        self.consignment_id = consignment_id
+
+
 def dispatch(consignment: Consignment, *, user, key: str | None = None) -> Consignment:
     """The goods leave: out of the source's stock into transit, under the dispatch policy."""
     _lock(consignment)
@@ -117,6 +128,8 @@ def dispatch(consignment: Consignment, *, user, key: str | None = None) -> Consi
     transfer = stock.send_transfer(consignment.source, consignment.destination, requests, user=user,
                                    key=key or f"consignment:{consignment.id}:dispatch", note=consignment.note,
                                    ref_type="consignment", ref_id=consignment.id)
+    if transfer.ref_id != consignment.id:
+        raise SentMeanwhile(transfer.ref_id)
     by_line = {tl.ref_id: tl for tl in transfer.lines}
     for line in consignment.lines:
         line.transfer_line_id = by_line[line.id].id
@@ -132,24 +145,42 @@ def dispatch(consignment: Consignment, *, user, key: str | None = None) -> Consi
     return consignment
 
 
-def _consignment_for_key(key: str) -> Consignment | None:
-    """The consignment an earlier dispatch with this idempotency key sent."""
-    operation = stock.find_operation(key)
+def _consignment_for_key(key: str, source: Facility, user) -> Consignment | None:
+    """The consignment an earlier dispatch by `user` from `source` with this idempotency key sent."""
+    operation = stock.find_operation(key, source.id, user)
     if operation is None:
         return None
     transfer_id = next((m.ref_id for m in operation.movements if m.ref_type == "transfer"), None)
     return db.session.scalar(select(Consignment).where(Consignment.transfer_id == transfer_id))
 
 
+def _require_same_goods(earlier: Consignment, destination: Facility, lines) -> None:
+    """A key sent again must ask for the same goods to the same place (lots may be picked anew: compared by
+    product), else it is refused."""
+    asked: dict[int, int] = {}
+    for line in lines:
+        asked[line.product.id] = asked.get(line.product.id, 0) + line.qty_base
+    sent: dict[int, int] = {}
+    for line in earlier.lines:
+        sent[line.product_id] = sent.get(line.product_id, 0) + line.qty_base
+    if earlier.destination_id != destination.id or asked != sent:
+        raise Conflict(_("该幂等键已用于另一项操作"), code="idempotency_key_reused")
+
+
 def send(kind: str, source: Facility, destination: Facility, lines: list[PlannedLine], *, user, key: str,
          note: str = "") -> tuple[Consignment, bool]:
-    """Plan and dispatch in one step. A retry with the same key returns the first consignment: (it, created)."""
-    earlier = _consignment_for_key(key)
+    """Plan and dispatch in one step. A retry with the same key returns the first consignment: (it, created); the
+    same key asking for other goods is refused (409)."""
+    earlier = _consignment_for_key(key, source, user)
     if earlier is not None:
+        _require_same_goods(earlier, destination, lines)
         return earlier, False
-    with db.session.begin_nested():
-        consignment = plan(kind, source, destination, lines, user=user, note=note)
-        dispatch(consignment, user=user, key=key)
+    try:
+        with db.session.begin_nested():
+            consignment = plan(kind, source, destination, lines, user=user, note=note)
+            dispatch(consignment, user=user, key=key)
+    except SentMeanwhile as meanwhile:  # the same key at the same moment: the other request sent it first
+        return db.session.get(Consignment, meanwhile.consignment_id), False
     return consignment, True
 
 
@@ -205,7 +236,7 @@ def receive(consignment: Consignment, received: dict[int, ReceivedLine], *, user
     key = retry_key or f"consignment:{consignment.id}:receive"
     _lock(consignment)
     if consignment.status == ConsignmentStatus.RECEIVED:
-        if retry_key and stock.find_operation(retry_key) is not None:
+        if retry_key and stock.find_operation(retry_key, consignment.destination_id, user) is not None:
             return consignment
         raise Conflict(_("该货单已签收，不能重复签收"), code="already_received")
     if consignment.status != ConsignmentStatus.DISPATCHED:
@@ -299,8 +330,9 @@ def send_by_hand(source: Facility, destination: Facility, requests: list[GoodsRe
     """A manual transfer: a consignment dispatched at once; `handed_over` books it at the destination too."""
     if not requests:
         raise InvalidInput(_("调拨单没有明细"))
-    earlier = _consignment_for_key(key)
+    earlier = _consignment_for_key(key, source, user)
     if earlier is not None:
+        _require_same_goods(earlier, destination, requests)
         return earlier, False
     usable_after = dispatch_policy.current().usable_after(clock.today(), destination.tier)
     planned = [line for request in requests for line in pick_lots(source, request, usable_after=usable_after)]

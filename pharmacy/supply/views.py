@@ -8,9 +8,9 @@ from marshmallow import ValidationError
 
 from ..auth.policy import get_facility_in_scope, load_in_scope, permission_required
 from ..deliveries.labels import discrepancy_reason_label
+from ..fields import whole_number_or_text
 from ..inventory.consumption import QtyUnit
 from ..inventory.models import Transfer
-from ..fields import whole_number_or_text
 from ..operations import refusal
 from . import operations, services
 from .schemas import TransferInputSchema, TransferReceiveInputSchema

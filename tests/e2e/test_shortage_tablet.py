@@ -90,14 +90,18 @@ def test_register_online_then_offline_then_both_reach_the_server_once(server, br
     on_server = server_shortages(server)
     assert sorted(s[1] for s in on_server) == ["X002-01", "X003-01"]
 
-    # A resend of the same registration (a lost answer) is answered with the one already recorded.
+    # A resend of the same registration (a lost answer) is answered with the one already recorded; the same id
+    # with another request is refused.
     client_id = on_server[1][0]
-    status = page.evaluate("""async (clientId) => {
-        const r = await fetch('/api/v1/shortages', {method: 'POST', credentials: 'same-origin',
+    with server.app.app_context():
+        product_id = db.session.scalar(select(Shortage.product_id).where(Shortage.client_id == client_id))
+        db.session.remove()
+    statuses = page.evaluate("""async ([clientId, productId]) => {
+        const send = (qty) => fetch('/api/v1/shortages', {method: 'POST', credentials: 'same-origin',
           headers: {'Content-Type': 'application/json'},
-          body: JSON.stringify({client_id: clientId, product_id: 1, qty_packs: 9})});
-        return r.status; }""", client_id)
-    assert status == 200
+          body: JSON.stringify({client_id: clientId, product_id: productId, qty_packs: qty})}).then(r => r.status);
+        return [await send(1), await send(9)]; }""", [client_id, product_id])
+    assert statuses == [200, 409]
     page.reload()
     expect(page.locator("#my-registrations li[data-state=received]")).to_have_count(2)
     assert page.evaluate("JSON.parse(localStorage.getItem('pharmacy.shortageQueue.' + "
@@ -143,4 +147,38 @@ def test_double_tap_free_text_unit_quick_pick_form_and_links(server, browser):
     first.click()
     page.wait_for_url("**/shortages/*")
     assert page.locator("h1").count() == 1
+    context.close()
+
+
+def test_a_registration_refused_for_its_reused_id_stays_on_the_tablet_and_goes_as_new(server, browser):
+    """The server holds another registration under the id the tablet sent (409 idempotency_key_reused): the entry
+    stays, marked 未被接受 with the reason, and one tap sends it again under a new id."""
+    context, page = open_tablet(server, browser)
+    pick(page, "ALDP", "氨氯地平")
+    page.click("#submit")
+    page.locator("#my-registrations li[data-state=received]").first.wait_for()
+    (client_id, _code, _qty, _urgency, _status), = server_shortages(server)
+    with server.app.app_context():
+        product_id = db.session.scalar(select(Shortage.product_id).where(Shortage.client_id == client_id))
+        db.session.remove()
+
+    # A queued registration that reuses that id with another quantity (a tablet whose ids collide).
+    page.evaluate("""([clientId, productId]) => {
+        const key = 'pharmacy.shortageQueue.' + document.getElementById('shortage-app').dataset.userId;
+        const payload = {client_id: clientId, product_id: productId, free_text: '', qty_packs: 5, urgency: 'routine',
+                         reason: 'out_of_stock', note: '', client_created_at: new Date().toISOString()};
+        localStorage.setItem(key, JSON.stringify([{client_id: clientId, payload: payload, state: 'waiting',
+          error: '', label: '氨氯地平（重复编号）', pack_unit: '盒', queued_at: payload.client_created_at}])); }""",
+                  [client_id, product_id])
+    page.reload()
+    refused = page.locator("#my-registrations li[data-state=rejected]")
+    refused.wait_for()
+    assert "未被接受" in refused.inner_text() and "该登记编号已用于另一条内容不同的登记" in refused.inner_text()
+    assert [s[2] for s in server_shortages(server)] == [1]  # nothing recorded, nothing dropped
+
+    refused.locator("button.send-as-new").click()
+    expect(page.locator("#my-registrations li[data-state=rejected]")).to_have_count(0, timeout=20000)
+    expect(page.locator("#my-registrations li[data-state=received]")).to_have_count(2)
+    on_server = server_shortages(server)
+    assert sorted(s[2] for s in on_server) == [1, 5] and len({s[0] for s in on_server}) == 2
     context.close()

@@ -67,3 +67,23 @@ def test_an_empty_expiry_is_required_and_an_empty_lot_is_flagged(county, login, 
     assert api.status_code == 422
     fields = api.get_json()["error"]["fields"]["lines"]["0"]
     assert fields["expiry_date"] == ["必填"] and fields["lot_number"] == ["必填"]
+
+
+def test_a_receipt_key_replays_once_and_refuses_other_lines(county, login, db_session):
+    """The same key and lines again: 200 with the first receipt, nothing booked twice; other lines: 409."""
+    product = make_product(pack_size=10)
+    _order, po = _confirmed_po(county, product, 4)
+    db_session.commit()
+    line = po.lines[0]
+    client = login(county.users["county"])
+    expiry = (clock.today() + timedelta(days=400)).isoformat()
+    body = {"key": "gr-replay-1", "lines": [
+        {"purchase_order_line_id": line.id, "lot_number": "LOT-R", "expiry_date": expiry, "qty_packs": 2}]}
+    first = client.post(f"/api/v1/purchases/{po.id}/receipts", json=body)
+    assert first.status_code == 201, first.get_json()
+    again = client.post(f"/api/v1/purchases/{po.id}/receipts", json=body)
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    other = client.post(f"/api/v1/purchases/{po.id}/receipts", json=body | {"lines": [
+        {"purchase_order_line_id": line.id, "lot_number": "LOT-R", "expiry_date": expiry, "qty_packs": 1}]})
+    assert other.status_code == 409 and other.get_json()["error"]["code"] == "idempotency_key_reused"
+    assert stock.on_hand(county.central.id, product.id) == 20

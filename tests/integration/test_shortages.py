@@ -28,9 +28,26 @@ def test_register_is_idempotent_on_client_id(county):
                                                       client_id="c-0001", product=product, qty_packs=3)
     assert created and not created_again and again.id == first.id and n_shortages() == 1
     assert [e.to_status for e in first.events] == ["registered"]
-    with pytest.raises(Conflict):
-        services.register_shortage(facility=county.villages[1], user=county.users["village"], client_id="c-0001",
-                                   product=product, qty_packs=3)
+    with pytest.raises(Conflict) as refused:  # the same key with another request
+        services.register_shortage(facility=county.villages[0], user=county.users["village"], client_id="c-0001",
+                                   product=product, qty_packs=4)
+    assert refused.value.code == "idempotency_key_reused" and n_shortages() == 1
+
+
+def test_a_client_id_belongs_to_its_facility_and_user(county):
+    """Another village (or another user) sending the same client id gets its own registration, never the first."""
+    product = make_product()
+    first, _ = services.register_shortage(facility=county.villages[0], user=county.users["village"],
+                                          client_id="c-shared", product=product, qty_packs=3, note="甲村")
+    other, created = services.register_shortage(facility=county.villages[-1], user=county.users["other_village"],
+                                                client_id="c-shared", product=product, qty_packs=5, note="乙村")
+    by_township, by_township_created = services.register_shortage(
+        facility=county.villages[0], user=county.users["township"], client_id="c-shared", product=product,
+        qty_packs=3, note="甲村")
+    assert created and by_township_created and len({first.id, other.id, by_township.id}) == 3
+    assert (other.facility_id, other.qty_packs, other.note, other.registered_by_id) == \
+        (county.villages[-1].id, 5, "乙村", county.users["other_village"].id)
+    assert n_shortages() == 3
 
 
 @pytest.mark.parametrize("kwargs", [{"qty_packs": 0}, {"qty_packs": -1}, {"qty_packs": 10001}, {"urgency": "now"},

@@ -371,7 +371,8 @@
       if (res.status === 401) { loginExpired = true; say(MSG.login_again, "error"); return false; }
       if (res.status >= 400 && res.status < 500) {
         var error = res.body && res.body.error ? res.body.error.message : String(res.status);
-        dequeue(item.client_id, error);
+        // The server holds another registration under this id (409): keep this one, refused, to send as new.
+        dequeue(item.client_id, error, res.body && res.body.error && res.body.error.code === "idempotency_key_reused");
         return true;
       }
       return false;  // the server failed: keep it queued and try later
@@ -381,12 +382,29 @@
     });
   }
 
-  function dequeue(clientId, error) {
+  function dequeue(clientId, error, keyReused) {
     var items = queue();
     items.forEach(function (item) {
-      if (item.client_id === clientId && error) { item.state = "rejected"; item.error = error; }
+      if (item.client_id !== clientId || !error) { return; }
+      item.state = "rejected";
+      item.error = error;
+      item.key_reused = !!keyReused;
     });
     setQueue(error ? items : items.filter(function (item) { return item.client_id !== clientId; }));
+  }
+
+  function sendAsNew(clientId) {
+    var items = queue();
+    items.forEach(function (item) {
+      if (item.client_id !== clientId) { return; }
+      item.client_id = item.payload.client_id = newClientId();
+      item.state = "waiting";
+      item.error = "";
+      item.key_reused = false;
+    });
+    setQueue(items);
+    render();
+    flush();
   }
 
   function remember(shortage) {
@@ -425,7 +443,7 @@
     pending.forEach(function (item) {
       known[item.client_id] = true;
       rows.push(entry(item.label, item.payload.qty_packs, item.pack_unit, item.payload.urgency, item.queued_at,
-        item.state, null, item.error, item.client_id));
+        item.state, null, item.error, item.client_id, null, item.key_reused));
     });
     var server = serverItems.length ? serverItems : load(SENT_KEY, []);
     server.forEach(function (s) {
@@ -442,7 +460,7 @@
     queueCount.textContent = format(MSG.queue_count, { n: waitingCount });
   }
 
-  function entry(label, count, unit, urgency, at, state, status, error, clientId, serverId) {
+  function entry(label, count, unit, urgency, at, state, status, error, clientId, serverId, canSendAsNew) {
     var li = document.createElement("li");
     li.className = "reg is-" + state;
     li.setAttribute("data-client-id", clientId);
@@ -474,6 +492,14 @@
       err.className = "error-text";
       err.textContent = error;
       meta.appendChild(err);
+      if (canSendAsNew) {
+        var again = document.createElement("button");
+        again.type = "button";
+        again.className = "btn btn-small send-as-new";
+        again.textContent = MSG.send_as_new;
+        again.addEventListener("click", function () { sendAsNew(clientId); });
+        meta.appendChild(again);
+      }
       var remove = document.createElement("button");
       remove.type = "button";
       remove.className = "btn btn-small";
