@@ -270,6 +270,8 @@ COLUMNS = {
     "resolved_at": _l("解除时间"),
     # shortages
     "client_id": _l("平板登记编号"),
+    "key_scope": _l("幂等键归属"),
+    "request_hash": _l("请求指纹"),
     "free_text": _l("手填药品名称"),
     "registered_by_id": _l("登记人"),
     "client_created_at": _l("平板登记时间"),
