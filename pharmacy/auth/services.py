@@ -80,7 +80,7 @@ def end_sessions(user: User) -> None:
 
 def load_user_by_session_id(session_id: str) -> User | None:
     user_id, _sep, token = (session_id or "").partition(":")
-    if not user_id.isdigit():
+    if not (user_id.isascii() and user_id.isdigit()):
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.is_active or user.session_token != token:

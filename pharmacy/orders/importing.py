@@ -143,9 +143,14 @@ def parse_qty(value) -> int | None:
         return value
     if isinstance(value, float):
         return int(value) if value.is_integer() else None
-    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = str(value)
+    # Full-width ５ (Chinese input methods type it) counts as 5; any other script's digit or number sign (٣, ², ①)
+    # is no quantity, whatever NFKC would make of it.
+    if any(unicodedata.category(ch).startswith("N") and not ("0" <= ch <= "9" or "０" <= ch <= "９") for ch in text):
+        return None
+    text = unicodedata.normalize("NFKC", text).strip()
     text = re.sub(r"(盒|box|boxes)$", "", text, flags=re.IGNORECASE).strip()
-    return int(text) if re.fullmatch(r"\d+", text) else None
+    return int(text) if re.fullmatch(r"[0-9]+", text) else None
 
 
 def match_names(names: list[LocalName], facility: Facility) -> list[NameMatch]:

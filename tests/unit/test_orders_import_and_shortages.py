@@ -16,7 +16,7 @@ def _xlsx(rows) -> bytes:
 
 def test_quantities_in_cells():
     assert [parse_qty(v) for v in (3, 3.0, "3", " 4盒", "５")] == [3, 3, 3, 4, 5]
-    assert [parse_qty(v) for v in (2.5, "两盒", None, "", True, "-1")] == [None] * 6
+    assert [parse_qty(v) for v in (2.5, "两盒", None, "", True, "-1", "٣", "²", "①")] == [None] * 9
 
 
 def test_heading_found_below_a_title_with_spellings_pharmacists_use():
