@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -233,10 +233,26 @@ def _plan_picks(facility: Facility, line: LineRequest, *, usable_after: date) ->
     return picks
 
 
+def _lock_stock_of(facility: Facility, lines: list[LineRequest]) -> None:
+    """Lock every balance the lines may take from — all lots of a product picked FEFO, the named lot otherwise —
+    in one statement in lot order (the one global order of balance locks, so no deadlock), before picking.
+
+    The pick then reads balances nobody else can change until this transaction ends: a lot another dispense
+    emptied a moment ago is simply not chosen, instead of refusing with stock on other lots."""
+    auto = sorted({line.product.id for line in lines if line.lot is None})
+    named = sorted({line.lot.id for line in lines if line.lot is not None})
+    chosen = [StockBalance.product_id.in_(auto)] if auto else []
+    chosen += [StockBalance.lot_id.in_(named)] if named else []
+    db.session.scalars(select(StockBalance).where(StockBalance.facility_id == facility.id, or_(*chosen))
+                       .order_by(StockBalance.lot_id).with_for_update()
+                       .execution_options(populate_existing=True)).all()
+
+
 def _take(operation, facility: Facility, lines: list[LineRequest], kind: str, user, *, note: str = "",
           reason: str = "") -> list[tuple[LineRequest, Pick]]:
     """Post negative movements for every line, locking balances in one global order to avoid deadlocks."""
     usable_after = clock.today()
+    _lock_stock_of(facility, lines)
     planned = [(line, pick) for line in lines for pick in _plan_picks(facility, line, usable_after=usable_after)]
     for line, pick in sorted(planned, key=lambda lp: lp[1].lot_id):
         lot = db.session.get(Lot, pick.lot_id)
@@ -362,20 +378,42 @@ def _transfer_id_of(operation: StockOperation) -> int | None:
     return next((m.ref_id for m in operation.movements if m.ref_type == "transfer"), None)
 
 
+def lock_transfer(transfer: Transfer) -> None:
+    """Writes to one transfer take turns (SELECT … FOR UPDATE): the state check that follows sees the committed
+    state, never the one this session loaded before the lock."""
+    db.session.execute(select(Transfer.id).where(Transfer.id == transfer.id).with_for_update())
+    db.session.refresh(transfer, ["status", "received_by_id", "received_at"])
+
+
+def is_receipt_of(operation: StockOperation | None, transfer: Transfer) -> bool:
+    """Whether `operation` is the receipt that booked `transfer` in (a receipt of nothing books no movement, so it
+    is known by its key's kind and facility then)."""
+    if operation is None or operation.kind != MovementKind.TRANSFER_IN \
+            or operation.facility_id != transfer.to_facility_id:
+        return False
+    booked = _transfer_id_of(operation)
+    return booked is None or booked == transfer.id
+
+
 @_all_or_nothing
 def receive_transfer(transfer: Transfer, received: dict[int, tuple[int, str, str]], *, user,
                      key: str) -> Transfer:
     """Receive a transfer line by line: `received` maps line id → (qty received, reason, note) for lines that
-    differ from what was sent; other lines arrive in full. Differences stay visible on the lines."""
+    differ from what was sent; other lines arrive in full. Differences stay visible on the lines.
+
+    A transfer is booked in once whatever the keys: its row is locked and its state read again under the lock,
+    so a receipt racing another (two tabs, two clients) waits for it and is then refused as already received;
+    a repeat with the key of the receipt that was booked returns the transfer unchanged."""
+    key = _require_key(key)
+    lock_transfer(transfer)
     if transfer.status != TransferStatus.IN_TRANSIT:
-        existing = find_operation(_require_key(key))
-        if existing is not None:
+        if is_receipt_of(find_operation(key), transfer):
             return transfer
         raise Conflict(_("该调拨已签收，不能重复签收"), code="already_received")
     destination = db.session.get(Facility, transfer.to_facility_id)
     operation, created = _start_operation(key, MovementKind.TRANSFER_IN, destination, user)
-    if not created:
-        return transfer
+    if not created:  # the transfer is still on its way, so this key booked something else
+        raise Conflict(_("该幂等键已用于另一项操作"), code="idempotency_key_reused")
     line_ids = {line.id for line in transfer.lines}
     unknown = set(received) - line_ids
     if unknown:

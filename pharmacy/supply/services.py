@@ -181,7 +181,9 @@ def may_sign(user, consignment: Consignment) -> str:
 
 
 def _lock(consignment: Consignment) -> None:
-    """Writes to one consignment take turns: the state check that follows sees the committed state."""
+    """Writes to one consignment take turns: the state check that follows sees the committed state. A receipt
+    racing another (two tabs, several clients, each with its own key) waits here and is then refused as already
+    received; the ledger locks the consignment's transfer too (`inventory.services.receive_transfer`)."""
     db.session.execute(select(Consignment.id).where(Consignment.id == consignment.id).with_for_update())
     db.session.refresh(consignment, ["status"])
 
@@ -205,7 +207,7 @@ def receive(consignment: Consignment, received: dict[int, ReceivedLine], *, user
     key = retry_key or f"consignment:{consignment.id}:receive"
     _lock(consignment)
     if consignment.status == ConsignmentStatus.RECEIVED:
-        if retry_key and stock.find_operation(retry_key) is not None:
+        if retry_key and stock.is_receipt_of(stock.find_operation(retry_key), consignment.transfer):
             return consignment
         raise Conflict(_("该货单已签收，不能重复签收"), code="already_received")
     if consignment.status != ConsignmentStatus.DISPATCHED:
