@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,12 +19,12 @@ from .. import clock
 from ..auth.policy import can_see
 from ..catalog.models import Product
 from ..catalog.rules import may_stock
-from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InsufficientStock, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility
 from .fefo import LotStock, Pick, choose_lots_fefo
-from .models import (AdjustReason, Lot, MovementKind, StockBalance, StockMovement, StockOperation, StockPolicy,
-                     Transfer, TransferLine, TransferStatus)
+from .models import (AdjustmentRequest, AdjustmentRequestStatus, AdjustReason, Lot, MovementKind, StockBalance,
+                     StockMovement, StockOperation, StockPolicy, Transfer, TransferLine, TransferStatus)
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,8 @@ def _lock_balance(facility_id: int, lot: Lot) -> StockBalance:
 
 def _post(operation: StockOperation, facility_id: int, lot: Lot, delta: int, kind: str, user, *, reason: str = "",
           note: str = "", ref_type: str = "", ref_id: int | None = None) -> StockMovement:
+    if delta > 0:  # the tier rule holds for every way stock comes in: receipt, transfer, stocktake, adjustment
+        _require_stockable(db.session.get(Facility, facility_id), lot.product)
     balance = _lock_balance(facility_id, lot)
     new_qty = balance.qty_base + delta
     if new_qty < 0:
@@ -274,10 +277,7 @@ def dispense(facility: Facility, product: Product, *, qty_base: int, user, key: 
     return operation
 
 
-@_all_or_nothing
-def adjust(facility: Facility, lot: Lot, *, qty_delta: int, reason: str, user, key: str,
-           note: str = "") -> StockOperation:
-    """Correct one lot's stock with a reason code (damaged, expired, lost, found, correction)."""
+def _check_adjustment(facility: Facility, lot: Lot, qty_delta: int, reason: str) -> None:
     if reason not in set(AdjustReason):
         raise InvalidInput(_("请选择调整原因"), fields={"reason": [_("未知原因")]})
     if not _is_int(qty_delta) or qty_delta == 0:
@@ -288,12 +288,97 @@ def adjust(facility: Facility, lot: Lot, *, qty_delta: int, reason: str, user, k
         raise InvalidInput(_("该原因只能减少库存"), fields={"qty_delta": [_("应为负数")]})
     if reason == AdjustReason.FOUND and qty_delta < 0:
         raise InvalidInput(_("该原因只能增加库存"), fields={"qty_delta": [_("应为正数")]})
+    if qty_delta > 0:
+        _require_stockable(facility, lot.product)
+
+
+@_all_or_nothing
+def adjust(facility: Facility, lot: Lot, *, qty_delta: int, reason: str, user, key: str,
+           note: str = "") -> StockOperation:
+    """Book a correction of one lot's stock with a reason code (damaged, expired, lost, found, correction).
+
+    People's adjustments come through `request_adjustment`, which holds large ones for approval; this books."""
+    _check_adjustment(facility, lot, qty_delta, reason)
     operation, created = _start_operation(key, MovementKind.ADJUSTMENT, facility, user, note)
     if not created:
         return operation
     _post(operation, facility.id, lot, qty_delta, MovementKind.ADJUSTMENT, user, reason=reason, note=note)
     db.session.flush()
     return operation
+
+
+def approval_limit_packs() -> int:
+    """`ADJUSTMENT_APPROVAL_PACKS`: adjustments of more whole packs than this wait for approval (0: every one)."""
+    return max(0, int(current_app.config["ADJUSTMENT_APPROVAL_PACKS"]))
+
+
+def approval_limit_base(product: Product) -> int:
+    """The largest adjustment of `product` (base units, either way) booked without a second person's approval."""
+    return approval_limit_packs() * max(product.pack_size or 1, 1)
+
+
+def find_adjustment_request(key: str) -> AdjustmentRequest | None:
+    return db.session.scalar(select(AdjustmentRequest).where(AdjustmentRequest.idempotency_key == key))
+
+
+def request_adjustment(facility: Facility, lot: Lot, *, qty_delta: int, reason: str, user, key: str,
+                       note: str = "") -> tuple[StockOperation | None, AdjustmentRequest | None]:
+    """A person's adjustment: booked at once up to the approval limit, above it recorded as pending (nothing
+    booked) for a second person to approve. Returns (the booking, None) or (None, the request); a repeat with
+    the same key returns what the first one made."""
+    key = _require_key(key)
+    earlier = find_adjustment_request(key)
+    if earlier is not None:
+        if earlier.facility_id != facility.id:
+            raise Conflict(_("该幂等键已用于另一项操作"), code="idempotency_key_reused")
+        return None, earlier
+    _check_adjustment(facility, lot, qty_delta, reason)
+    if find_operation(key) is not None or abs(qty_delta) <= approval_limit_base(lot.product):
+        return adjust(facility, lot, qty_delta=qty_delta, reason=reason, user=user, key=key, note=note), None
+    request = AdjustmentRequest(idempotency_key=key, facility_id=facility.id, product_id=lot.product_id,
+                                lot_id=lot.id, qty_delta_base=qty_delta, reason=reason, note=note or "",
+                                status=AdjustmentRequestStatus.PENDING, requested_by_id=getattr(user, "id", None))
+    try:
+        with db.session.begin_nested():
+            db.session.add(request)
+    except IntegrityError:  # the same key raced in: the first request stands
+        request = find_adjustment_request(key)
+        if request is None:
+            raise
+        return None, request
+    log.info("stock adjustment requested facility=%s lot=%s delta=%s reason=%s user=%s request=%s (approval "
+             "needed)", facility.id, lot.id, qty_delta, reason, getattr(user, "username", "-"), request.id)
+    return None, request
+
+
+def decide_adjustment(request: AdjustmentRequest, *, approve: bool, user, note: str = "") -> AdjustmentRequest:
+    """Approve (book it) or reject a pending adjustment: by another person than the one who asked; the request
+    must be locked by the caller (`load_in_scope(..., for_update=True)`), so two approvers book it once."""
+    if request.status != AdjustmentRequestStatus.PENDING:
+        raise Conflict(_("该调整申请已处理"), code="already_decided")
+    if getattr(user, "id", None) is not None and user.id == request.requested_by_id:
+        raise Forbidden(_("调整申请须由另一人审批"), code="same_person")
+    note = (note or "").strip()
+    if not approve and not note:
+        raise InvalidInput(_("驳回须填写原因"), fields={"note": [_("必填")]})
+    if approve:
+        facility = db.session.get(Facility, request.facility_id)
+        request.operation = adjust(facility, request.lot, qty_delta=request.qty_delta_base, reason=request.reason,
+                                   user=user, key=f"adjustment-request:{request.id}", note=request.note)
+    request.status = AdjustmentRequestStatus.APPROVED if approve else AdjustmentRequestStatus.REJECTED
+    request.decided_by_id, request.decided_at, request.decision_note = getattr(user, "id", None), clock.now_utc(), note
+    db.session.flush()
+    log.info("stock adjustment request %s %s by %s", request.id, request.status, getattr(user, "username", "-"))
+    return request
+
+
+def adjustment_requests(facility_id: int, status: str | None = None) -> list[AdjustmentRequest]:
+    """A facility's adjustment requests, newest first."""
+    stmt = (select(AdjustmentRequest).where(AdjustmentRequest.facility_id == facility_id)
+            .order_by(AdjustmentRequest.id.desc()))
+    if status:
+        stmt = stmt.where(AdjustmentRequest.status == status)
+    return list(db.session.scalars(stmt))
 
 
 @_all_or_nothing

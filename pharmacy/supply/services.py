@@ -168,12 +168,16 @@ def may_sign(user, consignment: Consignment) -> str:
     """Who may sign: a user of the destination ('own'); for a village, also a user of its township signing on
     its behalf ('proxy': recorded as such, with a reason, on the proof of delivery and the audit). '' otherwise:
     the county cannot sign for a township, nor a township for another's village."""
+    return may_sign_at(user, consignment.destination)
+
+
+def may_sign_at(user, destination: Facility) -> str:
+    """`may_sign` for goods addressed to `destination`."""
     if user is None or not (has_permission(user, "delivery.receive") or has_permission(user, "order.receive")
                             or has_permission(user, "stock.write")):
         return ""
-    if user.facility_id == consignment.destination_id:
+    if user.facility_id == destination.id:
         return "own"
-    destination = consignment.destination
     if destination.tier == Tier.VILLAGE and destination.parent_id is not None \
             and user.facility_id == destination.parent_id:
         return "proxy"
@@ -304,6 +308,11 @@ def send_by_hand(source: Facility, destination: Facility, requests: list[GoodsRe
     earlier = _consignment_for_key(key)
     if earlier is not None:
         return earlier, False
+    if handed_over and not may_sign_at(user, destination):
+        # Goods come into a facility's stock only on that facility's signature: a sender who may not sign for the
+        # destination (a village sending to its township, a township to the county) sends them in transit.
+        raise InvalidInput(_("调入机构须自行签收：只有可为调入机构签收的人员才能当面交接，请按在途发出"),
+                           fields={"in_transit": [_("调入机构须自行签收")]}, code="handover_not_allowed")
     usable_after = dispatch_policy.current().usable_after(clock.today(), destination.tier)
     planned = [line for request in requests for line in pick_lots(source, request, usable_after=usable_after)]
     consignment, created = send(ConsignmentKind.TRANSFER, source, destination, planned, user=user, key=key,

@@ -15,6 +15,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from pharmacy.inventory.invariants import ledger_problems
+
 from tests.live_gunicorn import LiveServer, fresh_database, seed_county
 from tests.private_postgres import private_cluster, unavailable_reason
 
@@ -39,6 +41,16 @@ def _count(url: str, sql: str, **params) -> int:
     try:
         with engine.connect() as conn:
             return conn.execute(text(sql), params).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _ledger_problems(url: str) -> dict[str, int]:
+    """The ledger invariants (balances = movements, none negative, each transfer booked in what it received)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return ledger_problems(conn)
     finally:
         engine.dispose()
 
@@ -106,6 +118,7 @@ def test_a_worker_killed_mid_request_leaves_nothing_and_the_retry_counts_once(li
     assert _recorded(server.url, "KILLED-1") == 1
     assert _count(server.url, "SELECT count(*) FROM audit_event WHERE table_name = 'facility' AND action = 'insert' "
                               "AND changes LIKE :pattern", pattern='%"KILLED-1"%') == 1
+    assert _ledger_problems(server.url) == {}
     # gunicorn replaced the worker: the server still answers on every worker
     for _ in range(6):
         assert retry.get(server.base + "/api/v1/auth/me", timeout=30).status_code == 200
@@ -168,5 +181,6 @@ def test_postgresql_restart_during_a_write_burst(live_on_private_postgresql):
     assert _half_written(server.url) == 0
     assert _count(server.url, "SELECT count(*) FROM audit_event WHERE table_name = 'facility' AND action = 'insert' "
                               "AND changes LIKE '%BURST-%'") == len(all_keys)
+    assert _ledger_problems(server.url) == {}
     health = requests.get(server.base + "/healthz", timeout=30)
     assert health.json()["database"] == "ok"
