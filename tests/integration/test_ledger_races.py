@@ -214,3 +214,34 @@ def test_fefo_dispensing_never_refuses_while_other_lots_hold_enough(race_app):
         assert [name for name, _q in left] == [f"FEFO-{n:02d}" for n in range(lots - len(left), lots)]  # FEFO
         assert ledger_problems() == {}
         db.session.remove()
+
+
+@pytest.mark.postgresql
+def test_a_pending_adjustment_approved_by_several_people_at_once_is_booked_once(race_app):
+    from pharmacy.auth.models import Role
+    from pharmacy.inventory.models import AdjustmentRequest
+    from tests.factories import make_user
+
+    with race_app.app_context():
+        county = make_county(townships=1, villages=1)
+        product = make_product(pack_size=10)
+        village = county.villages[0]
+        stock.receive(village, product, lot_number="ADJ-1", qty_base=10, user=None, key="adj-stock",
+                      expiry_date=clock.today() + timedelta(days=400))
+        lot = db.session.scalar(select(Lot).where(Lot.product_id == product.id))
+        _operation, request = stock.request_adjustment(village, lot, qty_delta=5000, reason="found",
+                                                       user=county.users["village"], key="adj-big")
+        approvers = [county.users["township"].get_id()] + [
+            make_user(county.townships[0], Role.TOWNSHIP_PHARMACIST).get_id() for _ in range(CLIENTS - 1)]
+        ids = {"request": request.id, "village": village.id, "product": product.id}
+        db.session.commit()
+        db.session.remove()
+    path = f"/api/v1/stock/adjustment-requests/{ids['request']}/approve"
+    answers = _at_once(CLIENTS, lambda n: _signed_in(race_app, approvers[n]).post(path, json={}))
+    statuses = sorted(a.status_code if hasattr(a, "status_code") else repr(a) for a in answers)
+    assert statuses == [200] + [409] * (CLIENTS - 1), statuses
+    with race_app.app_context():
+        assert stock.on_hand(ids["village"], ids["product"]) == 5010
+        assert db.session.get(AdjustmentRequest, ids["request"]).status == "approved"
+        assert ledger_problems() == {}
+        db.session.remove()
