@@ -146,7 +146,11 @@ def reject_adjustment_request(request_id: int, body):
 @bp.post("/stocktakes")
 @permission_required("stock.write")
 @api_operation(summary="Post a stocktake: counted − recorded as one movement per lot that differs", tags=["stock"],
-               body=StocktakeInputSchema, response=OperationSchema, status=201)
+               body=StocktakeInputSchema, response=OperationSchema, status=201,
+               description="A lot whose count differs from the book by more than `PHARMACY_ADJUSTMENT_APPROVAL_PACKS` "
+                           "packs refuses the whole count (409 `approval_required`, the lot named in `fields`): "
+                           "submit that difference as an adjustment, which waits for a second person's approval. "
+                           "Counting up a product the facility's tier may not hold is 422 `tier_not_allowed`.")
 def stocktake(body):
     return _written(operations.stocktake(current_user, _facility(body), body))
 

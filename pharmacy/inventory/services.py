@@ -394,12 +394,20 @@ def stocktake(facility: Facility, counts: dict[int, int], *, user, key: str, not
     operation, created = _start_operation(key, MovementKind.STOCKTAKE, facility, user, note)
     if not created:
         return operation
+    too_large: dict[str, list[str]] = {}
     for lot_id in sorted(counts):
         lot = get_lot(lot_id)
         balance = _lock_balance(facility.id, lot)
         difference = counts[lot_id] - balance.qty_base
-        if difference:
+        if abs(difference) > approval_limit_base(lot.product):
+            too_large[str(lot_id)] = [_("差异 %(d)s 超过 %(n)s 个包装", d=difference, n=approval_limit_packs())]
+        elif difference:
             _post(operation, facility.id, lot, difference, MovementKind.STOCKTAKE, user, note=note)
+    if too_large:
+        # The approval limit is not to be walked round by a count: a difference that large is an adjustment,
+        # which waits for a second person's approval.
+        raise Conflict(_("盘点差异超过审批限额（%(n)s 个包装）：请以库存调整提交，经另一人审批后入账",
+                         n=approval_limit_packs()), fields=too_large, code="approval_required")
     db.session.flush()
     return operation
 

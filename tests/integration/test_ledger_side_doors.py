@@ -225,3 +225,23 @@ def test_the_pages_hold_a_large_adjustment_and_another_person_approves_it(big, l
     assert stock.on_hand(village.id, product.id) == 1000
     refused = township.post(f"/stock/adjustment-requests/{pending.id}/reject", data={"note": "晚了"})
     assert refused.status_code == 409 and "该调整申请已处理" in refused.get_data(as_text=True)
+
+
+def test_a_stocktake_cannot_walk_round_the_approval_limit(big, login):
+    county, village, product, lot = big
+    client = login(county.users["village"])
+    before = counts()
+    huge = client.post("/api/v1/stock/stocktakes", json={
+        "facility_id": village.id, "counts": [{"lot_id": lot.id, "counted_base": 10_000_000}],
+        "idempotency_key": "count-huge"})
+    assert huge.status_code == 409 and huge.json["error"]["code"] == "approval_required"
+    assert str(lot.id) in huge.json["error"]["fields"]
+    assert counts() == before and stock.on_hand(village.id, product.id) == 100
+    page = client.post(f"/stock/f/{village.id}/stocktake", data={f"count_{lot.id}": "5000",
+                                                                 "idempotency_key": "count-huge-page"})
+    assert page.status_code == 409 and "审批" in page.get_data(as_text=True) and counts() == before
+    limit = 20 * product.pack_size  # up to the limit a count books as before
+    assert client.post("/api/v1/stock/stocktakes", json={
+        "facility_id": village.id, "counts": [{"lot_id": lot.id, "counted_base": 100 + limit}],
+        "idempotency_key": "count-ok"}).status_code == 201
+    assert stock.on_hand(village.id, product.id) == 100 + limit
