@@ -226,12 +226,14 @@ def adjust(user, facility: Facility, command: dict) -> tuple[StockOperation | No
 def adjustment_requests(user, query: dict) -> list[AdjustmentRequest]:
     """Adjustment requests of a facility the user may see, newest first (`status` to narrow)."""
     facility = get_facility_in_scope(user, query["facility_id"])
-    return services.adjustment_requests(facility.id, query.get("status"))
+    return services.adjustment_requests(facility.id, query.get("status"),
+                                        within=facility if query.get("subtree") else None)
 
 
 def adjustments_page(user, facility: Facility) -> dict:
-    """The facility's adjustment requests: those waiting first, and whether the user may decide them."""
-    requests = services.adjustment_requests(facility.id)
+    """The adjustment requests of the facility and the facilities it supplies (a township approves its villages'):
+    those waiting first."""
+    requests = services.adjustment_requests(facility.id, within=facility)
     return {"facility": facility, "pending": [r for r in requests if r.status == AdjustmentRequestStatus.PENDING],
             "decided": [r for r in requests if r.status != AdjustmentRequestStatus.PENDING][:50],
             "limit_packs": services.approval_limit_packs()}

@@ -110,6 +110,8 @@ class AdjustInputSchema(Schema):
 
 class AdjustmentRequestQuerySchema(Schema):
     facility_id = fields.Int(required=True)
+    subtree = fields.Bool(load_default=False, metadata={"description": "also the facilities under it (a township's "
+                                                                       "villages)"})
     status = fields.Str(load_default=None, validate=validate.OneOf([s.value for s in AdjustmentRequestStatus]))
 
 

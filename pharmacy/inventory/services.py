@@ -372,10 +372,12 @@ def decide_adjustment(request: AdjustmentRequest, *, approve: bool, user, note: 
     return request
 
 
-def adjustment_requests(facility_id: int, status: str | None = None) -> list[AdjustmentRequest]:
-    """A facility's adjustment requests, newest first."""
-    stmt = (select(AdjustmentRequest).where(AdjustmentRequest.facility_id == facility_id)
-            .order_by(AdjustmentRequest.id.desc()))
+def adjustment_requests(facility_id: int, status: str | None = None, *,
+                        within: Facility | None = None) -> list[AdjustmentRequest]:
+    """A facility's adjustment requests (or, `within`, those of every facility of its subtree), newest first."""
+    where = (AdjustmentRequest.facility_id.in_(select(Facility.id).where(Facility.path.startswith(within.path)))
+             if within is not None else AdjustmentRequest.facility_id == facility_id)
+    stmt = select(AdjustmentRequest).where(where).order_by(AdjustmentRequest.id.desc())
     if status:
         stmt = stmt.where(AdjustmentRequest.status == status)
     return list(db.session.scalars(stmt))

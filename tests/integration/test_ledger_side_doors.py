@@ -245,3 +245,20 @@ def test_a_stocktake_cannot_walk_round_the_approval_limit(big, login):
         "facility_id": village.id, "counts": [{"lot_id": lot.id, "counted_base": 100 + limit}],
         "idempotency_key": "count-ok"}).status_code == 201
     assert stock.on_hand(village.id, product.id) == 100 + limit
+
+
+def test_a_township_finds_its_villages_pending_adjustments_on_its_own_page_and_in_the_api(big, login):
+    county, village, product, lot = big
+    doctor = login(county.users["village"])
+    pending = _adjust(doctor, village, lot, 700, "for-the-township").json
+    township = county.townships[0]
+    pharmacist = login(county.users["township"])
+    page = pharmacist.get(f"/stock/f/{township.id}/adjustments").get_data(as_text=True)
+    assert f'id="request-{pending["id"]}"' in page and village.name in page and "批准并入账" in page
+    own_only = pharmacist.get(f"/api/v1/stock/adjustment-requests?facility_id={township.id}").json
+    with_villages = pharmacist.get(f"/api/v1/stock/adjustment-requests?facility_id={township.id}&subtree=true").json
+    assert own_only == [] and [r["id"] for r in with_villages] == [pending["id"]]
+    other_township = county.townships[1]
+    elsewhere = login(county.users["township"]).get(
+        f"/api/v1/stock/adjustment-requests?facility_id={other_township.id}&subtree=true")
+    assert elsewhere.status_code in (403, 404)
