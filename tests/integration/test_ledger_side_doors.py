@@ -262,3 +262,39 @@ def test_a_township_finds_its_villages_pending_adjustments_on_its_own_page_and_i
     elsewhere = login(county.users["township"]).get(
         f"/api/v1/stock/adjustment-requests?facility_id={other_township.id}&subtree=true")
     assert elsewhere.status_code in (403, 404)
+
+
+def test_an_approval_the_stock_cannot_bear_is_refused_and_the_request_stays_pending(big, login):
+    county, village, product, lot = big
+    doctor = login(county.users["village"])
+    pending = _adjust(doctor, village, lot, -300, "more-than-there-is", reason="lost").json
+    township = login(county.users["township"])
+    before = counts()
+    answer = township.post(f"/api/v1/stock/adjustment-requests/{pending['id']}/approve", json={})
+    assert answer.status_code == 409 and answer.json["error"]["code"] == "insufficient_stock"
+    assert counts() == before
+    assert doctor.get(f"/api/v1/stock/adjustment-requests/{pending['id']}").json["status"] == "pending"
+
+
+def test_another_operations_key_is_no_receipt_of_a_received_transfer(village_stock, login):
+    """A receipt of a transfer already received answers 200 only to the key that booked it; any other key — even
+    one of another stock operation — is 409 already_received."""
+    county, village, product = village_stock
+    township = county.townships[0]
+    stock.receive(township, product, lot_number="T-9", expiry_date=days_from_now(300), qty_base=50,
+                  user=county.users["township"], key="t9-seed")
+    db.session.commit()
+    sender = login(county.users["township"])
+    sent = sender.post("/api/v1/stock/transfers", json={
+        "from_facility_id": township.id, "to_facility_id": village.id,
+        "lines": [{"product_id": product.id, "qty": 1, "unit": "pack"}], "idempotency_key": "t9-send"}).json
+    doctor = login(county.users["village"])
+    path = f"/api/v1/stock/transfers/{sent['id']}/receive"
+    assert doctor.post(path, json={"idempotency_key": "t9-in"}).status_code == 200
+    assert doctor.post(path, json={"idempotency_key": "t9-in"}).status_code == 200  # its own key: as recorded
+    doctor.post("/api/v1/stock/dispenses", json={"facility_id": village.id, "product_id": product.id, "qty": 1,
+                                                 "unit": "base", "idempotency_key": "t9-dispense"})
+    borrowed = doctor.post(path, json={"idempotency_key": "t9-dispense"})
+    assert borrowed.status_code == 409 and borrowed.json["error"]["code"] == "already_received"
+    assert stock.on_hand(village.id, product.id) == 100 + 10 - 1
+    assert_ledger_matches_balances()
