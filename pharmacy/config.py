@@ -46,6 +46,8 @@ class Config:
     # reaches the facility it is meant for; a county→township shipment takes SHIPMENT_TRANSIT_DAYS, and goods
     # for a village wait at most ONWARD_DELIVERY_DAYS at the township for the village's next run.
     NEAR_EXPIRY_DAYS = int(os.environ.get("PHARMACY_NEAR_EXPIRY_DAYS", 90))
+    # An adjustment of more packs than this (either way) waits for a second person's approval; 0: every one does.
+    ADJUSTMENT_APPROVAL_PACKS = int(os.environ.get("PHARMACY_ADJUSTMENT_APPROVAL_PACKS", 20))
     SHIPMENT_TRANSIT_DAYS = int(os.environ.get("PHARMACY_SHIPMENT_TRANSIT_DAYS", 1))
     ONWARD_DELIVERY_DAYS = int(os.environ.get("PHARMACY_ONWARD_DELIVERY_DAYS", 7))
     PUBLIC_BASE_URL = os.environ.get("PHARMACY_PUBLIC_URL", "http://127.0.0.1:5000")

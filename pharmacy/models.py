@@ -3,7 +3,7 @@
 from .auth.models import ApiToken, User  # noqa: F401
 from .catalog.models import Alias, CatalogChange, Drug, Product, ProductPrice  # noqa: F401
 from .facilities.models import Facility  # noqa: F401
-from .inventory.models import Lot, StockBalance, StockMovement, StockOperation, StockPolicy, Transfer, TransferLine  # noqa: F401
+from .inventory.models import AdjustmentRequest, Lot, StockBalance, StockMovement, StockOperation, StockPolicy, Transfer, TransferLine  # noqa: F401
 from .shortages.models import Shortage, ShortageEvent  # noqa: F401
 from .audit.models import AuditEvent  # noqa: F401
 from .orders.models import Allocation, Order, OrderLine, OrderLineShortage, Shipment  # noqa: F401

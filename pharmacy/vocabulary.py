@@ -273,6 +273,14 @@ class AdjustReason(Term):
     CORRECTION = "correction", "更正", "Correction", None, ("decrease", "increase")
 
 
+class AdjustmentRequestStatus(Term):
+    """A large adjustment waits for a second person's approval before it is booked."""
+
+    PENDING = "pending", "待审批", "Awaiting approval"
+    APPROVED = "approved", "已批准", "Approved"
+    REJECTED = "rejected", "已驳回", "Rejected"
+
+
 class TransferStatus(Term):
     IN_TRANSIT = "in_transit", "在途", "In transit"
     RECEIVED = "received", "已签收", "Received"
@@ -414,6 +422,7 @@ VOCABULARY: dict[str, type[Term]] = {
     "alert_kind": AlertKind,
     "movement_kind": MovementKind,
     "adjust_reason": AdjustReason,
+    "adjustment_request_status": AdjustmentRequestStatus,
     "transfer_status": TransferStatus,
     "stock_status": StockStatus,
     "product_status": ProductStatus,

@@ -2,7 +2,7 @@
 
 - VillageTablet (300 at full size): a village doctor's tablet searching the formulary, registering shortages
   (10 % of registrations are resent with the same client id, as a tablet on a patchy network does), looking at
-  its own stock and shortages.
+  its own stock and shortages, signing for goods on their way to it (two taps at once).
 - TownshipPharmacist (12): the township's shortages, stock and orders, building an order, the formulary.
 - CountyStaff (3): the start page (to-dos), the dashboard, the audit trail, the formulary history.
 
@@ -141,6 +141,37 @@ class VillageTablet(SignedIn):
     @task(1)
     def me(self):
         self.client.get("/api/v1/auth/me")
+
+    @task(1)
+    def receive_goods(self):
+        """Sign for goods on their way to the village, as two taps (two tabs) at once, each with its own key: one
+        books the goods, the other is told they were already received (409), which is a right answer. Other
+        tablets of the village may race for the same transfer; the ledger check afterwards proves it was
+        booked once."""
+        if not has("/api/v1/stock/transfers/{transfer_id}/receive"):
+            return
+        if not getattr(self, "facility_id", None):
+            me = self.client.get("/api/v1/auth/me")
+            self.facility_id = me.json()["facility"]["id"] if me.ok else None
+            if not self.facility_id:
+                return
+        listed = self.client.get("/api/v1/stock/transfers", params={"facility_id": self.facility_id,
+                                                                   "status": "in_transit"},
+                                 name="/api/v1/stock/transfers [in transit]")
+        incoming = [t for t in listed.json() if t["to_facility_id"] == self.facility_id] if listed.ok else []
+        if not incoming:
+            return
+        import gevent
+
+        path = f"/api/v1/stock/transfers/{incoming[-1]['id']}/receive"
+
+        def tap():
+            with self.client.post(path, json={"idempotency_key": str(uuid.uuid4())},
+                                  name="/api/v1/stock/transfers/[id]/receive", catch_response=True) as answer:
+                if answer.status_code == 409 and "already_received" in answer.text:
+                    answer.success()
+
+        gevent.joinall([gevent.spawn(tap), gevent.spawn(tap)])
 
 
 class TownshipPharmacist(SignedIn):

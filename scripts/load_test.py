@@ -7,8 +7,9 @@ It creates a fresh PostgreSQL database (dropped afterwards unless --keep-db), bu
 formulary, seeds the demo county (12 townships × 20 villages) with opening stock, starts gunicorn with
 gunicorn.conf.py, runs locust headless (scripts/load_locustfile.py; statistics are reset once every user is
 signed in, so the figures are the sustained load, not the log-in storm), prints requests per second, p50/p95/p99
-per endpoint and the error rate, and checks that every stock balance equals the sum of its movements and none is
-negative. Exit status 0 only with zero errors and intact invariants. Traffic goes to 127.0.0.1 only and stops by
+per endpoint and the error rate, and checks the ledger's invariants (pharmacy/inventory/invariants.py): every stock
+balance equals the sum of its movements, none is negative, and every transfer booked in exactly what its lines say
+was received (a transfer received twice keeps balances equal to movements, so that alone would not notice). Exit status 0 only with zero errors and intact invariants. Traffic goes to 127.0.0.1 only and stops by
 itself after --duration seconds.
 """
 
@@ -73,6 +74,7 @@ def seed(url: str, townships: int, villages: int) -> dict:
     from pharmacy.demo.seed import seed_demo
     from pharmacy.extensions import db
     from pharmacy.inventory.services import receive
+    from pharmacy.supply.services import GoodsRequest, send_by_hand
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": _sa_url(url), "SECRET_KEY": "load-seed", "TESTING": True})
 
@@ -90,6 +92,27 @@ def seed(url: str, townships: int, villages: int) -> dict:
                             user=doctor_by_village.get(village.id), key=f"load-open-{village.id}-{product.id}")
         return len(products)
 
+    @summarised("load test seed: goods on their way")
+    def goods_in_transit(demo, per_village: int = 3):
+        """A few manual transfers on their way from each township to each of its villages, for the tablets to
+        receive while the morning runs (several tablets of one village, and two taps at once, race for each)."""
+        product = db.session.scalars(select(Product).where(Product.lowest_tier == "village",
+                                                           Product.status == "active").order_by(Product.id)).first()
+        expiry = date.today() + timedelta(days=500)
+        sent = 0
+        for township in demo.townships:
+            pharmacist = next((u for u in demo.users.values() if u.facility_id == township.id
+                               and u.role == "township_pharmacist"), None)
+            villages = demo.villages[township.id]
+            receive(township, product, lot_number=f"LOAD-T-{product.id}", expiry_date=expiry,
+                    qty_base=10 * per_village * len(villages), user=pharmacist, key=f"load-transit-{township.id}")
+            for village in villages:
+                for n in range(per_village):
+                    send_by_hand(township, village, [GoodsRequest(product, 2 + n)], user=pharmacist,
+                                 key=f"load-send-{village.id}-{n}")
+                    sent += 1
+        return sent
+
     with app.app_context(), acting_as("load test seed"):
         db.create_all()
         stamp()  # the schema was built from the models: mark it as at the migrations' head
@@ -98,10 +121,12 @@ def seed(url: str, townships: int, villages: int) -> dict:
                          passwords={r: PASSWORD for r in ("village_doctor", "township_pharmacist",
                                                           "county_pharmacist", "formulary_admin", "viewer")})
         stocked = opening_stock(demo)
+        in_transit = goods_in_transit(demo)
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
-    return {"townships": townships, "villages": townships * villages, "stocked_products_per_village": stocked}
+    return {"townships": townships, "villages": townships * villages, "stocked_products_per_village": stocked,
+            "transfers_in_transit": in_transit}
 
 
 def start_server(url: str, port: int, workers: int, log_path: Path) -> subprocess.Popen:
@@ -204,25 +229,26 @@ def read_stats(out_prefix: Path) -> dict:
                                 for f in failures[:10]]}
 
 
-INVARIANTS = {
-    "balance_differs_from_movements": """
-        SELECT count(*) FROM stock_balance b
-        WHERE b.qty_base <> (SELECT coalesce(sum(m.qty_base), 0) FROM stock_movement m
-                             WHERE m.facility_id = b.facility_id AND m.lot_id = b.lot_id)""",
-    "movements_without_balance": """
-        SELECT count(*) FROM (SELECT facility_id, lot_id FROM stock_movement GROUP BY facility_id, lot_id) m
-        WHERE NOT EXISTS (SELECT 1 FROM stock_balance b WHERE b.facility_id = m.facility_id AND b.lot_id = m.lot_id)""",
-    "negative_balances": "SELECT count(*) FROM stock_balance WHERE qty_base < 0",
-    "operations_without_movements": """
+def ledger_invariants() -> dict[str, str]:
+    """The ledger's invariants (pharmacy/inventory/invariants.py: balances = movements, none negative, every
+    transfer booked in what its lines say was received and out what they say was sent), and one of this run's:
+    every operation the traffic wrote has its movements."""
+    sys.path.insert(0, str(ROOT))
+    from pharmacy.inventory.invariants import LEDGER_INVARIANTS
+
+    return {**LEDGER_INVARIANTS, "operations_without_movements": """
         SELECT count(*) FROM stock_operation o WHERE NOT EXISTS (SELECT 1 FROM stock_movement m
-                                                                 WHERE m.operation_id = o.id)""",
-}
+                                                                 WHERE m.operation_id = o.id)"""}
 
 
 def check_invariants(url: str) -> dict:
     with psycopg.connect(url) as conn:
-        found = {name: conn.execute(sql).fetchone()[0] for name, sql in INVARIANTS.items()}
+        found = {name: conn.execute(sql).fetchone()[0] for name, sql in ledger_invariants().items()}
         found["movements"] = conn.execute("SELECT count(*) FROM stock_movement").fetchone()[0]
+        # receipts the tablets signed during the run (their keys are uuid4s; the seed's are not)
+        found["transfers_received"] = conn.execute(
+            "SELECT count(*) FROM stock_operation WHERE kind = 'transfer_in' "
+            "AND idempotency_key LIKE '________-____-____-____-____________'").fetchone()[0]
         found["shortages"] = conn.execute("SELECT count(*) FROM shortage").fetchone()[0]
         found["audit_events"] = conn.execute("SELECT count(*) FROM audit_event").fetchone()[0]
     return found
@@ -299,7 +325,7 @@ def main(argv=None) -> int:
         print("failures:", json.dumps(stats["failure_samples"], ensure_ascii=False, indent=1))
     if args.json:
         args.json.write_text(json.dumps(summary, ensure_ascii=False, indent=1))
-    broken = any(invariants[name] for name in INVARIANTS)
+    broken = any(invariants[name] for name in ledger_invariants())
     return 0 if total["requests"] and not total["failures"] and not broken else 1
 
 

@@ -161,6 +161,20 @@ def _transfer(facility: Facility, made: dict) -> int:
     return _consignment_to(facility, made).transfer_id
 
 
+def _adjustment_request(facility: Facility, made: dict) -> int:
+    import secrets
+    from datetime import date
+
+    from pharmacy.inventory.models import AdjustmentRequest, Lot
+    from tests.factories import make_product
+
+    product = make_product()
+    lot = _add(Lot(product_id=product.id, lot_number=f"IDOR-{secrets.token_hex(3)}", expiry_date=date(2099, 1, 1)))
+    return _add(AdjustmentRequest(idempotency_key=f"idor-{secrets.token_hex(6)}", facility_id=facility.id,
+                                  product_id=product.id, lot_id=lot.id, qty_delta_base=100_000,
+                                  reason="correction", status="pending")).id
+
+
 def _dictionary_import(facility: Facility, made: dict):
     from pharmacy.matching.models import DictionaryImport
 
@@ -263,6 +277,7 @@ OBJECTS: dict[str, Factory | str] = {
     "deliveries:line_id": _delivery_line,
     "tracer_id": _tracer,
     "token_id": _api_token,
+    "request_id": _adjustment_request,
 }
 
 

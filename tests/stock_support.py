@@ -6,11 +6,20 @@ from sqlalchemy import func, select, update
 
 from pharmacy import clock
 from pharmacy.extensions import db
+from pharmacy.inventory.invariants import ledger_problems as _problems
 from pharmacy.inventory.models import StockBalance, StockMovement, StockOperation
 
 
+def ledger_problems() -> dict[str, int]:
+    """The ledger invariants (`pharmacy.inventory.invariants`) that fail in the test's session: {} when whole."""
+    db.session.flush()
+    return _problems(db.session)
+
+
 def assert_ledger_matches_balances():
-    """Every balance equals the sum of its movements, and none is negative."""
+    """Every balance equals the sum of its movements, none is negative, and every transfer booked in and out
+    what its lines say was received and sent (the other invariants of `pharmacy.inventory.invariants` too)."""
+    assert ledger_problems() == {}
     sums = {(f, lot): int(total) for f, lot, total in db.session.execute(
         select(StockMovement.facility_id, StockMovement.lot_id, func.sum(StockMovement.qty_base))
         .group_by(StockMovement.facility_id, StockMovement.lot_id))}

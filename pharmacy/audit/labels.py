@@ -48,6 +48,7 @@ TABLES = {
     "stock_operation": _l("库存操作"),
     "stock_movement": _l("库存流水"),
     "stock_balance": _l("库存余额"),
+    "stock_adjustment_request": _l("库存调整申请"),
     "stock_transfer": _l("调拨单"),
     "stock_transfer_line": _l("调拨明细"),
     "stock_alert": _l("库存预警"),
@@ -352,6 +353,14 @@ TABLE_COLUMNS = {
     ("facility", "kind"): _l("机构类型"),
     ("audit_event", "source"): _l("来源"),
     ("stock_movement", "reason"): _l("调整原因"),
+    ("stock_adjustment_request", "reason"): _l("调整原因"),
+    ("stock_adjustment_request", "qty_delta_base"): _l("调整数量（基本单位）"),
+    ("stock_adjustment_request", "requested_by_id"): _l("申请人"),
+    ("stock_adjustment_request", "requested_at"): _l("申请时间"),
+    ("stock_adjustment_request", "decided_by_id"): _l("审批人"),
+    ("stock_adjustment_request", "decided_at"): _l("处理时间"),
+    ("stock_adjustment_request", "decision_note"): _l("审批说明"),
+    ("stock_adjustment_request", "operation_id"): _l("库存操作"),
     ("stock_movement", "user_id"): _l("操作人"),
     ("catalog_change", "source"): _l("变更途径"),
     ("stock_operation", "kind"): _l("操作类型"),
@@ -368,6 +377,7 @@ TABLE_COLUMNS = {
 
 # Coded columns whose model does not name their vocabulary (by their default) themselves: (table, column) → set.
 CODED = {
+    ("stock_adjustment_request", "reason"): "adjust_reason",
     ("facility", "tier"): "tier",
     ("facility", "kind"): "facility_kind",
     ("app_user", "role"): "role",

@@ -12,8 +12,9 @@ from ..api import api_blueprint, api_operation
 from ..auth.policy import get_facility_in_scope, load_in_scope, permission_required
 from ..catalog.services import get_product
 from . import operations
-from .models import Transfer
-from .schemas import (AdjustInputSchema, CardQuerySchema, DispenseInputSchema, LotQuerySchema, LotStockSchema,
+from .models import AdjustmentRequest, Transfer
+from .schemas import (AdjustInputSchema, AdjustmentDecisionInputSchema, AdjustmentRequestQuerySchema,
+                      AdjustmentRequestSchema, CardQuerySchema, DispenseInputSchema, LotQuerySchema, LotStockSchema,
                       OperationSchema, PolicyInputSchema, PolicySchema, ReceiptInputSchema, StatusQuerySchema,
                       StockCardSchema, StockStatusSchema, StocktakeInputSchema,
                       TransferQuerySchema, TransferSchema, WriteOffInputSchema)
@@ -93,15 +94,64 @@ def get_transfer(transfer_id: int):
 @bp.post("/adjustments")
 @permission_required("stock.write")
 @api_operation(summary="Adjust one lot with a reason (damaged, expired, lost, found, correction)", tags=["stock"],
-               body=AdjustInputSchema, response=OperationSchema, status=201)
+               body=AdjustInputSchema, response=OperationSchema, status=201,
+               description="Up to `PHARMACY_ADJUSTMENT_APPROVAL_PACKS` whole packs (default 20, either way) the "
+                           "adjustment is booked: 201 with the operation (200 on a replay). Above it nothing is "
+                           "booked: 202 with the pending adjustment request (an `AdjustmentRequest`, 200 on a "
+                           "replay) that another user with stock rights at the facility or above approves or "
+                           "rejects (`/api/v1/stock/adjustment-requests/{id}/approve|reject`). Adding stock of a "
+                           "product the facility's tier may not hold is 422 `tier_not_allowed`.")
 def adjust(body):
-    return _written(operations.adjust(current_user, _facility(body), body))
+    operation, pending, created = operations.adjust(current_user, _facility(body), body)
+    if pending is not None:
+        return jsonify(AdjustmentRequestSchema().dump(pending)), 202 if created else 200
+    return _written((operation, created))
+
+
+@bp.get("/adjustment-requests")
+@permission_required("stock.read")
+@api_operation(summary="Adjustment requests of a facility (large adjustments awaiting or after approval)",
+               tags=["stock"], query=AdjustmentRequestQuerySchema, response=AdjustmentRequestSchema, many=True)
+def list_adjustment_requests(query):
+    return operations.adjustment_requests(current_user, query)
+
+
+@bp.get("/adjustment-requests/<int:request_id>")
+@permission_required("stock.read")
+@api_operation(summary="One adjustment request", tags=["stock"], response=AdjustmentRequestSchema)
+def get_adjustment_request(request_id: int):
+    return load_in_scope(current_user, AdjustmentRequest, request_id)
+
+
+@bp.post("/adjustment-requests/<int:request_id>/approve")
+@permission_required("stock.write")
+@api_operation(summary="Approve a pending adjustment: it is booked now", tags=["stock"],
+               body=AdjustmentDecisionInputSchema, response=AdjustmentRequestSchema,
+               description="By a user other than the one who asked (403 `same_person`), with stock rights at the "
+                           "facility or above; a request already decided is 409 `already_decided`.")
+def approve_adjustment_request(request_id: int, body):
+    request = load_in_scope(current_user, AdjustmentRequest, request_id, for_update=True)
+    return operations.decide_adjustment(current_user, request, body, approve=True)
+
+
+@bp.post("/adjustment-requests/<int:request_id>/reject")
+@permission_required("stock.write")
+@api_operation(summary="Reject a pending adjustment (with a reason): nothing is booked", tags=["stock"],
+               body=AdjustmentDecisionInputSchema, response=AdjustmentRequestSchema,
+               description="`note` is required (422). Same rules as approving.")
+def reject_adjustment_request(request_id: int, body):
+    request = load_in_scope(current_user, AdjustmentRequest, request_id, for_update=True)
+    return operations.decide_adjustment(current_user, request, body, approve=False)
 
 
 @bp.post("/stocktakes")
 @permission_required("stock.write")
 @api_operation(summary="Post a stocktake: counted − recorded as one movement per lot that differs", tags=["stock"],
-               body=StocktakeInputSchema, response=OperationSchema, status=201)
+               body=StocktakeInputSchema, response=OperationSchema, status=201,
+               description="A lot whose count differs from the book by more than `PHARMACY_ADJUSTMENT_APPROVAL_PACKS` "
+                           "packs refuses the whole count (409 `approval_required`, the lot named in `fields`): "
+                           "submit that difference as an adjustment, which waits for a second person's approval. "
+                           "Counting up a product the facility's tier may not hold is 422 `tier_not_allowed`.")
 def stocktake(body):
     return _written(operations.stocktake(current_user, _facility(body), body))
 

@@ -11,7 +11,7 @@ from .. import clock
 from ..catalog.models import Product
 from ..extensions import db
 from ..facilities.models import Facility
-from ..vocabulary import AdjustReason, MovementKind, TransferStatus  # noqa: F401
+from ..vocabulary import AdjustmentRequestStatus, AdjustReason, MovementKind, TransferStatus  # noqa: F401
 
 class Lot(db.Model):
     __tablename__ = "lot"
@@ -161,3 +161,42 @@ class StockPolicy(db.Model):
     min_qty_base: Mapped[int | None] = mapped_column(Integer)
     max_qty_base: Mapped[int | None] = mapped_column(Integer)
     shelf_location: Mapped[str] = mapped_column(String(40), default="")
+
+
+class AdjustmentRequest(db.Model):
+    """An adjustment above the approval limit (`ADJUSTMENT_APPROVAL_PACKS`): recorded, not booked, until a second
+    person with stock rights at the facility or above approves it (then its operation is the booking) or rejects
+    it."""
+
+    __tablename__ = "stock_adjustment_request"
+    __scope__ = ("facility_id",)  # see auth.policy.load_in_scope
+    __not_found__ = _l("找不到该调整申请")
+    __table_args__ = (Index("ix_stock_adjustment_request_facility_status", "facility_id", "status"),
+                      UniqueConstraint("key_scope", "idempotency_key"))
+
+    is_replay = False  # set on a request answered again under its key (see pharmacy/idempotency.py)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(80))
+    key_scope: Mapped[str] = mapped_column(String(40), default="")
+    request_hash: Mapped[str] = mapped_column(String(64), default="")
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"))
+    qty_delta_base: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default=AdjustmentRequestStatus.PENDING)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    operation_id: Mapped[int | None] = mapped_column(ForeignKey("stock_operation.id"))
+
+    facility: Mapped[Facility] = relationship()
+    product: Mapped[Product] = relationship()
+    lot: Mapped[Lot] = relationship()
+    operation: Mapped[StockOperation | None] = relationship()
+    requested_by = relationship("User", foreign_keys=[requested_by_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])

@@ -23,7 +23,7 @@ from ..listing import ListQuery, Page
 from ..supply import policy as dispatch_policy
 from . import queries, services
 from .consumption import QtyUnit, StockStatus, to_base_units
-from .models import AdjustReason, StockOperation, TransferStatus
+from .models import AdjustmentRequest, AdjustmentRequestStatus, AdjustReason, StockOperation, TransferStatus
 from .schemas import StockListQuerySchema
 
 PAGE_SIZE = 200
@@ -169,7 +169,7 @@ def dispense_form(facility: Facility) -> dict:
 def adjust_form(facility: Facility) -> dict:
     on_hand = queries.lots_on_hand([facility.id])
     return {"lots": on_hand, "products": queries.products_by_id(lot.product_id for lot in on_hand),
-            "reasons": list(AdjustReason), "units": list(QtyUnit)}
+            "reasons": list(AdjustReason), "units": list(QtyUnit), "limit_packs": services.approval_limit_packs()}
 
 
 def count_sheet(facility: Facility) -> dict:
@@ -209,12 +209,37 @@ def dispense(user, facility: Facility, command: dict) -> tuple[StockOperation, b
     return _written(operation)
 
 
-def adjust(user, facility: Facility, command: dict) -> tuple[StockOperation, bool]:
-    """One lot corrected with a reason."""
+def adjust(user, facility: Facility, command: dict) -> tuple[StockOperation | None, AdjustmentRequest | None, bool]:
+    """One lot corrected with a reason: booked at once up to the approval limit (`ADJUSTMENT_APPROVAL_PACKS`),
+    above it recorded for a second person's approval. Returns (booking or None, pending request or None,
+    whether this request made it)."""
     lot = services.get_lot(command["lot_id"])
-    operation = services.adjust(facility, lot, qty_delta=command["qty_delta_base"], reason=command["reason"],
-                                note=command.get("note", ""), user=user, key=command["idempotency_key"])
-    return _written(operation)
+    operation, pending = services.request_adjustment(
+        facility, lot, qty_delta=command["qty_delta_base"], reason=command["reason"], note=command.get("note", ""),
+        user=user, key=command["idempotency_key"])
+    made = operation if operation is not None else pending
+    return operation, pending, not made.is_replay
+
+
+def adjustment_requests(user, query: dict) -> list[AdjustmentRequest]:
+    """Adjustment requests of a facility the user may see, newest first (`status` to narrow)."""
+    facility = get_facility_in_scope(user, query["facility_id"])
+    return services.adjustment_requests(facility.id, query.get("status"),
+                                        within=facility if query.get("subtree") else None)
+
+
+def adjustments_page(user, facility: Facility) -> dict:
+    """The adjustment requests of the facility and the facilities it supplies (a township approves its villages'):
+    those waiting first."""
+    requests = services.adjustment_requests(facility.id, within=facility)
+    return {"facility": facility, "pending": [r for r in requests if r.status == AdjustmentRequestStatus.PENDING],
+            "decided": [r for r in requests if r.status != AdjustmentRequestStatus.PENDING][:50],
+            "limit_packs": services.approval_limit_packs()}
+
+
+def decide_adjustment(user, request: AdjustmentRequest, command: dict, *, approve: bool) -> AdjustmentRequest:
+    """Approve (book) or reject a pending adjustment; another person than the one who asked decides."""
+    return services.decide_adjustment(request, approve=approve, user=user, note=command.get("note", ""))
 
 
 def stocktake(user, facility: Facility, command: dict) -> tuple[StockOperation, bool]:

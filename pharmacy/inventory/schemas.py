@@ -11,7 +11,7 @@ from ..fields import Integer
 from ..listing import PagingSchema
 from ..vocabulary import Tier
 from .consumption import QtyUnit, StockStatus
-from .models import AdjustReason, TransferStatus
+from .models import AdjustmentRequestStatus, AdjustReason, TransferStatus
 
 KEY = fields.Str(required=True, validate=validate.Length(min=1, max=80),
                  metadata={"description": "Idempotency key chosen by the client, the sender's own (per user and "
@@ -110,6 +110,18 @@ class AdjustInputSchema(Schema):
     reason = fields.Str(required=True, validate=validate.OneOf([r.value for r in AdjustReason]))
     note = NOTE
     idempotency_key = KEY
+
+
+class AdjustmentRequestQuerySchema(Schema):
+    facility_id = fields.Int(required=True)
+    subtree = fields.Bool(load_default=False, metadata={"description": "also the facilities under it (a township's "
+                                                                       "villages)"})
+    status = fields.Str(load_default=None, validate=validate.OneOf([s.value for s in AdjustmentRequestStatus]))
+
+
+class AdjustmentDecisionInputSchema(Schema):
+    note = fields.Str(load_default="", validate=validate.Length(max=500),
+                      metadata={"description": "why; required to reject"})
 
 
 class CountSchema(Schema):
@@ -220,6 +232,27 @@ class OperationSchema(Schema):
     note = fields.Str()
     created_at = UtcDateTime()
     movements = fields.List(fields.Nested(MovementSchema))
+
+
+class AdjustmentRequestSchema(Schema):
+    id = fields.Int()
+    idempotency_key = fields.Str()
+    facility_id = fields.Int()
+    product_id = fields.Int()
+    lot_id = fields.Int()
+    lot_number = fields.Str(attribute="lot.lot_number")
+    qty_delta_base = fields.Int()
+    reason = fields.Str()
+    note = fields.Str()
+    status = fields.Str(metadata={"description": "pending | approved | rejected (vocabulary "
+                                                 "`adjustment_request_status`)"})
+    requested_by_id = fields.Int(allow_none=True)
+    requested_at = UtcDateTime()
+    decided_by_id = fields.Int(allow_none=True)
+    decided_at = UtcDateTime(allow_none=True)
+    decision_note = fields.Str()
+    operation = fields.Nested(OperationSchema, allow_none=True,
+                              metadata={"description": "the booking, once approved"})
 
 
 class CardLineSchema(Schema):

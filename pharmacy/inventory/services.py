@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -18,12 +19,12 @@ from .. import clock, idempotency
 from ..auth.policy import can_see
 from ..catalog.models import Product
 from ..catalog.rules import may_stock
-from ..errors import Conflict, InsufficientStock, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InsufficientStock, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility
 from .fefo import LotStock, Pick, choose_lots_fefo
-from .models import (AdjustReason, Lot, MovementKind, StockBalance, StockMovement, StockOperation, StockPolicy,
-                     Transfer, TransferLine, TransferStatus)
+from .models import (AdjustmentRequest, AdjustmentRequestStatus, AdjustReason, Lot, MovementKind, StockBalance,
+                     StockMovement, StockOperation, StockPolicy, Transfer, TransferLine, TransferStatus)
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,8 @@ def _lock_balance(facility_id: int, lot: Lot) -> StockBalance:
 
 def _post(operation: StockOperation, facility_id: int, lot: Lot, delta: int, kind: str, user, *, reason: str = "",
           note: str = "", ref_type: str = "", ref_id: int | None = None) -> StockMovement:
+    if delta > 0:  # the tier rule holds for every way stock comes in: receipt, transfer, stocktake, adjustment
+        _require_stockable(db.session.get(Facility, facility_id), lot.product)
     balance = _lock_balance(facility_id, lot)
     new_qty = balance.qty_base + delta
     if new_qty < 0:
@@ -239,10 +242,26 @@ def _plan_picks(facility: Facility, line: LineRequest, *, usable_after: date) ->
     return picks
 
 
+def _lock_stock_of(facility: Facility, lines: list[LineRequest]) -> None:
+    """Lock every balance the lines may take from — all lots of a product picked FEFO, the named lot otherwise —
+    in one statement in lot order (the one global order of balance locks, so no deadlock), before picking.
+
+    The pick then reads balances nobody else can change until this transaction ends: a lot another dispense
+    emptied a moment ago is simply not chosen, instead of refusing with stock on other lots."""
+    auto = sorted({line.product.id for line in lines if line.lot is None})
+    named = sorted({line.lot.id for line in lines if line.lot is not None})
+    chosen = [StockBalance.product_id.in_(auto)] if auto else []
+    chosen += [StockBalance.lot_id.in_(named)] if named else []
+    db.session.scalars(select(StockBalance).where(StockBalance.facility_id == facility.id, or_(*chosen))
+                       .order_by(StockBalance.lot_id).with_for_update()
+                       .execution_options(populate_existing=True)).all()
+
+
 def _take(operation, facility: Facility, lines: list[LineRequest], kind: str, user, *, note: str = "",
           reason: str = "") -> list[tuple[LineRequest, Pick]]:
     """Post negative movements for every line, locking balances in one global order to avoid deadlocks."""
     usable_after = clock.today()
+    _lock_stock_of(facility, lines)
     planned = [(line, pick) for line in lines for pick in _plan_picks(facility, line, usable_after=usable_after)]
     for line, pick in sorted(planned, key=lambda lp: lp[1].lot_id):
         lot = db.session.get(Lot, pick.lot_id)
@@ -265,10 +284,7 @@ def dispense(facility: Facility, product: Product, *, qty_base: int, user, key: 
     return operation
 
 
-@_all_or_nothing
-def adjust(facility: Facility, lot: Lot, *, qty_delta: int, reason: str, user, key: str,
-           note: str = "") -> StockOperation:
-    """Correct one lot's stock with a reason code (damaged, expired, lost, found, correction)."""
+def _check_adjustment(facility: Facility, lot: Lot, qty_delta: int, reason: str) -> None:
     if reason not in set(AdjustReason):
         raise InvalidInput(_("请选择调整原因"), fields={"reason": [_("未知原因")]})
     if not _is_int(qty_delta) or qty_delta == 0:
@@ -279,13 +295,112 @@ def adjust(facility: Facility, lot: Lot, *, qty_delta: int, reason: str, user, k
         raise InvalidInput(_("该原因只能减少库存"), fields={"qty_delta": [_("应为负数")]})
     if reason == AdjustReason.FOUND and qty_delta < 0:
         raise InvalidInput(_("该原因只能增加库存"), fields={"qty_delta": [_("应为正数")]})
-    operation, created = _start_operation(key, MovementKind.ADJUSTMENT, facility, user, note, request={
-        "lot_id": lot.id, "qty_delta": qty_delta, "reason": reason})
+    if qty_delta > 0:
+        _require_stockable(facility, lot.product)
+
+
+@_all_or_nothing
+def adjust(facility: Facility, lot: Lot, *, qty_delta: int, reason: str, user, key: str,
+           note: str = "") -> StockOperation:
+    """Book a correction of one lot's stock with a reason code (damaged, expired, lost, found, correction).
+
+    People's adjustments come through `request_adjustment`, which holds large ones for approval; this books."""
+    _check_adjustment(facility, lot, qty_delta, reason)
+    operation, created = _start_operation(key, MovementKind.ADJUSTMENT, facility, user, note,
+                                          request=_adjustment_request(lot, qty_delta, reason))
     if not created:
         return operation
     _post(operation, facility.id, lot, qty_delta, MovementKind.ADJUSTMENT, user, reason=reason, note=note)
     db.session.flush()
     return operation
+
+
+def approval_limit_packs() -> int:
+    """`ADJUSTMENT_APPROVAL_PACKS`: adjustments of more whole packs than this wait for approval (0: every one)."""
+    return max(0, int(current_app.config["ADJUSTMENT_APPROVAL_PACKS"]))
+
+
+def approval_limit_base(product: Product) -> int:
+    """The largest adjustment of `product` (base units, either way) booked without a second person's approval."""
+    return approval_limit_packs() * max(product.pack_size or 1, 1)
+
+
+def _adjustment_request(lot: Lot, qty_delta: int, reason: str) -> dict:
+    return {"lot_id": lot.id, "qty_delta": qty_delta, "reason": reason}
+
+
+def find_adjustment_request(key: str, facility_id: int, user) -> AdjustmentRequest | None:
+    """The request `user` made at the facility under this key (keys are the sender's, see pharmacy/idempotency)."""
+    return db.session.scalar(select(AdjustmentRequest).where(
+        AdjustmentRequest.key_scope == idempotency.scope_of(facility_id, user),
+        AdjustmentRequest.idempotency_key == key))
+
+
+def request_adjustment(facility: Facility, lot: Lot, *, qty_delta: int, reason: str, user, key: str,
+                       note: str = "") -> tuple[StockOperation | None, AdjustmentRequest | None]:
+    """A person's adjustment: booked at once up to the approval limit, above it recorded as pending (nothing
+    booked) for a second person to approve. Returns (the booking, None) or (None, the request); a repeat with
+    the same key returns what the first one made."""
+    key = _require_key(key)
+    request_hash = idempotency.fingerprint(kind=MovementKind.ADJUSTMENT, note=(note or "").strip(),
+                                           **_adjustment_request(lot, qty_delta, reason))
+    earlier = find_adjustment_request(key, facility.id, user)
+    if earlier is not None:
+        idempotency.require_same_request(earlier.request_hash, request_hash)
+        earlier.is_replay = True
+        return None, earlier
+    _check_adjustment(facility, lot, qty_delta, reason)
+    if find_operation(key, facility.id, user) is not None or abs(qty_delta) <= approval_limit_base(lot.product):
+        return adjust(facility, lot, qty_delta=qty_delta, reason=reason, user=user, key=key, note=note), None
+    request = AdjustmentRequest(idempotency_key=key, key_scope=idempotency.scope_of(facility.id, user),
+                                request_hash=request_hash, facility_id=facility.id, product_id=lot.product_id,
+                                lot_id=lot.id, qty_delta_base=qty_delta, reason=reason, note=note or "",
+                                status=AdjustmentRequestStatus.PENDING, requested_by_id=getattr(user, "id", None))
+    try:
+        with db.session.begin_nested():
+            db.session.add(request)
+    except IntegrityError:  # the same key raced in: the first request stands
+        request = find_adjustment_request(key, facility.id, user)
+        if request is None:
+            raise
+        idempotency.require_same_request(request.request_hash, request_hash)
+        request.is_replay = True
+        return None, request
+    log.info("stock adjustment requested facility=%s lot=%s delta=%s reason=%s user=%s request=%s (approval "
+             "needed)", facility.id, lot.id, qty_delta, reason, getattr(user, "username", "-"), request.id)
+    return None, request
+
+
+def decide_adjustment(request: AdjustmentRequest, *, approve: bool, user, note: str = "") -> AdjustmentRequest:
+    """Approve (book it) or reject a pending adjustment: by another person than the one who asked; the request
+    must be locked by the caller (`load_in_scope(..., for_update=True)`), so two approvers book it once."""
+    if request.status != AdjustmentRequestStatus.PENDING:
+        raise Conflict(_("该调整申请已处理"), code="already_decided")
+    if getattr(user, "id", None) is not None and user.id == request.requested_by_id:
+        raise Forbidden(_("调整申请须由另一人审批"), code="same_person")
+    note = (note or "").strip()
+    if not approve and not note:
+        raise InvalidInput(_("驳回须填写原因"), fields={"note": [_("必填")]})
+    if approve:
+        facility = db.session.get(Facility, request.facility_id)
+        request.operation = adjust(facility, request.lot, qty_delta=request.qty_delta_base, reason=request.reason,
+                                   user=user, key=f"adjustment-request:{request.id}", note=request.note)
+    request.status = AdjustmentRequestStatus.APPROVED if approve else AdjustmentRequestStatus.REJECTED
+    request.decided_by_id, request.decided_at, request.decision_note = getattr(user, "id", None), clock.now_utc(), note
+    db.session.flush()
+    log.info("stock adjustment request %s %s by %s", request.id, request.status, getattr(user, "username", "-"))
+    return request
+
+
+def adjustment_requests(facility_id: int, status: str | None = None, *,
+                        within: Facility | None = None) -> list[AdjustmentRequest]:
+    """A facility's adjustment requests (or, `within`, those of every facility of its subtree), newest first."""
+    where = (AdjustmentRequest.facility_id.in_(select(Facility.id).where(Facility.path.startswith(within.path)))
+             if within is not None else AdjustmentRequest.facility_id == facility_id)
+    stmt = select(AdjustmentRequest).where(where).order_by(AdjustmentRequest.id.desc())
+    if status:
+        stmt = stmt.where(AdjustmentRequest.status == status)
+    return list(db.session.scalars(stmt))
 
 
 @_all_or_nothing
@@ -302,12 +417,20 @@ def stocktake(facility: Facility, counts: dict[int, int], *, user, key: str, not
         "counts": sorted(counts.items())})
     if not created:
         return operation
+    too_large: dict[str, list[str]] = {}
     for lot_id in sorted(counts):
         lot = get_lot(lot_id)
         balance = _lock_balance(facility.id, lot)
         difference = counts[lot_id] - balance.qty_base
-        if difference:
+        if abs(difference) > approval_limit_base(lot.product):
+            too_large[str(lot_id)] = [_("差异 %(d)s 超过 %(n)s 个包装", d=difference, n=approval_limit_packs())]
+        elif difference:
             _post(operation, facility.id, lot, difference, MovementKind.STOCKTAKE, user, note=note)
+    if too_large:
+        # The approval limit is not to be walked round by a count: a difference that large is an adjustment,
+        # which waits for a second person's approval.
+        raise Conflict(_("盘点差异超过审批限额（%(n)s 个包装）：请以库存调整提交，经另一人审批后入账",
+                         n=approval_limit_packs()), fields=too_large, code="approval_required")
     db.session.flush()
     return operation
 
@@ -373,23 +496,46 @@ def _transfer_id_of(operation: StockOperation) -> int | None:
     return next((m.ref_id for m in operation.movements if m.ref_type == "transfer"), None)
 
 
+def lock_transfer(transfer: Transfer) -> None:
+    """Writes to one transfer take turns (SELECT … FOR UPDATE): the state check that follows sees the committed
+    state, never the one this session loaded before the lock."""
+    db.session.execute(select(Transfer.id).where(Transfer.id == transfer.id).with_for_update())
+    db.session.refresh(transfer, ["status", "received_by_id", "received_at"])
+
+
+def is_receipt_of(operation: StockOperation | None, transfer: Transfer) -> bool:
+    """Whether `operation` is the receipt that booked `transfer` in (a receipt of nothing books no movement, so it
+    is known by its key's kind and facility then)."""
+    if operation is None or operation.kind != MovementKind.TRANSFER_IN \
+            or operation.facility_id != transfer.to_facility_id:
+        return False
+    booked = _transfer_id_of(operation)
+    return booked is None or booked == transfer.id
+
+
 @_all_or_nothing
 def receive_transfer(transfer: Transfer, received: dict[int, tuple[int, str, str]], *, user,
                      key: str) -> Transfer:
     """Receive a transfer line by line: `received` maps line id → (qty received, reason, note) for lines that
-    differ from what was sent; other lines arrive in full. Differences stay visible on the lines."""
+    differ from what was sent; other lines arrive in full. Differences stay visible on the lines.
+
+    A transfer is booked in once whatever the keys: its row is locked and its state read again under the lock,
+    so a receipt racing another (two tabs, two clients) waits for it and is then refused as already received;
+    a repeat with the key (and the request) of the receipt that was booked returns the transfer unchanged."""
+    key = _require_key(key)
     request = {"transfer_id": transfer.id, "received": sorted([line_id, *item] for line_id, item in received.items())}
+    lock_transfer(transfer)
     if transfer.status != TransferStatus.IN_TRANSIT:
-        existing = find_operation(_require_key(key), transfer.to_facility_id, user)
-        if existing is not None:
+        existing = find_operation(key, transfer.to_facility_id, user)
+        if is_receipt_of(existing, transfer):
             idempotency.require_same_request(
                 existing.request_hash, idempotency.fingerprint(kind=MovementKind.TRANSFER_IN, note="", **request))
             return transfer
         raise Conflict(_("该调拨已签收，不能重复签收"), code="already_received")
     destination = db.session.get(Facility, transfer.to_facility_id)
     operation, created = _start_operation(key, MovementKind.TRANSFER_IN, destination, user, request=request)
-    if not created:
-        return transfer
+    if not created:  # the transfer is still on its way, so this key booked something else
+        raise Conflict(_("该幂等键已用于另一项操作"), code="idempotency_key_reused")
     line_ids = {line.id for line in transfer.lines}
     unknown = set(received) - line_ids
     if unknown:

@@ -12,15 +12,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from ..auth.policy import get_facility_in_scope, permission_required, require_permission
+from ..auth.policy import get_facility_in_scope, load_in_scope, permission_required, require_permission
 from ..catalog.services import get_product
 from ..exports import csv_response, xlsx_response
 from ..facilities.models import Tier
 from ..fields import whole_number_or_text
 from ..operations import load_form, refusal
 from . import operations
-from .schemas import (AdjustInputSchema, DispenseInputSchema, PolicyInputSchema, ReceiptInputSchema,
-                      StocktakeInputSchema, WriteOffInputSchema)
+from .models import AdjustmentRequest
+from .schemas import (AdjustInputSchema, AdjustmentDecisionInputSchema, DispenseInputSchema, PolicyInputSchema,
+                      ReceiptInputSchema, StocktakeInputSchema, WriteOffInputSchema)
 
 bp = Blueprint("inventory", __name__, url_prefix="/stock")
 
@@ -142,12 +143,47 @@ def adjust(facility_id: int):
     facility = _facility(facility_id)
     if request.method == "POST":
         with refusal() as refused:
-            operation, _created = operations.adjust(current_user, facility, load_form(
+            operation, pending, _created = operations.adjust(current_user, facility, load_form(
                 AdjustInputSchema, request.form, facility_id=facility.id))
+        if not refused and pending is not None:
+            return redirect(url_for("inventory.adjustments", facility_id=facility.id, requested=pending.id))
         if not refused:
             return _done(facility, operation.movements[0].product_id if operation.movements else None)
         return _render_form("adjust.html", facility, operations.adjust_form(facility), refused)
     return _render_form("adjust.html", facility, operations.adjust_form(facility))
+
+
+@bp.get("/f/<int:facility_id>/adjustments")
+@permission_required("stock.read")
+def adjustments(facility_id: int):
+    """Large adjustments waiting for a second person's approval, and those decided."""
+    return render_template("inventory/adjustments.html", requested=request.args.get("requested", type=int),
+                           **operations.adjustments_page(current_user, _facility(facility_id)))
+
+
+def _decide_adjustment(request_id: int, *, approve: bool):
+    adjustment = load_in_scope(current_user, AdjustmentRequest, request_id, for_update=True)
+    facility = _facility(adjustment.facility_id)
+    with refusal() as refused:
+        operations.decide_adjustment(current_user, adjustment, load_form(AdjustmentDecisionInputSchema, request.form),
+                                     approve=approve)
+    if refused:
+        return render_template("inventory/adjustments.html", error=refused.error.message,
+                               field_errors=refused.error.fields, requested=None,
+                               **operations.adjustments_page(current_user, facility)), refused.error.status
+    return redirect(url_for("inventory.adjustments", facility_id=facility.id, done=1))
+
+
+@bp.post("/adjustment-requests/<int:request_id>/approve")
+@permission_required("stock.write")
+def approve_adjustment_request(request_id: int):
+    return _decide_adjustment(request_id, approve=True)
+
+
+@bp.post("/adjustment-requests/<int:request_id>/reject")
+@permission_required("stock.write")
+def reject_adjustment_request(request_id: int):
+    return _decide_adjustment(request_id, approve=False)
 
 
 def _count(raw: str):

@@ -28,7 +28,9 @@ settings_bp = api_blueprint("settings_api", __name__, "/settings")
 @api_operation(summary="Send goods to another facility (in transit until received, or handed over at once)",
                tags=["stock"], body=TransferInputSchema, response=TransferSchema, status=201,
                description="Lots must stay usable for the dispatch policy's near-expiry window after arrival "
-                           "(409 `near_expiry` otherwise); FEFO picks among lots that may travel.")
+                           "(409 `near_expiry` otherwise); FEFO picks among lots that may travel. `in_transit: false` "
+                           "(handed over, booked at once) only when the sender may sign for the destination, else "
+                           "422 `handover_not_allowed`: a facility's stock grows only on its own signature.")
 def send_transfer(body):
     source = get_facility_in_scope(current_user, body["from_facility_id"])
     consignment, created = operations.send_by_hand(current_user, source, body)

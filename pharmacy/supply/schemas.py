@@ -19,8 +19,10 @@ class TransferInputSchema(Schema):
     from_facility_id = Integer(required=True)
     to_facility_id = Integer(required=True)
     lines = fields.List(fields.Nested(TransferLineInputSchema), required=True, validate=validate.Length(min=1, max=500))
-    in_transit = fields.Bool(load_default=True, metadata={"description": "false: handed over in person, booked at "
-                                                                         "the destination at once"})
+    in_transit = fields.Bool(load_default=True, metadata={
+        "description": "false: handed over in person, booked at the destination at once — only by a sender who may "
+                       "sign for the destination (a township for its own villages, recorded as a proxy receipt); "
+                       "into any other facility 422 `handover_not_allowed`: it signs for its goods itself"})
     note = NOTE
     idempotency_key = KEY
 

@@ -199,12 +199,16 @@ def may_sign(user, consignment: Consignment) -> str:
     """Who may sign: a user of the destination ('own'); for a village, also a user of its township signing on
     its behalf ('proxy': recorded as such, with a reason, on the proof of delivery and the audit). '' otherwise:
     the county cannot sign for a township, nor a township for another's village."""
+    return may_sign_at(user, consignment.destination)
+
+
+def may_sign_at(user, destination: Facility) -> str:
+    """`may_sign` for goods addressed to `destination`."""
     if user is None or not (has_permission(user, "delivery.receive") or has_permission(user, "order.receive")
                             or has_permission(user, "stock.write")):
         return ""
-    if user.facility_id == consignment.destination_id:
+    if user.facility_id == destination.id:
         return "own"
-    destination = consignment.destination
     if destination.tier == Tier.VILLAGE and destination.parent_id is not None \
             and user.facility_id == destination.parent_id:
         return "proxy"
@@ -212,7 +216,9 @@ def may_sign(user, consignment: Consignment) -> str:
 
 
 def _lock(consignment: Consignment) -> None:
-    """Writes to one consignment take turns: the state check that follows sees the committed state."""
+    """Writes to one consignment take turns: the state check that follows sees the committed state. A receipt
+    racing another (two tabs, several clients, each with its own key) waits here and is then refused as already
+    received; the ledger locks the consignment's transfer too (`inventory.services.receive_transfer`)."""
     db.session.execute(select(Consignment.id).where(Consignment.id == consignment.id).with_for_update())
     db.session.refresh(consignment, ["status"])
 
@@ -236,7 +242,8 @@ def receive(consignment: Consignment, received: dict[int, ReceivedLine], *, user
     key = retry_key or f"consignment:{consignment.id}:receive"
     _lock(consignment)
     if consignment.status == ConsignmentStatus.RECEIVED:
-        if retry_key and stock.find_operation(retry_key, consignment.destination_id, user) is not None:
+        if retry_key and stock.is_receipt_of(stock.find_operation(retry_key, consignment.destination_id, user),
+                                             consignment.transfer):
             return consignment
         raise Conflict(_("该货单已签收，不能重复签收"), code="already_received")
     if consignment.status != ConsignmentStatus.DISPATCHED:
@@ -334,6 +341,11 @@ def send_by_hand(source: Facility, destination: Facility, requests: list[GoodsRe
     if earlier is not None:
         _require_same_goods(earlier, destination, requests)
         return earlier, False
+    if handed_over and not may_sign_at(user, destination):
+        # Goods come into a facility's stock only on that facility's signature: a sender who may not sign for the
+        # destination (a village sending to its township, a township to the county) sends them in transit.
+        raise InvalidInput(_("调入机构须自行签收：只有可为调入机构签收的人员才能当面交接，请按在途发出"),
+                           fields={"in_transit": [_("调入机构须自行签收")]}, code="handover_not_allowed")
     usable_after = dispatch_policy.current().usable_after(clock.today(), destination.tier)
     planned = [line for request in requests for line in pick_lots(source, request, usable_after=usable_after)]
     consignment, created = send(ConsignmentKind.TRANSFER, source, destination, planned, user=user, key=key,

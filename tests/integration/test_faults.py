@@ -10,10 +10,13 @@ import secrets
 import signal
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 import requests
 from sqlalchemy import create_engine, text
+
+from pharmacy.inventory.invariants import ledger_problems
 
 from tests.live_gunicorn import LiveServer, fresh_database, seed_county
 from tests.private_postgres import private_cluster, unavailable_reason
@@ -39,6 +42,16 @@ def _count(url: str, sql: str, **params) -> int:
     try:
         with engine.connect() as conn:
             return conn.execute(text(sql), params).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _ledger_problems(url: str) -> dict[str, int]:
+    """The ledger invariants (balances = movements, none negative, each transfer booked in what it received)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return ledger_problems(conn)
     finally:
         engine.dispose()
 
@@ -106,9 +119,67 @@ def test_a_worker_killed_mid_request_leaves_nothing_and_the_retry_counts_once(li
     assert _recorded(server.url, "KILLED-1") == 1
     assert _count(server.url, "SELECT count(*) FROM audit_event WHERE table_name = 'facility' AND action = 'insert' "
                               "AND changes LIKE :pattern", pattern='%"KILLED-1"%') == 1
+    assert _ledger_problems(server.url) == {}
     # gunicorn replaced the worker: the server still answers on every worker
     for _ in range(6):
         assert retry.get(server.base + "/api/v1/auth/me", timeout=30).status_code == 200
+
+
+def _transfer_in_transit(url: str, info: dict) -> dict:
+    """Goods on their way from the first township to its first village (whose doctor is info's village user)."""
+    from pharmacy import clock, create_app
+    from pharmacy.extensions import db
+    from pharmacy.facilities.models import Facility
+    from pharmacy.inventory import services as stock
+    from pharmacy.supply import services as supply
+    from tests.factories import make_product
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "live"})
+    with app.app_context():
+        town, village = db.session.get(Facility, info["townships"][0]), db.session.get(Facility, info["villages"][0])
+        product = make_product(pack_size=10)
+        stock.receive(town, product, lot_number="FAULT-1", qty_base=100, user=None, key="fault-stock",
+                      expiry_date=clock.today() + timedelta(days=400))
+        consignment, _created = supply.send_by_hand(town, village, [supply.GoodsRequest(product, 30)], user=None,
+                                                    key="fault-send")
+        ids = {"transfer": consignment.transfer_id, "village": village.id, "product": product.id}
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return ids
+
+
+def test_a_receipt_killed_mid_request_lets_the_other_tablet_book_the_goods_once(live):
+    """Two tablets sign for one transfer, each with its own key; the first one's worker dies holding the lock,
+    its rows flushed: the second waits, then books the goods; the first one's resend is told they were received."""
+    server, info = live
+    ids = _transfer_in_transit(server.url, info)
+    path = f"{server.base}/api/v1/stock/transfers/{ids['transfer']}/receive"
+    first, second = server.session(info["users"]["village"]), server.session(info["users"]["village"])
+    outcome = {}
+
+    def send(name, session, key, headers):
+        try:
+            outcome[name] = session.post(path, json={"idempotency_key": key}, timeout=90, headers=headers)
+        except requests.RequestException as exc:
+            outcome[name] = exc
+
+    killed = threading.Thread(target=send, args=("first", first, "tablet-a", {"X-Test-Pause": "receipt-1"}))
+    killed.start()
+    worker_pid = server.wait_for_pause("receipt-1")  # booked and flushed, holding the transfer's lock
+    waiting = threading.Thread(target=send, args=("second", second, "tablet-b", {}))
+    waiting.start()
+    time.sleep(1.0)
+    os.kill(worker_pid, signal.SIGKILL)
+    killed.join(timeout=60)
+    waiting.join(timeout=90)
+    assert isinstance(outcome["first"], requests.RequestException) or outcome["first"].status_code >= 500
+    assert outcome["second"].status_code == 200, outcome["second"].text[:300]
+    resent = first.post(path, json={"idempotency_key": "tablet-a"}, timeout=30)
+    assert resent.status_code == 409 and resent.json()["error"]["code"] == "already_received"
+    assert _count(server.url, "SELECT coalesce(sum(qty_base), 0) FROM stock_movement WHERE kind = 'transfer_in' "
+                              "AND ref_id = :t", t=ids["transfer"]) == 30
+    assert _ledger_problems(server.url) == {}
 
 
 @pytest.fixture
@@ -168,5 +239,6 @@ def test_postgresql_restart_during_a_write_burst(live_on_private_postgresql):
     assert _half_written(server.url) == 0
     assert _count(server.url, "SELECT count(*) FROM audit_event WHERE table_name = 'facility' AND action = 'insert' "
                               "AND changes LIKE '%BURST-%'") == len(all_keys)
+    assert _ledger_problems(server.url) == {}
     health = requests.get(server.base + "/healthz", timeout=30)
     assert health.json()["database"] == "ok"
