@@ -113,7 +113,7 @@ class AdjustInputSchema(Schema):
 
 
 class AdjustmentRequestQuerySchema(Schema):
-    facility_id = fields.Int(required=True)
+    facility_id = Integer(required=True)
     subtree = fields.Bool(load_default=False, metadata={"description": "also the facilities under it (a township's "
                                                                        "villages)"})
     status = fields.Str(load_default=None, validate=validate.OneOf([s.value for s in AdjustmentRequestStatus]))
@@ -235,20 +235,20 @@ class OperationSchema(Schema):
 
 
 class AdjustmentRequestSchema(Schema):
-    id = fields.Int()
+    id = Integer()
     idempotency_key = fields.Str()
-    facility_id = fields.Int()
-    product_id = fields.Int()
-    lot_id = fields.Int()
+    facility_id = Integer()
+    product_id = Integer()
+    lot_id = Integer()
     lot_number = fields.Str(attribute="lot.lot_number")
-    qty_delta_base = fields.Int()
+    qty_delta_base = Integer()
     reason = fields.Str()
     note = fields.Str()
     status = fields.Str(metadata={"description": "pending | approved | rejected (vocabulary "
                                                  "`adjustment_request_status`)"})
-    requested_by_id = fields.Int(allow_none=True)
+    requested_by_id = Integer(allow_none=True)
     requested_at = UtcDateTime()
-    decided_by_id = fields.Int(allow_none=True)
+    decided_by_id = Integer(allow_none=True)
     decided_at = UtcDateTime(allow_none=True)
     decision_note = fields.Str()
     operation = fields.Nested(OperationSchema, allow_none=True,

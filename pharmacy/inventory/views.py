@@ -16,7 +16,7 @@ from ..auth.policy import get_facility_in_scope, load_in_scope, permission_requi
 from ..catalog.services import get_product
 from ..exports import csv_response, xlsx_response
 from ..facilities.models import Tier
-from ..fields import whole_number_or_text
+from ..fields import ascii_int, whole_number_or_text
 from ..operations import load_form, refusal
 from . import operations
 from .models import AdjustmentRequest
@@ -157,7 +157,7 @@ def adjust(facility_id: int):
 @permission_required("stock.read")
 def adjustments(facility_id: int):
     """Large adjustments waiting for a second person's approval, and those decided."""
-    return render_template("inventory/adjustments.html", requested=request.args.get("requested", type=int),
+    return render_template("inventory/adjustments.html", requested=request.args.get("requested", type=ascii_int),
                            **operations.adjustments_page(current_user, _facility(facility_id)))
 
 
