@@ -1,4 +1,5 @@
-"""The API's numbers: whole numbers are integers written with ASCII digits, money is a decimal string.
+"""The API's numbers and dates: whole numbers are integers written with ASCII digits, money is a decimal string,
+an expiry date is YYYY-MM-DD.
 
 Python's `int()` and `Decimal()` read any Unicode digit (`int("٣") == 3`, `int("５") == 5`) and marshmallow's
 `Integer` truncates `2.9` to 2; a quantity must never be guessed, so every `schemas.py` declares its whole numbers
@@ -7,7 +8,10 @@ with `Integer` and its amounts with `Money`, and views parse request input with 
 
 import numbers
 import re
-from marshmallow import fields
+from collections.abc import Mapping
+
+from flask_babel import gettext as _
+from marshmallow import ValidationError, fields
 
 ASCII_INTEGER = re.compile(r"^[+-]?[0-9]+$")
 ASCII_DECIMAL = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
@@ -74,3 +78,28 @@ class Money(fields.Decimal):
             if not ASCII_DECIMAL.match(value):
                 raise self.make_error("invalid")
         return super()._validated(value)
+
+
+class ExpiryDate(fields.Date):
+    """An expiry date as the county writes it, YYYY-MM-DD; anything else is refused with that format named."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError:
+            raise ValidationError(_("有效期格式应为 YYYY-MM-DD")) from None
+
+
+def blank_is_missing(data, names=("lot_number", "expiry_date")):
+    """For a schema's `pre_load`: an empty or blank field among `names` is a missing one (必填), never a malformed
+    one; the others are kept stripped."""
+    if not isinstance(data, Mapping):
+        return data
+    data = dict(data)
+    for name in names:
+        value = data.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            data.pop(name, None)
+        elif isinstance(value, str):
+            data[name] = value.strip()
+    return data

@@ -1,13 +1,11 @@
 """API shapes for stock; input and output kept apart. Quantities say their unit: `qty` with `unit` (pack or base)
 on input, `*_base` (base units) on output."""
 
-from collections.abc import Mapping
 
-from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..api import UtcDateTime
-from ..fields import Integer
+from ..fields import ExpiryDate, Integer, blank_is_missing
 from ..listing import PagingSchema
 from ..vocabulary import Tier
 from .consumption import QtyUnit, StockStatus
@@ -56,15 +54,6 @@ class LotQuerySchema(Schema):
     product_id = Integer(load_default=None)
 
 
-class ExpiryDate(fields.Date):
-    """An expiry date as the county writes it, YYYY-MM-DD; anything else is refused with that format named."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            return super()._deserialize(value, attr, data, **kwargs)
-        except ValidationError:
-            raise ValidationError(_("有效期格式应为 YYYY-MM-DD")) from None
-
 
 class ReceiptInputSchema(Schema):
     facility_id = Integer(required=True)
@@ -78,19 +67,8 @@ class ReceiptInputSchema(Schema):
     idempotency_key = KEY
 
     @pre_load
-    def blank_is_missing(self, data, **kwargs):
-        """An empty or blank lot number or expiry is a missing one (必填), never a malformed one; both are kept
-        stripped."""
-        if not isinstance(data, Mapping):
-            return data
-        data = dict(data)
-        for name in ("lot_number", "expiry_date"):
-            value = data.get(name)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                data.pop(name, None)
-            elif isinstance(value, str):
-                data[name] = value.strip()
-        return data
+    def _blank_is_missing(self, data, **kwargs):
+        return blank_is_missing(data)
 
 
 class DispenseInputSchema(Schema):

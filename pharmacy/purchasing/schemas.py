@@ -1,13 +1,10 @@
 """API shapes for purchasing; input and output kept apart."""
 
-from collections.abc import Mapping
-
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
+from marshmallow import Schema, fields, pre_load, validate
 
 from ..api import UtcDateTime
-from ..fields import Integer, Money
+from ..fields import ExpiryDate, Integer, Money, blank_is_missing
 from ..operations import RowForm
 from .services import MAX_QTY_PACKS
 
@@ -133,16 +130,6 @@ class PurchaseReasonSchema(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
 
 
-class ExpiryDate(fields.Date):
-    """An expiry date as the county writes it, YYYY-MM-DD; anything else is refused with that format named (the
-    same field as the inventory receipt's)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            return super()._deserialize(value, attr, data, **kwargs)
-        except ValidationError:
-            raise ValidationError(_("有效期格式应为 YYYY-MM-DD")) from None
-
 
 class GoodsReceiptLineInputSchema(Schema):
     purchase_order_line_id = Integer(required=True)
@@ -152,18 +139,8 @@ class GoodsReceiptLineInputSchema(Schema):
     manufacturer = fields.Str(load_default="", validate=validate.Length(max=120))
 
     @pre_load
-    def blank_is_missing(self, data, **kwargs):
-        """An empty or blank lot number or expiry is a missing one (必填), never a malformed one; both stripped."""
-        if not isinstance(data, Mapping):
-            return data
-        data = dict(data)
-        for name in ("lot_number", "expiry_date"):
-            value = data.get(name)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                data.pop(name, None)
-            elif isinstance(value, str):
-                data[name] = value.strip()
-        return data
+    def _blank_is_missing(self, data, **kwargs):
+        return blank_is_missing(data)
 
 
 class GoodsReceiptInputSchema(Schema):
