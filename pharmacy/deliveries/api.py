@@ -221,4 +221,4 @@ def receive_stop(stop_id: int, body):
 @api_operation(summary="Open stock alerts (stock-outs, below min, near-expiry, expired) in the caller's scope",
                tags=["deliveries"], query=AlertQuerySchema, response=AlertSchema, many=True)
 def list_alerts(query):
-    return queries.open_alerts(current_user, kind=query["kind"], facility_id=query["facility_id"])
+    return operations.ALERTS.page(current_user, query).items

@@ -54,6 +54,8 @@ def recompute_stock_status(now: datetime | None = None) -> dict:
     found = {}
     for row in stock_status_for_planning(_monitored_facility_ids()):
         if row.status == "stockout":
+            if not row.amc and not row.min_qty:
+                continue  # nothing on hand, but nobody uses it and no level is set: no shortage to act on
             kind = AlertKind.STOCKOUT
         elif row.status == "below_min":
             kind = AlertKind.BELOW_MIN

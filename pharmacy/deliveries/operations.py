@@ -19,11 +19,17 @@ from ..catalog import services as catalog
 from ..errors import Forbidden, InvalidInput
 from ..facilities.services import facilities_under
 from ..inventory import services as stock
+from ..listing import ListQuery
 from ..matching.services import search_products
 from ..supply.schemas import REASON_CHOICES
 from . import queries, services
 from .models import DeliveryLine, DeliveryRun, DeliveryStop, Route, StopStatus
+from .schemas import AlertQuerySchema
 from .services import ReceivedLine, StopSpec
+
+# Open stock alerts, most severe first: the page shows 100 a page; the API's first page holds 500, as its list
+# always did.
+ALERTS = ListQuery(AlertQuerySchema, queries.alert_query, per_page=100)
 
 log = logging.getLogger(__name__)
 

@@ -132,18 +132,18 @@ def township_products(township_id: int) -> list[Product]:
                                    .order_by(Product.code)))
 
 
-def open_alerts(user, *, kind: str | None = None, facility_id: int | None = None,
-                limit: int = 500) -> list[StockAlert]:
+def alert_query(user, filters: dict):
+    """Open alerts in the user's scope, most severe first (`kind`, `facility_id` narrow them)."""
     stmt = (select(StockAlert).where(StockAlert.resolved_at.is_(None),
                                      StockAlert.facility_id.in_(visible_facility_ids(user)))
             .options(selectinload(StockAlert.facility), selectinload(StockAlert.product).selectinload(Product.drug),
                      selectinload(StockAlert.lot))
-            .order_by(ALERT_SEVERITY, StockAlert.facility_id, StockAlert.product_id).limit(limit))
-    if kind:
-        stmt = stmt.where(StockAlert.kind == kind)
-    if facility_id is not None:
-        stmt = stmt.where(StockAlert.facility_id == facility_id)
-    return list(db.session.scalars(stmt))
+            .order_by(ALERT_SEVERITY, StockAlert.facility_id, StockAlert.product_id, StockAlert.id))
+    if filters.get("kind"):
+        stmt = stmt.where(StockAlert.kind == filters["kind"])
+    if filters.get("facility_id") is not None:
+        stmt = stmt.where(StockAlert.facility_id == filters["facility_id"])
+    return stmt
 
 
 def alert_counts(user) -> dict[str, int]:

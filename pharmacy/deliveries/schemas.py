@@ -3,12 +3,13 @@
 from marshmallow import Schema, fields, validate
 
 from ..api import UtcDateTime
+from ..fields import Integer
+from ..listing import MAX_PER_PAGE, PagingSchema
+from ..supply.schemas import REASON_CHOICES
+from ..vocabulary import AlertKind, StopStatus
 from .labels import line_reason, qty_label
 from .models import RunStatus
-from ..fields import Integer
-from ..vocabulary import StopStatus
 from .schedule import MAX_EVERY_N_RUNS
-from ..supply.schemas import REASON_CHOICES
 from .services import MAX_QTY_BASE
 
 
@@ -286,6 +287,7 @@ class AlertSchema(Schema):
         return alert.lot.lot_number if alert.lot is not None else None
 
 
-class AlertQuerySchema(Schema):
-    kind = fields.Str(load_default=None, validate=validate.OneOf(["stockout", "below_min", "near_expiry", "expired"]))
+class AlertQuerySchema(PagingSchema):
+    kind = fields.Str(load_default=None, validate=validate.OneOf([k.value for k in AlertKind]))
     facility_id = Integer(load_default=None)
+    per_page = Integer(load_default=500, validate=validate.Range(min=1, max=MAX_PER_PAGE))

@@ -296,8 +296,8 @@ def receipt(stop_id: int):
 @bp.get("/alerts")
 @permission_required("stock.read")
 def alerts():
-    kind = request.args.get("kind") or None
-    if kind not in set(AlertKind):
-        kind = None
-    return render_template("deliveries/alerts.html", alerts=queries.open_alerts(current_user, kind=kind), kind=kind,
+    """Open alerts, most severe first, 100 a page (the list the API shares); a bad filter shows them all."""
+    filters = operations.ALERTS.read(request.args)
+    return render_template("deliveries/alerts.html", page=operations.ALERTS.page(current_user, filters),
+                           kind=filters.get("kind"), facility_id=filters.get("facility_id"),
                            counts=queries.alert_counts(current_user), kinds=list(AlertKind))

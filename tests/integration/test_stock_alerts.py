@@ -78,3 +78,38 @@ def test_the_central_pharmacy_is_watched_too(county):
     consume(county.central, product, 3 * 30, on_hand_base=0, user=county.users["county"])
     recompute_stock_status()
     assert (county.central.id, product.id, AlertKind.STOCKOUT) in open_alerts()
+
+
+def test_a_product_nobody_uses_is_no_stock_out(county):
+    """A lot that ran out long ago, with no consumption in the window and no level set, is no shortage: the demo
+    county's alert list was full of 缺货 0支 · 月均消耗 0 · 下限 0."""
+    unused = make_product(pack_size=10)
+    used = make_product(pack_size=10)
+    receipt = stock_up(county.central, unused, 5, user=county.users["county"])
+    for movement in receipt.movements:
+        movement.created_at = clock.now_utc() - timedelta(days=100)
+    stock.adjust(county.central, receipt.movements[0].lot, qty_delta=-5, reason="damaged",
+                 user=county.users["county"], key=key("adj"))
+    consume(county.central, used, 3 * 30, on_hand_base=0, user=county.users["county"])
+    recompute_stock_status()
+    alerts = open_alerts()
+    assert (county.central.id, used.id, AlertKind.STOCKOUT) in alerts
+    assert (county.central.id, unused.id, AlertKind.STOCKOUT) not in alerts
+
+
+def test_the_alerts_page_pages_and_the_api_keeps_its_list(county, login, db_session):
+    from pharmacy.deliveries.models import StockAlert as Alert
+
+    products = [make_product(pack_size=10) for _ in range(130)]
+    now = clock.now_utc()
+    for product in products:
+        db.session.add(Alert(facility_id=county.villages[0].id, product_id=product.id, kind=AlertKind.STOCKOUT,
+                             first_seen_at=now, last_seen_at=now, on_hand_base=0, amc_base=3, min_base=3))
+    db_session.commit()
+    client = login(county.users["county"])
+    first = client.get("/deliveries/alerts").get_data(as_text=True)
+    assert first.count('class="alert-stockout"') == 100 and "第 1 / 2 页" in first
+    second = client.get("/deliveries/alerts?page=2&kind=stockout").get_data(as_text=True)
+    assert second.count('class="alert-stockout"') == 30 and 'rel="prev"' in second
+    assert len(client.get("/api/v1/deliveries/alerts").get_json()) == 130
+    assert len(client.get("/api/v1/deliveries/alerts?per_page=50&page=3").get_json()) == 30
