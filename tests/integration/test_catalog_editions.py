@@ -194,3 +194,18 @@ def test_search_offers_the_edition_in_force_and_other_editions_in_stock(with_202
     # another village does not hold it: 2026 only
     other = login(county.users["other_village"])
     assert {h["edition"] for h in _search(other, "阿莫西林", county.villages[-1])} == {"2026"}
+
+
+def test_products_outside_the_list_belong_to_every_edition(with_2026, county, login):
+    from tests.factories import make_product
+
+    local = make_product("县自制测试药")  # edition "T": not a year, so not an edition of the national list
+    db.session.add(EditionSetting(edition="2026", effective_from=date(2020, 1, 1), reason="测试"))
+    db.session.flush()
+    client = login(county.users["village"])
+    assert [h["code"] for h in _search(client, "县自制测试药", county.villages[0])] == [local.code]
+    for edition in ("2018", "2026"):
+        listed = client.get(f"/api/v1/catalog/products?edition={edition}&q=县自制测试药").json
+        assert [p["code"] for p in listed["items"]] == [local.code]
+    only_2026 = client.get("/api/v1/catalog/products?edition=2026&q=氨氯地平").json
+    assert {p["edition"] for p in only_2026["items"]} == {"2026"}
