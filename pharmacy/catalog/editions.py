@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select, true
+from sqlalchemy import or_, select, true
 
 from .. import clock
 from ..extensions import db
@@ -152,3 +152,15 @@ def counterpart_products(from_edition: str, to_edition: str) -> dict[int, int]:
 
     target = {key: pid for pid, key in sorted(keyed(to_edition).items(), reverse=True)}
     return {pid: target[key] for pid, key in keyed(from_edition).items() if key in target}
+
+
+def offered_condition(facility_id: int | None):
+    """SQL condition on Product for what a facility is offered to pick: the edition in force (and products outside
+    the list), plus the products of another list edition it still holds."""
+    hidden = other_list_editions(edition_in_force())
+    if not hidden:
+        return true()
+    from ..inventory.models import StockBalance
+
+    held = select(StockBalance.product_id).where(StockBalance.facility_id == facility_id, StockBalance.qty_base > 0)
+    return or_(Product.edition.not_in(hidden), Product.id.in_(held))

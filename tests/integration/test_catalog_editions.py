@@ -209,3 +209,18 @@ def test_products_outside_the_list_belong_to_every_edition(with_2026, county, lo
         assert [p["code"] for p in listed["items"]] == [local.code]
     only_2026 = client.get("/api/v1/catalog/products?edition=2026&q=氨氯地平").json
     assert {p["edition"] for p in only_2026["items"]} == {"2026"}
+
+
+def test_the_tablet_offline_list_holds_one_edition_plus_what_the_village_holds(with_2026, county, login):
+    village = county.villages[0]
+    client = login(county.users["village"])
+
+    def amoxicillin():
+        rows = client.get("/api/v1/shortages/products").json
+        return {r["code"] for r in rows if r.get("generic_name", r.get("name")) == "阿莫西林"}
+
+    assert amoxicillin() and all(code.startswith("X006-") for code in amoxicillin())
+    db.session.add(EditionSetting(edition="2026", effective_from=date(2020, 1, 1), reason="测试"))
+    stock_up(village, _product("2018", "X006-08"), 24)
+    db.session.flush()
+    assert amoxicillin() == {"X26-001-01", "X26-001-02", "X26-001-03", "X006-08"}
