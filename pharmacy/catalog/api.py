@@ -6,9 +6,10 @@ from ..api import api_blueprint, api_operation
 from ..auth.policy import load_in_scope, permission_required
 from . import operations, services
 from .models import Drug, Product
-from .schemas import (ChangeSchema, ChronicTagsSchema, ClassSchema, DrugGroupSchema, DrugSchema, EditionSettingInputSchema,
-                      EditionSettingSchema, EditionsSchema, GroupQuerySchema, ProductCreateSchema, ProductPageSchema,
-                      ProductQuerySchema, ProductSchema, ProductUpdateSchema, ReasonSchema)
+from .schemas import (ChangeSchema, ChronicTagsSchema, ClassSchema, DrugGroupSchema, DrugSchema,
+                      EditionSettingInputSchema, EditionSettingSchema, EditionsSchema, GroupQuerySchema,
+                      ProductCreateSchema, ProductPageSchema, ProductQuerySchema, ProductSchema, ProductUpdateSchema,
+                      ReasonSchema)
 
 bp = api_blueprint("catalog_api", __name__, "/catalog")
 

@@ -3,10 +3,11 @@
 Each edition is a pair of files `<prefix>_drugs.csv` and `<prefix>_products.csv`, and may have a
 `<prefix>_groups.csv` of scope entries that name drug groups rather than products (结核病用药). Every edition present
 is loaded; each keeps its own codes. A drug's `class_path` may hold several paths separated by `|` (a cross-listed
-entry): the first is its class path, the others are kept beside it so the class tree shows it under each. The whole set is parsed and
-checked before any row is written; the first error names the file, the line and the reason, and the caller's
-transaction is left untouched. A second load of the same files changes nothing. Fields that a formulary admin
-changed on the web since (price, flags, tier, status) are kept: the file does not silently undo an audited edit.
+entry): the first is its class path, the others are kept beside it so the class tree shows it under each. The
+whole set is parsed and checked before any row is written; the first error names the file, the line and the
+reason, and the caller's transaction is left untouched. A second load of the same files changes nothing. Fields
+that a formulary admin changed on the web since (price, flags, tier, status) are kept: the file does not silently
+undo an audited edit. A group dropped from its file stays (it may hold the county's choices).
 """
 
 import csv
