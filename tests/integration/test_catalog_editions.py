@@ -162,7 +162,14 @@ def test_switching_the_edition_is_refused_without_permission_and_audited_with(wi
                                                                     county.users["county"].id)
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                              .where(AuditEvent.table_name == "catalog_edition_setting")) >= 1
+    viewer_page = login(county.users["viewer"]).post("/catalog/edition", data={"edition": "2026", "effective_from": today.isoformat(),
+                                                        "reason": "越权"})
+    assert viewer_page.status_code == 403 and "您没有权限执行此操作" in viewer_page.get_data(as_text=True)
     formulary = login(county.users["formulary"])
+    blank = formulary.post("/catalog/edition", data={"edition": "2026", "effective_from": today.isoformat(),
+                                                     "reason": ""})
+    assert blank.status_code == 422 and "统一药品目录" in blank.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(EditionSetting)) == 1
     page = formulary.post("/catalog/edition", data={"edition": "2026", "effective_from": today.isoformat(),
                                                     "reason": "提前施行"})
     assert page.status_code == 302 and editions.edition_in_force() == "2026"
