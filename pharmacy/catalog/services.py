@@ -269,7 +269,7 @@ def set_edition_in_force(edition: str, effective_from, *, reason: str, user) -> 
     setting = EditionSetting(edition=edition, effective_from=effective_from, reason=reason,
                              set_by_id=user.id if user else None)
     db.session.add(setting)
-    db.session.add(CatalogChange(entity="setting", entity_code="edition_in_force", action="update",
+    db.session.add(CatalogChange(entity="setting", entity_code=edition, action="update",
                                  field="edition_in_force",
                                  old_value=f"{old[0]} {old[1].isoformat() if old[1] else ''}".strip(),
                                  new_value=f"{edition} {effective_from.isoformat()}", reason=reason, source="web",

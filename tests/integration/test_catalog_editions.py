@@ -174,6 +174,8 @@ def test_switching_the_edition_is_refused_without_permission_and_audited_with(wi
                                                     "reason": "提前施行"})
     assert page.status_code == 302 and editions.edition_in_force() == "2026"
     assert "现行版本：2026 版" in formulary.get("/catalog").get_data(as_text=True)
+    history = formulary.get("/catalog/history").get_data(as_text=True)
+    assert "提前施行" in history and "edition_in_force" not in history
 
 
 def _search(client, q, facility):
