@@ -308,6 +308,14 @@ class CatalogChangeAction(Term):
     REINSTATE = "reinstate", "恢复", "Reinstated"
 
 
+class EditionChange(Term):
+    """How a drug of the shown edition of the essential medicines list compares with the other edition."""
+
+    ADDED = "added", "新增", "Added"
+    REMOVED = "removed", "调出", "Removed"
+    STRENGTH_CHANGED = "strength_changed", "规格变化", "Strength changed"
+
+
 class ChronicTag(Term):
     HYPERTENSION = "hypertension", "高血压", "Hypertension"
     DIABETES = "diabetes", "糖尿病", "Diabetes"
@@ -427,6 +435,7 @@ VOCABULARY: dict[str, type[Term]] = {
     "stock_status": StockStatus,
     "product_status": ProductStatus,
     "catalog_change_action": CatalogChangeAction,
+    "edition_change": EditionChange,
     "chronic_tag": ChronicTag,
     "alias_source": AliasSource,
     "match_status": MatchStatus,

@@ -6,8 +6,10 @@ from ..api import api_blueprint, api_operation
 from ..auth.policy import load_in_scope, permission_required
 from . import operations, services
 from .models import Drug, Product
-from .schemas import (ChangeSchema, ChronicTagsSchema, ClassSchema, DrugSchema, ProductCreateSchema, ProductPageSchema,
-                      ProductQuerySchema, ProductSchema, ProductUpdateSchema, ReasonSchema)
+from .schemas import (ChangeSchema, ChronicTagsSchema, ClassSchema, DrugGroupSchema, DrugSchema,
+                      EditionSettingInputSchema, EditionSettingSchema, EditionsSchema, GroupQuerySchema,
+                      ProductCreateSchema, ProductPageSchema, ProductQuerySchema, ProductSchema, ProductUpdateSchema,
+                      ReasonSchema)
 
 bp = api_blueprint("catalog_api", __name__, "/catalog")
 
@@ -15,7 +17,11 @@ bp = api_blueprint("catalog_api", __name__, "/catalog")
 @bp.get("/products")
 @permission_required("catalog.read")
 @api_operation(summary="Browse and filter formulary products", tags=["catalog"], query=ProductQuerySchema,
-               response=ProductPageSchema)
+               response=ProductPageSchema,
+               description="`edition` keeps one list edition (omitted: every edition); `change` keeps the drugs "
+                           "with that edition badge (`added`, `removed`, `strength_changed`) compared with the "
+                           "neighbouring edition, of `edition` or else of the edition in force. Each item carries "
+                           "its `edition_change` (null when unchanged).")
 def list_products(query):
     return operations.products_page(current_user, query)
 
@@ -83,6 +89,38 @@ def product_history(product_id: int):
 
 @bp.get("/classes")
 @permission_required("catalog.read")
-@api_operation(summary="Therapeutic classes with product counts", tags=["catalog"], response=ClassSchema, many=True)
-def classes():
-    return services.class_tree()
+@api_operation(summary="Therapeutic classes with product counts", tags=["catalog"], query=GroupQuerySchema,
+               response=ClassSchema, many=True,
+               description="A cross-listed drug counts under each of its class paths. `edition` keeps one edition "
+                           "(omitted: every edition).")
+def classes(query):
+    return services.class_tree(query["edition"])
+
+
+@bp.get("/editions")
+@permission_required("catalog.read")
+@api_operation(summary="Editions loaded, the edition in force and the county's choices", tags=["catalog"],
+               response=EditionsSchema)
+def editions():
+    return operations.editions_overview(current_user)
+
+
+@bp.put("/edition")
+@permission_required("catalog.read")
+@api_operation(summary="Choose the edition in force and its effective date (reason required)", tags=["catalog"],
+               body=EditionSettingInputSchema, response=EditionSettingSchema,
+               description="Formulary admin or county pharmacist (catalog.edit or admin.manage; others 403). "
+                           "An edition that is not loaded is refused (422); the same edition and date as the "
+                           "current choice is refused as no_change (422). The choice takes effect on "
+                           "`effective_from` (2018 is in force until a county chooses); it is kept in the "
+                           "catalog history and the audit trail.")
+def set_edition(body):
+    return operations.set_edition_in_force(current_user, body)
+
+
+@bp.get("/groups")
+@permission_required("catalog.read")
+@api_operation(summary="Scope entries of an edition that name drug groups", tags=["catalog"], query=GroupQuerySchema,
+               response=DrugGroupSchema, many=True)
+def groups(query):
+    return operations.drug_groups(current_user, query)

@@ -29,4 +29,5 @@ def load(data_dir):
     db.session.commit()
     click.echo(f"editions={','.join(report.editions)} drugs_created={report.drugs_created} "
                f"products_created={report.products_created} fields_changed={report.fields_changed} "
-               f"withdrawn={report.products_withdrawn} kept_local_edits={report.kept_local_edits}")
+               f"withdrawn={report.products_withdrawn} groups_created={report.groups_created} "
+               f"kept_local_edits={report.kept_local_edits}")

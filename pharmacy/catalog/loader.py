@@ -1,9 +1,13 @@
 """Load the formulary from `catalog_data/` idempotently, refusing a malformed file whole.
 
-Each edition is a pair of files `<prefix>_drugs.csv` and `<prefix>_products.csv`. The whole set is parsed and
-checked before any row is written; the first error names the file, the line and the reason, and the caller's
-transaction is left untouched. A second load of the same files changes nothing. Fields that a formulary admin
-changed on the web since (price, flags, tier, status) are kept: the file does not silently undo an audited edit.
+Each edition is a pair of files `<prefix>_drugs.csv` and `<prefix>_products.csv`, and may have a
+`<prefix>_groups.csv` of scope entries that name drug groups rather than products (结核病用药). Every edition present
+is loaded; each keeps its own codes. A drug's `class_path` may hold several paths separated by `|` (a cross-listed
+entry): the first is its class path, the others are kept beside it so the class tree shows it under each. The
+whole set is parsed and checked before any row is written; the first error names the file, the line and the
+reason, and the caller's transaction is left untouched. A second load of the same files changes nothing. Fields
+that a formulary admin changed on the web since (price, flags, tier, status) are kept: the file does not silently
+undo an audited edit. A group dropped from its file stays (it may hold the county's choices).
 """
 
 import csv
@@ -14,13 +18,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..audit.trail import summarised
 from ..extensions import db
 from ..facilities.models import Tier
 from .models import (BASE_UNITS, CATEGORIES, CHRONIC_TAGS, INSURANCE_CLASSES, PACK_UNITS, CatalogChange, Drug,
-                     Product, ProductPrice, ProductStatus)
+                     DrugClassPath, DrugGroup, Product, ProductPrice, ProductStatus)
 from .pinyin import pinyin_initials
 
 log = logging.getLogger(__name__)
@@ -29,6 +34,8 @@ DRUG_COLUMNS = ["edition", "drug_code", "eml_no", "category", "class_path", "gen
                 "pinyin_initials", "chronic_tags", "remarks"]
 PRODUCT_COLUMNS = ["edition", "product_code", "drug_code", "dosage_form", "strength", "base_unit", "pack_size",
                    "pack_unit", "lowest_tier", "vbp_batch", "insurance_class", "unified_price", "remarks"]
+GROUP_COLUMNS = ["edition", "group_code", "eml_no", "category", "class_path", "name", "remarks"]
+GROUP_FIELDS = ["eml_no", "category", "class_path", "name", "remarks"]
 # Columns a file may omit (pinyin initials are computed when absent).
 OPTIONAL_DRUG_COLUMNS = {"pinyin_initials"}
 
@@ -54,11 +61,13 @@ class LoadReport:
     fields_changed: int = 0
     products_withdrawn: int = 0
     kept_local_edits: int = 0
+    groups_created: int = 0
     editions: list[str] = field(default_factory=list)
 
     @property
     def changed_anything(self) -> bool:
-        return bool(self.drugs_created or self.products_created or self.fields_changed or self.products_withdrawn)
+        return bool(self.drugs_created or self.products_created or self.fields_changed or self.products_withdrawn
+                    or self.groups_created)
 
 
 def _read_rows(path: Path, columns: list[str], optional: set[str] = frozenset()) -> list[tuple[int, dict]]:
@@ -106,9 +115,31 @@ def _parse_drug(file: str, line: int, row: dict) -> dict:
     if bad:
         fail(f"未知慢病标签 (unknown chronic tag): {bad}")
     initials = row.get("pinyin_initials") or pinyin_initials(row["generic_name"])
+    paths = [p.strip() for p in row["class_path"].split("|")]
+    if len(paths) > 1 and not all(paths):
+        fail(f"class_path 含空路径 (empty class path): {row['class_path']}")
+    if len(set(paths)) != len(paths):
+        fail(f"class_path 路径重复 (repeated class path): {row['class_path']}")
     return {"edition": row["edition"], "code": row["drug_code"], "eml_no": eml_no, "category": row["category"],
-            "class_path": row["class_path"], "generic_name": row["generic_name"], "name_en": row["name_en"],
-            "pinyin_initials": initials, "chronic_tags": "|".join(tags), "remarks": row["remarks"]}
+            "class_path": paths[0], "other_class_paths": paths[1:], "generic_name": row["generic_name"],
+            "name_en": row["name_en"], "pinyin_initials": initials, "chronic_tags": "|".join(tags),
+            "remarks": row["remarks"]}
+
+
+def _parse_group(file: str, line: int, row: dict) -> dict:
+    def fail(reason):
+        raise CatalogFileError(file, line, reason)
+
+    if not row["edition"] or not row["group_code"] or not row["name"]:
+        fail("edition、group_code、name 必填 (required)")
+    if row["category"] not in CATEGORIES:
+        fail(f"未知分类 (unknown category): {row['category']}")
+    try:
+        eml_no = int(row["eml_no"]) if row["eml_no"] else None
+    except ValueError:
+        fail(f"eml_no 不是整数 (not an integer): {row['eml_no']}")
+    return {"edition": row["edition"], "code": row["group_code"], "eml_no": eml_no, "category": row["category"],
+            "class_path": row["class_path"], "name": row["name"], "remarks": row["remarks"]}
 
 
 def _parse_product(file: str, line: int, row: dict) -> dict:
@@ -191,6 +222,24 @@ def read_catalog(data_dir: Path) -> tuple[list[dict], list[dict]]:
     return drugs, products
 
 
+def read_groups(data_dir: Path, editions: set[str]) -> list[dict]:
+    """Parse and check every `*_groups.csv`; a group of an edition without drugs is refused."""
+    groups: list[dict] = []
+    seen: dict[tuple, str] = {}
+    for group_file in sorted(data_dir.glob("*_groups.csv")):
+        for line, row in _read_rows(group_file, GROUP_COLUMNS):
+            group = _parse_group(group_file.name, line, row)
+            if group["edition"] not in editions:
+                raise CatalogFileError(group_file.name, line, f"未知版本 (unknown edition) {group['edition']}")
+            key = (group["edition"], group["code"])
+            if key in seen:
+                raise CatalogFileError(group_file.name, line, f"药品组编码重复 (duplicate code) {group['code']}，"
+                                                              f"已见于 {seen[key]}")
+            seen[key] = f"{group_file.name}:{line}"
+            groups.append(group)
+    return groups
+
+
 def _text(value) -> str:
     return "" if value is None else str(value)
 
@@ -209,20 +258,38 @@ def _locally_edited(edition: str) -> set[tuple[str, str, str]]:
     return {k for k, source in latest.items() if source != SOURCE}
 
 
+def _load_groups(edition: str, rows: list[dict], report: LoadReport) -> None:
+    """Create or update the edition's drug groups; a group dropped from the file stays (it may hold choices)."""
+    existing = {g.code: g for g in db.session.scalars(select(DrugGroup).where(DrugGroup.edition == edition))}
+    for row in rows:
+        group = existing.get(row["code"])
+        if group is None:
+            db.session.add(DrugGroup(**row))
+            report.groups_created += 1
+            continue
+        for fld in GROUP_FIELDS:
+            if _text(getattr(group, fld)) != _text(row[fld]):
+                setattr(group, fld, row[fld])
+                report.fields_changed += 1
+
+
 @summarised("catalog load")
 def load_catalog(data_dir: Path) -> LoadReport:
     """Bring the database in line with the files; flush, never commit."""
     drugs, products = read_catalog(data_dir)
     report = LoadReport(editions=sorted({d["edition"] for d in drugs}))
+    groups = read_groups(data_dir, set(report.editions))
     now = clock.now_utc()
     changes: list[CatalogChange] = []
     for edition in report.editions:
         local = _locally_edited(edition)
-        existing_drugs = {d.code: d for d in db.session.scalars(select(Drug).where(Drug.edition == edition))}
+        existing_drugs = {d.code: d for d in db.session.scalars(select(Drug).where(Drug.edition == edition)
+                                                                .options(selectinload(Drug.other_class_paths)))}
         for row in (d for d in drugs if d["edition"] == edition):
+            others = row.pop("other_class_paths")
             drug = existing_drugs.get(row["code"])
             if drug is None:
-                drug = Drug(**row)
+                drug = Drug(**row, other_class_paths=[DrugClassPath(class_path=p) for p in others])
                 db.session.add(drug)
                 existing_drugs[row["code"]] = drug
                 report.drugs_created += 1
@@ -239,7 +306,16 @@ def load_catalog(data_dir: Path) -> LoadReport:
                     changes.append(CatalogChange(entity="drug", entity_code=drug.code, drug=drug, action="update",
                                                  field=fld, old_value=_text(old), new_value=_text(new),
                                                  source=SOURCE, reason="目录导入"))
+            old_others = [c.class_path for c in drug.other_class_paths]
+            if set(old_others) != set(others):
+                kept = {c.class_path: c for c in drug.other_class_paths}
+                drug.other_class_paths = [kept.get(p) or DrugClassPath(class_path=p) for p in others]
+                report.fields_changed += 1
+                changes.append(CatalogChange(entity="drug", entity_code=drug.code, drug=drug, action="update",
+                                             field="other_class_paths", old_value=" | ".join(old_others),
+                                             new_value=" | ".join(others), source=SOURCE, reason="目录导入"))
         db.session.flush()
+        _load_groups(edition, [g for g in groups if g["edition"] == edition], report)
         existing_products = {p.code: p for p in db.session.scalars(select(Product).where(Product.edition == edition))}
         seen = set()
         for row in (p for p in products if p["edition"] == edition):

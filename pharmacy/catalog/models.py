@@ -1,10 +1,10 @@
 """The unified formulary (统一目录): drugs, the products stocked and ordered, aliases and the change history."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
+from sqlalchemy import (Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -40,6 +40,13 @@ class Drug(TimestampMixin, db.Model):
     remarks: Mapped[str] = mapped_column(Text, default="")
 
     products: Mapped[list["Product"]] = relationship(back_populates="drug", order_by="Product.code")
+    other_class_paths: Mapped[list["DrugClassPath"]] = relationship(back_populates="drug", order_by="DrugClassPath.id",
+                                                                   cascade="all, delete-orphan")
+
+    @property
+    def class_paths(self) -> list[str]:
+        """The primary class path, then the others of a cross-listed drug."""
+        return [self.class_path] + [c.class_path for c in self.other_class_paths]
 
     @property
     def chronic_tag_list(self) -> list[str]:
@@ -152,3 +159,66 @@ class CatalogChange(db.Model):
     user = relationship("User")
     drug: Mapped[Drug | None] = relationship()
     product: Mapped[Product | None] = relationship()
+
+
+class DrugClassPath(db.Model):
+    """A further class path of a cross-listed drug (the primary one is `Drug.class_path`)."""
+
+    __tablename__ = "drug_class_path"
+    __table_args__ = (UniqueConstraint("drug_id", "class_path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    drug_id: Mapped[int] = mapped_column(ForeignKey("drug.id"), index=True)
+    class_path: Mapped[str] = mapped_column(String(255), index=True)
+
+    drug: Mapped[Drug] = relationship(back_populates="other_class_paths")
+
+
+class DrugGroup(TimestampMixin, db.Model):
+    """A scope entry of the list that names a group of drugs (结核病用药), not a product; the county may later
+    choose the products that stand for it."""
+
+    __tablename__ = "drug_group"
+    __not_found__ = _l("找不到该药品组")
+    __table_args__ = (UniqueConstraint("edition", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    edition: Mapped[str] = mapped_column(String(8), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    eml_no: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(32))
+    class_path: Mapped[str] = mapped_column(String(255), default="")
+    name: Mapped[str] = mapped_column(String(120))
+    remarks: Mapped[str] = mapped_column(Text, default="")
+
+    members: Mapped[list["DrugGroupMember"]] = relationship(back_populates="group", order_by="DrugGroupMember.id")
+
+
+class DrugGroupMember(db.Model):
+    """A product the county chose to stand for a drug group."""
+
+    __tablename__ = "drug_group_member"
+    __table_args__ = (UniqueConstraint("group_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("drug_group.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+
+    group: Mapped[DrugGroup] = relationship(back_populates="members")
+    product: Mapped[Product] = relationship()
+
+
+class EditionSetting(db.Model):
+    """The county's choice of the list edition in force from a date; rows are only ever added, the latest
+    row whose date has come decides (see `editions.edition_in_force`)."""
+
+    __tablename__ = "catalog_edition_setting"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    edition: Mapped[str] = mapped_column(String(8))
+    effective_from: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now_utc)
+
+    set_by = relationship("User")

@@ -6,6 +6,7 @@ from ..api import UtcDateTime
 from ..facilities.models import Tier
 from ..fields import Integer, Money
 from ..listing import PagingSchema, page_schema
+from ..vocabulary import EditionChange
 from .models import BASE_UNITS, CHRONIC_TAGS, INSURANCE_CLASSES, PACK_UNITS, ProductStatus
 
 
@@ -16,6 +17,7 @@ class DrugSchema(Schema):
     eml_no = Integer(allow_none=True)
     category = fields.Str()
     class_path = fields.Str()
+    class_paths = fields.List(fields.Str(), metadata={"description": "the class path, then those of a cross-listing"})
     generic_name = fields.Str()
     name_en = fields.Str()
     pinyin_initials = fields.Str()
@@ -32,6 +34,7 @@ class ProductSchema(Schema):
     drug_code = fields.Str(attribute="drug.code")
     category = fields.Str(attribute="drug.category")
     class_path = fields.Str(attribute="drug.class_path")
+    class_paths = fields.List(fields.Str(), attribute="drug.class_paths")
     pinyin_initials = fields.Str(attribute="drug.pinyin_initials")
     chronic_tags = fields.List(fields.Str(), attribute="drug.chronic_tag_list")
     dosage_form = fields.Str()
@@ -46,6 +49,9 @@ class ProductSchema(Schema):
     unified_price = Money(as_string=True)
     status = fields.Str()
     remarks = fields.Str()
+    edition_change = fields.Str(allow_none=True, metadata={
+        "description": "the product's drug compared with the neighbouring edition: `added`, `removed`, "
+                       "`strength_changed`, or null (lists only)"})
 
 
 class ProductPageSchema(page_schema(ProductSchema, "ProductPageBase")):
@@ -65,7 +71,15 @@ class ProductQuerySchema(PagingSchema):
     status = fields.Str(load_default=ProductStatus.ACTIVE,
                         validate=validate.OneOf([s.value for s in ProductStatus] + ["", ANY_STATUS]),
                         metadata={"description": "a product status; empty or `all` for every status"})
-    edition = fields.Str(load_default="")
+    edition = fields.Str(load_default="", validate=validate.Length(max=8),
+                         metadata={"description": "a list edition (`2018`, `2026`; products outside the list, of "
+                                                  "another edition code, are kept too) or another edition code; "
+                                                  "empty for every edition"})
+    change = fields.Str(load_default="", validate=validate.OneOf([c.value for c in EditionChange] + [""]),
+                        metadata={"description": "an edition badge: `added` (drug not in the previous edition), "
+                                                 "`removed` (drug not in the next edition), `strength_changed` "
+                                                 "(same drug, another set of strengths); compares `edition`, or "
+                                                 "the edition in force when `edition` is empty"})
 
     @post_load
     def every_status(self, data, **kwargs):
@@ -136,3 +150,43 @@ class ClassSchema(Schema):
 class ChronicTagsSchema(Schema):
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
     chronic_tags = fields.List(fields.Str(validate=validate.OneOf(CHRONIC_TAGS)), required=True)
+
+
+class EditionSettingInputSchema(Schema):
+    """The county's choice of the edition in force (page form and `PUT /api/v1/catalog/edition` alike)."""
+
+    edition = fields.Str(required=True, validate=validate.Length(min=1, max=8))
+    effective_from = fields.Date(required=True)
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class EditionSettingSchema(Schema):
+    edition = fields.Str()
+    effective_from = fields.Date()
+    reason = fields.Str()
+    set_by = fields.Str(attribute="set_by.username", allow_none=True)
+    set_at = UtcDateTime()
+
+
+class EditionsSchema(Schema):
+    in_force = fields.Str(metadata={"description": "the edition in force today"})
+    loaded = fields.List(fields.Str(), metadata={"description": "editions loaded, oldest first"})
+    scheduled = fields.Nested(EditionSettingSchema, allow_none=True,
+                              metadata={"description": "a choice whose date has not come yet"})
+    history = fields.List(fields.Nested(EditionSettingSchema), metadata={"description": "the choices, latest first"})
+
+
+class DrugGroupSchema(Schema):
+    id = Integer()
+    edition = fields.Str()
+    code = fields.Str()
+    eml_no = Integer(allow_none=True)
+    category = fields.Str()
+    class_path = fields.Str()
+    name = fields.Str()
+    remarks = fields.Str()
+
+
+class GroupQuerySchema(Schema):
+    edition = fields.Str(load_default="", validate=validate.Length(max=8),
+                         metadata={"description": "a list edition; the edition in force when empty"})

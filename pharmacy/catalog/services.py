@@ -11,8 +11,9 @@ from .. import clock
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..facilities.models import Facility, Tier
-from .models import (BASE_UNITS, CHRONIC_TAGS, INSURANCE_CLASSES, PACK_UNITS, CatalogChange, Drug, Product,
-                     ProductPrice, ProductStatus)
+from . import editions
+from .models import (BASE_UNITS, CHRONIC_TAGS, INSURANCE_CLASSES, PACK_UNITS, CatalogChange, Drug, DrugClassPath,
+                     DrugGroup, EditionSetting, Product, ProductPrice, ProductStatus)
 from .rules import may_stock
 
 log = logging.getLogger(__name__)
@@ -44,15 +45,20 @@ def tiers_at_or_below(tier: str) -> list[str]:
 
 
 def product_query(*, q: str = "", class_path: str = "", category: str = "", chronic: str = "", vbp: bool | None = None,
-                  status: str = ProductStatus.ACTIVE, facility: Facility | None = None, edition: str = ""):
-    """A select of products filtered like the formulary page; plain substring search over names and initials."""
-    stmt = select(Product).join(Product.drug).options(joinedload(Product.drug))
+                  status: str = ProductStatus.ACTIVE, facility: Facility | None = None, edition: str = "",
+                  change: str = ""):
+    """A select of products filtered like the formulary page; plain substring search over names and initials.
+
+    `change` keeps the drugs of `edition` (the edition in force when empty) with that EditionChange badge."""
+    stmt = (select(Product).join(Product.drug)
+            .options(joinedload(Product.drug).selectinload(Drug.other_class_paths)))
     if q:
         like = f"%{q.strip()}%"
         stmt = stmt.where(or_(Drug.generic_name.like(like), Drug.pinyin_initials.like(like.upper()),
                               Drug.name_en.ilike(like), Product.code.like(like), Drug.code.like(like)))
     if class_path:
-        stmt = stmt.where(Drug.class_path.startswith(class_path))
+        stmt = stmt.where(or_(Drug.class_path.startswith(class_path), Drug.id.in_(
+            select(DrugClassPath.drug_id).where(DrugClassPath.class_path.startswith(class_path)))))
     if category:
         stmt = stmt.where(Drug.category == category)
     if chronic:
@@ -65,19 +71,28 @@ def product_query(*, q: str = "", class_path: str = "", category: str = "", chro
         stmt = stmt.where(Product.status == status)
     if facility is not None:
         stmt = stmt.where(Product.lowest_tier.in_(tiers_at_or_below(facility.tier)))
+    if change:
+        edition = edition or editions.edition_in_force()
+        stmt = stmt.where(Drug.id.in_(editions.drug_ids_with_change(edition, change) or [-1]))
     if edition:
-        stmt = stmt.where(Product.edition == edition)
+        stmt = stmt.where(editions.edition_condition(Product.edition, edition))
     return stmt.order_by(Drug.category.desc(), Drug.eml_no, Product.code)
 
 
-def class_tree() -> list[dict]:
-    """Therapeutic classes with product counts, in the list's own order, as a flat list for an indented tree."""
-    rows = db.session.execute(
-        select(Drug.category, Drug.class_path, func.count(Product.id), func.min(Drug.eml_no))
-        .join(Product, Product.drug_id == Drug.id)
-        .where(Product.status == ProductStatus.ACTIVE)
-        .group_by(Drug.category, Drug.class_path)
-    ).all()
+def class_tree(edition: str = "") -> list[dict]:
+    """Therapeutic classes with product counts, in the list's own order, as a flat list for an indented tree.
+
+    A cross-listed drug counts under each of its class paths; `edition` keeps one edition's drugs."""
+    def counted(path_column, source):
+        stmt = (select(Drug.category, path_column, func.count(Product.id), func.min(Drug.eml_no))
+                .select_from(source).join(Product, Product.drug_id == Drug.id)
+                .where(Product.status == ProductStatus.ACTIVE).group_by(Drug.category, path_column))
+        if edition:
+            stmt = stmt.where(editions.edition_condition(Drug.edition, edition))
+        return db.session.execute(stmt).all()
+
+    rows = counted(Drug.class_path, Drug) + counted(
+        DrugClassPath.class_path, db.join(DrugClassPath, Drug, DrugClassPath.drug_id == Drug.id))
     counts: dict[tuple[str, str], int] = {}
     first_no: dict[tuple[str, str], int] = {}
     for category, path, n, eml_no in rows:
@@ -234,3 +249,31 @@ def set_chronic_tags(drug: Drug, tags: list[str], *, reason: str, user) -> Catal
     db.session.add(change)
     db.session.flush()
     return change
+
+
+def drug_groups(edition: str) -> list[DrugGroup]:
+    """The edition's scope entries that name drug groups, in the list's order."""
+    return list(db.session.scalars(select(DrugGroup).where(DrugGroup.edition == edition)
+                                   .order_by(DrugGroup.eml_no, DrugGroup.code)))
+
+
+def set_edition_in_force(edition: str, effective_from, *, reason: str, user) -> EditionSetting:
+    """Record the county's choice of the edition in force from a date, with a reason in the history."""
+    reason = _require_reason(reason)
+    if edition not in editions.loaded_editions():
+        raise InvalidInput(_("目录中没有该版本"), fields={"edition": [_("目录中没有该版本")]})
+    latest = db.session.scalars(select(EditionSetting).order_by(EditionSetting.id.desc())).first()
+    old = (latest.edition, latest.effective_from) if latest else (editions.DEFAULT_EDITION, None)
+    if old == (edition, effective_from):
+        raise InvalidInput(_("没有任何变化"), code="no_change")
+    setting = EditionSetting(edition=edition, effective_from=effective_from, reason=reason,
+                             set_by_id=user.id if user else None)
+    db.session.add(setting)
+    db.session.add(CatalogChange(entity="setting", entity_code=edition, action="update",
+                                 field="edition_in_force",
+                                 old_value=f"{old[0]} {old[1].isoformat() if old[1] else ''}".strip(),
+                                 new_value=f"{edition} {effective_from.isoformat()}", reason=reason, source="web",
+                                 user_id=user.id if user else None))
+    db.session.flush()
+    log.info("edition in force set to %s from %s by %s", edition, effective_from, user.username if user else "-")
+    return setting

@@ -11,7 +11,8 @@ from ..operations import load_form, refusal
 from . import operations, services
 from .models import BASE_UNITS, CATEGORIES, INSURANCE_CLASSES, PACK_UNITS, Drug, Product
 from .queries import PRODUCTS
-from .schemas import ChronicTagsSchema, ProductCreateSchema, ProductUpdateSchema, StatusChangeSchema
+from .schemas import (ChronicTagsSchema, EditionSettingInputSchema, ProductCreateSchema, ProductUpdateSchema,
+                      StatusChangeSchema)
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
@@ -22,10 +23,22 @@ EXPORT_HEADER = ["产品编码", "药品编码", "目录序号", "分类", "治�
 @bp.get("")
 @permission_required("catalog.read")
 def index():
-    filters = PRODUCTS.read(request.args)
-    result = operations.products_page(current_user, filters)
-    return render_template("catalog/index.html", result=result, filters=filters, classes=services.class_tree(),
-                           categories=CATEGORIES)
+    return _index_page()
+
+
+def _index_page(*, error: str | None = None, status: int = 200):
+    page = operations.formulary_page(current_user, PRODUCTS.read(request.args))
+    return render_template("catalog/index.html", categories=CATEGORIES, error=error, **page), status
+
+
+@bp.post("/edition")
+@permission_required("catalog.read")
+def set_edition():
+    with refusal() as refused:
+        operations.set_edition_in_force(current_user, load_form(EditionSettingInputSchema, request.form))
+    if refused:
+        return _index_page(error=refused.error.message, status=refused.error.status)
+    return redirect(url_for("catalog.index", saved=1))
 
 
 def _product_page(item, *, error: str | None = None, status: int = 200):

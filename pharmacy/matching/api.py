@@ -18,7 +18,9 @@ bp = api_blueprint("matching_api", __name__, "")
 @permission_required("catalog.read")
 @api_operation(summary="Search-as-you-type: products for Chinese text, pinyin initials or a mix", tags=["catalog"],
                query=SearchQuerySchema, response=SearchResultSchema, many=True,
-               description="Ranked active products the facility's tier may stock (default: the caller's facility).")
+               description="Ranked active products the facility's tier may stock (default: the caller's facility), "
+                           "of the list edition in force, plus products of another edition the facility still "
+                           "holds (`is_other_edition` true; each result names its `edition`).")
 def search(query):
     return operations.search(current_user, query)
 

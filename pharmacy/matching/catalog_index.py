@@ -39,11 +39,11 @@ def _load_records() -> tuple[list[DrugRecord], list[ProductRecord], list[AliasRe
                               strength=r.strength, lowest_tier=r.lowest_tier,
                               is_active=r.status == ProductStatus.ACTIVE, remarks=r.remarks or "",
                               base_unit=r.base_unit, pack_size=r.pack_size, pack_unit=r.pack_unit,
-                              vbp_batch=r.vbp_batch or "")
+                              vbp_batch=r.vbp_batch or "", edition=r.edition)
                 for r in db.session.execute(select(Product.id, Product.code, Product.drug_id, Product.dosage_form,
                                                    Product.strength, Product.lowest_tier, Product.status,
                                                    Product.remarks, Product.base_unit, Product.pack_size,
-                                                   Product.pack_unit, Product.vbp_batch)
+                                                   Product.pack_unit, Product.vbp_batch, Product.edition)
                                             .order_by(Product.code))]
     aliases = [AliasRecord(id=r.id, text=r.text, normalized_text=r.normalized_text, drug_id=r.drug_id,
                            product_id=r.product_id, source=r.source, facility_id=r.facility_id)

@@ -58,6 +58,7 @@ class ProductRecord:
     pack_size: int = 1
     pack_unit: str = ""
     vbp_batch: str = ""
+    edition: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class ProductEntry:
     pack_size: int
     pack_unit: str
     vbp_batch: str = ""
+    edition: str = ""
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ def _product_entry(record: ProductRecord) -> ProductEntry:
         salt_words=frozenset(salt_words(normalize_text(record.remarks) + " " + strength)),
         strength_text=compact(record.strength), lowest_tier=record.lowest_tier, is_active=record.is_active,
         base_unit=record.base_unit, pack_size=record.pack_size, pack_unit=record.pack_unit,
-        vbp_batch=record.vbp_batch)
+        vbp_batch=record.vbp_batch, edition=record.edition)
 
 
 def _alias_entry(alias: AliasRecord) -> tuple[str, KeyEntry]:

@@ -12,6 +12,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from ..auth.policy import get_facility_in_scope, load_in_scope, require_permission, scope_root
+from ..catalog.editions import edition_in_force, other_list_editions
 from ..catalog.models import Product
 from ..errors import InvalidInput
 from ..facilities.models import Facility
@@ -44,10 +45,13 @@ def upload_facilities(user) -> list[Facility]:
 
 
 def search(user, query: dict) -> list[dict]:
-    """Products for a search box: what the facility's tier may stock, answered from the index."""
+    """Products for a search box: what the facility's tier may stock, of the list edition in force, plus the
+    products of another edition the facility still holds (marked), answered from the index."""
     require_permission(user, "catalog.read")
     facility = resolve_facility(user, query["facility"])
-    return services.search_products(query["q"], facility=facility, limit=query["limit"])
+    hidden = frozenset(other_list_editions(edition_in_force()))
+    return services.search_products(query["q"], facility=facility, limit=query["limit"], hidden_editions=hidden,
+                                    also_product_ids=services.products_in_stock_of(facility, hidden))
 
 
 def match_names(user, command: dict) -> list[dict]:

@@ -47,6 +47,10 @@ class SearchResultSchema(Schema):
     is_vbp = fields.Bool()
     score = fields.Float()
     matched = fields.Str(metadata={"description": "the spelling that matched: a generic name, brand, alias, initials"})
+    edition = fields.Str(metadata={"description": "the list edition of the product"})
+    is_other_edition = fields.Bool(metadata={
+        "description": "a product of another edition than the one in force, offered because the facility still "
+                       "holds it"})
 
 
 class ImportSchema(Schema):

@@ -45,8 +45,17 @@ def _split_typed_form(index: MatchIndex, words: str) -> tuple[str, set[str]]:
 
 
 def search_products(index: MatchIndex, query: str, *, facility_ids: tuple[int, ...] = (),
-                    allowed_tiers: set[str] | None = None, limit: int = 10) -> list[SearchHit]:
-    """Products for a query typed in a search box, best first."""
+                    allowed_tiers: set[str] | None = None, hidden_editions: frozenset[str] = frozenset(),
+                    also_product_ids: frozenset[int] = frozenset(), limit: int = 10) -> list[SearchHit]:
+    """Products for a query typed in a search box, best first.
+
+    Products of `hidden_editions` are left out (list editions not in force), except those of `also_product_ids`
+    (another edition's products the facility still holds)."""
+    def offered(product) -> bool:
+        if allowed_tiers is not None and product.lowest_tier not in allowed_tiers:
+            return False
+        return product.edition not in hidden_editions or product.id in also_product_ids
+
     text = normalize_text(query)[:60]
     if not text:
         return []
@@ -113,10 +122,13 @@ def search_products(index: MatchIndex, query: str, *, facility_ids: tuple[int, .
                         note(entry.drug_id, ratio * 0.8, entry.text or index.fuzzy_choices[i])
 
     hits: list[SearchHit] = []
+    if hidden_editions:
+        # Drugs of another edition would take the places of those offered: leave them out before the cut.
+        found = {d: f for d, f in found.items() if any(offered(p) for p in index.active_products(d))}
     for drug_id, (drug_score, matched) in sorted(found.items(), key=lambda item: -item[1][0])[: limit * 3]:
         evidence = Evidence(drug_id=drug_id, score=drug_score, source="search")
         for product in index.active_products(drug_id):
-            if allowed_tiers is not None and product.lowest_tier not in allowed_tiers:
+            if not offered(product):
                 continue
             candidate = score_product(product, evidence, parsed, index.drugs[drug_id].name_form)
             score = max(candidate.score, product_hits.get(product.id, 0.0))

@@ -59,16 +59,35 @@ def match_many(names: list[str], *, facility: Facility | None = None) -> list[Ma
 # Search
 
 
-def search_products(query: str, *, facility: Facility | None, limit: int = 10) -> list[dict]:
+def search_products(query: str, *, facility: Facility | None, limit: int = 10,
+                    hidden_editions: frozenset[str] = frozenset(),
+                    also_product_ids: frozenset[int] = frozenset()) -> list[dict]:
     """Products for a search box, restricted to what the facility's tier may stock; active products only.
 
-    Answered from the index alone (no query per keystroke beyond its version check).
+    Products of `hidden_editions` only when in `also_product_ids` (marked `is_other_edition`).
+    Answered from the index (no query per keystroke beyond its version check).
     """
     index = current_index()
     tiers = set(tiers_at_or_below(facility.tier)) if facility is not None else None
-    return [_product_row(index, hit.product_id, score=hit.score, matched=hit.matched)
+    rows = [_product_row(index, hit.product_id, score=hit.score, matched=hit.matched)
             for hit in search_index(index, query, facility_ids=facility_chain(facility), allowed_tiers=tiers,
+                                    hidden_editions=hidden_editions, also_product_ids=also_product_ids,
                                     limit=limit)]
+    for row in rows:
+        row["is_other_edition"] = row["edition"] in hidden_editions
+    return rows
+
+
+def products_in_stock_of(facility: Facility | None, editions: frozenset[str]) -> frozenset[int]:
+    """Products of those editions that the facility still holds (they stay on offer until used up)."""
+    if facility is None or not editions:
+        return frozenset()
+    from ..inventory.models import StockBalance
+
+    return frozenset(db.session.scalars(
+        select(StockBalance.product_id).join(Product, Product.id == StockBalance.product_id)
+        .where(StockBalance.facility_id == facility.id, StockBalance.qty_base > 0, Product.edition.in_(editions))
+        .distinct()))
 
 
 def _product_row(index: MatchIndex, product_id: int, **extra) -> dict:
@@ -80,7 +99,7 @@ def _product_row(index: MatchIndex, product_id: int, **extra) -> dict:
             "pack_label": f"{product.pack_size}{product.base_unit}/{product.pack_unit}",
             "pack_size": product.pack_size, "pack_unit": product.pack_unit,
             "vbp_batch": product.vbp_batch, "is_vbp": bool(product.vbp_batch),
-            "lowest_tier": product.lowest_tier, **extra}
+            "lowest_tier": product.lowest_tier, "edition": product.edition, **extra}
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import joinedload
 
 from ..auth.policy import get_facility_in_scope, visible_facility_ids
+from ..catalog.editions import offered_condition
 from ..catalog.models import Drug, Product
 from ..catalog.services import tiers_at_or_below
 from ..extensions import db
@@ -107,11 +108,13 @@ class PickItem:
 
 
 def registrable_products(facility: Facility) -> list[PickItem]:
-    """Active products the facility's tier may hold, as plain rows (one query)."""
+    """Active products the facility's tier may hold, of the list edition in force or still held there, as plain
+    rows (one query)."""
     stmt = (select(Product.id, Drug.generic_name, Product.dosage_form, Product.strength, Product.pack_size,
                    Product.base_unit, Product.pack_unit, Drug.pinyin_initials, Product.code)
             .join(Drug, Drug.id == Product.drug_id)
-            .where(Product.status == "active", Product.lowest_tier.in_(tiers_at_or_below(facility.tier)))
+            .where(Product.status == "active", Product.lowest_tier.in_(tiers_at_or_below(facility.tier)),
+                   offered_condition(facility.id))
             .order_by(Drug.pinyin_initials, Product.code))
     return [PickItem(pid, name, form, strength, f"{size}{base}/{pack_unit}", pack_unit, initials or "", code)
             for pid, name, form, strength, size, base, pack_unit, initials, code in db.session.execute(stmt)]

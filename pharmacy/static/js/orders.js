@@ -53,6 +53,12 @@
         var allowed = TIER_RANK[p.lowest_tier || "village"] <= TIER_RANK[tier];
         var vbp = p.is_vbp ? " · " + (form.getAttribute("data-vbp-label") || "") : "";
         li.textContent = label(p) + " · " + (p.code || "") + vbp;
+        if (p.is_other_edition) {
+          var badge = document.createElement("span");
+          badge.className = "badge badge-other-edition";
+          badge.textContent = (form.getAttribute("data-other-edition-label") || "") + " " + p.edition;
+          li.appendChild(badge);
+        }
         if (!allowed) {
           li.classList.add("disabled");
           li.title = form.getAttribute("data-tier-message") || "";

@@ -92,7 +92,9 @@
       pack: p.pack || p.pack_label || (packSize ? packSize + (base || "") + "/" + (p.pack_unit || "") : ""),
       initials: p.pinyin_initials || p.initials || drug.pinyin_initials || "",
       code: p.code || "",
-      tier: p.lowest_tier || ""
+      tier: p.lowest_tier || "",
+      edition: p.edition || "",
+      is_other_edition: !!p.is_other_edition
     };
   }
 
@@ -171,6 +173,13 @@
       detail.textContent = [p.form, p.strength, p.pack].filter(Boolean).join(" · ") + (p.initials ? " · " + p.initials : "");
       button.appendChild(name);
       button.appendChild(detail);
+      if (p.is_other_edition) {
+        // A product of another list edition, offered because this facility still holds it.
+        var badge = document.createElement("span");
+        badge.className = "badge badge-other-edition";
+        badge.textContent = (search.getAttribute("data-other-edition-label") || "") + " " + p.edition;
+        button.appendChild(badge);
+      }
       button.addEventListener("click", function () { choose(p); });
       li.appendChild(button);
       results.appendChild(li);
