@@ -266,7 +266,11 @@ def split_strengths(text: str, category: str) -> list[tuple[str, str]]:
             merged.append(group)
     out: list[tuple[str, str]] = []
     prefix = ""
-    for group in merged:
+    for index, group in enumerate(merged):
+        if index and category == TCM and re.match(r"^每1(ml|g)", group):
+            out.append((group, "a content per 1ml/1g printed after a pack size: it may describe the strength "
+                               "before it rather than a product of its own"))
+            continue
         items = split_top(group, "、")
         joined: list[str] = []
         for item in items:
