@@ -226,6 +226,8 @@ def parse_forms(head: str) -> list[tuple[str, str, str]]:
                 tail = " ".join(t for t in (form[:-len(suffix)], tail) if t)
                 note = f"printed form {core}"
                 form = suffix
+        if re.fullmatch(r"[ⅠⅡⅢⅣⅤ]+", tail):
+            tail = f"{core}({tail})"     # 片剂(Ⅰ), 片剂(Ⅱ): two products of one form
         qualifier = " ".join(q for q in (lead, tail) if q)
         out.append((FORM_SPELLING.get(form, form), qualifier, note))
     return out
@@ -423,6 +425,13 @@ def restricted_forms(remarks: list[str]) -> tuple[bool, set[str]]:
 
 # ---------------------------------------------------------------- building
 
+def second_class_mark(primary: str, second: str) -> str:
+    """The 2018 file's mark on a product printed under a second class: its top class (皮肤科用药*), or, within the
+    primary's top class, the subclass (抗高血压药*)."""
+    top, levels = primary.split("/")[0], second.split("/")
+    return (levels[-1] if levels[0] == top else levels[0]) + "*"
+
+
 def build(out_dir: Path) -> dict:
     terms = Terms2018()
     _KNOWN_FORMS.update({"葡萄糖注射液", "注射用脂质体", "注射用浓溶液", "口溶膜", "眼用凝胶", "眼用注射液", "溶液剂",
@@ -458,7 +467,7 @@ def build(out_dir: Path) -> dict:
             entry["paths"].append(path)
         if row["remarks"] and row["remarks"] not in entry["remarks"]:
             entry["remarks"].append(row["remarks"])
-        entry["listings"].append((row, path.split("/")[0] + "*"))
+        entry["listings"].append((row, second_class_mark(entry["paths"][0], path)))
 
     drugs = {CHEMICAL: [], TCM: []}
     products = {CHEMICAL: [], TCM: []}
