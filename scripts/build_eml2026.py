@@ -63,7 +63,7 @@ SPLIT_BY_HAND = {
 KNOWN_DOUBTS = {(CHEMICAL, 60, "2ml∶4mg"): "the marketed product is 2ml:40mg (2018 file); the transcription may have "
                                            "lost a digit"}
 TIER_RANK = {"village": 0, "township": 1, "county": 2}
-CHRONIC_BY_CLASS = {"抗高血压药": "hypertension", "胰岛素及口服降血糖药": "diabetes", "口服降血糖药": "diabetes",
+CHRONIC_BY_CLASS = {"抗高血压药": "hypertension", "胰岛素及口服降血糖药": "diabetes", "胰岛素及降血糖药": "diabetes",
                     "降血糖药": "diabetes"}
 
 

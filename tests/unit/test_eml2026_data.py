@@ -253,3 +253,12 @@ def test_files_are_plain_utf8_with_lf(name):
     raw = (DATA / name).read_bytes()
     assert not raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw
     raw.decode("utf-8")
+
+
+def test_new_entries_get_the_chronic_tag_of_their_class_and_are_listed_to_confirm():
+    drugs = {d["generic_name"]: d for d in _drugs()}
+    assert drugs["达格列净"]["chronic_tags"] == "diabetes"
+    assert drugs["赖诺普利"]["chronic_tags"] == "hypertension"
+    assert drugs["二甲双胍"]["chronic_tags"] == "diabetes"          # carried over from 2018
+    listed = {r["product_code"] for r in _rows("eml2026_to_confirm.csv") if r["field"] == "chronic_tags"}
+    assert drugs["达格列净"]["drug_code"] in listed and drugs["二甲双胍"]["drug_code"] not in listed
