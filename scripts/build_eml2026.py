@@ -379,6 +379,21 @@ class Terms2018:
             found = same or found[:1]
         return found[0] if found else None
 
+    def same_volume(self, category: str, name: str, form: str, strength: str, entry: dict) -> str:
+        """A 2018 strength of this drug and form with the same volume (2ml:40mg for 2ml:4mg) that 2026 does not print."""
+        volume = re.match(r"^(\d+(?:\.\d+)?)ml:", strength)
+        if not volume:
+            return ""
+        pattern = r"\d+(?:\.\d+)?ml[∶:]\d+(?:\.\d+)?(?:mg|g|μg)"
+        printed = {volume_dose(text) for row, _ in entry["listings"]
+                   for text in re.findall(pattern, row["dosage_forms_and_strengths"])}
+        prefix = (category, norm_key(base_name(name)), self.form_key(category, form))
+        for key, found in sorted(self.products.items()):
+            dose = volume_dose(found[0]["strength"])
+            if key[:3] == prefix and dose and dose[0] == float(volume.group(1)) and dose not in printed:
+                return found[0]["strength"]
+        return ""
+
     def units_for(self, category: str, form: str, strength: str) -> tuple[str, str]:
         """The base and pack unit the 2018 data uses for this form (majority), else by the form's last word."""
         if category == TCM and re.match(r"^每(袋|瓶|支|丸|贴|张)", strength) and (
@@ -402,6 +417,15 @@ class Terms2018:
         if "注射" in form:
             return "支", "盒"
         return "瓶", "盒"
+
+
+def volume_dose(strength: str) -> tuple[float, float] | None:
+    """(ml, mg) of '2ml:40mg', '2ml∶0.04g', '1ml:15μg'; None for anything else."""
+    match = re.match(r"^(\d+(?:\.\d+)?)ml[∶:](\d+(?:\.\d+)?)(mg|g|μg)", strength)
+    if not match:
+        return None
+    factor = {"g": 1000.0, "mg": 1.0, "μg": 0.001}[match.group(3)]
+    return float(match.group(1)), round(float(match.group(2)) * factor, 6)
 
 
 def tier_by_rule(form: str, restricted: bool) -> str:
@@ -557,6 +581,12 @@ def build(out_dir: Path) -> dict:
                 doubt = KNOWN_DOUBTS.get((category, number, printed_strength))
                 if doubt:
                     confirm.append([label, pcode, "strength", printed_strength, doubt])
+                elif not match:
+                    other = terms.same_volume(category, name, form, strength, entry)
+                    if other:
+                        confirm.append([label, pcode, "strength", printed_strength,
+                                        f"2018 lists {form} {other} for the same volume and the 2026 list does not: "
+                                        f"check the amount against the PDF"])
 
         mine = [p for p in products[category] if p["drug_code"] == code]
         for issue in issues:
