@@ -380,7 +380,7 @@ class Terms2018:
         return found[0] if found else None
 
     def same_volume(self, category: str, name: str, form: str, strength: str, entry: dict) -> str:
-        """A 2018 strength of this drug and form with the same volume (2ml:40mg for 2ml:4mg) that 2026 does not print."""
+        """A 2018 strength of this drug and form at the same volume (2ml:40mg for 2ml:4mg) that 2026 does not print."""
         volume = re.match(r"^(\d+(?:\.\d+)?)ml:", strength)
         if not volume:
             return ""
