@@ -34,7 +34,6 @@ SOURCES = DATA / "sources"
 EDITION = "2026"
 CHEMICAL, TCM = "化学药品和生物制品", "中成药"
 PREFIX = {CHEMICAL: "X26", TCM: "Z26"}
-FILE_KIND = {CHEMICAL: "chemical", TCM: "tcm"}
 GROUP_COLUMNS = ["edition", "group_code", "eml_no", "category", "class_path", "name", "remarks"]
 CONFIRM_COLUMNS = ["entry", "product_code", "field", "printed_text", "why"]
 GROUP_NAMES = {"结核病用药", "艾滋病用药", "青蒿素类药物", "血友病用药", "抗蛇毒血清", "国家免疫规划用疫苗", "避孕药"}

@@ -15,7 +15,6 @@ from pharmacy.config import ROOT
 DATA = ROOT / "catalog_data"
 SOURCE = DATA / "sources" / "eml2026_entries.csv"
 CHEMICAL, TCM = "化学药品和生物制品", "中成药"
-KIND = {CHEMICAL: "chemical", TCM: "tcm"}
 # The two printed form spellings the files write as the 2018 files do (README: "Forms").
 SPELLING = {"缓释片剂": "缓释片", "缓释颗粒": "缓释颗粒剂"}
 GROUPS = {"结核病用药", "艾滋病用药", "青蒿素类药物", "血友病用药", "抗蛇毒血清", "国家免疫规划用疫苗", "避孕药"}
