@@ -567,10 +567,11 @@ def build(out_dir: Path) -> dict:
                     product = {"base_unit": base, "pack_size": "1", "pack_unit": pack,
                                "lowest_tier": tier_by_rule(form, is_restricted), "vbp_batch": "",
                                "insurance_class": "", "unified_price": "0.00"}
-                    confirm.append([label, pcode, "base_unit, pack_size, pack_unit, unified_price, insurance_class",
+                    confirm.append([label, pcode,
+                                    "base_unit, pack_size, pack_unit, unified_price, insurance_class, lowest_tier",
                                     f"{form}：{printed_strength}",
                                     "no 2018 product with this name, form and strength: units derived from the form, "
-                                    "pack 1 and price 0.00 (not yet priced), insurance class empty"])
+                                    "pack 1 and price 0.00 (not yet priced), insurance class empty, tier by rule"])
                 products[category].append({"edition": EDITION, "product_code": pcode, "drug_code": code,
                                            "dosage_form": form, "strength": strength, **product,
                                            "remarks": product_remarks})
