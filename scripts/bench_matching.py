@@ -224,7 +224,7 @@ def index_figures(app) -> dict:
         started = time.perf_counter()
         index = catalog_index.current_index()  # the alias changed the version: a rebuild
         rebuild = time.perf_counter() - started
-        records = catalog_index._load_records()
+        records = catalog_index._load_records(every_edition=False)
         gc.collect()
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]

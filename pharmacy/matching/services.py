@@ -67,7 +67,7 @@ def search_products(query: str, *, facility: Facility | None, limit: int = 10,
     Products of `hidden_editions` only when in `also_product_ids` (marked `is_other_edition`).
     Answered from the index (no query per keystroke beyond its version check).
     """
-    index = current_index()
+    index = current_index(every_edition=True)
     tiers = set(tiers_at_or_below(facility.tier)) if facility is not None else None
     rows = [_product_row(index, hit.product_id, score=hit.score, matched=hit.matched)
             for hit in search_index(index, query, facility_ids=facility_chain(facility), allowed_tiers=tiers,
@@ -182,11 +182,22 @@ def load_brand_aliases(data_dir: Path) -> AliasLoadReport:
         raise InvalidInput(_("找不到品牌名文件 %(path)s", path=str(path))) from None
     except BrandFileError as exc:
         raise InvalidInput(str(exc)) from None
-    drugs = [{"key": d.id, "generic_name": d.generic_name}
-             for d in db.session.scalars(select(Drug).order_by(Drug.edition.desc(), Drug.id))]
-    products = [{"key": p.id, "drug_key": p.drug_id, "dosage_form": p.dosage_form, "strength": p.strength}
-                for p in db.session.scalars(select(Product).where(Product.status == ProductStatus.ACTIVE))]
-    resolved, skipped = resolve_brand_rows(rows, drugs, products)
+    # A brand names its generic in every edition of the list loaded side by side: one alias per edition, so the
+    # name is found whichever edition is in force (the match index shows that edition's only).
+    by_edition: dict[str, tuple[list, list]] = {}
+    for d in db.session.scalars(select(Drug).order_by(Drug.edition, Drug.id)):
+        by_edition.setdefault(d.edition, ([], []))[0].append({"key": d.id, "generic_name": d.generic_name})
+    for p in db.session.scalars(select(Product).where(Product.status == ProductStatus.ACTIVE)
+                                .join(Drug, Drug.id == Product.drug_id).order_by(Product.id)):
+        by_edition.setdefault(p.drug.edition, ([], []))[1].append(
+            {"key": p.id, "drug_key": p.drug_id, "dosage_form": p.dosage_form, "strength": p.strength})
+    resolved, skipped_in = [], []
+    for drugs, products in by_edition.values():
+        found, skipped_here = resolve_brand_rows(rows, drugs, products)
+        resolved.extend(found)
+        skipped_in.append(set(skipped_here))
+    # A row is reported as skipped only when no edition could place it.
+    skipped = sorted(set.intersection(*skipped_in)) if skipped_in else []
     existing = {(a.normalized_text, a.drug_id, a.product_id) for a in db.session.scalars(
         select(Alias).where(Alias.facility_id.is_(None), Alias.source.in_([AliasSource.BRAND, AliasSource.COMMON])))}
     report = AliasLoadReport(skipped=skipped)

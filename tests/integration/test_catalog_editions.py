@@ -19,9 +19,30 @@ from tests.factories import stock_up
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "eml2026"
 
 
+def _forget_edition(edition: str) -> None:
+    """Take an edition the session loaded out of this test's database (rolled back afterwards), with the rows that
+    point at its drugs, products and groups, so the fixture edition is loaded into a catalog without it."""
+    tables = {"drug": [d for d in db.session.scalars(select(Drug.id).where(Drug.edition == edition))],
+              "product": [p for p in db.session.scalars(select(Product.id).where(Product.edition == edition))],
+              "drug_group": [g for g in db.session.scalars(select(DrugGroup.id).where(DrugGroup.edition == edition))]}
+    for table in reversed(db.metadata.sorted_tables):
+        for fk in table.foreign_keys:
+            ids = tables.get(fk.column.table.name)
+            if ids and table.name not in tables:
+                db.session.execute(table.delete().where(fk.parent.in_(ids)))
+    for name in ("product", "drug_group", "drug"):
+        if tables[name]:
+            table = db.metadata.tables[name]
+            db.session.execute(table.delete().where(table.c.id.in_(tables[name])))
+    db.session.flush()
+    db.session.expire_all()
+
+
 @pytest.fixture
-def both_dir(tmp_path):
-    """The shipped 2018 files and the fixture 2026 files in one catalog folder."""
+def both_dir(tmp_path, db_session):
+    """The shipped 2018 files and the fixture 2026 files in one catalog folder (the session's own 2026, from
+    catalog_data/, is taken out first: the fixture stands for it)."""
+    _forget_edition("2026")
     target = tmp_path / "catalog"
     target.mkdir()
     for path in (ROOT / "catalog_data").glob("eml2018_*.csv"):

@@ -9,6 +9,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from pharmacy.catalog import editions
 from pharmacy.catalog.loader import load_catalog
 from pharmacy.catalog.models import Alias, Drug, Product, ProductStatus
 from pharmacy.catalog.services import set_product_status
@@ -36,7 +37,8 @@ def formulary(db_session):
     def product(generic_name: str, dosage_form: str, strength: str) -> Product:
         return db_session.scalars(select(Product).join(Drug).where(
             Drug.generic_name == generic_name, Product.dosage_form == dosage_form, Product.strength == strength,
-            Product.status == ProductStatus.ACTIVE).order_by(Product.edition.desc())).first()
+            Product.status == ProductStatus.ACTIVE).order_by(
+            (Product.edition == editions.edition_in_force()).desc(), Product.edition.desc())).first()
 
     return product
 
@@ -67,7 +69,8 @@ def township_dictionary(size: int, seed: int = 5) -> list[list[str]]:
     an empty row and a duplicate."""
     rng = random.Random(seed)
     products = list(db.session.scalars(select(Product).join(Drug).where(
-        Product.status == ProductStatus.ACTIVE, Product.dosage_form.in_(FORM_WORDS)).order_by(Product.code)))
+        Product.status == ProductStatus.ACTIVE, Product.dosage_form.in_(FORM_WORDS),
+        editions.edition_condition(Product.edition, editions.edition_in_force())).order_by(Product.code)))
     rows = [HEADER]
     for n in range(size):
         code = f"L{n + 1:05d}"
