@@ -43,6 +43,8 @@ BLUEPRINTS = [
     "pharmacy.settlement.api:bp",
     "pharmacy.matching.views:bp",
     "pharmacy.matching.api:bp",
+    "pharmacy.insurance.views:bp",
+    "pharmacy.insurance.api:bp",
     "pharmacy.deliveries.views:bp",
     "pharmacy.deliveries.api:bp",
     "pharmacy.deliveries.api:routes_bp",
