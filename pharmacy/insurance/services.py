@@ -81,11 +81,12 @@ def import_table(filename: str, data: bytes, *, user) -> NhsaImport:
                         row_count=len(table.rows), created_by_id=user.id)
     db.session.add(record)
     db.session.flush()
-    holders = dict(db.session.execute(select(Product.nhsa_code, Product.id).where(Product.nhsa_code.is_not(None))))
+    holders = dict(db.session.execute(select(Product.nhsa_code, Product.id)
+                                      .where(Product.nhsa_code.is_not(None))).all())
     rows: list[NhsaRow] = []
     proposed: dict[int, list[NhsaRow]] = defaultdict(list)
     for item in table.rows:
-        row = NhsaRow(record=record, row_no=item.row_no, nhsa_code=item.code, registered_name=item.registered_name,
+        row = NhsaRow(import_id=record.id, row_no=item.row_no, nhsa_code=item.code, registered_name=item.registered_name,
                       trade_name=item.trade_name, dosage_form=item.dosage_form, spec=item.spec,
                       packaging_material=item.packaging_material, pack_qty=item.pack_qty, min_unit=item.min_unit,
                       pack_unit=item.pack_unit, manufacturer=item.manufacturer, approval_no=item.approval_no,
@@ -98,7 +99,7 @@ def import_table(filename: str, data: bytes, *, user) -> NhsaImport:
         if result.status == AUTO_MATCHED:
             row.product_id = result.product_id
             proposed[result.product_id].append(row)
-        elif result.top is not None:
+        elif row.status == NhsaRowStatus.NEEDS_REVIEW:
             row.product_id = result.top.product_id
         rows.append(row)
     products = {p.id: p for p in db.session.scalars(
@@ -130,7 +131,7 @@ def _attach(product: Product, row: NhsaRow, *, user, source: str) -> list[Catalo
     values = {"nhsa_code": row.nhsa_code, "nhsa_generic_code": generic_code_of(row.nhsa_code),
               "approval_no": row.approval_no or product.approval_no,
               "manufacturer": row.manufacturer or product.manufacturer}
-    reason = _("医保代码表导入 #%(id)s 第 %(row)s 行", id=row.import_id or row.record.id, row=row.row_no)
+    reason = _("医保代码表导入 #%(id)s 第 %(row)s 行", id=row.import_id, row=row.row_no)
     return set_codes(product, values, reason=reason, user=user, source=source)
 
 
