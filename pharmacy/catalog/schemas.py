@@ -46,6 +46,11 @@ class ProductSchema(Schema):
     unified_price = Money(as_string=True)
     status = fields.Str()
     remarks = fields.Str()
+    # 医保 settlement (pharmacy/insurance)
+    nhsa_code = fields.Str(allow_none=True)
+    nhsa_generic_code = fields.Str()
+    approval_no = fields.Str()
+    manufacturer = fields.Str()
 
 
 class ProductPageSchema(page_schema(ProductSchema, "ProductPageBase")):

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import clock
@@ -86,8 +87,8 @@ def import_table(filename: str, data: bytes, *, user) -> NhsaImport:
     rows: list[NhsaRow] = []
     proposed: dict[int, list[NhsaRow]] = defaultdict(list)
     for item in table.rows:
-        row = NhsaRow(import_id=record.id, row_no=item.row_no, nhsa_code=item.code, registered_name=item.registered_name,
-                      trade_name=item.trade_name, dosage_form=item.dosage_form, spec=item.spec,
+        row = NhsaRow(import_id=record.id, row_no=item.row_no, nhsa_code=item.code,
+                      registered_name=item.registered_name, trade_name=item.trade_name, dosage_form=item.dosage_form, spec=item.spec,
                       packaging_material=item.packaging_material, pack_qty=item.pack_qty, min_unit=item.min_unit,
                       pack_unit=item.pack_unit, manufacturer=item.manufacturer, approval_no=item.approval_no,
                       insurance_class=item.insurance_class)
@@ -162,7 +163,12 @@ def set_codes(product: Product, values: dict, *, reason: str, user, source: str 
                                      new_value=new or "", reason=reason, source=source,
                                      user_id=user.id if user else None))
     db.session.add_all(changes)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another request attached the same code to another product after our check (the unique index decides).
+        message = _("医保药品代码 %(code)s 刚被另一产品使用，请刷新后重试", code=code)
+        raise Conflict(message, code="nhsa_code_taken", fields={"nhsa_code": [message]}) from None
     return changes
 
 

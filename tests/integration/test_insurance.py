@@ -84,6 +84,8 @@ def test_import_attaches_the_codes_the_engine_is_sure_of_and_records_each_change
                                                       "approval_no": "国药准字H00000001",
                                                       "manufacturer": "测试制药有限公司"}
     assert f"#{record.id}" in changes[0].reason
+    shown = admin.get(f"/api/v1/catalog/products/{amox.id}").json
+    assert (shown["nhsa_code"], shown["nhsa_generic_code"]) == (AMOX_CODE, "XJ01CAA040A0")
     audited = db_session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.table_name == "product", AuditEvent.row_id == str(amox.id)))
     assert audited >= 1
@@ -232,3 +234,32 @@ def test_only_formulary_staff_import_and_decide(db_session, formulary, county, l
 def test_the_menu_offers_the_page_to_the_formulary_admin(db_session, formulary, admin):
     assert "/catalog/insurance" in admin.get("/catalog").get_data(as_text=True)
     assert "上传医保代码表" in admin.get("/catalog/insurance").get_data(as_text=True)
+
+
+GOOD_ROW = [AMOX_CODE, "阿莫西林胶囊", "胶囊剂", "0.25g", "24", "测试制药有限公司", "国药准字H00000001", "甲"]
+
+
+def _hostile(kind: str) -> bytes:
+    from tests import hostile_files
+    from tests.integration.test_upload_guards import _zip_bomb
+
+    if kind == "zip_bomb":
+        return _zip_bomb()
+    if kind == "dtd":
+        return hostile_files.billion_laughs(HEADER)
+    if kind == "far_row":
+        return hostile_files.far_row(HEADER, [GOOD_ROW])
+    return "コード,薬品名\n1001,アモキシシリンカプセル\n".encode("shift_jis")
+
+
+@pytest.mark.parametrize("kind, filename, words", [
+    ("zip_bomb", "codes.xlsx", "解压后过大"),
+    ("dtd", "codes.xlsx", "DTD"),
+    ("far_row", "codes.xlsx", "表格超过"),
+    ("shift_jis", "codes.csv", "不是中文编码"),
+])
+def test_hostile_files_are_refused_by_the_bounded_reader_and_write_nothing(db_session, formulary, admin, kind,
+                                                                           filename, words):
+    response = upload_page(admin, _hostile(kind), filename)
+    assert response.status_code == 422 and words in response.get_data(as_text=True)
+    assert db_session.scalar(select(func.count()).select_from(NhsaImport)) == 0
