@@ -59,6 +59,7 @@ CLI_GROUPS = [
     "pharmacy.catalog.cli:catalog_cli",
     "pharmacy.matching.cli:matching_cli",
     "pharmacy.matching.cli:match_cli",
+    "pharmacy.insurance.cli:insurance_cli",
     "pharmacy.demo.cli:demo_cli",
     "pharmacy.reports.cli:reports_cli",
     "pharmacy.auth.cli:users_cli",

@@ -25,7 +25,7 @@ from ..matching.services import match_one
 from ..vocabulary import NhsaRowStatus
 from .codes import category_problem, generic_code_of
 from .models import NhsaImport, NhsaRow
-from .table_file import TableFileError, TableRow, read_table
+from .table_file import MAX_ROWS, TableFileError, TableRow, read_table
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,10 @@ def _hold(row: NhsaRow, product: Product) -> str:
     return ""
 
 
-def import_table(filename: str, data: bytes, *, user) -> NhsaImport:
+def import_table(filename: str, data: bytes, *, user, max_rows: int = MAX_ROWS) -> NhsaImport:
     """Read the table and attach each code the matching engine is sure of; the others wait in the review queue."""
     try:
-        table = read_table(filename, data)
+        table = read_table(filename, data, max_rows=max_rows)
     except TableFileError as exc:
         _refuse_file(exc.problems)
     record = NhsaImport(filename=(filename or "")[:255], file_format=table.file_format, encoding=table.encoding,

@@ -263,3 +263,28 @@ def test_hostile_files_are_refused_by_the_bounded_reader_and_write_nothing(db_se
     response = upload_page(admin, _hostile(kind), filename)
     assert response.status_code == 422 and words in response.get_data(as_text=True)
     assert db_session.scalar(select(func.count()).select_from(NhsaImport)) == 0
+
+
+def test_cli_imports_a_table_and_refuses_a_malformed_one(db_session, formulary, county, app, tmp_path):
+    amox = formulary("阿莫西林", "胶囊", "0.25g")
+    runner = app.test_cli_runner()
+    nobody = runner.invoke(args=["insurance", "import", str(SAMPLE), "--user", county.users["village"].username])
+    assert nobody.exit_code != 0 and "no formulary admin" in nobody.output
+    done = runner.invoke(args=["insurance", "import", str(SAMPLE), "--user", county.users["formulary"].username])
+    assert done.exit_code == 0, done.output
+    assert "rows=4" in done.output and "attached=1" in done.output
+    db_session.refresh(amox)
+    assert amox.nhsa_code == AMOX_CODE
+    # last: the refusal rolls the session back, and with it this test's own rows
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv_bytes([HEADER, ["XJ01CAA040A001020100003", *GOOD_ROW[1:]], ["XJ01", *GOOD_ROW[1:]]]))
+    refused = runner.invoke(args=["insurance", "import", str(bad), "--user", county.users["formulary"].username])
+    assert refused.exit_code != 0 and "nothing changed" in refused.output and "第 3 行" in refused.output
+
+
+def test_a_table_longer_than_a_page_may_import_is_refused_and_sent_to_the_cli(db_session, formulary, admin):
+    from pharmacy.insurance import table_file
+
+    rows = [HEADER] + [[f"XJ01CAA040A0010{n:08d}", *GOOD_ROW[1:]] for n in range(table_file.MAX_ROWS + 1)]
+    response = upload_page(admin, csv_bytes(rows))
+    assert response.status_code == 422 and "10000" in response.get_data(as_text=True)
