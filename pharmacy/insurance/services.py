@@ -25,7 +25,8 @@ from ..matching.services import match_one
 from ..vocabulary import NhsaRowStatus
 from .codes import category_problem, generic_code_of
 from .models import NhsaImport, NhsaRow
-from .table_file import MAX_ROWS, TableFileError, TableRow, read_table
+from . import table_file
+from .table_file import TableFileError, TableRow, read_table
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +73,11 @@ def _hold(row: NhsaRow, product: Product) -> str:
     return ""
 
 
-def import_table(filename: str, data: bytes, *, user, max_rows: int = MAX_ROWS) -> NhsaImport:
-    """Read the table and attach each code the matching engine is sure of; the others wait in the review queue."""
+def import_table(filename: str, data: bytes, *, user, max_rows: int | None = None) -> NhsaImport:
+    """Read the table (at most `max_rows`, by default a page's `table_file.MAX_ROWS`) and attach each code the
+    matching engine is sure of; the others wait in the review queue."""
     try:
-        table = read_table(filename, data, max_rows=max_rows)
+        table = read_table(filename, data, max_rows=max_rows or table_file.MAX_ROWS)
     except TableFileError as exc:
         _refuse_file(exc.problems)
     record = NhsaImport(filename=(filename or "")[:255], file_format=table.file_format, encoding=table.encoding,
@@ -88,8 +90,8 @@ def import_table(filename: str, data: bytes, *, user, max_rows: int = MAX_ROWS) 
     proposed: dict[int, list[NhsaRow]] = defaultdict(list)
     for item in table.rows:
         row = NhsaRow(import_id=record.id, row_no=item.row_no, nhsa_code=item.code,
-                      registered_name=item.registered_name, trade_name=item.trade_name, dosage_form=item.dosage_form, spec=item.spec,
-                      packaging_material=item.packaging_material, pack_qty=item.pack_qty, min_unit=item.min_unit,
+                      registered_name=item.registered_name, trade_name=item.trade_name,
+                      dosage_form=item.dosage_form, spec=item.spec, packaging_material=item.packaging_material, pack_qty=item.pack_qty, min_unit=item.min_unit,
                       pack_unit=item.pack_unit, manufacturer=item.manufacturer, approval_no=item.approval_no,
                       insurance_class=item.insurance_class)
         result = match_one(_query_name(item), spec=item.spec, manufacturer=item.manufacturer)
