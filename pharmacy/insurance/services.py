@@ -93,7 +93,8 @@ def import_table(filename: str, data: bytes, *, user, max_rows: int | None = Non
                       registered_name=item.registered_name, trade_name=item.trade_name,
                       dosage_form=item.dosage_form, spec=item.spec, packaging_material=item.packaging_material,
                       pack_qty=item.pack_qty, min_unit=item.min_unit, pack_unit=item.pack_unit,
-                      manufacturer=item.manufacturer, approval_no=item.approval_no, insurance_class=item.insurance_class)
+                      manufacturer=item.manufacturer, approval_no=item.approval_no,
+                      insurance_class=item.insurance_class)
         result = match_one(_query_name(item), spec=item.spec, manufacturer=item.manufacturer)
         row.candidates_json = json.dumps([[c.product_id, round(c.score, 1)] for c in result.candidates])
         row.score = round(result.score, 1)
