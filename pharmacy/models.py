@@ -12,6 +12,7 @@ from .purchasing.models import (GoodsReceipt, GoodsReceiptLine, PurchaseOrder, P
                                 SupplierProduct)
 from .settlement.models import SettlementMonth, Statement, StatementLine  # noqa: F401
 from .matching.models import DictionaryImport, LocalDrug, MatchDecision  # noqa: F401
+from .insurance.models import NhsaImport, NhsaRow  # noqa: F401
 from .deliveries.models import (DeliveryLine, DeliveryRun, DeliveryShortfall, DeliveryStop, Route, RouteStop,  # noqa: F401
                                 StockAlert)
 from .scheduler.models import JobRun, SchedulerLease  # noqa: F401

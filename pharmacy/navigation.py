@@ -27,6 +27,7 @@ NAV_ITEMS = [
     ("purchasing.index", "采购", "purchase.manage"),
     ("settlement.index", "结算", "settlement.read"),
     ("matching.index", "名称匹配", "matching.review"),
+    ("insurance.index", "医保药品代码", "catalog.edit"),
     ("facilities.index", "机构管理", "admin.manage"),
     ("auth.users", "用户管理", "admin.manage"),
     ("deliveries.index", "配送单", "delivery.plan"),
@@ -39,7 +40,7 @@ NAV_ITEMS = [
 # The groups, in menu order, and the blueprints whose entries they hold (an entry of another blueprint stays
 # outside any group). The start page is always first and alone.
 NAV_GROUPS = [
-    ("catalog", _l("目录"), ("catalog", "matching")),
+    ("catalog", _l("目录"), ("catalog", "matching", "insurance")),
     ("stock", _l("库存与配送"), ("inventory", "deliveries", "supply")),
     ("orders", _l("缺药与订单"), ("shortages", "orders", "purchasing")),
     ("reports", _l("结算与报表"), ("reports", "settlement")),

@@ -338,6 +338,16 @@ class MatchStatus(Term):
     NO_MATCH = "no_match", "未匹配", "No match"
 
 
+class NhsaRowStatus(Term):
+    """A row of an imported 医保药品代码 table (pharmacy/insurance)."""
+
+    ATTACHED = "attached", "已自动对应", "Attached"
+    NEEDS_REVIEW = "needs_review", "待审核", "Needs review"
+    CONFIRMED = "confirmed", "已确认", "Confirmed"
+    REJECTED = "rejected", "不对应", "Not ours"
+    NO_MATCH = "no_match", "未找到产品", "No product found"
+
+
 class DecisionAction(Term):
     CONFIRM = "confirm", "确认", "Confirm"
     BULK_CONFIRM = "bulk_confirm", "批量确认", "Bulk confirm"
@@ -439,6 +449,7 @@ VOCABULARY: dict[str, type[Term]] = {
     "chronic_tag": ChronicTag,
     "alias_source": AliasSource,
     "match_status": MatchStatus,
+    "nhsa_row_status": NhsaRowStatus,
     "decision_action": DecisionAction,
     "tier": Tier,
     "facility_kind": FacilityKind,

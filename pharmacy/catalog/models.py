@@ -82,6 +82,12 @@ class Product(TimestampMixin, db.Model):
     effective_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     remarks: Mapped[str] = mapped_column(Text, default="")
+    # 医保 settlement: the national 医保药品代码 of the box the county stocks (this product from this manufacturer in
+    # this pack), its generic-level first 12 characters, the 批准文号 and the maker (see pharmacy/insurance/codes.py).
+    nhsa_code: Mapped[str | None] = mapped_column(String(23), unique=True)
+    nhsa_generic_code: Mapped[str] = mapped_column(String(12), default="", index=True)
+    approval_no: Mapped[str] = mapped_column(String(32), default="")
+    manufacturer: Mapped[str] = mapped_column(String(120), default="")
 
     drug: Mapped[Drug] = relationship(back_populates="products")
 

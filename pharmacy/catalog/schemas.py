@@ -52,6 +52,11 @@ class ProductSchema(Schema):
     edition_change = fields.Str(allow_none=True, metadata={
         "description": "the product's drug compared with the neighbouring edition: `added`, `removed`, "
                        "`strength_changed`, or null (lists only)"})
+    # 医保 settlement (pharmacy/insurance)
+    nhsa_code = fields.Str(allow_none=True)
+    nhsa_generic_code = fields.Str()
+    approval_no = fields.Str()
+    manufacturer = fields.Str()
 
 
 class ProductPageSchema(page_schema(ProductSchema, "ProductPageBase")):

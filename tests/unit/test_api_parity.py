@@ -23,6 +23,7 @@ API_BLUEPRINTS = {
     "purchasing": ("purchasing_api",),
     "settlement": ("settlement_api",),
     "matching": ("matching_api",),
+    "insurance": ("insurance_api",),
     "deliveries": ("deliveries_api", "routes_api"),
     "reports": ("reports_api",),
 }
@@ -44,6 +45,7 @@ TWINS = {
     "deliveries.update_details": ["deliveries_api.update_run"],
     "deliveries.receipt": ["deliveries_api.receive_stop"],
     "matching.upload": ["matching_api.upload_import"],
+    "insurance.upload": ["insurance_api.upload_import"],
     "orders.review": ["orders_api.approve_line", "orders_api.reject_line", "orders_api.approve"],
     "orders.save": ["orders_api.update_line"],
     "purchasing.save": ["purchasing_api.update_line"],
