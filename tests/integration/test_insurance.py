@@ -8,6 +8,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from pharmacy.catalog import editions
 from pharmacy.audit.models import AuditEvent
 from pharmacy.catalog.loader import load_catalog
 from pharmacy.catalog.models import CatalogChange, Drug, Product, ProductStatus
@@ -31,7 +32,8 @@ def formulary(db_session):
     def product(generic_name: str, dosage_form: str, strength: str) -> Product:
         return db_session.scalars(select(Product).join(Drug).where(
             Drug.generic_name == generic_name, Product.dosage_form == dosage_form, Product.strength == strength,
-            Product.status == ProductStatus.ACTIVE).order_by(Product.edition.desc())).first()
+            Product.status == ProductStatus.ACTIVE).order_by(
+            (Product.edition == editions.edition_in_force()).desc(), Product.edition.desc())).first()
 
     return product
 
