@@ -11,7 +11,7 @@ own additions, a test set) are outside the list and belong to every edition: no 
 """
 
 import re
-
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,7 +19,6 @@ from sqlalchemy import or_, select, true
 
 from .. import clock
 from ..extensions import db
-from ..matching.normalize import canonical_form, compact, normalize_text
 from ..vocabulary import EditionChange
 from .models import Drug, EditionSetting, Product, ProductStatus
 
@@ -32,18 +31,35 @@ def is_list_edition(edition: str) -> bool:
     return bool(LIST_EDITION.match(edition or ""))
 
 
+_BRACKETS_AND_SPACES = re.compile(r"[\s()\[\]{}（）【】〔〕]+")
+_RATIO = str.maketrans({"∶": ":", "：": ":", "×": "*", "＊": "*", "·": "", "・": ""})
+
+
+def spelling_key(text: str) -> str:
+    """A name, form or strength as both editions' files write it, whatever the width, case, brackets and spaces
+    (the catalog's own comparison: the formulary never depends on the name matcher)."""
+    text = unicodedata.normalize("NFKC", text or "").lower().translate(_RATIO)
+    return _BRACKETS_AND_SPACES.sub("", text)
+
+
+def form_key(dosage_form: str) -> str:
+    """A dosage form whether written with its 剂 or without (胶囊剂 = 胶囊, 颗粒剂 = 颗粒, 片剂 = 片)."""
+    key = spelling_key(dosage_form)
+    return key[:-1] if len(key) > 1 and key.endswith("剂") else key
+
+
 def drug_key(category: str, generic_name: str) -> tuple[str, str]:
     """What makes two drugs of different editions the same drug."""
-    return category, compact(normalize_text(generic_name))
+    return category, spelling_key(generic_name)
 
 
 def strength_key(strength: str) -> str:
-    return compact(normalize_text(strength))
+    return spelling_key(strength)
 
 
 def product_key(category: str, generic_name: str, dosage_form: str, strength: str) -> tuple[str, str, str, str]:
     """What makes two products of different editions the same product."""
-    return (*drug_key(category, generic_name), canonical_form(normalize_text(dosage_form)), strength_key(strength))
+    return (*drug_key(category, generic_name), form_key(dosage_form), strength_key(strength))
 
 
 @dataclass(frozen=True)
