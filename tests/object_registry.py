@@ -278,6 +278,7 @@ OBJECTS: dict[str, Factory | str] = {
     "tracer_id": _tracer,
     "token_id": _api_token,
     "request_id": _adjustment_request,
+    "insurance:row_id": GLOBAL,  # rows of a 医保 code table: the formulary is county-wide (no __scope__)
 }
 
 
