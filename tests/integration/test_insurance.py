@@ -292,3 +292,17 @@ def test_a_table_longer_than_a_page_may_import_is_refused(db_session, formulary,
     response = upload_page(admin, csv_bytes(rows))
     assert response.status_code == 422 and "超过 30 行" in response.get_data(as_text=True)
     assert upload_page(admin, csv_bytes(rows[:31])).status_code == 302
+
+
+def test_the_product_page_shows_its_codes_or_where_to_get_them(db_session, county, admin, login):
+    coded, uncoded = make_product(pack_size=10), make_product(pack_size=10)
+    coded.nhsa_code, coded.nhsa_generic_code = "XJ01CAA040A001010100001", "XJ01CAA040A0"
+    coded.approval_no, coded.manufacturer = "国药准字H20000001", "测试制药有限公司"
+    db_session.commit()
+    page = admin.get(f"/catalog/products/{coded.id}").get_data(as_text=True)
+    assert "XJ01CAA040A001010100001" in page and "XJ01CAA040A0" in page
+    assert "国药准字H20000001" in page and "测试制药有限公司" in page
+    bare = admin.get(f"/catalog/products/{uncoded.id}").get_data(as_text=True)
+    assert "医保药品代码" in bare and "导入医保药品代码表" in bare  # the formulary admin is shown where to get it
+    village = login(county.users["village"]).get(f"/catalog/products/{uncoded.id}").get_data(as_text=True)
+    assert "医保药品代码" in village and "导入医保药品代码表" not in village
