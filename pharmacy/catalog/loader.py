@@ -98,18 +98,23 @@ def _read_rows(path: Path, columns: list[str], optional: set[str] = frozenset())
     return rows
 
 
+def _listed_entry(row: dict, fail) -> int | None:
+    """What a drug row and a group row both print: a known category and the list number (or none)."""
+    if row["category"] not in CATEGORIES:
+        fail(f"未知分类 (unknown category): {row['category']}")
+    try:
+        return int(row["eml_no"]) if row["eml_no"] else None
+    except ValueError:
+        fail(f"eml_no 不是整数 (not an integer): {row['eml_no']}")
+
+
 def _parse_drug(file: str, line: int, row: dict) -> dict:
     def fail(reason):
         raise CatalogFileError(file, line, reason)
 
     if not row["drug_code"] or not row["generic_name"] or not row["edition"]:
         fail("edition、drug_code、generic_name 必填 (required)")
-    if row["category"] not in CATEGORIES:
-        fail(f"未知分类 (unknown category): {row['category']}")
-    try:
-        eml_no = int(row["eml_no"]) if row["eml_no"] else None
-    except ValueError:
-        fail(f"eml_no 不是整数 (not an integer): {row['eml_no']}")
+    eml_no = _listed_entry(row, fail)
     tags = [t for t in row["chronic_tags"].split("|") if t]
     bad = [t for t in tags if t not in CHRONIC_TAGS]
     if bad:
@@ -132,12 +137,7 @@ def _parse_group(file: str, line: int, row: dict) -> dict:
 
     if not row["edition"] or not row["group_code"] or not row["name"]:
         fail("edition、group_code、name 必填 (required)")
-    if row["category"] not in CATEGORIES:
-        fail(f"未知分类 (unknown category): {row['category']}")
-    try:
-        eml_no = int(row["eml_no"]) if row["eml_no"] else None
-    except ValueError:
-        fail(f"eml_no 不是整数 (not an integer): {row['eml_no']}")
+    eml_no = _listed_entry(row, fail)
     return {"edition": row["edition"], "code": row["group_code"], "eml_no": eml_no, "category": row["category"],
             "class_path": row["class_path"], "name": row["name"], "remarks": row["remarks"]}
 
